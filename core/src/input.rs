@@ -1,0 +1,54 @@
+//! What the adapter feeds the core: transport events and the passing of time.
+
+use crate::error::TransportError;
+
+/// One exchange: an HTTP request and its response. Ids are allocated by the core, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ExchangeId(pub u64);
+
+/// A transport event, handed to [`Session::handle_input`](crate::Session::handle_input).
+#[derive(Debug)]
+pub enum Input<'a> {
+    /// The status line and headers of the response to an exchange.
+    ResponseHead {
+        /// The exchange.
+        exchange: ExchangeId,
+        /// The status.
+        status: http::StatusCode,
+        /// The headers.
+        headers: &'a http::HeaderMap,
+    },
+    /// A chunk of an exchange's response body, in order. Any chunking gives the same result.
+    ResponseBody {
+        /// The exchange.
+        exchange: ExchangeId,
+        /// The bytes.
+        data: &'a [u8],
+    },
+    /// The exchange's response body ended cleanly.
+    ResponseEnd {
+        /// The exchange.
+        exchange: ExchangeId,
+    },
+    /// The exchange failed in the transport (before or after its head).
+    ExchangeFailed {
+        /// The exchange.
+        exchange: ExchangeId,
+        /// What failed.
+        error: TransportError,
+    },
+    /// Bytes the server process wrote to its stdout (stdio).
+    Stdout(&'a [u8]),
+    /// The server process's stdout closed (stdio).
+    StdoutClosed,
+    /// The server process exited (stdio). Adapters report this rather than
+    /// [`Input::StdoutClosed`] when they can, since it carries the exit code.
+    ProcessExited {
+        /// The exit code, if the process exited normally.
+        code: Option<i32>,
+    },
+    /// Writing to the server failed outside any exchange (stdio's stdin).
+    WriteFailed(TransportError),
+    /// Nothing but time: deadlines up to `now` are due.
+    Timeout,
+}

@@ -1,0 +1,22 @@
+//! # mcpwire-core
+//!
+//! A Model Context Protocol client as a pure state machine: no IO, no async, no clock, no
+//! threads. See [`Session`].
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod input;
+pub mod jsonrpc;
+pub mod lines;
+pub mod output;
+pub mod policy;
+pub mod schema;
+mod session;
+pub mod sse;
+
+pub use error::{Error, HttpError, ProtocolError, TransportError, TransportErrorKind};
+pub use input::{ExchangeId, Input};
+pub use output::{Event, Output, RequestId, Transmit, Warning};
+pub use policy::{Policy, Scope};
+pub use session::{Config, RequestOptions, Session};

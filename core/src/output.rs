@@ -1,0 +1,132 @@
+//! What the core asks of the adapter: things to send, exchanges to abort, events, and when to
+//! call back.
+
+use std::time::Instant;
+
+use serde_json::Value;
+
+use crate::error::Error;
+use crate::input::ExchangeId;
+use crate::jsonrpc::{Id, RawJson};
+
+/// The id of a request the application started; allocated in order, starting at 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RequestId(pub u64);
+
+/// The next thing to do, from [`Session::poll_output`](crate::Session::poll_output).
+#[derive(Debug)]
+#[must_use = "outputs must be acted on"]
+pub enum Output {
+    /// Send this.
+    Transmit(Transmit),
+    /// Abandon this exchange: drop its connection or stream; feed nothing more for it.
+    Abort(ExchangeId),
+    /// Something happened.
+    Event(Event),
+    /// Nothing more until this instant (`None`: until the next command or input).
+    Wait(Option<Instant>),
+}
+
+/// Bytes to put on the wire.
+#[derive(Debug)]
+pub enum Transmit {
+    /// Start HTTP exchange `exchange`: send `request`, then feed its response back as
+    /// [`Input::ResponseHead`](crate::Input::ResponseHead), `ResponseBody` and `ResponseEnd`
+    /// (or `ExchangeFailed`). Exchanges are independent: send them concurrently.
+    Http {
+        /// The exchange this request starts.
+        exchange: ExchangeId,
+        /// The request, body included.
+        request: http::Request<Vec<u8>>,
+    },
+    /// Write these bytes (one or more newline-terminated messages) to the server's stdin.
+    Stdin(Vec<u8>),
+}
+
+/// Something that happened, for the application.
+#[derive(Debug)]
+pub enum Event {
+    /// The session is initialized; [`Session::server`](crate::Session::server) says with whom.
+    Ready,
+    /// A request completed: exactly once per request started.
+    Response {
+        /// The request.
+        id: RequestId,
+        /// Its result as raw JSON, or why it failed.
+        result: Result<RawJson, Error>,
+    },
+    /// A request that asked for progress reported some.
+    Progress {
+        /// The request.
+        id: RequestId,
+        /// Progress so far.
+        progress: f64,
+        /// The total, if known.
+        total: Option<f64>,
+        /// A message, if any.
+        message: Option<String>,
+    },
+    /// The server sent a notification (logging, list_changed, resources/updated, ...).
+    Notification {
+        /// The method.
+        method: String,
+        /// Its parameters.
+        params: Option<Value>,
+    },
+    /// The server asks something of the client (sampling, elicitation, roots). Answer it with
+    /// [`Session::respond`](crate::Session::respond). `ping` is answered by the core.
+    Request {
+        /// The id to answer with.
+        id: Id,
+        /// The method.
+        method: String,
+        /// Its parameters.
+        params: Option<Value>,
+    },
+    /// Something went wrong that fails nothing.
+    Warning(Warning),
+    /// The session ended: the last event. Every outstanding request completed before it.
+    Closed(Error),
+}
+
+/// A problem that fails no request.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Warning {
+    /// A line on stdout, an SSE event or a body that is not JSON-RPC was skipped.
+    InvalidMessage {
+        /// Why it is invalid.
+        error: String,
+        /// Its beginning.
+        excerpt: String,
+    },
+    /// A response for a request that is not outstanding (cancelled, timed out, never sent)
+    /// was dropped.
+    LateResponse {
+        /// Its id.
+        id: Id,
+    },
+    /// A progress notification for no outstanding request was dropped.
+    UnknownProgressToken {
+        /// Its token.
+        token: Value,
+    },
+    /// The server refused a notification or a response the client posted.
+    NotificationRejected {
+        /// The method of the notification, or `"response"`.
+        method: String,
+        /// The status.
+        status: http::StatusCode,
+    },
+    /// The server answered the optional GET stream with an unexpected status; the client goes
+    /// on without it.
+    ServerStreamRejected {
+        /// The status.
+        status: http::StatusCode,
+    },
+    /// A server-to-client stream (the GET stream) failed; the client goes on without it.
+    ServerStreamLost {
+        /// Why.
+        reason: String,
+    },
+}

@@ -1,0 +1,1 @@
+//! Shared helpers for mcpwire's cross-crate tests.
