@@ -118,6 +118,13 @@ pub enum Warning {
         /// The status.
         status: http::StatusCode,
     },
+    /// Posting a notification or a response failed in the transport.
+    NotificationFailed {
+        /// The method of the notification, or `"response"`.
+        method: String,
+        /// What failed.
+        reason: String,
+    },
     /// The server answered the optional GET stream with an unexpected status; the client goes
     /// on without it.
     ServerStreamRejected {

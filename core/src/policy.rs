@@ -57,3 +57,168 @@ impl Default for Policy {
         }
     }
 }
+
+/// What an exchange was for: the policy depends on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// The POST of `initialize`.
+    Initialize,
+    /// The POST of any other request.
+    Request,
+    /// A GET resuming a request's stream with `Last-Event-ID`.
+    Resume,
+    /// The POST of a notification or of a response to a server request.
+    Notification,
+    /// The optional GET stream for server messages.
+    ServerStream,
+    /// The DELETE that ends the session.
+    Delete,
+}
+
+/// What a response status means for its exchange.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// 2xx: read the body.
+    Proceed,
+    /// The session fails with this cause.
+    FailSession(Cause),
+    /// The exchange's request fails with this cause.
+    FailRequest(Cause),
+    /// Nothing fails; the application gets a warning.
+    Warn,
+    /// The server offers no GET stream; not an error.
+    NoServerStream,
+    /// Nothing to do (the answer to a DELETE).
+    Ignore,
+}
+
+/// Which error a failing status becomes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cause {
+    /// [`Error::Http`](crate::Error::Http), once the body's excerpt is read.
+    Http,
+    /// [`Error::SessionExpired`](crate::Error::SessionExpired).
+    Expired,
+    /// [`Error::AuthRequired`](crate::Error::AuthRequired).
+    Auth,
+}
+
+impl Policy {
+    /// The default policy table of DESIGN.md ("What each failure does"), for HTTP statuses.
+    pub(crate) fn verdict(&self, role: Role, status: http::StatusCode, carried_session: bool) -> Verdict {
+        use Verdict::*;
+        if role == Role::Delete {
+            return Ignore;
+        }
+        if status.is_success() {
+            return Proceed;
+        }
+        let code = status.as_u16();
+        if role == Role::Initialize {
+            return FailSession(match code {
+                401 => Cause::Auth,
+                _ => Cause::Http,
+            });
+        }
+        if code == 401 {
+            return FailSession(Cause::Auth);
+        }
+        if code == 404 && carried_session {
+            return FailSession(Cause::Expired);
+        }
+        if status.is_server_error() {
+            return match (self.server_error_scope, role) {
+                (Scope::Session, _) => FailSession(Cause::Http),
+                (Scope::Request, Role::Request | Role::Resume) => FailRequest(Cause::Http),
+                (Scope::Request, _) => Warn,
+            };
+        }
+        match role {
+            Role::Request | Role::Resume => FailRequest(Cause::Http),
+            Role::ServerStream if matches!(code, 400 | 404 | 405) => NoServerStream,
+            _ => Warn,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! One test per row of the default policy table that depends on an HTTP status.
+    use super::*;
+    use http::StatusCode as S;
+    use Role::*;
+    use Verdict::*;
+
+    fn v(role: Role, code: u16, carried: bool) -> Verdict {
+        Policy::default().verdict(role, S::from_u16(code).unwrap(), carried)
+    }
+
+    #[test]
+    fn http_5xx_on_any_exchange_fails_the_session() {
+        for role in [Request, Resume, Notification, ServerStream] {
+            for code in [500, 502, 503, 504] {
+                assert_eq!(v(role, code, true), FailSession(Cause::Http), "{role:?} {code}");
+            }
+        }
+    }
+
+    #[test]
+    fn http_5xx_can_be_made_request_scoped() {
+        let p = Policy { server_error_scope: Scope::Request, ..Policy::default() };
+        assert_eq!(p.verdict(Request, S::SERVICE_UNAVAILABLE, true), FailRequest(Cause::Http));
+        assert_eq!(p.verdict(Notification, S::SERVICE_UNAVAILABLE, true), Warn);
+        assert_eq!(p.verdict(Initialize, S::SERVICE_UNAVAILABLE, false), FailSession(Cause::Http));
+    }
+
+    #[test]
+    fn http_404_with_session_id_means_session_expired() {
+        for role in [Request, Resume, Notification, ServerStream] {
+            assert_eq!(v(role, 404, true), FailSession(Cause::Expired), "{role:?}");
+        }
+        assert_eq!(v(Request, 404, false), FailRequest(Cause::Http));
+    }
+
+    #[test]
+    fn http_401_fails_the_session_with_auth_required() {
+        for role in [Initialize, Request, Resume, Notification, ServerStream] {
+            assert_eq!(v(role, 401, true), FailSession(Cause::Auth), "{role:?}");
+        }
+    }
+
+    #[test]
+    fn any_non_2xx_on_initialize_fails_the_session() {
+        for code in [301, 400, 403, 404, 405, 406, 409, 429, 500, 503] {
+            assert_eq!(v(Initialize, code, false), FailSession(Cause::Http), "{code}");
+        }
+    }
+
+    #[test]
+    fn http_4xx_on_a_request_post_fails_only_that_request() {
+        for code in [400, 403, 405, 406, 409, 413, 415, 422, 429] {
+            assert_eq!(v(Request, code, true), FailRequest(Cause::Http), "{code}");
+        }
+    }
+
+    #[test]
+    fn http_4xx_on_a_notification_post_is_a_warning() {
+        for code in [400, 403, 405, 406, 409, 413, 415, 422, 429] {
+            assert_eq!(v(Notification, code, true), Warn, "{code}");
+        }
+    }
+
+    #[test]
+    fn http_400_404_405_on_the_get_stream_mean_no_server_stream() {
+        assert_eq!(v(ServerStream, 400, true), NoServerStream);
+        assert_eq!(v(ServerStream, 404, false), NoServerStream);
+        assert_eq!(v(ServerStream, 405, true), NoServerStream);
+        assert_eq!(v(ServerStream, 409, true), Warn);
+    }
+
+    #[test]
+    fn http_2xx_proceeds_and_delete_answers_are_ignored() {
+        assert_eq!(v(Request, 200, true), Proceed);
+        assert_eq!(v(Notification, 202, true), Proceed);
+        assert_eq!(v(Delete, 500, true), Ignore);
+        assert_eq!(v(Delete, 200, true), Ignore);
+    }
+}

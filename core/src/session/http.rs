@@ -1,0 +1,579 @@
+//! Streamable HTTP: every outgoing message is an exchange; responses are a JSON body or an SSE
+//! stream; streams resume with `Last-Event-ID`; the optional GET stream carries server messages.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ::http::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use ::http::{HeaderMap, Method, StatusCode, Uri};
+
+use super::{excerpt, Session, TimerReason, Transport};
+use crate::error::{Error, HttpError, ProtocolError, TransportError};
+use crate::input::ExchangeId;
+use crate::jsonrpc::{self, Decoded, Message};
+use crate::output::{Output, RequestId, Transmit, Warning};
+use crate::policy::{Cause, Role, Verdict};
+use crate::sse::{SseDecoder, SseEvent, SseLimits};
+
+const MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
+const MCP_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
+const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
+const ACCEPT_BOTH: HeaderValue = HeaderValue::from_static("application/json, text/event-stream");
+const ACCEPT_SSE: HeaderValue = HeaderValue::from_static("text/event-stream");
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+/// How much of a failed response's body is read, to find a JSON-RPC error in it.
+const ERROR_BODY_MAX: usize = 64 << 10;
+/// How long to wait for the rest of a failed response's body before failing without it.
+const ERROR_BODY_WAIT: Duration = Duration::from_secs(1);
+
+/// What the session knows of Streamable HTTP.
+#[derive(Debug)]
+pub(crate) struct HttpState {
+    endpoint: Uri,
+    session_id: Option<HeaderValue>,
+    next_exchange: u64,
+    exchanges: BTreeMap<ExchangeId, Exchange>,
+    server_stream: ServerStream,
+}
+
+/// The optional GET stream.
+#[derive(Debug, Default)]
+struct ServerStream {
+    /// Open, or waiting to be reopened: not to be opened again.
+    active: bool,
+    /// The server said it has none.
+    unsupported: bool,
+    resume: super::Resume,
+}
+
+#[derive(Debug)]
+pub(crate) struct Exchange {
+    role: Role,
+    request: Option<RequestId>,
+    method: String,
+    carried_session: bool,
+    body: Body,
+}
+
+#[derive(Debug)]
+enum Body {
+    AwaitingHead,
+    Json(Vec<u8>),
+    Sse(Box<SseDecoder>),
+    Discard,
+    Failed(Box<Failure>),
+}
+
+/// A non-2xx response whose body is being read for the error's excerpt.
+#[derive(Debug)]
+struct Failure {
+    status: StatusCode,
+    scope_session: bool,
+    retry_after: Option<String>,
+    body: Vec<u8>,
+}
+
+impl HttpState {
+    pub(crate) fn new(endpoint: Uri) -> Self {
+        HttpState {
+            endpoint,
+            session_id: None,
+            next_exchange: 0,
+            exchanges: BTreeMap::new(),
+            server_stream: ServerStream::default(),
+        }
+    }
+
+    pub(crate) fn session_id(&self) -> Option<&str> {
+        self.session_id.as_ref().and_then(|v| v.to_str().ok())
+    }
+
+    fn request(
+        &mut self,
+        method: Method,
+        body: Vec<u8>,
+        headers: &HeaderMap,
+        version: Option<&'static str>,
+        exchange: Exchange,
+    ) -> (ExchangeId, ::http::Request<Vec<u8>>) {
+        let id = ExchangeId(self.next_exchange);
+        self.next_exchange += 1;
+        let mut req = ::http::Request::new(body);
+        *req.method_mut() = method;
+        *req.uri_mut() = self.endpoint.clone();
+        let h = req.headers_mut();
+        h.extend(headers.clone());
+        if let Some(s) = &self.session_id {
+            h.insert(MCP_SESSION_ID, s.clone());
+        }
+        if let Some(v) = version {
+            h.insert(MCP_PROTOCOL_VERSION, HeaderValue::from_static(v));
+        }
+        let exchange = Exchange { carried_session: self.session_id.is_some(), ..exchange };
+        self.exchanges.insert(id, exchange);
+        (id, req)
+    }
+
+    /// A POST carrying one message.
+    pub(crate) fn post(
+        &mut self,
+        role: Role,
+        request: Option<RequestId>,
+        method: &str,
+        body: Vec<u8>,
+        headers: &HeaderMap,
+        version: Option<&'static str>,
+    ) -> (ExchangeId, ::http::Request<Vec<u8>>) {
+        let exchange =
+            Exchange { role, request, method: method.into(), carried_session: false, body: Body::AwaitingHead };
+        let (id, mut req) = self.request(Method::POST, body, headers, version, exchange);
+        req.headers_mut().insert(ACCEPT, ACCEPT_BOTH);
+        req.headers_mut().insert(CONTENT_TYPE, JSON);
+        (id, req)
+    }
+
+    /// A GET for the server stream or for resuming a request's stream.
+    fn get(
+        &mut self,
+        role: Role,
+        request: Option<RequestId>,
+        last_event_id: Option<&str>,
+        headers: &HeaderMap,
+        version: Option<&'static str>,
+    ) -> (ExchangeId, ::http::Request<Vec<u8>>) {
+        let exchange =
+            Exchange { role, request, method: "GET".into(), carried_session: false, body: Body::AwaitingHead };
+        let (id, mut req) = self.request(Method::GET, Vec::new(), headers, version, exchange);
+        req.headers_mut().insert(ACCEPT, ACCEPT_SSE);
+        if let Some(v) = last_event_id.and_then(|l| HeaderValue::from_str(l).ok()) {
+            req.headers_mut().insert(LAST_EVENT_ID, v);
+        }
+        (id, req)
+    }
+
+    /// The DELETE that ends the session, when the server assigned one.
+    pub(crate) fn delete(
+        &mut self,
+        headers: &HeaderMap,
+        version: Option<&'static str>,
+    ) -> Option<(ExchangeId, ::http::Request<Vec<u8>>)> {
+        self.session_id.as_ref()?;
+        let exchange = Exchange {
+            role: Role::Delete,
+            request: None,
+            method: "DELETE".into(),
+            carried_session: true,
+            body: Body::Discard,
+        };
+        let sent = self.request(Method::DELETE, Vec::new(), headers, version, exchange);
+        // Nothing more is read once the session is closed.
+        self.exchanges.clear();
+        Some(sent)
+    }
+
+    pub(crate) fn remove(&mut self, exchange: ExchangeId) -> Option<Exchange> {
+        self.exchanges.remove(&exchange)
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.exchanges.clear();
+    }
+}
+
+fn media_type(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(CONTENT_TYPE)?.to_str().ok()?;
+    Some(v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+}
+
+impl Session {
+    fn http_mut(&mut self) -> Option<&mut HttpState> {
+        match &mut self.transport {
+            Transport::Http(h) => Some(h),
+            Transport::Stdio(_) => None,
+        }
+    }
+
+    fn http_ref(&self) -> Option<&HttpState> {
+        match &self.transport {
+            Transport::Http(h) => Some(h),
+            Transport::Stdio(_) => None,
+        }
+    }
+
+    fn exchange(&mut self, exchange: ExchangeId) -> Option<&mut Exchange> {
+        self.http_mut()?.exchanges.get_mut(&exchange)
+    }
+
+    fn take_exchange(&mut self, exchange: ExchangeId) -> Option<Exchange> {
+        self.timers.clear(TimerReason::ErrorBody(exchange));
+        self.http_mut()?.remove(exchange)
+    }
+
+    /// The request an exchange carries, if it is still outstanding and still expected there.
+    fn carried_request(&self, x: &Exchange, exchange: ExchangeId) -> Option<RequestId> {
+        let id = x.request?;
+        let p = self.requests.get(&id)?;
+        (p.exchange == Some(exchange)).then_some(id)
+    }
+
+    pub(super) fn on_response_head(
+        &mut self,
+        now: Instant,
+        exchange: ExchangeId,
+        status: StatusCode,
+        headers: &HeaderMap,
+    ) {
+        let verdict = {
+            let policy = self.config.policy.clone();
+            let Some(x) = self.exchange(exchange) else { return };
+            if !matches!(x.body, Body::AwaitingHead) {
+                return;
+            }
+            policy.verdict(x.role, status, x.carried_session)
+        };
+        match verdict {
+            Verdict::Proceed => self.on_success_head(exchange, status, headers),
+            Verdict::Ignore => {
+                if let Some(x) = self.exchange(exchange) {
+                    x.body = Body::Discard;
+                }
+            }
+            Verdict::NoServerStream => {
+                self.abort_exchange(exchange);
+                if let Some(h) = self.http_mut() {
+                    h.server_stream.unsupported = true;
+                    h.server_stream.active = false;
+                }
+            }
+            Verdict::Warn => {
+                let Some(x) = self.take_exchange(exchange) else { return };
+                self.out.push_back(Output::Abort(exchange));
+                if x.role == Role::ServerStream {
+                    self.server_stream_ended(false);
+                    self.warn(Warning::ServerStreamRejected { status });
+                } else {
+                    self.warn(Warning::NotificationRejected { method: x.method, status });
+                }
+            }
+            Verdict::FailSession(Cause::Auth) => {
+                let www = headers.get(WWW_AUTHENTICATE).map(|v| Arc::from(String::from_utf8_lossy(v.as_bytes())));
+                self.fail_session(Error::AuthRequired { www_authenticate: www });
+            }
+            Verdict::FailSession(Cause::Expired) => self.fail_session(Error::SessionExpired),
+            Verdict::FailSession(Cause::Http) | Verdict::FailRequest(_) => {
+                let failure = Failure {
+                    status,
+                    scope_session: matches!(verdict, Verdict::FailSession(_)),
+                    retry_after: headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_owned),
+                    body: Vec::new(),
+                };
+                if let Some(x) = self.exchange(exchange) {
+                    x.body = Body::Failed(Box::new(failure));
+                }
+                self.timers.set(TimerReason::ErrorBody(exchange), now + ERROR_BODY_WAIT);
+            }
+        }
+    }
+
+    fn on_success_head(&mut self, exchange: ExchangeId, status: StatusCode, headers: &HeaderMap) {
+        let limits = SseLimits { max_line: self.config.policy.max_sse_line, max_event: self.config.policy.max_message_size };
+        let media = media_type(headers);
+        let is_sse = media.as_deref() == Some("text/event-stream");
+        let Some(x) = self.exchange(exchange) else { return };
+        let role = x.role;
+        match role {
+            Role::Notification | Role::Delete => x.body = Body::Discard,
+            Role::ServerStream if is_sse => x.body = Body::Sse(Box::new(SseDecoder::new(limits))),
+            Role::ServerStream => {
+                self.abort_exchange(exchange);
+                self.server_stream_ended(false);
+                self.warn(Warning::ServerStreamRejected { status });
+            }
+            Role::Initialize | Role::Request | Role::Resume => {
+                let request = self.carried_request_of(exchange);
+                if role == Role::Initialize {
+                    if let (Some(id), Some(h)) = (headers.get(&MCP_SESSION_ID), self.http_mut()) {
+                        h.session_id = Some(id.clone());
+                    }
+                }
+                let body = match media.as_deref() {
+                    _ if status == StatusCode::ACCEPTED || status == StatusCode::NO_CONTENT => {
+                        Err(ProtocolError::NoResponse)
+                    }
+                    Some("text/event-stream") => Ok(Body::Sse(Box::new(SseDecoder::new(limits)))),
+                    Some("application/json") | None => Ok(Body::Json(Vec::new())),
+                    Some(other) => Err(ProtocolError::UnexpectedContentType(other.into())),
+                };
+                match (body, request) {
+                    (Ok(body), _) => {
+                        if let Some(x) = self.exchange(exchange) {
+                            x.body = body;
+                        }
+                    }
+                    (Err(e), Some(id)) => self.fail_request(id, Error::Protocol(e)),
+                    (Err(_), None) => self.abort_exchange(exchange),
+                }
+            }
+        }
+    }
+
+    fn carried_request_of(&mut self, exchange: ExchangeId) -> Option<RequestId> {
+        let x = self.http_ref()?.exchanges.get(&exchange)?;
+        self.carried_request(x, exchange)
+    }
+
+    pub(super) fn on_response_body(&mut self, now: Instant, exchange: ExchangeId, data: &[u8]) {
+        let max = self.config.policy.max_message_size;
+        let Some(x) = self.exchange(exchange) else { return };
+        match &mut x.body {
+            Body::AwaitingHead | Body::Discard => {}
+            Body::Json(buf) => {
+                if buf.len() + data.len() > max {
+                    self.body_too_large(exchange, max);
+                } else {
+                    buf.extend_from_slice(data);
+                }
+            }
+            Body::Failed(f) => {
+                let room = ERROR_BODY_MAX - f.body.len();
+                f.body.extend_from_slice(&data[..data.len().min(room)]);
+                if f.body.len() == ERROR_BODY_MAX {
+                    self.on_error_body_timeout(exchange);
+                }
+            }
+            Body::Sse(decoder) => {
+                let mut events = Vec::new();
+                let result = decoder.feed(data, &mut events);
+                let (last_id, retry) = (decoder.last_event_id().map(str::to_owned), decoder.retry_ms());
+                self.note_stream_position(exchange, last_id, retry, !events.is_empty());
+                for event in events {
+                    if self.is_closed() || self.exchange(exchange).is_none() {
+                        return;
+                    }
+                    self.on_sse_event(now, exchange, event);
+                }
+                if result.is_err() && self.exchange(exchange).is_some() {
+                    self.body_too_large(exchange, max);
+                }
+            }
+        }
+    }
+
+    /// Remembers where a stream is, so that it can be resumed.
+    fn note_stream_position(&mut self, exchange: ExchangeId, last_id: Option<String>, retry: Option<u64>, events: bool) {
+        let Some(x) = self.http_ref().and_then(|h| h.exchanges.get(&exchange)) else { return };
+        let (role, request) = (x.role, x.request);
+        let resume = match role {
+            Role::ServerStream => self.http_mut().map(|h| &mut h.server_stream.resume),
+            _ => request.and_then(|id| self.requests.get_mut(&id)).map(|p| &mut p.resume),
+        };
+        let Some(resume) = resume else { return };
+        if last_id.is_some() && last_id != resume.last_event_id {
+            resume.last_event_id = last_id;
+            resume.attempts = 0;
+        }
+        if events {
+            resume.attempts = 0;
+        }
+        if let Some(ms) = retry {
+            resume.retry = Some(Duration::from_millis(ms));
+        }
+    }
+
+    fn on_sse_event(&mut self, now: Instant, exchange: ExchangeId, event: SseEvent) {
+        if !(event.event.is_empty() || event.event == "message") || event.data.trim().is_empty() {
+            return;
+        }
+        let Some(x) = self.http_ref().and_then(|h| h.exchanges.get(&exchange)) else { return };
+        let role = x.role;
+        let origin = self.carried_request_of(exchange);
+        if let Err(e) = self.on_json(now, event.data.as_bytes(), origin) {
+            match (role, origin) {
+                (Role::ServerStream, _) | (_, None) => self.warn(Warning::InvalidMessage {
+                    error: e.0,
+                    excerpt: excerpt(event.data.as_bytes(), 200),
+                }),
+                (_, Some(id)) => self.fail_request(id, Error::Protocol(ProtocolError::InvalidJson(e.0.into()))),
+            }
+        }
+    }
+
+    fn body_too_large(&mut self, exchange: ExchangeId, limit: usize) {
+        match self.carried_request_of(exchange) {
+            Some(id) => self.fail_request(id, Error::TooLarge { limit }),
+            None => {
+                let server_stream = self.exchange(exchange).is_some_and(|x| x.role == Role::ServerStream);
+                self.abort_exchange(exchange);
+                if server_stream {
+                    self.server_stream_ended(false);
+                    self.warn(Warning::ServerStreamLost { reason: Error::TooLarge { limit }.to_string() });
+                }
+            }
+        }
+    }
+
+    pub(super) fn on_response_end(&mut self, now: Instant, exchange: ExchangeId) {
+        let Some(x) = self.exchange(exchange) else { return };
+        let origin = x.request;
+        let request = self.carried_request_of(exchange);
+        let Some(x) = self.take_exchange(exchange) else { return };
+        match x.body {
+            Body::Discard => {}
+            Body::AwaitingHead => {
+                let e = TransportError::new(crate::TransportErrorKind::Reset, "the exchange ended without a response");
+                self.exchange_lost(now, x, request, e);
+            }
+            Body::Json(buf) => {
+                if let Err(e) = self.on_json(now, &buf, request) {
+                    if let Some(id) = request {
+                        let e = if buf.iter().all(u8::is_ascii_whitespace) {
+                            ProtocolError::NoResponse
+                        } else {
+                            ProtocolError::InvalidJson(e.0.into())
+                        };
+                        return self.complete(id, Err(Error::Protocol(e)));
+                    }
+                }
+                // A JSON body is the whole answer: if the response was not in it, none will come.
+                if let Some(id) = origin.filter(|_| request.is_some()) {
+                    if self.requests.get(&id).is_some_and(|p| p.exchange == Some(exchange)) {
+                        self.complete(id, Err(Error::Protocol(ProtocolError::NoResponse)));
+                    }
+                }
+            }
+            Body::Failed(f) => self.on_failure_body(x.request, *f),
+            Body::Sse(_) => self.stream_ended(now, x, request, None),
+        }
+    }
+
+    pub(super) fn on_exchange_failed(&mut self, now: Instant, exchange: ExchangeId, error: TransportError) {
+        let request = self.carried_request_of(exchange);
+        let Some(x) = self.take_exchange(exchange) else { return };
+        match x.body {
+            Body::Failed(f) => self.on_failure_body(x.request, *f),
+            Body::Sse(_) => self.stream_ended(now, x, request, Some(error)),
+            _ => self.exchange_lost(now, x, request, error),
+        }
+    }
+
+    /// An exchange failed before it had a usable answer.
+    fn exchange_lost(&mut self, now: Instant, x: Exchange, request: Option<RequestId>, error: TransportError) {
+        match x.role {
+            Role::Initialize | Role::Request => {
+                if let Some(id) = request {
+                    self.complete(id, Err(Error::Transport(error)));
+                }
+            }
+            Role::Resume => self.stream_ended(now, x, request, Some(error)),
+            Role::ServerStream => {
+                self.server_stream_ended(true);
+                if !self.http_ref().is_some_and(|h| h.server_stream.active) {
+                    self.warn(Warning::ServerStreamLost { reason: error.message.to_string() });
+                }
+            }
+            Role::Notification => {
+                self.warn(Warning::NotificationFailed { method: x.method, reason: error.message.to_string() })
+            }
+            Role::Delete => {}
+        }
+    }
+
+    /// A stream that carried (or was to carry) a request's answer ended: resume it if the
+    /// server gave an event id, else the request fails.
+    fn stream_ended(&mut self, now: Instant, x: Exchange, request: Option<RequestId>, error: Option<TransportError>) {
+        if x.role == Role::ServerStream {
+            return self.server_stream_ended(true);
+        }
+        let Some(id) = request else { return };
+        let policy = &self.config.policy;
+        let (max_attempts, default_retry, max_retry) = (policy.max_resume_attempts, policy.default_retry, policy.max_retry);
+        let Some(p) = self.requests.get_mut(&id) else { return };
+        p.exchange = None;
+        if p.resume.last_event_id.is_some() && p.resume.attempts < max_attempts {
+            p.resume.attempts += 1;
+            let delay = p.resume.retry.unwrap_or(default_retry).min(max_retry);
+            self.timers.set(TimerReason::ResumeStream(id), now + delay);
+        } else {
+            let e = match error {
+                Some(e) if p.resume.last_event_id.is_none() => Error::Transport(e),
+                _ => Error::StreamLost,
+            };
+            self.complete(id, Err(e));
+        }
+    }
+
+    pub(super) fn resume_stream(&mut self, id: RequestId) {
+        let headers = self.config.headers.clone();
+        let version = self.protocol_version;
+        let Some(last) = self.requests.get(&id).and_then(|p| p.resume.last_event_id.clone()) else { return };
+        let Some(h) = self.http_mut() else { return };
+        let (exchange, request) = h.get(Role::Resume, Some(id), Some(&last), &headers, version);
+        if let Some(p) = self.requests.get_mut(&id) {
+            p.exchange = Some(exchange);
+        }
+        self.out.push_back(Output::Transmit(Transmit::Http { exchange, request }));
+    }
+
+    /// Opens the optional GET stream, once the session is ready.
+    pub(super) fn open_server_stream(&mut self) {
+        if !self.is_ready() {
+            return;
+        }
+        let headers = self.config.headers.clone();
+        let version = self.protocol_version;
+        let Some(h) = self.http_mut() else { return };
+        if h.server_stream.unsupported {
+            return;
+        }
+        h.server_stream.active = true;
+        let last = h.server_stream.resume.last_event_id.clone();
+        let (exchange, request) = h.get(Role::ServerStream, None, last.as_deref(), &headers, version);
+        self.out.push_back(Output::Transmit(Transmit::Http { exchange, request }));
+    }
+
+    /// The GET stream ended; reopen it after the server's `retry` if it is resumable.
+    fn server_stream_ended(&mut self, may_reopen: bool) {
+        let policy = &self.config.policy;
+        let (max_attempts, default_retry, max_retry) = (policy.max_resume_attempts, policy.default_retry, policy.max_retry);
+        let now = self.last_now;
+        let Some(h) = self.http_mut() else { return };
+        let s = &mut h.server_stream.resume;
+        let resumable = s.last_event_id.is_some() || s.retry.is_some();
+        if may_reopen && resumable && s.attempts < max_attempts {
+            s.attempts += 1;
+            let delay = s.retry.unwrap_or(default_retry).min(max_retry);
+            self.timers.set(TimerReason::ReopenServerStream, now + delay);
+        } else {
+            h.server_stream.active = false;
+        }
+    }
+
+    pub(super) fn on_error_body_timeout(&mut self, exchange: ExchangeId) {
+        let Some(x) = self.take_exchange(exchange) else { return };
+        self.out.push_back(Output::Abort(exchange));
+        if let Body::Failed(f) = x.body {
+            self.on_failure_body(x.request, *f);
+        }
+    }
+
+    /// A non-2xx answer is complete (or cut off): fail what the policy says.
+    fn on_failure_body(&mut self, request: Option<RequestId>, f: Failure) {
+        let rpc = match jsonrpc::decode(&f.body) {
+            Ok(Decoded::Single(Message::Error { error, .. })) => Some(error),
+            _ => None,
+        };
+        let error = Error::Http(Arc::new(HttpError {
+            status: f.status,
+            body: excerpt(&f.body, HttpError::EXCERPT),
+            rpc,
+            retry_after: f.retry_after,
+        }));
+        if f.scope_session {
+            self.fail_session(error);
+        } else if let Some(id) = request {
+            self.fail_request(id, error);
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! The session's timers: one table of deadlines, each with a named reason.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use crate::input::ExchangeId;
+use crate::output::RequestId;
+
+/// Why the session wants to be called back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TimerReason {
+    /// A request's deadline.
+    RequestDeadline(RequestId),
+    /// Resuming a request's SSE stream after the server's `retry`.
+    ResumeStream(RequestId),
+    /// Reopening the server's GET stream after its `retry`.
+    ReopenServerStream,
+    /// Giving up waiting for the rest of a failed response's body.
+    ErrorBody(ExchangeId),
+}
+
+/// Deadlines by reason, ordered by instant (ties by reason, so firing order is deterministic).
+/// Generic over the time type so that it can be tested without a clock.
+#[derive(Debug)]
+pub(crate) struct Timers<T = Instant> {
+    by_reason: BTreeMap<TimerReason, T>,
+    by_time: BTreeSet<(T, TimerReason)>,
+}
+
+impl<T> Default for Timers<T> {
+    fn default() -> Self {
+        Timers { by_reason: BTreeMap::new(), by_time: BTreeSet::new() }
+    }
+}
+
+impl<T: Ord + Copy> Timers<T> {
+    pub(crate) fn set(&mut self, reason: TimerReason, at: T) {
+        if let Some(old) = self.by_reason.insert(reason, at) {
+            self.by_time.remove(&(old, reason));
+        }
+        self.by_time.insert((at, reason));
+    }
+
+    pub(crate) fn clear(&mut self, reason: TimerReason) {
+        if let Some(old) = self.by_reason.remove(&reason) {
+            self.by_time.remove(&(old, reason));
+        }
+    }
+
+    /// The earliest timer.
+    pub(crate) fn next(&self) -> Option<(T, TimerReason)> {
+        self.by_time.first().copied()
+    }
+
+    /// Removes and returns the earliest timer due at `now`.
+    pub(crate) fn pop_due(&mut self, now: T) -> Option<TimerReason> {
+        let &(at, reason) = self.by_time.first()?;
+        if at > now {
+            return None;
+        }
+        self.by_time.pop_first();
+        self.by_reason.remove(&reason);
+        Some(reason)
+    }
+
+    pub(crate) fn clear_all(&mut self) {
+        self.by_reason.clear();
+        self.by_time.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timers_fire_in_time_order_and_reset_replaces() {
+        let t0 = 100u64;
+        let mut t = Timers::<u64>::default();
+        t.set(TimerReason::RequestDeadline(RequestId(2)), t0 + 5);
+        t.set(TimerReason::RequestDeadline(RequestId(1)), t0 + 3);
+        t.set(TimerReason::RequestDeadline(RequestId(2)), t0 + 1);
+        assert_eq!(t.next().unwrap().0, t0 + 1);
+        assert_eq!(t.pop_due(t0), None);
+        assert_eq!(t.pop_due(t0 + 4), Some(TimerReason::RequestDeadline(RequestId(2))));
+        assert_eq!(t.pop_due(t0 + 4), Some(TimerReason::RequestDeadline(RequestId(1))));
+        assert_eq!(t.pop_due(t0 + 4), None);
+        t.set(TimerReason::ReopenServerStream, t0);
+        t.clear(TimerReason::ReopenServerStream);
+        assert!(t.next().is_none());
+    }
+}
