@@ -16,6 +16,9 @@ pub struct RequestId(pub u64);
 /// The next thing to do, from [`Session::poll_output`](crate::Session::poll_output).
 #[derive(Debug)]
 #[must_use = "outputs must be acted on"]
+// An output is moved once, from the queue to the adapter; boxing the request would cost an
+// allocation per message for nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Output {
     /// Send this.
     Transmit(Transmit),
