@@ -1,2 +1,40 @@
-//! mcpwire: an MCP client for tokio and smol (placeholder until the adapters land).
-pub use mcpwire_core as core;
+//! # mcpwire
+//!
+//! A Model Context Protocol client for tokio and smol. Every call completes: with the
+//! server's answer, or with the error that ended it — an HTTP status, a JSON-RPC error, a
+//! timeout, the end of the session — because the protocol runs in
+//! [`mcpwire-core`](mcpwire_core), a state machine that owns every outstanding request.
+//! This crate only moves bytes: one driver task per session, over hyper (HTTP/1.1 and HTTP/2,
+//! rustls) or a child process's stdio.
+//!
+//! ```no_run
+//! # #[cfg(feature = "tokio")]
+//! # async fn example() -> Result<(), mcpwire::Error> {
+//! use mcpwire::Client;
+//!
+//! let client = Client::connect("http://127.0.0.1:3001/mcp").await?;
+//! for tool in client.list_all_tools().await? {
+//!     println!("{}", tool.name);
+//! }
+//! let result = client.call_tool("echo", serde_json::json!({ "message": "hi" })).await?;
+//! println!("{:?}", result.content);
+//! client.close().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Features: `tokio` (default) and `smol` choose the runtime of [`Client::connect`]; with
+//! both, [`ClientBuilder::connect_with`] takes either explicitly.
+#![warn(missing_docs)]
+
+mod client;
+mod driver;
+mod handler;
+mod http;
+pub mod runtime;
+mod stdio;
+
+pub use client::{arguments_from_pairs, CallOptions, Client, ClientBuilder, Progress, Target};
+pub use handler::{Handler, NoHandler};
+pub use mcpwire_core::schema;
+pub use mcpwire_core::{self as core, Error, HttpError, Policy, ProtocolError, Scope};

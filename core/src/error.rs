@@ -59,6 +59,8 @@ pub enum Error {
         /// The cap.
         limit: usize,
     },
+    /// The client was set up wrongly (an invalid URL, a command that would not start, ...).
+    Config(Arc<str>),
 }
 
 /// An HTTP status the server answered, with what its body said.
@@ -91,6 +93,8 @@ pub enum ProtocolError {
     UnexpectedContentType(Arc<str>),
     /// The result of `initialize` was not a valid initialize result.
     InvalidInitializeResult(Arc<str>),
+    /// A result did not have the shape its request's schema gives it.
+    InvalidResult(Arc<str>),
 }
 
 /// A transport failure of one exchange, as reported by the adapter.
@@ -159,6 +163,7 @@ impl fmt::Display for Error {
             Error::Cancelled => f.write_str("cancelled"),
             Error::Closed => f.write_str("the session is closed"),
             Error::TooManyRequests { limit } => write!(f, "more than {limit} requests outstanding"),
+            Error::Config(e) => write!(f, "invalid configuration: {e}"),
         }
     }
 }
@@ -170,6 +175,7 @@ impl fmt::Display for ProtocolError {
             ProtocolError::InvalidJson(e) => write!(f, "invalid JSON-RPC: {e}"),
             ProtocolError::UnexpectedContentType(c) => write!(f, "unexpected content type {c:?}"),
             ProtocolError::InvalidInitializeResult(e) => write!(f, "invalid initialize result: {e}"),
+            ProtocolError::InvalidResult(e) => write!(f, "invalid result: {e}"),
         }
     }
 }

@@ -32,6 +32,7 @@ pub enum Output {
 
 /// Bytes to put on the wire.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // moved once; see `Output`
 pub enum Transmit {
     /// Start HTTP exchange `exchange`: send `request`, then feed its response back as
     /// [`Input::ResponseHead`](crate::Input::ResponseHead), `ResponseBody` and `ResponseEnd`

@@ -1,0 +1,600 @@
+//! The public client: a cheap, cloneable handle to one session's driver task.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue};
+use mcpwire_core::jsonrpc::RawJson;
+use mcpwire_core::schema::{
+    CallToolParams, CallToolResult, CompleteParams, CompleteResult, EmptyResult, GetPromptParams,
+    GetPromptResult, Implementation, InitializeResult, ListPromptsParams, ListPromptsResult,
+    ListResourceTemplatesParams, ListResourceTemplatesResult, ListResourcesParams,
+    ListResourcesResult, ListToolsParams, ListToolsResult, LoggingLevel, Page, Paginated,
+    PingParams, Prompt, ReadResourceParams, ReadResourceResult, Request, Resource,
+    ResourceTemplate, ServerNotification, SetLevelParams, SubscribeParams, Tool, UnsubscribeParams,
+};
+use mcpwire_core::{Config, Error, Policy, ProtocolError, RequestOptions, Session};
+use serde_json::{Map, Value};
+use tracing::Instrument;
+
+use crate::driver::{Command, Driver, ProgressFn, Shared, Transport};
+use crate::handler::{Handler, NoHandler};
+use crate::http::Pool;
+use crate::runtime::{self, Runtime};
+use crate::stdio::{StderrSink, Stdio};
+
+/// Where the server is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A Streamable HTTP endpoint (`http://` or `https://`).
+    Http(String),
+    /// A command to run, spoken to over its stdin and stdout.
+    Stdio(runtime::Command),
+}
+
+impl Target {
+    /// An HTTP endpoint.
+    pub fn http(url: impl Into<String>) -> Target {
+        Target::Http(url.into())
+    }
+
+    /// A command with its arguments.
+    pub fn stdio<I: IntoIterator<Item = S>, S: Into<String>>(
+        program: impl Into<String>,
+        args: I,
+    ) -> Target {
+        let args = args.into_iter().map(Into::into).collect();
+        Target::Stdio(runtime::Command {
+            program: program.into(),
+            args,
+            env: Vec::new(),
+        })
+    }
+}
+
+impl From<&str> for Target {
+    /// A URL if it starts with `http://` or `https://`, else a command line split at spaces.
+    fn from(s: &str) -> Target {
+        if s.starts_with("http://") || s.starts_with("https://") {
+            return Target::http(s);
+        }
+        let mut words = s.split_whitespace().map(str::to_owned);
+        let program = words.next().unwrap_or_default();
+        Target::stdio(program, words)
+    }
+}
+
+/// Progress reported by the server for a call.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Progress {
+    /// Progress so far.
+    pub progress: f64,
+    /// The total, if known.
+    pub total: Option<f64>,
+    /// A message, if any.
+    pub message: Option<String>,
+}
+
+/// Options of one call.
+#[derive(Clone, Default)]
+pub struct CallOptions {
+    timeout: Option<Duration>,
+    progress: Option<ProgressFn>,
+}
+
+impl CallOptions {
+    /// No options: the client's default timeout, no progress.
+    pub fn new() -> Self {
+        CallOptions::default()
+    }
+
+    /// The call's deadline (progress pushes it back, up to the policy's maximum).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Asks for progress and calls `f` with each report, on the driver task: keep it quick.
+    pub fn on_progress(mut self, f: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(f));
+        self
+    }
+}
+
+impl fmt::Debug for CallOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallOptions")
+            .field("timeout", &self.timeout)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+/// Sets up a [`Client`].
+pub struct ClientBuilder {
+    config: Config,
+    headers: Vec<(String, String)>,
+    handler: Arc<dyn Handler>,
+    connect_timeout: Duration,
+    stderr: Option<StderrSink>,
+    notification_capacity: usize,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            config: Config::default(),
+            headers: Vec::new(),
+            handler: Arc::new(NoHandler),
+            connect_timeout: Duration::from_secs(10),
+            stderr: None,
+            notification_capacity: 1024,
+        }
+    }
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// Who the client is, as sent in `initialize` (default: mcpwire and its version).
+    pub fn client_info(mut self, name: impl Into<String>, version: impl Into<String>) -> Self {
+        self.config.client_info = Implementation::new(name, version);
+        self
+    }
+
+    /// The default deadline of every call (default 60 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.config.policy.request_timeout = timeout;
+        self
+    }
+
+    /// The whole failure policy: limits, deadlines and scopes.
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.config.policy = policy;
+        self
+    }
+
+    /// A header for every HTTP request (`Authorization`, ...).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Answers the server's sampling, elicitation and roots requests; the client declares the
+    /// handler's capabilities.
+    pub fn handler(mut self, handler: impl Handler) -> Self {
+        self.handler = Arc::new(handler);
+        self
+    }
+
+    /// How long a TCP connect and TLS handshake may take (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Where a stdio server's stderr goes, a line at a time (default: `tracing` at info).
+    pub fn on_stderr(mut self, f: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.stderr = Some(Arc::new(f));
+        self
+    }
+
+    /// How many server notifications wait for [`Client::notifications`] before new ones are
+    /// dropped (default 1024).
+    pub fn notification_capacity(mut self, capacity: usize) -> Self {
+        self.notification_capacity = capacity.max(1);
+        self
+    }
+
+    /// Connects on the runtime of the enabled feature (tokio if both are) and initializes the
+    /// session. Under tokio, call it inside the runtime.
+    #[cfg(any(feature = "tokio", feature = "smol"))]
+    pub async fn connect(self, target: impl Into<Target>) -> Result<Client, Error> {
+        self.connect_with(runtime::default_runtime(), target).await
+    }
+
+    /// Connects on the given runtime and initializes the session: returns once the server has
+    /// answered `initialize`, or with why it did not.
+    pub async fn connect_with(
+        self,
+        runtime: Arc<dyn Runtime>,
+        target: impl Into<Target>,
+    ) -> Result<Client, Error> {
+        let mut config = self.config;
+        config.capabilities = self.handler.capabilities();
+        for (name, value) in &self.headers {
+            let bad = |e: &dyn fmt::Display| Error::Config(format!("header {name}: {e}").into());
+            let name = HeaderName::try_from(name.as_str()).map_err(|e| bad(&e))?;
+            let value = HeaderValue::try_from(value.as_str()).map_err(|e| bad(&e))?;
+            config.headers.append(name, value);
+        }
+        let (to_driver, msgs) = async_channel::bounded(256);
+        let target = target.into();
+        let now = std::time::Instant::now();
+        let (session, transport, span) = match &target {
+            Target::Http(url) => {
+                let uri: http::Uri = url
+                    .parse()
+                    .map_err(|e| Error::Config(format!("{url}: {e}").into()))?;
+                let pool = Arc::new(Pool::new(runtime.clone(), &uri, self.connect_timeout)?);
+                let span = tracing::info_span!("mcp_session", transport = "http", url = %url);
+                let transport = Transport::Http {
+                    pool,
+                    aborts: Default::default(),
+                };
+                (Session::http(now, uri, config), transport, span)
+            }
+            Target::Stdio(command) => {
+                let stdio = Stdio::start(runtime.clone(), command, to_driver.clone(), self.stderr)?;
+                let span = tracing::info_span!("mcp_session", transport = "stdio", program = %command.program);
+                (Session::stdio(now, config), Transport::Stdio(stdio), span)
+            }
+        };
+        let (commands, commands_rx) = async_channel::unbounded();
+        let (notify_tx, notifications) = async_channel::bounded(self.notification_capacity);
+        let (ready_tx, ready_rx) = async_channel::bounded(1);
+        let shared = Arc::new(Shared::default());
+        let driver = Driver::new(
+            session,
+            runtime.clone(),
+            transport,
+            to_driver,
+            self.handler,
+            notify_tx,
+            ready_tx,
+            shared.clone(),
+        );
+        runtime.spawn(Box::pin(driver.run(commands_rx, msgs).instrument(span)));
+        let server = match ready_rx.recv().await {
+            Ok(Ok(server)) => server,
+            Ok(Err(e)) => return Err(e),
+            Err(_) => return Err(Error::Closed),
+        };
+        let inner = Inner {
+            commands,
+            tickets: AtomicU64::new(0),
+            server,
+            notifications,
+            shared,
+        };
+        Ok(Client {
+            inner: Arc::new(inner),
+        })
+    }
+}
+
+struct Inner {
+    commands: async_channel::Sender<Command>,
+    tickets: AtomicU64,
+    server: InitializeResult,
+    notifications: async_channel::Receiver<ServerNotification>,
+    shared: Arc<Shared>,
+}
+
+/// An MCP client session. Cheap to clone; every clone talks to the same session. Dropping the
+/// last clone closes the session in the background.
+///
+/// Every call completes: with the server's answer, or with the error that ended it — an HTTP
+/// status, a JSON-RPC error, a timeout, the session's end. Dropping a call's future cancels
+/// the request (`notifications/cancelled` is sent).
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("server", &self.inner.server.server_info)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Cancels a call whose future is dropped before it completed.
+struct CancelOnDrop<'a> {
+    commands: &'a async_channel::Sender<Command>,
+    ticket: u64,
+    armed: bool,
+}
+
+impl Drop for CancelOnDrop<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            drop(self.commands.try_send(Command::Cancel(self.ticket)));
+        }
+    }
+}
+
+impl Client {
+    /// A builder, to set options before connecting.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// Connects with the default options; see [`ClientBuilder::connect`].
+    #[cfg(any(feature = "tokio", feature = "smol"))]
+    pub async fn connect(target: impl Into<Target>) -> Result<Client, Error> {
+        ClientBuilder::default().connect(target).await
+    }
+
+    /// The server's answer to `initialize`: its name, version, capabilities, instructions.
+    pub fn server(&self) -> &InitializeResult {
+        &self.inner.server
+    }
+
+    /// The server's notifications (logging, list changes, resource updates, ...). Every clone
+    /// of the receiver takes from the same queue.
+    pub fn notifications(&self) -> async_channel::Receiver<ServerNotification> {
+        self.inner.notifications.clone()
+    }
+
+    /// Why the session ended, if it has.
+    pub fn closed(&self) -> Option<Error> {
+        self.inner
+            .shared
+            .closed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn ended(&self) -> Error {
+        self.closed().unwrap_or(Error::Closed)
+    }
+
+    /// Sends any request and returns its raw result.
+    pub async fn request_raw(
+        &self,
+        method: &str,
+        params: Option<Value>,
+        options: CallOptions,
+    ) -> Result<RawJson, Error> {
+        let (reply, result) = async_channel::bounded(1);
+        let ticket = self.inner.tickets.fetch_add(1, Ordering::Relaxed);
+        let command = Command::Request {
+            ticket,
+            method: method.to_owned(),
+            params,
+            options: RequestOptions {
+                timeout: options.timeout,
+                progress: options.progress.is_some(),
+            },
+            progress: options.progress,
+            reply,
+        };
+        if self.inner.commands.send(command).await.is_err() {
+            return Err(self.ended());
+        }
+        let mut guard = CancelOnDrop {
+            commands: &self.inner.commands,
+            ticket,
+            armed: true,
+        };
+        let result = result.recv().await;
+        guard.armed = false;
+        result.unwrap_or_else(|_| Err(self.ended()))
+    }
+
+    /// Sends a typed request with options.
+    pub async fn request_with<R: Request>(
+        &self,
+        params: &R,
+        options: CallOptions,
+    ) -> Result<R::Result, Error> {
+        let params =
+            serde_json::to_value(params).map_err(|e| Error::Config(e.to_string().into()))?;
+        let raw = self.request_raw(R::METHOD, Some(params), options).await?;
+        serde_json::from_str(raw.get())
+            .map_err(|e| Error::Protocol(ProtocolError::InvalidResult(e.to_string().into())))
+    }
+
+    /// Sends a typed request.
+    pub async fn request<R: Request>(&self, params: &R) -> Result<R::Result, Error> {
+        self.request_with(params, CallOptions::default()).await
+    }
+
+    /// Sends a notification.
+    pub async fn notify(&self, method: &str, params: Option<Value>) -> Result<(), Error> {
+        let (reply, result) = async_channel::bounded(1);
+        let command = Command::Notify {
+            method: method.to_owned(),
+            params,
+            reply,
+        };
+        if self.inner.commands.send(command).await.is_err() {
+            return Err(self.ended());
+        }
+        result.recv().await.unwrap_or_else(|_| Err(self.ended()))
+    }
+
+    /// Follows every page of a list.
+    pub async fn list_all<P: Paginated>(
+        &self,
+        mut params: P,
+    ) -> Result<Vec<<P::Result as Page>::Item>, Error> {
+        let mut items = Vec::new();
+        loop {
+            let page = self.request(&params).await?;
+            let next = page.next_cursor().map(str::to_owned);
+            items.extend(page.into_items());
+            match next {
+                Some(cursor) if Some(cursor.as_str()) != params.cursor() => {
+                    params.set_cursor(Some(cursor))
+                }
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    /// `ping`.
+    pub async fn ping(&self) -> Result<(), Error> {
+        self.request(&PingParams::default()).await.map(drop)
+    }
+
+    /// One page of `tools/list`.
+    pub async fn list_tools(&self, cursor: Option<String>) -> Result<ListToolsResult, Error> {
+        self.request(&ListToolsParams {
+            cursor,
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// Every tool, following all pages.
+    pub async fn list_all_tools(&self) -> Result<Vec<Tool>, Error> {
+        self.list_all(ListToolsParams::default()).await
+    }
+
+    /// `tools/call` with JSON object arguments (or `null` for none). A tool that fails returns
+    /// `Ok` with `is_error: Some(true)`; `Err` is for the protocol and the transport.
+    pub async fn call_tool(&self, name: &str, arguments: Value) -> Result<CallToolResult, Error> {
+        let arguments = match arguments {
+            Value::Null => None,
+            Value::Object(map) => Some(map),
+            other => {
+                return Err(Error::Config(
+                    format!("tool arguments must be an object, not {other}").into(),
+                ))
+            }
+        };
+        let params = CallToolParams {
+            name: name.to_owned(),
+            arguments,
+            ..Default::default()
+        };
+        self.call_tool_with(params, CallOptions::default()).await
+    }
+
+    /// `tools/call` with options (timeout, progress).
+    pub async fn call_tool_with(
+        &self,
+        params: CallToolParams,
+        options: CallOptions,
+    ) -> Result<CallToolResult, Error> {
+        self.request_with(&params, options).await
+    }
+
+    /// One page of `resources/list`.
+    pub async fn list_resources(
+        &self,
+        cursor: Option<String>,
+    ) -> Result<ListResourcesResult, Error> {
+        self.request(&ListResourcesParams {
+            cursor,
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// Every resource, following all pages.
+    pub async fn list_all_resources(&self) -> Result<Vec<Resource>, Error> {
+        self.list_all(ListResourcesParams::default()).await
+    }
+
+    /// One page of `resources/templates/list`.
+    pub async fn list_resource_templates(
+        &self,
+        cursor: Option<String>,
+    ) -> Result<ListResourceTemplatesResult, Error> {
+        self.request(&ListResourceTemplatesParams {
+            cursor,
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// Every resource template, following all pages.
+    pub async fn list_all_resource_templates(&self) -> Result<Vec<ResourceTemplate>, Error> {
+        self.list_all(ListResourceTemplatesParams::default()).await
+    }
+
+    /// `resources/read`.
+    pub async fn read_resource(&self, uri: &str) -> Result<ReadResourceResult, Error> {
+        self.request(&ReadResourceParams::new(uri)).await
+    }
+
+    /// `resources/subscribe`: updates arrive as `notifications/resources/updated`.
+    pub async fn subscribe(&self, uri: &str) -> Result<(), Error> {
+        self.request(&SubscribeParams::new(uri))
+            .await
+            .map(drop::<EmptyResult>)
+    }
+
+    /// `resources/unsubscribe`.
+    pub async fn unsubscribe(&self, uri: &str) -> Result<(), Error> {
+        self.request(&UnsubscribeParams::new(uri))
+            .await
+            .map(drop::<EmptyResult>)
+    }
+
+    /// One page of `prompts/list`.
+    pub async fn list_prompts(&self, cursor: Option<String>) -> Result<ListPromptsResult, Error> {
+        self.request(&ListPromptsParams {
+            cursor,
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// Every prompt, following all pages.
+    pub async fn list_all_prompts(&self) -> Result<Vec<Prompt>, Error> {
+        self.list_all(ListPromptsParams::default()).await
+    }
+
+    /// `prompts/get` with string arguments.
+    pub async fn get_prompt(
+        &self,
+        name: &str,
+        arguments: BTreeMap<String, String>,
+    ) -> Result<GetPromptResult, Error> {
+        let mut params = GetPromptParams::new(name);
+        params.arguments = (!arguments.is_empty()).then_some(arguments);
+        self.request(&params).await
+    }
+
+    /// `completion/complete`.
+    pub async fn complete(&self, params: CompleteParams) -> Result<CompleteResult, Error> {
+        self.request(&params).await
+    }
+
+    /// `logging/setLevel`: log messages arrive as `notifications/message`.
+    pub async fn set_logging_level(&self, level: LoggingLevel) -> Result<(), Error> {
+        self.request(&SetLevelParams::new(level))
+            .await
+            .map(drop::<EmptyResult>)
+    }
+
+    /// Ends the session: outstanding calls fail with [`Error::Closed`], a `DELETE` is sent
+    /// where the server gave a session id, a stdio server is shut down; returns when done.
+    pub async fn close(&self) {
+        let (done, wait) = async_channel::bounded(1);
+        if self.inner.commands.send(Command::Close(done)).await.is_ok() {
+            let _ = wait.recv().await;
+        }
+    }
+}
+
+/// Turns `key=value` pairs into tool arguments: values that parse as JSON are kept as JSON,
+/// others are strings.
+pub fn arguments_from_pairs<'a>(
+    pairs: impl IntoIterator<Item = &'a str>,
+) -> Result<Map<String, Value>, Error> {
+    let mut map = Map::new();
+    for pair in pairs {
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| Error::Config(format!("{pair:?} is not key=value").into()))?;
+        let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_owned()));
+        map.insert(k.to_owned(), value);
+    }
+    Ok(map)
+}

@@ -1,0 +1,436 @@
+//! The one driver task per client: it owns the core `Session`, performs what it outputs,
+//! feeds it what the transport and the application say, and routes every completion to the
+//! call waiting for it. No protocol decision is made here.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_lite::future;
+use mcpwire_core::jsonrpc::{ErrorObject, Id, RawJson};
+use mcpwire_core::schema::{InitializeResult, ServerNotification, ServerRequest};
+use mcpwire_core::{
+    Error, Event, ExchangeId, Input, Output, RequestId, RequestOptions, Session, Transmit,
+    TransportError,
+};
+use serde_json::Value;
+
+use crate::client::Progress;
+use crate::handler::Handler;
+use crate::http::{self, Pool};
+use crate::runtime::{timeout, Runtime};
+use crate::stdio::Stdio;
+
+/// How long a closing `DELETE` may take.
+const DELETE_WAIT: Duration = Duration::from_secs(2);
+
+/// A progress callback.
+pub(crate) type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// What the application asks of the driver.
+pub(crate) enum Command {
+    Request {
+        ticket: u64,
+        method: String,
+        params: Option<Value>,
+        options: RequestOptions,
+        progress: Option<ProgressFn>,
+        reply: async_channel::Sender<Result<RawJson, Error>>,
+    },
+    /// The call with this ticket was dropped before it completed.
+    Cancel(u64),
+    Notify {
+        method: String,
+        params: Option<Value>,
+        reply: async_channel::Sender<Result<(), Error>>,
+    },
+    Close(async_channel::Sender<()>),
+}
+
+/// What the transport tasks and handler tasks tell the driver.
+pub(crate) enum Msg {
+    ResponseHead {
+        exchange: ExchangeId,
+        status: ::http::StatusCode,
+        headers: ::http::HeaderMap,
+    },
+    ResponseBody {
+        exchange: ExchangeId,
+        data: Bytes,
+    },
+    ResponseEnd {
+        exchange: ExchangeId,
+    },
+    ExchangeFailed {
+        exchange: ExchangeId,
+        error: TransportError,
+    },
+    Stdout(Bytes),
+    StdoutClosed,
+    ProcessExited {
+        code: Option<i32>,
+    },
+    WriteFailed(TransportError),
+    Respond(Id, Result<Value, ErrorObject>),
+}
+
+pub(crate) enum Transport {
+    Http {
+        pool: Arc<Pool>,
+        aborts: HashMap<ExchangeId, async_channel::Sender<()>>,
+    },
+    Stdio(Stdio),
+}
+
+struct Call {
+    ticket: u64,
+    reply: async_channel::Sender<Result<RawJson, Error>>,
+    progress: Option<ProgressFn>,
+}
+
+/// What the client handles share with the driver.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    /// Why the session ended, once it has.
+    pub(crate) closed: Mutex<Option<Error>>,
+}
+
+pub(crate) struct Driver {
+    pub(crate) session: Session,
+    pub(crate) runtime: Arc<dyn Runtime>,
+    pub(crate) transport: Transport,
+    pub(crate) to_driver: async_channel::Sender<Msg>,
+    pub(crate) handler: Arc<dyn Handler>,
+    pub(crate) notifications: async_channel::Sender<ServerNotification>,
+    pub(crate) ready: Option<async_channel::Sender<Result<InitializeResult, Error>>>,
+    pub(crate) shared: Arc<Shared>,
+    calls: HashMap<RequestId, Call>,
+    tickets: HashMap<u64, RequestId>,
+    deletes: Vec<(async_channel::Sender<()>, async_channel::Receiver<()>)>,
+}
+
+enum Woke {
+    Command(Option<Command>),
+    Msg(Msg),
+    Timer,
+}
+
+impl Driver {
+    // One call site (the client builder), each argument a different part of the wiring.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        session: Session,
+        runtime: Arc<dyn Runtime>,
+        transport: Transport,
+        to_driver: async_channel::Sender<Msg>,
+        handler: Arc<dyn Handler>,
+        notifications: async_channel::Sender<ServerNotification>,
+        ready: async_channel::Sender<Result<InitializeResult, Error>>,
+        shared: Arc<Shared>,
+    ) -> Driver {
+        Driver {
+            session,
+            runtime,
+            transport,
+            to_driver,
+            handler,
+            notifications,
+            ready: Some(ready),
+            shared,
+            calls: HashMap::new(),
+            tickets: HashMap::new(),
+            deletes: Vec::new(),
+        }
+    }
+
+    pub(crate) async fn run(
+        mut self,
+        commands: async_channel::Receiver<Command>,
+        msgs: async_channel::Receiver<Msg>,
+    ) {
+        let mut closers = Vec::new();
+        loop {
+            let deadline = match self.pump() {
+                Ok(deadline) => deadline,
+                Err(error) => return self.finish(error, closers).await,
+            };
+            let timer = async {
+                match deadline {
+                    Some(at) => self.runtime.sleep_until(at).await,
+                    None => future::pending().await,
+                }
+                Woke::Timer
+            };
+            let woke = future::or(
+                future::or(async { Woke::Command(commands.recv().await.ok()) }, async {
+                    // The driver holds a sender itself, so this channel never closes.
+                    msgs.recv().await.map_or(Woke::Timer, Woke::Msg)
+                }),
+                timer,
+            )
+            .await;
+            let now = Instant::now();
+            match woke {
+                Woke::Timer => self.session.handle_input(now, Input::Timeout),
+                Woke::Msg(msg) => {
+                    self.on_msg(now, msg);
+                    // Take what else has arrived before pumping: fewer wake-ups under load.
+                    for _ in 0..64 {
+                        let Ok(msg) = msgs.try_recv() else { break };
+                        self.on_msg(now, msg);
+                    }
+                }
+                Woke::Command(Some(command)) => self.on_command(now, command, &mut closers),
+                // Every client handle is gone: end the session.
+                Woke::Command(None) => self.session.close(now),
+            }
+        }
+    }
+
+    /// Performs every output until the session says to wait; returns when to wake, or the
+    /// error the session ended with.
+    fn pump(&mut self) -> Result<Option<Instant>, Error> {
+        loop {
+            match self.session.poll_output() {
+                Output::Wait(deadline) => return Ok(deadline),
+                Output::Transmit(t) => self.transmit(t),
+                Output::Abort(exchange) => {
+                    if let Transport::Http { aborts, .. } = &mut self.transport {
+                        aborts.remove(&exchange);
+                    }
+                }
+                Output::Event(Event::Closed(error)) => return Err(error),
+                Output::Event(event) => self.on_event(event),
+            }
+        }
+    }
+
+    fn transmit(&mut self, transmit: Transmit) {
+        match (transmit, &mut self.transport) {
+            (Transmit::Http { exchange, request }, Transport::Http { pool, aborts }) => {
+                let is_delete = request.method() == ::http::Method::DELETE;
+                let (abort_tx, abort_rx) = async_channel::bounded::<()>(1);
+                let (done_tx, done_rx) = async_channel::bounded::<()>(1);
+                let run = http::exchange(pool.clone(), exchange, request, self.to_driver.clone());
+                self.runtime.spawn(Box::pin(async move {
+                    // Dropping the abort sender (an `Output::Abort`, or the driver ending)
+                    // ends the exchange and closes its connection.
+                    future::or(run, async {
+                        let _ = abort_rx.recv().await;
+                    })
+                    .await;
+                    drop(done_tx);
+                }));
+                if is_delete {
+                    // The closing DELETE outlives the session, briefly (see `finish`).
+                    self.deletes.push((abort_tx, done_rx));
+                } else {
+                    aborts.insert(exchange, abort_tx);
+                }
+            }
+            (Transmit::Stdin(bytes), Transport::Stdio(stdio)) => stdio.write(bytes),
+            _ => unreachable!("the session transmits on its own transport"),
+        }
+    }
+
+    fn on_event(&mut self, event: Event) {
+        match event {
+            Event::Ready => {
+                if let (Some(ready), Some(server)) = (self.ready.take(), self.session.server()) {
+                    drop(ready.try_send(Ok(server.clone())));
+                }
+            }
+            Event::Response { id, result } => {
+                if let Some(call) = self.calls.remove(&id) {
+                    self.tickets.remove(&call.ticket);
+                    drop(call.reply.try_send(result));
+                }
+            }
+            Event::Progress {
+                id,
+                progress,
+                total,
+                message,
+            } => {
+                if let Some(f) = self.calls.get(&id).and_then(|c| c.progress.as_ref()) {
+                    f(Progress {
+                        progress,
+                        total,
+                        message,
+                    });
+                }
+            }
+            Event::Notification { method, params } => {
+                match ServerNotification::parse(&method, params) {
+                    Ok(n) => {
+                        if self.notifications.try_send(n).is_err()
+                            && self.notifications.receiver_count() > 0
+                        {
+                            tracing::warn!(%method, "notification dropped: the receiver is full");
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(%method, error = %e, "notification with invalid params dropped")
+                    }
+                }
+            }
+            Event::Request { id, method, params } => self.on_server_request(id, &method, params),
+            Event::Warning(w) => tracing::warn!(warning = ?w, "mcp"),
+            Event::Closed(_) => {}
+        }
+    }
+
+    /// Runs the handler for a server request in its own task; its answer comes back as a
+    /// message.
+    fn on_server_request(&mut self, id: Id, method: &str, params: Option<Value>) {
+        let answer: crate::runtime::BoxFuture<'static, Result<Value, ErrorObject>> =
+            match ServerRequest::parse(method, params) {
+                Err(e) => Box::pin(future::ready(Err(ErrorObject::new(
+                    ErrorObject::INVALID_PARAMS,
+                    e.to_string(),
+                )))),
+                Ok(ServerRequest::CreateMessage(p)) => to_value(self.handler.create_message(p)),
+                Ok(ServerRequest::Elicit(p)) => to_value(self.handler.elicit(p)),
+                Ok(ServerRequest::ListRoots) => to_value(self.handler.list_roots()),
+                Ok(_) => Box::pin(future::ready(Err(ErrorObject::new(
+                    ErrorObject::METHOD_NOT_FOUND,
+                    method,
+                )))),
+            };
+        let to_driver = self.to_driver.clone();
+        self.runtime.spawn(Box::pin(async move {
+            let result = answer.await;
+            drop(to_driver.send(Msg::Respond(id, result)).await);
+        }));
+    }
+
+    fn on_msg(&mut self, now: Instant, msg: Msg) {
+        let s = &mut self.session;
+        match msg {
+            Msg::ResponseHead {
+                exchange,
+                status,
+                headers,
+            } => s.handle_input(
+                now,
+                Input::ResponseHead {
+                    exchange,
+                    status,
+                    headers: &headers,
+                },
+            ),
+            Msg::ResponseBody { exchange, data } => s.handle_input(
+                now,
+                Input::ResponseBody {
+                    exchange,
+                    data: &data,
+                },
+            ),
+            Msg::ResponseEnd { exchange } => {
+                self.forget(exchange);
+                self.session
+                    .handle_input(now, Input::ResponseEnd { exchange })
+            }
+            Msg::ExchangeFailed { exchange, error } => {
+                self.forget(exchange);
+                self.session
+                    .handle_input(now, Input::ExchangeFailed { exchange, error })
+            }
+            Msg::Stdout(data) => s.handle_input(now, Input::Stdout(&data)),
+            Msg::StdoutClosed => s.handle_input(now, Input::StdoutClosed),
+            Msg::ProcessExited { code } => s.handle_input(now, Input::ProcessExited { code }),
+            Msg::WriteFailed(error) => s.handle_input(now, Input::WriteFailed(error)),
+            Msg::Respond(id, result) => drop(s.respond(id, result)),
+        }
+    }
+
+    /// The exchange is over by itself: its task has nothing left to do, so dropping its abort
+    /// sender is harmless.
+    fn forget(&mut self, exchange: ExchangeId) {
+        if let Transport::Http { aborts, .. } = &mut self.transport {
+            aborts.remove(&exchange);
+        }
+    }
+
+    fn on_command(
+        &mut self,
+        now: Instant,
+        command: Command,
+        closers: &mut Vec<async_channel::Sender<()>>,
+    ) {
+        match command {
+            Command::Request {
+                ticket,
+                method,
+                params,
+                options,
+                progress,
+                reply,
+            } => match self.session.request(now, &method, params, options) {
+                Ok(id) => {
+                    self.tickets.insert(ticket, id);
+                    self.calls.insert(
+                        id,
+                        Call {
+                            ticket,
+                            reply,
+                            progress,
+                        },
+                    );
+                }
+                Err(e) => drop(reply.try_send(Err(e))),
+            },
+            Command::Cancel(ticket) => {
+                if let Some(id) = self.tickets.remove(&ticket) {
+                    self.calls.remove(&id);
+                    self.session
+                        .cancel(now, id, Some("the caller stopped waiting"));
+                }
+            }
+            Command::Notify {
+                method,
+                params,
+                reply,
+            } => drop(reply.try_send(self.session.notify(&method, params))),
+            Command::Close(done) => {
+                closers.push(done);
+                self.session.close(now);
+            }
+        }
+    }
+
+    /// The session ended: stop the transport, let a closing DELETE finish, tell everyone.
+    async fn finish(mut self, error: Error, closers: Vec<async_channel::Sender<()>>) {
+        tracing::debug!(%error, "session ended");
+        *self.shared.closed.lock().unwrap_or_else(|e| e.into_inner()) = Some(error.clone());
+        if let Some(ready) = self.ready.take() {
+            drop(ready.try_send(Err(error)));
+        }
+        // Calls still registered were completed by the core before `Closed`; this only drops
+        // what raced with the end.
+        self.calls.clear();
+        match self.transport {
+            Transport::Http { aborts, .. } => {
+                drop(aborts);
+                let deadline = Instant::now() + DELETE_WAIT;
+                for (_abort, done) in self.deletes.drain(..) {
+                    timeout(&*self.runtime, deadline, done.recv()).await;
+                }
+            }
+            Transport::Stdio(stdio) => stdio.close().await,
+        }
+        drop(closers);
+    }
+}
+
+fn to_value<T: serde::Serialize + Send + 'static>(
+    answer: crate::runtime::BoxFuture<'static, Result<T, ErrorObject>>,
+) -> crate::runtime::BoxFuture<'static, Result<Value, ErrorObject>> {
+    Box::pin(async move {
+        answer.await.and_then(|r| {
+            serde_json::to_value(r)
+                .map_err(|e| ErrorObject::new(ErrorObject::INTERNAL_ERROR, e.to_string()))
+        })
+    })
+}

@@ -1,0 +1,100 @@
+//! What the driver needs from an async runtime: spawn, a timer, a TCP connect and a child
+//! process. Everything above this trait (HTTP, TLS, stdio pumping, the driver) is shared;
+//! each runtime file only translates its runtime's types to `futures-io`.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::process::ExitStatus;
+use std::time::Instant;
+
+use futures_io::{AsyncRead, AsyncWrite};
+
+#[cfg(feature = "smol")]
+mod smol;
+#[cfg(feature = "tokio")]
+mod tokio;
+
+#[cfg(feature = "smol")]
+pub use self::smol::Smol;
+#[cfg(feature = "tokio")]
+pub use self::tokio::Tokio;
+
+/// A boxed, sendable future.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A byte stream both ways (a TCP connection).
+pub trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
+
+/// A spawned server process, its pipes translated to `futures-io`.
+pub struct Process {
+    /// Its stdin.
+    pub stdin: Box<dyn AsyncWrite + Send + Unpin>,
+    /// Its stdout.
+    pub stdout: Box<dyn AsyncRead + Send + Unpin>,
+    /// Its stderr.
+    pub stderr: Box<dyn AsyncRead + Send + Unpin>,
+    /// The process itself.
+    pub child: Box<dyn Child>,
+}
+
+/// A running child process.
+pub trait Child: Send {
+    /// Its process id, while it runs.
+    fn id(&self) -> Option<u32>;
+    /// Waits for it to exit.
+    fn wait(&mut self) -> BoxFuture<'_, io::Result<ExitStatus>>;
+    /// Kills it (SIGKILL).
+    fn kill(&mut self) -> io::Result<()>;
+}
+
+/// How to start a server process.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Command {
+    /// The program.
+    pub program: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Environment variables to set.
+    pub env: Vec<(String, String)>,
+}
+
+/// An async runtime the client can run on: [`Tokio`] or [`Smol`].
+pub trait Runtime: fmt::Debug + Send + Sync + 'static {
+    /// Runs a task in the background.
+    fn spawn(&self, task: BoxFuture<'static, ()>);
+    /// Completes at `deadline`.
+    fn sleep_until(&self, deadline: Instant) -> BoxFuture<'static, ()>;
+    /// Opens a TCP connection.
+    fn connect(&self, host: &str, port: u16) -> BoxFuture<'static, io::Result<Box<dyn Io>>>;
+    /// Starts a process with piped stdin, stdout and stderr.
+    fn spawn_process(&self, command: &Command) -> io::Result<Process>;
+}
+
+/// The runtime of the enabled feature (tokio when both are enabled).
+#[cfg(feature = "tokio")]
+pub(crate) fn default_runtime() -> std::sync::Arc<dyn Runtime> {
+    std::sync::Arc::new(Tokio::current())
+}
+
+/// The runtime of the enabled feature (tokio when both are enabled).
+#[cfg(all(feature = "smol", not(feature = "tokio")))]
+pub(crate) fn default_runtime() -> std::sync::Arc<dyn Runtime> {
+    std::sync::Arc::new(Smol)
+}
+
+/// Races `future` against a deadline on `runtime`; `None` if the deadline came first.
+pub(crate) async fn timeout<T>(
+    runtime: &dyn Runtime,
+    deadline: Instant,
+    future: impl Future<Output = T>,
+) -> Option<T> {
+    let timer = runtime.sleep_until(deadline);
+    futures_lite::future::or(async { Some(future.await) }, async {
+        timer.await;
+        None
+    })
+    .await
+}
