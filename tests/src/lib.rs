@@ -1,1 +1,3 @@
 //! Shared helpers for mcpwire's cross-crate tests.
+
+pub mod npm;
