@@ -416,13 +416,14 @@ impl Client {
         result.recv().await.unwrap_or_else(|_| Err(self.ended()))
     }
 
-    /// Follows every page of a list.
+    /// Follows every page of a list (at most [`MAX_PAGES`](Client::MAX_PAGES), so a server that
+    /// cycles through cursors cannot keep the caller forever).
     pub async fn list_all<P: Paginated>(
         &self,
         mut params: P,
     ) -> Result<Vec<<P::Result as Page>::Item>, Error> {
         let mut items = Vec::new();
-        loop {
+        for _ in 0..Self::MAX_PAGES {
             let page = self.request(&params).await?;
             let next = page.next_cursor().map(str::to_owned);
             items.extend(page.into_items());
@@ -433,7 +434,12 @@ impl Client {
                 _ => return Ok(items),
             }
         }
+        let e = format!("{} still has more after {} pages", P::METHOD, Self::MAX_PAGES);
+        Err(Error::Protocol(ProtocolError::InvalidResult(e.into())))
     }
+
+    /// The most pages [`list_all`](Client::list_all) follows.
+    pub const MAX_PAGES: usize = 10_000;
 
     /// `ping`.
     pub async fn ping(&self) -> Result<(), Error> {
