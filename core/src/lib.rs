@@ -6,6 +6,8 @@
 #![warn(missing_docs)]
 
 pub mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod input;
 pub mod jsonrpc;
 pub mod lines;
@@ -19,4 +21,6 @@ pub use error::{Error, HttpError, ProtocolError, TransportError, TransportErrorK
 pub use input::{ExchangeId, Input};
 pub use output::{Event, Output, RequestId, Transmit, Warning};
 pub use policy::{Policy, Scope};
-pub use session::{Config, RequestOptions, Session};
+pub use session::{
+    Config, RequestOptions, Session, TimerReason, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS,
+};

@@ -105,7 +105,12 @@ pub(crate) enum Cause {
 
 impl Policy {
     /// The default policy table of DESIGN.md ("What each failure does"), for HTTP statuses.
-    pub(crate) fn verdict(&self, role: Role, status: http::StatusCode, carried_session: bool) -> Verdict {
+    pub(crate) fn verdict(
+        &self,
+        role: Role,
+        status: http::StatusCode,
+        carried_session: bool,
+    ) -> Verdict {
         use Verdict::*;
         if role == Role::Delete {
             return Ignore;
@@ -123,6 +128,11 @@ impl Policy {
         if code == 401 {
             return FailSession(Cause::Auth);
         }
+        // The GET stream is optional: 400, 404 or 405 only say the server offers none. (A
+        // session that really expired fails on the next POST.)
+        if role == Role::ServerStream && matches!(code, 400 | 404 | 405) {
+            return NoServerStream;
+        }
         if code == 404 && carried_session {
             return FailSession(Cause::Expired);
         }
@@ -135,7 +145,6 @@ impl Policy {
         }
         match role {
             Role::Request | Role::Resume => FailRequest(Cause::Http),
-            Role::ServerStream if matches!(code, 400 | 404 | 405) => NoServerStream,
             _ => Warn,
         }
     }
@@ -157,22 +166,35 @@ mod tests {
     fn http_5xx_on_any_exchange_fails_the_session() {
         for role in [Request, Resume, Notification, ServerStream] {
             for code in [500, 502, 503, 504] {
-                assert_eq!(v(role, code, true), FailSession(Cause::Http), "{role:?} {code}");
+                assert_eq!(
+                    v(role, code, true),
+                    FailSession(Cause::Http),
+                    "{role:?} {code}"
+                );
             }
         }
     }
 
     #[test]
     fn http_5xx_can_be_made_request_scoped() {
-        let p = Policy { server_error_scope: Scope::Request, ..Policy::default() };
-        assert_eq!(p.verdict(Request, S::SERVICE_UNAVAILABLE, true), FailRequest(Cause::Http));
+        let p = Policy {
+            server_error_scope: Scope::Request,
+            ..Policy::default()
+        };
+        assert_eq!(
+            p.verdict(Request, S::SERVICE_UNAVAILABLE, true),
+            FailRequest(Cause::Http)
+        );
         assert_eq!(p.verdict(Notification, S::SERVICE_UNAVAILABLE, true), Warn);
-        assert_eq!(p.verdict(Initialize, S::SERVICE_UNAVAILABLE, false), FailSession(Cause::Http));
+        assert_eq!(
+            p.verdict(Initialize, S::SERVICE_UNAVAILABLE, false),
+            FailSession(Cause::Http)
+        );
     }
 
     #[test]
     fn http_404_with_session_id_means_session_expired() {
-        for role in [Request, Resume, Notification, ServerStream] {
+        for role in [Request, Resume, Notification] {
             assert_eq!(v(role, 404, true), FailSession(Cause::Expired), "{role:?}");
         }
         assert_eq!(v(Request, 404, false), FailRequest(Cause::Http));
@@ -188,7 +210,11 @@ mod tests {
     #[test]
     fn any_non_2xx_on_initialize_fails_the_session() {
         for code in [301, 400, 403, 404, 405, 406, 409, 429, 500, 503] {
-            assert_eq!(v(Initialize, code, false), FailSession(Cause::Http), "{code}");
+            assert_eq!(
+                v(Initialize, code, false),
+                FailSession(Cause::Http),
+                "{code}"
+            );
         }
     }
 
@@ -210,6 +236,7 @@ mod tests {
     fn http_400_404_405_on_the_get_stream_mean_no_server_stream() {
         assert_eq!(v(ServerStream, 400, true), NoServerStream);
         assert_eq!(v(ServerStream, 404, false), NoServerStream);
+        assert_eq!(v(ServerStream, 404, true), NoServerStream, "even with a session id");
         assert_eq!(v(ServerStream, 405, true), NoServerStream);
         assert_eq!(v(ServerStream, 409, true), Warn);
     }

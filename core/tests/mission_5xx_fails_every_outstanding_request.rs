@@ -10,7 +10,9 @@ use support::*;
 fn a_503_on_a_ninth_post_fails_all_nine_requests_in_ascending_id_then_closes() {
     let mut h = Harness::http();
     h.ready_http();
-    let ids: Vec<_> = (0..9).map(|i| h.request(&format!("tools/call/{i}"))).collect();
+    let ids: Vec<_> = (0..9)
+        .map(|i| h.request(&format!("tools/call/{i}")))
+        .collect();
     let sent = h.sent();
     assert_eq!(sent.len(), 9);
     // The first eight are answered with SSE streams that stay open, without the response.
@@ -26,19 +28,34 @@ fn a_503_on_a_ninth_post_fails_all_nine_requests_in_ascending_id_then_closes() {
     h.end(ninth);
     let events = h.events();
     let done = responses(&events);
-    assert_eq!(done.iter().map(|(id, _)| *id).collect::<Vec<_>>(), ids, "all nine, ascending");
-    let Err(Error::Http(e)) = &done[0].1 else { panic!("{:?}", done[0]) };
+    assert_eq!(
+        done.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        ids,
+        "all nine, ascending"
+    );
+    let Err(Error::Http(e)) = &done[0].1 else {
+        panic!("{:?}", done[0])
+    };
     assert_eq!(e.status, 503);
     assert_eq!(e.body, "overloaded");
     for (_, r) in &done {
-        assert_eq!(r.as_ref().unwrap_err(), &done[0].1.clone().unwrap_err(), "the same session error");
+        assert_eq!(
+            r.as_ref().unwrap_err(),
+            &done[0].1.clone().unwrap_err(),
+            "the same session error"
+        );
     }
     assert_eq!(events.len(), 10, "{events:?}");
     assert!(matches!(&events[9], Event::Closed(Error::Http(_))));
     // Afterwards: commands fail at once with the same error; nothing more comes out.
-    let later = h.session.request(h.now, "tools/list", None, Default::default());
+    let later = h
+        .session
+        .request(h.now, "tools/list", None, Default::default());
     assert_eq!(later.unwrap_err(), done[0].1.clone().unwrap_err());
-    h.body(sent[0].exchange, "data: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n\n");
+    h.body(
+        sent[0].exchange,
+        "data: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n\n",
+    );
     assert!(h.take().is_empty());
     assert!(h.session.is_closed());
 }

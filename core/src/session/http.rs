@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ::http::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use ::http::header::{
+    HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE,
+};
 use ::http::{HeaderMap, Method, StatusCode, Uri};
 
 use super::{excerpt, Session, TimerReason, Transport};
@@ -111,7 +113,10 @@ impl HttpState {
         if let Some(v) = version {
             h.insert(MCP_PROTOCOL_VERSION, HeaderValue::from_static(v));
         }
-        let exchange = Exchange { carried_session: self.session_id.is_some(), ..exchange };
+        let exchange = Exchange {
+            carried_session: self.session_id.is_some(),
+            ..exchange
+        };
         self.exchanges.insert(id, exchange);
         (id, req)
     }
@@ -126,8 +131,13 @@ impl HttpState {
         headers: &HeaderMap,
         version: Option<&'static str>,
     ) -> (ExchangeId, ::http::Request<Vec<u8>>) {
-        let exchange =
-            Exchange { role, request, method: method.into(), carried_session: false, body: Body::AwaitingHead };
+        let exchange = Exchange {
+            role,
+            request,
+            method: method.into(),
+            carried_session: false,
+            body: Body::AwaitingHead,
+        };
         let (id, mut req) = self.request(Method::POST, body, headers, version, exchange);
         req.headers_mut().insert(ACCEPT, ACCEPT_BOTH);
         req.headers_mut().insert(CONTENT_TYPE, JSON);
@@ -143,8 +153,13 @@ impl HttpState {
         headers: &HeaderMap,
         version: Option<&'static str>,
     ) -> (ExchangeId, ::http::Request<Vec<u8>>) {
-        let exchange =
-            Exchange { role, request, method: "GET".into(), carried_session: false, body: Body::AwaitingHead };
+        let exchange = Exchange {
+            role,
+            request,
+            method: "GET".into(),
+            carried_session: false,
+            body: Body::AwaitingHead,
+        };
         let (id, mut req) = self.request(Method::GET, Vec::new(), headers, version, exchange);
         req.headers_mut().insert(ACCEPT, ACCEPT_SSE);
         if let Some(v) = last_event_id.and_then(|l| HeaderValue::from_str(l).ok()) {
@@ -184,7 +199,13 @@ impl HttpState {
 
 fn media_type(headers: &HeaderMap) -> Option<String> {
     let v = headers.get(CONTENT_TYPE)?.to_str().ok()?;
-    Some(v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+    Some(
+        v.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase(),
+    )
 }
 
 impl Session {
@@ -227,7 +248,9 @@ impl Session {
     ) {
         let verdict = {
             let policy = self.config.policy.clone();
-            let Some(x) = self.exchange(exchange) else { return };
+            let Some(x) = self.exchange(exchange) else {
+                return;
+            };
             if !matches!(x.body, Body::AwaitingHead) {
                 return;
             }
@@ -248,40 +271,58 @@ impl Session {
                 }
             }
             Verdict::Warn => {
-                let Some(x) = self.take_exchange(exchange) else { return };
+                let Some(x) = self.take_exchange(exchange) else {
+                    return;
+                };
                 self.out.push_back(Output::Abort(exchange));
                 if x.role == Role::ServerStream {
                     self.server_stream_ended(false);
                     self.warn(Warning::ServerStreamRejected { status });
                 } else {
-                    self.warn(Warning::NotificationRejected { method: x.method, status });
+                    self.warn(Warning::NotificationRejected {
+                        method: x.method,
+                        status,
+                    });
                 }
             }
             Verdict::FailSession(Cause::Auth) => {
-                let www = headers.get(WWW_AUTHENTICATE).map(|v| Arc::from(String::from_utf8_lossy(v.as_bytes())));
-                self.fail_session(Error::AuthRequired { www_authenticate: www });
+                let www = headers
+                    .get(WWW_AUTHENTICATE)
+                    .map(|v| Arc::from(String::from_utf8_lossy(v.as_bytes())));
+                self.fail_session(Error::AuthRequired {
+                    www_authenticate: www,
+                });
             }
             Verdict::FailSession(Cause::Expired) => self.fail_session(Error::SessionExpired),
             Verdict::FailSession(Cause::Http) | Verdict::FailRequest(_) => {
                 let failure = Failure {
                     status,
                     scope_session: matches!(verdict, Verdict::FailSession(_)),
-                    retry_after: headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_owned),
+                    retry_after: headers
+                        .get(RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned),
                     body: Vec::new(),
                 };
                 if let Some(x) = self.exchange(exchange) {
                     x.body = Body::Failed(Box::new(failure));
                 }
-                self.timers.set(TimerReason::ErrorBody(exchange), now + ERROR_BODY_WAIT);
+                self.timers
+                    .set(TimerReason::ErrorBody(exchange), now + ERROR_BODY_WAIT);
             }
         }
     }
 
     fn on_success_head(&mut self, exchange: ExchangeId, status: StatusCode, headers: &HeaderMap) {
-        let limits = SseLimits { max_line: self.config.policy.max_sse_line, max_event: self.config.policy.max_message_size };
+        let limits = SseLimits {
+            max_line: self.config.policy.max_sse_line,
+            max_event: self.config.policy.max_message_size,
+        };
         let media = media_type(headers);
         let is_sse = media.as_deref() == Some("text/event-stream");
-        let Some(x) = self.exchange(exchange) else { return };
+        let Some(x) = self.exchange(exchange) else {
+            return;
+        };
         let role = x.role;
         match role {
             Role::Notification | Role::Delete => x.body = Body::Discard,
@@ -326,7 +367,9 @@ impl Session {
 
     pub(super) fn on_response_body(&mut self, now: Instant, exchange: ExchangeId, data: &[u8]) {
         let max = self.config.policy.max_message_size;
-        let Some(x) = self.exchange(exchange) else { return };
+        let Some(x) = self.exchange(exchange) else {
+            return;
+        };
         match &mut x.body {
             Body::AwaitingHead | Body::Discard => {}
             Body::Json(buf) => {
@@ -346,8 +389,13 @@ impl Session {
             Body::Sse(decoder) => {
                 let mut events = Vec::new();
                 let result = decoder.feed(data, &mut events);
-                let (last_id, retry) = (decoder.last_event_id().map(str::to_owned), decoder.retry_ms());
-                self.note_stream_position(exchange, last_id, retry, !events.is_empty());
+                let (last_id, retry) = (
+                    decoder.last_event_id().map(str::to_owned),
+                    decoder.retry_ms(),
+                );
+                // A priming event (an id and empty data) carries no message: it is nothing new.
+                let news = events.iter().any(|e| !e.data.trim().is_empty());
+                self.note_stream_position(exchange, last_id, retry, news);
                 for event in events {
                     if self.is_closed() || self.exchange(exchange).is_none() {
                         return;
@@ -362,19 +410,30 @@ impl Session {
     }
 
     /// Remembers where a stream is, so that it can be resumed.
-    fn note_stream_position(&mut self, exchange: ExchangeId, last_id: Option<String>, retry: Option<u64>, events: bool) {
-        let Some(x) = self.http_ref().and_then(|h| h.exchanges.get(&exchange)) else { return };
+    /// `news`: the bytes carried a message, which starts the count of empty resumptions again.
+    fn note_stream_position(
+        &mut self,
+        exchange: ExchangeId,
+        last_id: Option<String>,
+        retry: Option<u64>,
+        news: bool,
+    ) {
+        let Some(x) = self.http_ref().and_then(|h| h.exchanges.get(&exchange)) else {
+            return;
+        };
         let (role, request) = (x.role, x.request);
         let resume = match role {
             Role::ServerStream => self.http_mut().map(|h| &mut h.server_stream.resume),
-            _ => request.and_then(|id| self.requests.get_mut(&id)).map(|p| &mut p.resume),
+            _ => request
+                .and_then(|id| self.requests.get_mut(&id))
+                .map(|p| &mut p.resume),
         };
         let Some(resume) = resume else { return };
         if last_id.is_some() && last_id != resume.last_event_id {
             resume.last_event_id = last_id;
             resume.attempts = 0;
         }
-        if events {
+        if news {
             resume.attempts = 0;
         }
         if let Some(ms) = retry {
@@ -386,7 +445,9 @@ impl Session {
         if !(event.event.is_empty() || event.event == "message") || event.data.trim().is_empty() {
             return;
         }
-        let Some(x) = self.http_ref().and_then(|h| h.exchanges.get(&exchange)) else { return };
+        let Some(x) = self.http_ref().and_then(|h| h.exchanges.get(&exchange)) else {
+            return;
+        };
         let role = x.role;
         let origin = self.carried_request_of(exchange);
         if let Err(e) = self.on_json(now, event.data.as_bytes(), origin) {
@@ -395,7 +456,9 @@ impl Session {
                     error: e.0,
                     excerpt: excerpt(event.data.as_bytes(), 200),
                 }),
-                (_, Some(id)) => self.fail_request(id, Error::Protocol(ProtocolError::InvalidJson(e.0.into()))),
+                (_, Some(id)) => {
+                    self.fail_request(id, Error::Protocol(ProtocolError::InvalidJson(e.0.into())))
+                }
             }
         }
     }
@@ -404,25 +467,36 @@ impl Session {
         match self.carried_request_of(exchange) {
             Some(id) => self.fail_request(id, Error::TooLarge { limit }),
             None => {
-                let server_stream = self.exchange(exchange).is_some_and(|x| x.role == Role::ServerStream);
+                let server_stream = self
+                    .exchange(exchange)
+                    .is_some_and(|x| x.role == Role::ServerStream);
                 self.abort_exchange(exchange);
                 if server_stream {
                     self.server_stream_ended(false);
-                    self.warn(Warning::ServerStreamLost { reason: Error::TooLarge { limit }.to_string() });
+                    self.warn(Warning::ServerStreamLost {
+                        reason: Error::TooLarge { limit }.to_string(),
+                    });
                 }
             }
         }
     }
 
     pub(super) fn on_response_end(&mut self, now: Instant, exchange: ExchangeId) {
-        let Some(x) = self.exchange(exchange) else { return };
+        let Some(x) = self.exchange(exchange) else {
+            return;
+        };
         let origin = x.request;
         let request = self.carried_request_of(exchange);
-        let Some(x) = self.take_exchange(exchange) else { return };
+        let Some(x) = self.take_exchange(exchange) else {
+            return;
+        };
         match x.body {
             Body::Discard => {}
             Body::AwaitingHead => {
-                let e = TransportError::new(crate::TransportErrorKind::Reset, "the exchange ended without a response");
+                let e = TransportError::new(
+                    crate::TransportErrorKind::Reset,
+                    "the exchange ended without a response",
+                );
                 self.exchange_lost(now, x, request, e);
             }
             Body::Json(buf) => {
@@ -438,7 +512,11 @@ impl Session {
                 }
                 // A JSON body is the whole answer: if the response was not in it, none will come.
                 if let Some(id) = origin.filter(|_| request.is_some()) {
-                    if self.requests.get(&id).is_some_and(|p| p.exchange == Some(exchange)) {
+                    if self
+                        .requests
+                        .get(&id)
+                        .is_some_and(|p| p.exchange == Some(exchange))
+                    {
                         self.complete(id, Err(Error::Protocol(ProtocolError::NoResponse)));
                     }
                 }
@@ -448,9 +526,16 @@ impl Session {
         }
     }
 
-    pub(super) fn on_exchange_failed(&mut self, now: Instant, exchange: ExchangeId, error: TransportError) {
+    pub(super) fn on_exchange_failed(
+        &mut self,
+        now: Instant,
+        exchange: ExchangeId,
+        error: TransportError,
+    ) {
         let request = self.carried_request_of(exchange);
-        let Some(x) = self.take_exchange(exchange) else { return };
+        let Some(x) = self.take_exchange(exchange) else {
+            return;
+        };
         match x.body {
             Body::Failed(f) => self.on_failure_body(x.request, *f),
             Body::Sse(_) => self.stream_ended(now, x, request, Some(error)),
@@ -459,7 +544,13 @@ impl Session {
     }
 
     /// An exchange failed before it had a usable answer.
-    fn exchange_lost(&mut self, now: Instant, x: Exchange, request: Option<RequestId>, error: TransportError) {
+    fn exchange_lost(
+        &mut self,
+        now: Instant,
+        x: Exchange,
+        request: Option<RequestId>,
+        error: TransportError,
+    ) {
         match x.role {
             Role::Initialize | Role::Request => {
                 if let Some(id) = request {
@@ -470,26 +561,41 @@ impl Session {
             Role::ServerStream => {
                 self.server_stream_ended(true);
                 if !self.http_ref().is_some_and(|h| h.server_stream.active) {
-                    self.warn(Warning::ServerStreamLost { reason: error.message.to_string() });
+                    self.warn(Warning::ServerStreamLost {
+                        reason: error.message.to_string(),
+                    });
                 }
             }
-            Role::Notification => {
-                self.warn(Warning::NotificationFailed { method: x.method, reason: error.message.to_string() })
-            }
+            Role::Notification => self.warn(Warning::NotificationFailed {
+                method: x.method,
+                reason: error.message.to_string(),
+            }),
             Role::Delete => {}
         }
     }
 
     /// A stream that carried (or was to carry) a request's answer ended: resume it if the
     /// server gave an event id, else the request fails.
-    fn stream_ended(&mut self, now: Instant, x: Exchange, request: Option<RequestId>, error: Option<TransportError>) {
+    fn stream_ended(
+        &mut self,
+        now: Instant,
+        x: Exchange,
+        request: Option<RequestId>,
+        error: Option<TransportError>,
+    ) {
         if x.role == Role::ServerStream {
             return self.server_stream_ended(true);
         }
         let Some(id) = request else { return };
         let policy = &self.config.policy;
-        let (max_attempts, default_retry, max_retry) = (policy.max_resume_attempts, policy.default_retry, policy.max_retry);
-        let Some(p) = self.requests.get_mut(&id) else { return };
+        let (max_attempts, default_retry, max_retry) = (
+            policy.max_resume_attempts,
+            policy.default_retry,
+            policy.max_retry,
+        );
+        let Some(p) = self.requests.get_mut(&id) else {
+            return;
+        };
         p.exchange = None;
         if p.resume.last_event_id.is_some() && p.resume.attempts < max_attempts {
             p.resume.attempts += 1;
@@ -507,13 +613,20 @@ impl Session {
     pub(super) fn resume_stream(&mut self, id: RequestId) {
         let headers = self.config.headers.clone();
         let version = self.protocol_version;
-        let Some(last) = self.requests.get(&id).and_then(|p| p.resume.last_event_id.clone()) else { return };
+        let Some(last) = self
+            .requests
+            .get(&id)
+            .and_then(|p| p.resume.last_event_id.clone())
+        else {
+            return;
+        };
         let Some(h) = self.http_mut() else { return };
         let (exchange, request) = h.get(Role::Resume, Some(id), Some(&last), &headers, version);
         if let Some(p) = self.requests.get_mut(&id) {
             p.exchange = Some(exchange);
         }
-        self.out.push_back(Output::Transmit(Transmit::Http { exchange, request }));
+        self.out
+            .push_back(Output::Transmit(Transmit::Http { exchange, request }));
     }
 
     /// Opens the optional GET stream, once the session is ready.
@@ -529,14 +642,20 @@ impl Session {
         }
         h.server_stream.active = true;
         let last = h.server_stream.resume.last_event_id.clone();
-        let (exchange, request) = h.get(Role::ServerStream, None, last.as_deref(), &headers, version);
-        self.out.push_back(Output::Transmit(Transmit::Http { exchange, request }));
+        let (exchange, request) =
+            h.get(Role::ServerStream, None, last.as_deref(), &headers, version);
+        self.out
+            .push_back(Output::Transmit(Transmit::Http { exchange, request }));
     }
 
     /// The GET stream ended; reopen it after the server's `retry` if it is resumable.
     fn server_stream_ended(&mut self, may_reopen: bool) {
         let policy = &self.config.policy;
-        let (max_attempts, default_retry, max_retry) = (policy.max_resume_attempts, policy.default_retry, policy.max_retry);
+        let (max_attempts, default_retry, max_retry) = (
+            policy.max_resume_attempts,
+            policy.default_retry,
+            policy.max_retry,
+        );
         let now = self.last_now;
         let Some(h) = self.http_mut() else { return };
         let s = &mut h.server_stream.resume;
@@ -544,14 +663,17 @@ impl Session {
         if may_reopen && resumable && s.attempts < max_attempts {
             s.attempts += 1;
             let delay = s.retry.unwrap_or(default_retry).min(max_retry);
-            self.timers.set(TimerReason::ReopenServerStream, now + delay);
+            self.timers
+                .set(TimerReason::ReopenServerStream, now + delay);
         } else {
             h.server_stream.active = false;
         }
     }
 
     pub(super) fn on_error_body_timeout(&mut self, exchange: ExchangeId) {
-        let Some(x) = self.take_exchange(exchange) else { return };
+        let Some(x) = self.take_exchange(exchange) else {
+            return;
+        };
         self.out.push_back(Output::Abort(exchange));
         if let Body::Failed(f) = x.body {
             self.on_failure_body(x.request, *f);

@@ -265,16 +265,26 @@ impl Session {
             }
         }
         let id = RequestId(self.next_request);
-        let params = if options.progress { Some(with_progress_token(params, id)) } else { params };
+        let params = if options.progress {
+            Some(with_progress_token(params, id))
+        } else {
+            params
+        };
         let body = jsonrpc::encode_request(&wire_id(id), method, params.as_ref());
         if body.len() > self.config.policy.max_message_size {
-            return Err(Error::TooLarge { limit: self.config.policy.max_message_size });
+            return Err(Error::TooLarge {
+                limit: self.config.policy.max_message_size,
+            });
         }
         self.insert(now, Owner::App, options.timeout, options.progress);
         if matches!(self.phase, Phase::Ready) {
             self.dispatch_request(id, method, body);
         } else {
-            self.pre_ready.push(Queued { request: Some(id), method: method.into(), body });
+            self.pre_ready.push(Queued {
+                request: Some(id),
+                method: method.into(),
+                body,
+            });
         }
         Ok(id)
     }
@@ -299,7 +309,11 @@ impl Session {
         if matches!(self.phase, Phase::Ready) {
             self.transmit(Role::Notification, None, method, body);
         } else {
-            self.pre_ready.push(Queued { request: None, method: method.into(), body });
+            self.pre_ready.push(Queued {
+                request: None,
+                method: method.into(),
+                body,
+            });
         }
         Ok(())
     }
@@ -319,7 +333,11 @@ impl Session {
         self.tick(now);
         match self.requests.get(&id) {
             Some(p) if p.owner == Owner::App => {
-                self.abandon(id, Error::Cancelled, reason.unwrap_or("cancelled by the client"));
+                self.abandon(
+                    id,
+                    Error::Cancelled,
+                    reason.unwrap_or("cancelled by the client"),
+                );
                 true
             }
             _ => false,
@@ -347,12 +365,16 @@ impl Session {
             return;
         }
         match input {
-            Input::ResponseHead { exchange, status, headers } => {
-                self.on_response_head(now, exchange, status, headers)
-            }
+            Input::ResponseHead {
+                exchange,
+                status,
+                headers,
+            } => self.on_response_head(now, exchange, status, headers),
             Input::ResponseBody { exchange, data } => self.on_response_body(now, exchange, data),
             Input::ResponseEnd { exchange } => self.on_response_end(now, exchange),
-            Input::ExchangeFailed { exchange, error } => self.on_exchange_failed(now, exchange, error),
+            Input::ExchangeFailed { exchange, error } => {
+                self.on_exchange_failed(now, exchange, error)
+            }
             Input::Stdout(data) => self.on_stdout(now, data),
             Input::StdoutClosed => self.on_stdout_closed(now),
             Input::ProcessExited { code } => {
@@ -370,7 +392,9 @@ impl Session {
     /// The next output; [`Output::Wait`] when there is nothing to do until a deadline or new
     /// input.
     pub fn poll_output(&mut self) -> Output {
-        self.out.pop_front().unwrap_or_else(|| Output::Wait(self.poll_timeout()))
+        self.out
+            .pop_front()
+            .unwrap_or_else(|| Output::Wait(self.poll_timeout()))
     }
 
     /// The next deadline: call [`handle_input`](Session::handle_input) with
@@ -441,18 +465,22 @@ impl Session {
     fn tick(&mut self, now: Instant) -> Instant {
         let now = now.max(self.last_now);
         self.last_now = now;
-        while let Some(reason) = self.timers.pop_due(now) {
+        while let Some((at, reason)) = self.timers.pop_due(now) {
             self.last_timeout_reason = Some(reason);
-            self.on_timer(now, reason);
+            self.on_timer(at, reason);
         }
         now
     }
 
-    fn on_timer(&mut self, now: Instant, reason: TimerReason) {
+    /// A timer set for `at` fired (at `at` or later, if the adapter called back late).
+    fn on_timer(&mut self, at: Instant, reason: TimerReason) {
         match reason {
             TimerReason::RequestDeadline(id) => {
-                let Some(p) = self.requests.get(&id) else { return };
-                let after = now.saturating_duration_since(p.started);
+                let Some(p) = self.requests.get(&id) else {
+                    return;
+                };
+                // How long it was allowed to run, however late the deadline is noticed.
+                let after = at.saturating_duration_since(p.started);
                 self.abandon(id, Error::Timeout { after }, "timed out");
             }
             TimerReason::ResumeStream(id) => self.resume_stream(id),
@@ -462,12 +490,21 @@ impl Session {
     }
 
     /// Adds a request to the table with its deadline.
-    fn insert(&mut self, now: Instant, owner: Owner, timeout: Option<Duration>, progress: bool) -> RequestId {
+    fn insert(
+        &mut self,
+        now: Instant,
+        owner: Owner,
+        timeout: Option<Duration>,
+        progress: bool,
+    ) -> RequestId {
         let id = RequestId(self.next_request);
         self.next_request += 1;
         let policy = &self.config.policy;
-        let timeout = timeout.unwrap_or(policy.request_timeout).min(policy.max_request_time);
-        self.timers.set(TimerReason::RequestDeadline(id), now + timeout);
+        let timeout = timeout
+            .unwrap_or(policy.request_timeout)
+            .min(policy.max_request_time);
+        self.timers
+            .set(TimerReason::RequestDeadline(id), now + timeout);
         let pending = Pending {
             owner,
             started: now,
@@ -482,7 +519,11 @@ impl Session {
     }
 
     fn dispatch_request(&mut self, id: RequestId, method: &str, body: Vec<u8>) {
-        let role = if id == INITIALIZE { Role::Initialize } else { Role::Request };
+        let role = if id == INITIALIZE {
+            Role::Initialize
+        } else {
+            Role::Request
+        };
         let exchange = self.transmit(role, Some(id), method, body);
         if let Some(p) = self.requests.get_mut(&id) {
             p.sent = true;
@@ -491,7 +532,13 @@ impl Session {
     }
 
     /// Sends one message; over HTTP, returns the exchange that carries it.
-    fn transmit(&mut self, role: Role, request: Option<RequestId>, method: &str, mut body: Vec<u8>) -> Option<ExchangeId> {
+    fn transmit(
+        &mut self,
+        role: Role,
+        request: Option<RequestId>,
+        method: &str,
+        mut body: Vec<u8>,
+    ) -> Option<ExchangeId> {
         match &mut self.transport {
             Transport::Stdio(_) => {
                 body.push(b'\n');
@@ -499,9 +546,18 @@ impl Session {
                 None
             }
             Transport::Http(h) => {
-                let (exchange, req) =
-                    h.post(role, request, method, body, &self.config.headers, self.protocol_version);
-                self.out.push_back(Output::Transmit(Transmit::Http { exchange, request: req }));
+                let (exchange, req) = h.post(
+                    role,
+                    request,
+                    method,
+                    body,
+                    &self.config.headers,
+                    self.protocol_version,
+                );
+                self.out.push_back(Output::Transmit(Transmit::Http {
+                    exchange,
+                    request: req,
+                }));
                 Some(exchange)
             }
         }
@@ -509,11 +565,15 @@ impl Session {
 
     /// Completes a request exactly once.
     fn complete(&mut self, id: RequestId, result: Result<RawJson, Error>) {
-        let Some(p) = self.requests.remove(&id) else { return };
+        let Some(p) = self.requests.remove(&id) else {
+            return;
+        };
         self.timers.clear(TimerReason::RequestDeadline(id));
         self.timers.clear(TimerReason::ResumeStream(id));
         match p.owner {
-            Owner::App => self.out.push_back(Output::Event(Event::Response { id, result })),
+            Owner::App => self
+                .out
+                .push_back(Output::Event(Event::Response { id, result })),
             Owner::Initialize => self.on_initialize_result(result),
         }
     }
@@ -521,7 +581,9 @@ impl Session {
     /// Fails a request the client gives up on (timeout, cancel): the server is told with
     /// `notifications/cancelled` and the exchange carrying its answer is aborted.
     fn abandon(&mut self, id: RequestId, error: Error, reason: &str) {
-        let Some(p) = self.requests.get(&id) else { return };
+        let Some(p) = self.requests.get(&id) else {
+            return;
+        };
         let (sent, exchange, owner) = (p.sent, p.exchange, p.owner);
         if let Some(exchange) = exchange {
             self.abort_exchange(exchange);
@@ -558,13 +620,15 @@ impl Session {
             return;
         }
         let closing = error == Error::Closed;
-        if !closing {
-            // What was to be sent no longer matters; the events already queued stay ahead.
-            self.out.retain(|o| matches!(o, Output::Event(_)));
-        }
+        // What was to be sent no longer matters, and a request not yet transmitted must not
+        // reach the server once it is reported failed; the events already queued stay ahead.
+        self.out.retain(|o| matches!(o, Output::Event(_)));
         for (id, p) in std::mem::take(&mut self.requests) {
             if p.owner == Owner::App {
-                self.out.push_back(Output::Event(Event::Response { id, result: Err(error.clone()) }));
+                self.out.push_back(Output::Event(Event::Response {
+                    id,
+                    result: Err(error.clone()),
+                }));
             }
         }
         self.pre_ready.clear();
@@ -572,8 +636,11 @@ impl Session {
         if let Transport::Http(h) = &mut self.transport {
             h.clear();
             if closing {
-                if let Some((exchange, request)) = h.delete(&self.config.headers, self.protocol_version) {
-                    self.out.push_back(Output::Transmit(Transmit::Http { exchange, request }));
+                if let Some((exchange, request)) =
+                    h.delete(&self.config.headers, self.protocol_version)
+                {
+                    self.out
+                        .push_back(Output::Transmit(Transmit::Http { exchange, request }));
                 }
             }
         }
@@ -593,10 +660,14 @@ impl Session {
                 return self.fail_session(Error::Protocol(e));
             }
         };
-        let Some(version) =
-            SUPPORTED_PROTOCOL_VERSIONS.iter().copied().find(|v| *v == init.protocol_version)
+        let Some(version) = SUPPORTED_PROTOCOL_VERSIONS
+            .iter()
+            .copied()
+            .find(|v| *v == init.protocol_version)
         else {
-            return self.fail_session(Error::UnsupportedProtocolVersion(init.protocol_version.into()));
+            return self.fail_session(Error::UnsupportedProtocolVersion(
+                init.protocol_version.into(),
+            ));
         };
         self.protocol_version = Some(version);
         self.server = Some(init);
@@ -606,7 +677,9 @@ impl Session {
         self.out.push_back(Output::Event(Event::Ready));
         for q in std::mem::take(&mut self.pre_ready) {
             match q.request {
-                Some(id) if self.requests.contains_key(&id) => self.dispatch_request(id, &q.method, q.body),
+                Some(id) if self.requests.contains_key(&id) => {
+                    self.dispatch_request(id, &q.method, q.body)
+                }
                 Some(_) => {} // cancelled or timed out while queued
                 None => {
                     self.transmit(Role::Notification, None, &q.method, q.body);
@@ -621,14 +694,19 @@ impl Session {
     fn on_message(&mut self, now: Instant, message: Message, origin: Option<RequestId>) {
         match message {
             Message::Response { id, result } => self.on_answer(id, Ok(result)),
-            Message::Error { id: Some(id), error } => self.on_answer(id, Err(Error::Rpc(error))),
-            Message::Error { id: None, error } => match origin.filter(|o| self.requests.contains_key(o)) {
-                Some(origin) => self.complete(origin, Err(Error::Rpc(error))),
-                None => self.warn(Warning::InvalidMessage {
-                    error: "an error response without an id".into(),
-                    excerpt: format!("{} (code {})", error.message, error.code),
-                }),
-            },
+            Message::Error {
+                id: Some(id),
+                error,
+            } => self.on_answer(id, Err(Error::Rpc(error))),
+            Message::Error { id: None, error } => {
+                match origin.filter(|o| self.requests.contains_key(o)) {
+                    Some(origin) => self.complete(origin, Err(Error::Rpc(error))),
+                    None => self.warn(Warning::InvalidMessage {
+                        error: "an error response without an id".into(),
+                        excerpt: format!("{} (code {})", error.message, error.code),
+                    }),
+                }
+            }
             Message::Request { id, method, params } => self.on_server_request(id, method, params),
             Message::Notification { method, params } => self.on_notification(now, method, params),
         }
@@ -640,7 +718,9 @@ impl Session {
             _ => None,
         };
         match ours {
-            Some(rid) if self.requests.get(&rid).is_some_and(|p| p.sent) => self.complete(rid, result),
+            Some(rid) if self.requests.get(&rid).is_some_and(|p| p.sent) => {
+                self.complete(rid, result)
+            }
             _ => self.warn(Warning::LateResponse { id }),
         }
     }
@@ -658,16 +738,21 @@ impl Session {
             _ => false,
         };
         if handled {
-            self.out.push_back(Output::Event(Event::Request { id, method, params }));
+            self.out
+                .push_back(Output::Event(Event::Request { id, method, params }));
         } else {
-            let error = ErrorObject::new(ErrorObject::METHOD_NOT_FOUND, format!("method not found: {method}"));
+            let error = ErrorObject::new(
+                ErrorObject::METHOD_NOT_FOUND,
+                format!("method not found: {method}"),
+            );
             let _ = self.respond(id, Err(error));
         }
     }
 
     fn on_notification(&mut self, now: Instant, method: String, params: Option<Value>) {
         if method != "notifications/progress" {
-            self.out.push_back(Output::Event(Event::Notification { method, params }));
+            self.out
+                .push_back(Output::Event(Event::Notification { method, params }));
             return;
         }
         let params = params.unwrap_or(Value::Null);
@@ -675,7 +760,9 @@ impl Session {
         let id = token.as_u64().map(RequestId);
         let reset = self.config.policy.progress_resets_timeout;
         let max = self.config.policy.max_request_time;
-        let Some((id, p)) = id.and_then(|id| Some(id).zip(self.requests.get(&id))).filter(|(_, p)| p.progress)
+        let Some((id, p)) = id
+            .and_then(|id| Some(id).zip(self.requests.get(&id)))
+            .filter(|(_, p)| p.progress)
         else {
             return self.warn(Warning::UnknownProgressToken { token });
         };
@@ -685,15 +772,26 @@ impl Session {
         }
         self.out.push_back(Output::Event(Event::Progress {
             id,
-            progress: params.get("progress").and_then(Value::as_f64).unwrap_or(0.0),
+            progress: params
+                .get("progress")
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0),
             total: params.get("total").and_then(Value::as_f64),
-            message: params.get("message").and_then(Value::as_str).map(str::to_owned),
+            message: params
+                .get("message")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
         }));
     }
 
     /// Handles one JSON text (a message or a batch) that is expected to hold JSON-RPC.
     /// Returns the decode error of a text that held none.
-    fn on_json(&mut self, now: Instant, text: &[u8], origin: Option<RequestId>) -> Result<(), jsonrpc::DecodeError> {
+    fn on_json(
+        &mut self,
+        now: Instant,
+        text: &[u8],
+        origin: Option<RequestId>,
+    ) -> Result<(), jsonrpc::DecodeError> {
         match jsonrpc::decode(text)? {
             jsonrpc::Decoded::Single(m) => self.on_message(now, m, origin),
             jsonrpc::Decoded::Batch(items) => {
@@ -703,7 +801,10 @@ impl Session {
                     }
                     match item {
                         Ok(m) => self.on_message(now, m, origin),
-                        Err(e) => self.warn(Warning::InvalidMessage { error: e.0, excerpt: String::new() }),
+                        Err(e) => self.warn(Warning::InvalidMessage {
+                            error: e.0,
+                            excerpt: String::new(),
+                        }),
                     }
                 }
             }
@@ -728,7 +829,9 @@ fn with_progress_token(params: Option<Value>, id: RequestId) -> Value {
         None | Some(Value::Null) => Map::new(),
         Some(other) => return other,
     };
-    let meta = object.entry("_meta").or_insert_with(|| Value::Object(Map::new()));
+    let meta = object
+        .entry("_meta")
+        .or_insert_with(|| Value::Object(Map::new()));
     if let Value::Object(meta) = meta {
         meta.insert("progressToken".into(), json!(id.0));
     }

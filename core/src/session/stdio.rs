@@ -15,13 +15,18 @@ pub(crate) struct StdioState {
 
 impl StdioState {
     pub(crate) fn new(max_line: usize) -> Self {
-        StdioState { lines: LineDecoder::new(max_line), max_line }
+        StdioState {
+            lines: LineDecoder::new(max_line),
+            max_line,
+        }
     }
 }
 
 impl Session {
     pub(super) fn on_stdout(&mut self, now: Instant, data: &[u8]) {
-        let Transport::Stdio(s) = &mut self.transport else { return };
+        let Transport::Stdio(s) = &mut self.transport else {
+            return;
+        };
         let mut lines = Vec::new();
         let result = s.lines.feed(data, &mut lines);
         let limit = s.max_line;
@@ -37,7 +42,9 @@ impl Session {
     }
 
     pub(super) fn on_stdout_closed(&mut self, now: Instant) {
-        let Transport::Stdio(s) = &mut self.transport else { return };
+        let Transport::Stdio(s) = &mut self.transport else {
+            return;
+        };
         if let Some(line) = s.lines.finish() {
             self.on_line(now, &line);
         }
@@ -50,7 +57,10 @@ impl Session {
             return;
         }
         if let Err(e) = self.on_json(now, line, None) {
-            self.warn(Warning::InvalidMessage { error: e.0, excerpt: excerpt(line, 200) });
+            self.warn(Warning::InvalidMessage {
+                error: e.0,
+                excerpt: excerpt(line, 200),
+            });
         }
     }
 }

@@ -29,7 +29,10 @@ pub(crate) struct Timers<T = Instant> {
 
 impl<T> Default for Timers<T> {
     fn default() -> Self {
-        Timers { by_reason: BTreeMap::new(), by_time: BTreeSet::new() }
+        Timers {
+            by_reason: BTreeMap::new(),
+            by_time: BTreeSet::new(),
+        }
     }
 }
 
@@ -52,15 +55,15 @@ impl<T: Ord + Copy> Timers<T> {
         self.by_time.first().copied()
     }
 
-    /// Removes and returns the earliest timer due at `now`.
-    pub(crate) fn pop_due(&mut self, now: T) -> Option<TimerReason> {
+    /// Removes and returns the earliest timer due at `now`, with the instant it was set for.
+    pub(crate) fn pop_due(&mut self, now: T) -> Option<(T, TimerReason)> {
         let &(at, reason) = self.by_time.first()?;
         if at > now {
             return None;
         }
         self.by_time.pop_first();
         self.by_reason.remove(&reason);
-        Some(reason)
+        Some((at, reason))
     }
 
     pub(crate) fn clear_all(&mut self) {
@@ -82,8 +85,14 @@ mod tests {
         t.set(TimerReason::RequestDeadline(RequestId(2)), t0 + 1);
         assert_eq!(t.next().unwrap().0, t0 + 1);
         assert_eq!(t.pop_due(t0), None);
-        assert_eq!(t.pop_due(t0 + 4), Some(TimerReason::RequestDeadline(RequestId(2))));
-        assert_eq!(t.pop_due(t0 + 4), Some(TimerReason::RequestDeadline(RequestId(1))));
+        assert_eq!(
+            t.pop_due(t0 + 4),
+            Some((t0 + 1, TimerReason::RequestDeadline(RequestId(2))))
+        );
+        assert_eq!(
+            t.pop_due(t0 + 4),
+            Some((t0 + 3, TimerReason::RequestDeadline(RequestId(1))))
+        );
         assert_eq!(t.pop_due(t0 + 4), None);
         t.set(TimerReason::ReopenServerStream, t0);
         t.clear(TimerReason::ReopenServerStream);

@@ -5,7 +5,10 @@
 use std::time::{Duration, Instant};
 
 use http::{HeaderMap, HeaderValue, StatusCode};
-use mcpwire_core::{Config, Error, Event, ExchangeId, Input, Output, RequestId, Session, Transmit, Warning};
+use mcpwire_core::{
+    Config, Error, Event, ExchangeId, Input, Output, RequestId, RequestOptions, Session, Transmit,
+    TransportError, TransportErrorKind, Warning,
+};
 
 pub const INIT_RESULT: &str = r#"{"protocolVersion":"2025-11-25","capabilities":{"tools":{}},"serverInfo":{"name":"scripted","version":"1"}}"#;
 
@@ -15,6 +18,12 @@ pub struct Harness {
     pub t0: Instant,
     pub now: Instant,
     pub outputs: Vec<Output>,
+    /// HTTP requests a helper already took and put back, returned first by [`Harness::sent`].
+    requeued: Vec<Sent>,
+    /// Every request completed so far: none may complete twice (invariant 1).
+    completed: std::collections::BTreeSet<RequestId>,
+    /// `Event::Closed` was output: nothing may follow it (invariant 2).
+    closed: bool,
 }
 
 /// What a transmitted HTTP request was.
@@ -30,7 +39,15 @@ impl Harness {
     pub fn http_with(config: Config) -> Self {
         let t0 = Instant::now();
         let session = Session::http(t0, "http://127.0.0.1:9/mcp".parse().unwrap(), config);
-        Harness { session, t0, now: t0, outputs: Vec::new() }
+        Harness {
+            session,
+            t0,
+            now: t0,
+            outputs: Vec::new(),
+            requeued: Vec::new(),
+            completed: Default::default(),
+            closed: false,
+        }
     }
 
     pub fn http() -> Self {
@@ -40,20 +57,54 @@ impl Harness {
     pub fn stdio_with(config: Config) -> Self {
         let t0 = Instant::now();
         let session = Session::stdio(t0, config);
-        Harness { session, t0, now: t0, outputs: Vec::new() }
+        Harness {
+            session,
+            t0,
+            now: t0,
+            outputs: Vec::new(),
+            requeued: Vec::new(),
+            completed: Default::default(),
+            closed: false,
+        }
     }
 
     pub fn stdio() -> Self {
         Self::stdio_with(Config::default())
     }
 
-    /// Drains the session's output into `outputs` (until `Wait`).
+    /// Drains the session's output into `outputs` (until `Wait`), checking DESIGN.md's
+    /// invariants on the way: no request completes twice, nothing follows `Closed`, the wait
+    /// is never in the past, and every outstanding request has a deadline.
     pub fn drain(&mut self) -> Option<Instant> {
         for _ in 0..100_000 {
-            match self.session.poll_output() {
-                Output::Wait(t) => return t,
-                o => self.outputs.push(o),
+            let o = self.session.poll_output();
+            if let Output::Wait(t) = o {
+                if let Some(t) = t {
+                    assert!(
+                        t >= self.now,
+                        "poll_timeout is in the past: {:?} before now",
+                        self.now - t
+                    );
+                }
+                assert_eq!(t, self.session.poll_timeout());
+                if self.session.outstanding() > 0 {
+                    assert!(
+                        t.is_some(),
+                        "{} requests outstanding and no deadline",
+                        self.session.outstanding()
+                    );
+                }
+                return t;
             }
+            assert!(!self.closed, "output after Closed: {o:?}");
+            match &o {
+                Output::Event(Event::Response { id, .. }) => {
+                    assert!(self.completed.insert(*id), "{id:?} completed twice");
+                }
+                Output::Event(Event::Closed(_)) => self.closed = true,
+                _ => {}
+            }
+            self.outputs.push(o);
         }
         panic!("poll_output never said Wait");
     }
@@ -64,34 +115,53 @@ impl Harness {
         std::mem::take(&mut self.outputs)
     }
 
-    /// Takes the collected events only (transmits and aborts are dropped).
+    /// Takes the collected events (transmits and aborts are kept, for [`Harness::sent`],
+    /// [`Harness::stdin`] and [`Harness::aborts`]).
     pub fn events(&mut self) -> Vec<Event> {
-        self.take()
-            .into_iter()
-            .filter_map(|o| match o {
-                Output::Event(e) => Some(e),
-                _ => None,
-            })
-            .collect()
+        self.drain();
+        let mut events = Vec::new();
+        let mut rest = Vec::new();
+        for o in std::mem::take(&mut self.outputs) {
+            match o {
+                Output::Event(e) => events.push(e),
+                o => rest.push(o),
+            }
+        }
+        self.outputs = rest;
+        events
     }
 
     /// Takes the HTTP requests transmitted so far (other outputs are kept).
     pub fn sent(&mut self) -> Vec<Sent> {
         self.drain();
-        let mut sent = Vec::new();
+        let mut sent = std::mem::take(&mut self.requeued);
         let mut rest = Vec::new();
         for o in std::mem::take(&mut self.outputs) {
             match o {
                 Output::Transmit(Transmit::Http { exchange, request }) => {
                     let (parts, body) = request.into_parts();
-                    let body = if body.is_empty() { serde_json::Value::Null } else { serde_json::from_slice(&body).unwrap() };
-                    sent.push(Sent { exchange, method: parts.method, headers: parts.headers, body });
+                    let body = if body.is_empty() {
+                        serde_json::Value::Null
+                    } else {
+                        serde_json::from_slice(&body).unwrap()
+                    };
+                    sent.push(Sent {
+                        exchange,
+                        method: parts.method,
+                        headers: parts.headers,
+                        body,
+                    });
                 }
                 o => rest.push(o),
             }
         }
         self.outputs = rest;
         sent
+    }
+
+    /// Puts taken requests back, to be returned first by the next [`Harness::sent`].
+    pub fn requeue(&mut self, sent: Vec<Sent>) {
+        self.requeued.extend(sent);
     }
 
     /// Takes the stdin writes so far, one JSON value per line (other outputs are kept).
@@ -122,18 +192,35 @@ impl Harness {
     pub fn head(&mut self, exchange: ExchangeId, status: u16, headers: &[(&str, &str)]) {
         let mut map = HeaderMap::new();
         for (k, v) in headers {
-            map.append(http::header::HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
+            map.append(
+                http::header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
         }
         let status = StatusCode::from_u16(status).unwrap();
-        self.session.handle_input(self.now, Input::ResponseHead { exchange, status, headers: &map });
+        self.session.handle_input(
+            self.now,
+            Input::ResponseHead {
+                exchange,
+                status,
+                headers: &map,
+            },
+        );
     }
 
     pub fn body(&mut self, exchange: ExchangeId, data: &str) {
-        self.session.handle_input(self.now, Input::ResponseBody { exchange, data: data.as_bytes() });
+        self.session.handle_input(
+            self.now,
+            Input::ResponseBody {
+                exchange,
+                data: data.as_bytes(),
+            },
+        );
     }
 
     pub fn end(&mut self, exchange: ExchangeId) {
-        self.session.handle_input(self.now, Input::ResponseEnd { exchange });
+        self.session
+            .handle_input(self.now, Input::ResponseEnd { exchange });
     }
 
     /// A whole response with a JSON body.
@@ -167,14 +254,22 @@ impl Harness {
     /// Runs the HTTP handshake: answers `initialize` with a session id, checks the
     /// `initialized` notification, answers it 202, and returns the server-stream GET.
     pub fn ready_http(&mut self) -> Sent {
-        let sent = self.sent();
-        assert_eq!(sent.len(), 1, "{sent:?}");
-        assert_eq!(sent[0].body["method"], "initialize");
-        let init = sent[0].exchange;
-        self.head(init, 200, &[("content-type", "application/json"), ("mcp-session-id", "sess-1")]);
-        self.body(init, &format!(r#"{{"jsonrpc":"2.0","id":0,"result":{INIT_RESULT}}}"#));
-        self.end(init);
-        let mut sent = self.sent();
+        self.ready_http_as(LATEST, Some("sess-1"))
+    }
+
+    /// The HTTP handshake with a server that assigns no session id.
+    pub fn ready_http_without_session(&mut self) -> Sent {
+        self.ready_http_as(LATEST, None)
+    }
+
+    /// The HTTP handshake with a server that answers protocol version `version` and assigns
+    /// `session_id`. Requests queued before it stay to be taken by [`Harness::sent`].
+    pub fn ready_http_as(&mut self, version: &str, session_id: Option<&str>) -> Sent {
+        let mut headers = Vec::new();
+        if let Some(s) = session_id {
+            headers.push(("mcp-session-id", s));
+        }
+        let mut sent = self.answer_initialize(&headers, &init_result(version));
         assert!(self.events().iter().any(|e| matches!(e, Event::Ready)));
         let get = sent.pop().unwrap();
         assert_eq!(get.method, http::Method::GET);
@@ -182,32 +277,203 @@ impl Harness {
         self.head(sent[0].exchange, 202, &[]);
         self.end(sent[0].exchange);
         // Requests queued before the handshake follow the notification; put them back.
-        for s in sent.into_iter().skip(1) {
-            self.outputs.push(Output::Transmit(Transmit::Http {
-                exchange: s.exchange,
-                request: {
-                    let mut r = http::Request::new(serde_json::to_vec(&s.body).unwrap());
-                    *r.headers_mut() = s.headers;
-                    r
-                },
-            }));
-        }
+        self.requeued = sent.into_iter().skip(1).collect();
         get
+    }
+
+    /// Answers the `initialize` POST (the only thing sent so far) with a JSON body holding
+    /// `result`, with `headers` besides the content type; returns what was sent next.
+    pub fn answer_initialize(&mut self, headers: &[(&str, &str)], result: &str) -> Vec<Sent> {
+        let sent = self.sent();
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        assert_eq!(sent[0].body["method"], "initialize");
+        let init = sent[0].exchange;
+        let mut all = vec![("content-type", "application/json")];
+        all.extend_from_slice(headers);
+        self.head(init, 200, &all);
+        self.body(init, &response_line(0, result));
+        self.end(init);
+        self.sent()
     }
 
     /// Runs the stdio handshake.
     pub fn ready_stdio(&mut self) {
         let lines = self.stdin();
         assert_eq!(lines[0]["method"], "initialize");
-        self.stdout(&format!(r#"{{"jsonrpc":"2.0","id":0,"result":{INIT_RESULT}}}"#));
+        self.stdout(&format!(
+            r#"{{"jsonrpc":"2.0","id":0,"result":{INIT_RESULT}}}"#
+        ));
         let lines = self.stdin();
         assert_eq!(lines[0]["method"], "notifications/initialized");
         assert!(self.events().iter().any(|e| matches!(e, Event::Ready)));
     }
 
     pub fn request(&mut self, method: &str) -> RequestId {
-        self.session.request(self.now, method, None, Default::default()).unwrap()
+        self.session
+            .request(self.now, method, None, Default::default())
+            .unwrap()
     }
+
+    pub fn request_with(
+        &mut self,
+        method: &str,
+        params: Option<serde_json::Value>,
+        options: RequestOptions,
+    ) -> RequestId {
+        self.session
+            .request(self.now, method, params, options)
+            .unwrap()
+    }
+
+    /// Takes the exchanges the session asked to abort so far (other outputs are kept).
+    pub fn aborts(&mut self) -> Vec<ExchangeId> {
+        self.drain();
+        let mut aborts = Vec::new();
+        let mut rest = Vec::new();
+        for o in std::mem::take(&mut self.outputs) {
+            match o {
+                Output::Abort(x) => aborts.push(x),
+                o => rest.push(o),
+            }
+        }
+        self.outputs = rest;
+        aborts
+    }
+
+    /// The transport reports exchange `exchange` failed.
+    pub fn fail(&mut self, exchange: ExchangeId, kind: TransportErrorKind, message: &str) {
+        let error = TransportError::new(kind, message);
+        self.session
+            .handle_input(self.now, Input::ExchangeFailed { exchange, error });
+    }
+
+    /// Moves the virtual clock to `at` and feeds `Input::Timeout`.
+    pub fn advance_to(&mut self, at: Instant) {
+        assert!(at >= self.now);
+        self.now = at;
+        self.session.handle_input(self.now, Input::Timeout);
+    }
+
+    /// The instant `d` after the start.
+    pub fn at(&self, d: Duration) -> Instant {
+        self.t0 + d
+    }
+
+    /// Checks that the session failed for good with `error`: every command fails at once with
+    /// it, and no input produces any output.
+    pub fn assert_permanently_failed(&mut self, error: &Error) {
+        assert!(self.session.is_closed());
+        assert!(!self.session.is_ready());
+        assert_eq!(self.session.error(), Some(error));
+        assert_eq!(
+            self.session
+                .request(self.now, "tools/list", None, Default::default())
+                .unwrap_err(),
+            *error
+        );
+        assert_eq!(
+            self.session
+                .notify("notifications/roots/list_changed", None)
+                .unwrap_err(),
+            *error
+        );
+        let id = mcpwire_core::jsonrpc::Id::Number(1);
+        assert_eq!(
+            self.session
+                .respond(id, Ok(serde_json::json!({})))
+                .unwrap_err(),
+            *error
+        );
+        assert!(!self.session.cancel(self.now, RequestId(1), None));
+        self.session.close(self.now);
+        assert_eq!(
+            self.session.error(),
+            Some(error),
+            "close() after a failure keeps the first error"
+        );
+        for x in 0..8 {
+            self.json(ExchangeId(x), 200, &response_line(x, "{}"));
+        }
+        self.stdout(&response_line(1, "{}"));
+        self.advance(Duration::from_secs(3600));
+        assert!(
+            self.take().is_empty(),
+            "no input does new work after the session failed"
+        );
+        assert_eq!(self.session.poll_timeout(), None);
+    }
+}
+
+/// The protocol version the client offers.
+pub const LATEST: &str = "2025-11-25";
+
+/// An `initialize` result choosing `version`.
+pub fn init_result(version: &str) -> String {
+    format!(
+        r#"{{"protocolVersion":"{version}","capabilities":{{"tools":{{}}}},"serverInfo":{{"name":"scripted","version":"1"}}}}"#
+    )
+}
+
+/// A header of a transmitted request, as text.
+pub fn header<'a>(sent: &'a Sent, name: &str) -> Option<&'a str> {
+    sent.headers.get(name).map(|v| v.to_str().unwrap())
+}
+
+/// The POST among `sent` that carries request `id`.
+pub fn post_of(sent: &[Sent], id: RequestId) -> &Sent {
+    sent.iter()
+        .find(|s| s.body["id"] == id.0 && s.body.get("method").is_some())
+        .unwrap_or_else(|| panic!("no POST for {id:?} in {sent:?}"))
+}
+
+/// The transmitted notifications among `sent` with this method.
+pub fn notifications<'a>(sent: &'a [Sent], method: &str) -> Vec<&'a Sent> {
+    sent.iter()
+        .filter(|s| s.body["method"] == method && s.body.get("id").is_none())
+        .collect()
+}
+
+/// Checks DESIGN.md's session-fatal shape: the events end with one completion per id of
+/// `ids`, in ascending id, all with the same error, then exactly one `Closed` with it, the
+/// last event. Returns the error.
+pub fn assert_session_failed(events: &[Event], ids: &[RequestId]) -> Error {
+    let closed: Vec<&Error> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Closed(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(closed.len(), 1, "exactly one Closed: {events:?}");
+    assert!(
+        matches!(events.last(), Some(Event::Closed(_))),
+        "Closed is the last event: {events:?}"
+    );
+    assert!(
+        events.len() > ids.len(),
+        "a completion per outstanding request: {events:?}"
+    );
+    let error = closed[0].clone();
+    let tail = &events[events.len() - 1 - ids.len()..events.len() - 1];
+    let done = responses(tail);
+    assert_eq!(
+        done.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        ids,
+        "every outstanding request, ascending, just before Closed: {events:?}"
+    );
+    for (id, r) in &done {
+        assert_eq!(
+            r.as_ref().unwrap_err(),
+            &error,
+            "{id:?} fails with the session error"
+        );
+    }
+    error
+}
+
+/// The error a completion failed with.
+pub fn error_of(result: &Result<String, Error>) -> Error {
+    result.clone().expect_err("the request should have failed")
 }
 
 /// The completions among `events`, in order.
@@ -215,7 +481,13 @@ pub fn responses(events: &[Event]) -> Vec<(RequestId, Result<String, Error>)> {
     events
         .iter()
         .filter_map(|e| match e {
-            Event::Response { id, result } => Some((*id, result.as_ref().map(|r| r.get().to_owned()).map_err(Clone::clone))),
+            Event::Response { id, result } => Some((
+                *id,
+                result
+                    .as_ref()
+                    .map(|r| r.get().to_owned())
+                    .map_err(Clone::clone),
+            )),
             _ => None,
         })
         .collect()
