@@ -1,0 +1,444 @@
+//! A scriptable, fault-injecting MCP server over Streamable HTTP (revision 2025-11-25).
+//!
+//! [`TestServer`] listens on `127.0.0.1:0` and behaves like a small, correct MCP server until
+//! a [`Rule`] tells it to misbehave: each HTTP request is checked against the scripted rules in
+//! the order they were added, and the first rule whose [`Match`] fits (and whose `times` is not
+//! used up) replaces the normal answer with its [`Fault`]. Rules see every request, before the
+//! session checks.
+//!
+//! Normal behaviour, in short:
+//! - `initialize` answers with the client's protocol version if it is one of
+//!   2025-11-25, 2025-06-18 or 2025-03-26 (else 2025-11-25) and an `Mcp-Session-Id` header;
+//!   every later request (POST, GET, DELETE) must carry that header (400 if missing, 404 if
+//!   unknown) and, if it sends `MCP-Protocol-Version`, a supported one (else 400).
+//! - Notifications and responses are answered 202; requests as `application/json`, except the
+//!   tools that stream (`slow`, `sample`, `elicit`, `roots`), which answer `text/event-stream`.
+//! - Tools: `echo`, `add`, `slow`, `fail`, `sample`, `elicit`, `roots` (listed over two pages);
+//!   a text resource `demo://hello`, a template, a prompt `greet`, completion, logging.
+//! - GET opens an idle server stream ([`TestServer::notify`] writes to it), or answers 405
+//!   with [`Builder::no_get_stream`]; GET with `Last-Event-ID` replays a stream cut short by
+//!   [`Fault::SseEndWithoutResponse`]; DELETE ends the session (and its GET streams).
+//! - Streams of normal answers carry no event ids (they are not resumable); `slow` stops, and
+//!   sends no response, once `notifications/cancelled` names its request.
+//!
+//! ```no_run
+//! use mcpwire_testserver::{Fault, Match, Rule, TestServer};
+//! # async fn demo() {
+//! let server = TestServer::start().await;
+//! server.script(Rule::once(Match::Tool("echo".into()), Fault::Accepted));
+//! println!("MCP endpoint: {}", server.url());
+//! # }
+//! ```
+
+#![warn(missing_docs)]
+
+mod handler;
+mod mcp;
+mod sse;
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper::Method;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use serde_json::Value;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{oneshot, watch, Notify};
+
+/// A running test server. Dropping it (or calling [`TestServer::shutdown`]) stops accepting,
+/// drops every open connection and, for [`TestServer::start_in_thread`], joins its thread.
+pub struct TestServer {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: watch::Sender<bool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Options for a [`TestServer`], from [`TestServer::builder`].
+#[derive(Debug, Default)]
+pub struct Builder {
+    no_get_stream: bool,
+    rules: Vec<Rule>,
+}
+
+/// A scripted fault: when a request fits `when`, answer it with `fault` instead of normally.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Which HTTP requests this rule applies to.
+    pub when: Match,
+    /// What to do instead of the normal answer.
+    pub fault: Fault,
+    /// How many matching requests it applies to; `None` means every one, forever.
+    pub times: Option<usize>,
+}
+
+/// Which request a [`Rule`] applies to. POST bodies are parsed before matching.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Match {
+    /// A POST whose JSON-RPC `method` is this (request or notification), e.g. `"tools/call"`.
+    Method(String),
+    /// A POST of `tools/call` for the tool with this name.
+    Tool(String),
+    /// Any POST, whatever its body.
+    AnyPost,
+    /// Any GET (a server stream or a resumption with `Last-Event-ID`).
+    Get,
+    /// The nth POST received by the server (0-based, counting every POST).
+    Nth(usize),
+}
+
+/// What the server does instead of answering normally.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer this HTTP status with this body and extra headers. The content type is
+    /// `application/json` if the body parses as JSON, else `text/plain`, unless `headers`
+    /// sets one.
+    Status {
+        /// The HTTP status code.
+        status: u16,
+        /// The response body.
+        body: String,
+        /// Extra response headers, e.g. `("Retry-After", "1")`.
+        headers: Vec<(String, String)>,
+    },
+    /// Answer 202 Accepted with an empty body, even to a request.
+    Accepted,
+    /// Answer 200 `text/event-stream`, send one `notifications/message` event, then keep the
+    /// stream open, without the response, until [`TestServer::release_held`] (then the normal
+    /// response follows on the stream and it ends) or until the client goes away.
+    HoldSse,
+    /// Answer 200 `text/event-stream` and end the stream before the response. With an
+    /// `event_id` the only event is a priming event (`id`, optional `retry`, empty `data`) and
+    /// the request is kept: a later GET with `Last-Event-ID: <event_id>` answers it. Without
+    /// one, the only event is a `notifications/message` (with `retry` if given).
+    SseEndWithoutResponse {
+        /// The `id:` of the priming event, making the stream resumable.
+        event_id: Option<String>,
+        /// The `retry:` field (milliseconds) to send.
+        retry_ms: Option<u64>,
+    },
+    /// Answer 200 `application/json` with a body that is not valid JSON.
+    InvalidJson,
+    /// Drop the TCP connection (every stream on it) without answering.
+    CloseConnection,
+    /// Never answer; the connection stays open until the client or the server closes it.
+    Stall,
+    /// Answer normally after this delay.
+    Delay(Duration),
+    /// Answer 200 `text/plain` with a body that is not JSON-RPC.
+    WrongContentType,
+}
+
+/// Counters of what the server has seen, from [`TestServer::stats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// POST requests received (including faulted ones).
+    pub posts: usize,
+    /// GET requests received.
+    pub gets: usize,
+    /// DELETE requests received.
+    pub deletes: usize,
+    /// `notifications/cancelled` messages received.
+    pub cancellations: usize,
+    /// `text/event-stream` response bodies currently open (POST or GET).
+    pub open_streams: usize,
+    /// TCP connections accepted.
+    pub connections: usize,
+}
+
+impl Rule {
+    /// A rule that applies to the first matching request only.
+    pub fn once(when: Match, fault: Fault) -> Rule {
+        Rule {
+            when,
+            fault,
+            times: Some(1),
+        }
+    }
+
+    /// A rule that applies to every matching request.
+    pub fn always(when: Match, fault: Fault) -> Rule {
+        Rule {
+            when,
+            fault,
+            times: None,
+        }
+    }
+
+    /// A rule that applies to the first `n` matching requests.
+    pub fn times(when: Match, fault: Fault, n: usize) -> Rule {
+        Rule {
+            when,
+            fault,
+            times: Some(n),
+        }
+    }
+}
+
+impl Builder {
+    /// Answer 405 to GET requests that open a server stream (resumption GETs still work).
+    pub fn no_get_stream(mut self) -> Builder {
+        self.no_get_stream = true;
+        self
+    }
+
+    /// Script a rule before the server starts.
+    pub fn rule(mut self, rule: Rule) -> Builder {
+        self.rules.push(rule);
+        self
+    }
+
+    /// Start the server on `127.0.0.1:0` in the current tokio runtime.
+    ///
+    /// # Panics
+    /// If no loopback port can be bound, or outside a tokio runtime.
+    pub async fn start(self) -> TestServer {
+        let (server, serve) = self.prepare();
+        tokio::spawn(serve);
+        server
+    }
+
+    /// Start the server on `127.0.0.1:0` on a thread of its own with its own tokio runtime,
+    /// so that it can be used from any runtime or none.
+    ///
+    /// # Panics
+    /// If no loopback port can be bound or the runtime or thread cannot be created.
+    pub fn start_in_thread(self) -> TestServer {
+        let (mut server, serve) = self.prepare();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("build the test server's tokio runtime");
+        let thread = std::thread::Builder::new()
+            .name("mcpwire-testserver".into())
+            .spawn(move || runtime.block_on(serve))
+            .expect("spawn the test server thread");
+        server.thread = Some(thread);
+        server
+    }
+
+    /// Bind the port; the server, and the accept loop to run in some runtime.
+    fn prepare(self) -> (TestServer, impl Future<Output = ()> + Send + 'static) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
+        let addr = listener.local_addr().expect("listener address");
+        let state = State {
+            rules: self.rules,
+            ..State::default()
+        };
+        let release = watch::channel(0).0;
+        let get_stream = !self.no_get_stream;
+        let shared = Arc::new(Shared {
+            state: Mutex::new(state),
+            release,
+            get_stream,
+        });
+        let (shutdown, stop) = watch::channel(false);
+        let serve = accept_loop(listener, shared.clone(), stop);
+        (
+            TestServer {
+                addr,
+                shared,
+                shutdown,
+                thread: None,
+            },
+            serve,
+        )
+    }
+}
+
+impl TestServer {
+    /// Options: `TestServer::builder().no_get_stream().start().await`.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// Start a default server in the current tokio runtime (see [`Builder::start`]).
+    pub async fn start() -> TestServer {
+        Builder::default().start().await
+    }
+
+    /// Start a default server on its own thread and runtime (see [`Builder::start_in_thread`]).
+    pub fn start_in_thread() -> TestServer {
+        Builder::default().start_in_thread()
+    }
+
+    /// The MCP endpoint, `http://127.0.0.1:PORT/mcp`.
+    pub fn url(&self) -> String {
+        format!("http://{}/mcp", self.addr)
+    }
+
+    /// The socket address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Add a fault rule; it applies to requests that arrive from now on, after earlier rules.
+    pub fn script(&self, rule: Rule) {
+        self.shared.lock().rules.push(rule);
+    }
+
+    /// Remove every scripted rule that has not been used up.
+    pub fn clear_rules(&self) {
+        self.shared.lock().rules.clear();
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> Stats {
+        self.shared.lock().stats
+    }
+
+    /// Every POST body that parsed as JSON, in the order received (faulted ones included).
+    pub fn received(&self) -> Vec<Value> {
+        self.shared.lock().received.clone()
+    }
+
+    /// Let every stream currently held by [`Fault::HoldSse`] send its response and end.
+    /// Streams held after this call stay held until the next call.
+    pub fn release_held(&self) {
+        self.shared
+            .release
+            .send_modify(|generation| *generation += 1);
+    }
+
+    /// Send a JSON-RPC notification on an open GET stream of any session; `false` if no GET
+    /// stream is open.
+    pub fn notify(&self, method: &str, params: Value) -> bool {
+        let message = serde_json::json!({"jsonrpc": "2.0", "method": method, "params": params});
+        let mut state = self.shared.lock();
+        for session in state.sessions.values_mut() {
+            session.get_streams.retain(|stream| !stream.is_closed());
+            if let Some(stream) = session.get_streams.first() {
+                return stream.send(None, &message);
+            }
+        }
+        false
+    }
+
+    /// Stop the server (the same as dropping it).
+    pub fn shutdown(self) {}
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown.send_replace(true);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl std::fmt::Debug for TestServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// State shared by the handle, the accept loop and every connection.
+pub(crate) struct Shared {
+    state: Mutex<State>,
+    /// Bumped by `release_held`; held streams wait for it to change.
+    release: watch::Sender<u64>,
+    get_stream: bool,
+}
+
+#[derive(Default)]
+pub(crate) struct State {
+    rules: Vec<Rule>,
+    stats: Stats,
+    received: Vec<Value>,
+    sessions: HashMap<String, Session>,
+    next_session: u64,
+    next_server_request: i64,
+    /// Event id of a stream cut short -> (its session, the request still to answer).
+    resumable: HashMap<String, (Option<String>, Value)>,
+    /// Id of a request the server sent (as JSON text) -> who waits for the client's answer.
+    waiting: HashMap<String, oneshot::Sender<Value>>,
+    /// Request ids (as JSON text) the client has cancelled.
+    cancelled: HashSet<String>,
+}
+
+#[derive(Default)]
+pub(crate) struct Session {
+    get_streams: Vec<sse::Sse>,
+}
+
+impl Shared {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl State {
+    /// The fault of the first rule that fits this request, using up one of its `times`.
+    fn take_fault(
+        &mut self,
+        method: &Method,
+        nth_post: usize,
+        body: Option<&Value>,
+    ) -> Option<Fault> {
+        let rpc_method = body.and_then(mcp::method);
+        let post = method == Method::POST;
+        let rule = self.rules.iter_mut().find(|rule| {
+            let fits = match &rule.when {
+                Match::Method(m) => post && rpc_method == Some(m.as_str()),
+                Match::Tool(name) => {
+                    post && rpc_method == Some("tools/call")
+                        && mcp::tool_name(body) == Some(name.as_str())
+                }
+                Match::AnyPost => post,
+                Match::Get => method == Method::GET,
+                Match::Nth(n) => post && nth_post == *n,
+            };
+            fits && rule.times != Some(0)
+        })?;
+        if let Some(times) = &mut rule.times {
+            *times -= 1;
+        }
+        Some(rule.fault.clone())
+    }
+}
+
+async fn accept_loop(
+    listener: std::net::TcpListener,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let listener = TcpListener::from_std(listener).expect("register the listener with tokio");
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(_) => continue,
+            },
+            _ = stop.changed() => return,
+        };
+        shared.lock().stats.connections += 1;
+        tokio::spawn(connection(stream, shared.clone(), stop.clone()));
+    }
+}
+
+/// Serve one connection (HTTP/1.1 or HTTP/2) until it ends, a fault kills it, or shutdown.
+async fn connection(stream: TcpStream, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let kill = Arc::new(Notify::new());
+    let service_kill = kill.clone();
+    let service =
+        service_fn(move |request| handler::handle(shared.clone(), service_kill.clone(), request));
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let serving = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::select! {
+        _ = serving => {}
+        _ = kill.notified() => {}
+        _ = stop.changed() => {}
+    }
+}
