@@ -153,7 +153,14 @@ impl Driver {
         loop {
             let deadline = match self.pump() {
                 Ok(deadline) => deadline,
-                Err(error) => return self.finish(error, closers).await,
+                Err(error) => {
+                    // No command waits forever: close the channel, answer what is queued.
+                    commands.close();
+                    while let Ok(command) = commands.try_recv() {
+                        refuse(command, &error, &mut closers);
+                    }
+                    return self.finish(error, closers).await;
+                }
             };
             let timer = async {
                 match deadline {
@@ -421,6 +428,16 @@ impl Driver {
             Transport::Stdio(stdio) => stdio.close().await,
         }
         drop(closers);
+    }
+}
+
+/// Answers a command that came too late with the session's error.
+fn refuse(command: Command, error: &Error, closers: &mut Vec<async_channel::Sender<()>>) {
+    match command {
+        Command::Request { reply, .. } => drop(reply.try_send(Err(error.clone()))),
+        Command::Notify { reply, .. } => drop(reply.try_send(Err(error.clone()))),
+        Command::Cancel(_) => {}
+        Command::Close(done) => closers.push(done),
     }
 }
 

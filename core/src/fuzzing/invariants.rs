@@ -1,0 +1,389 @@
+//! The invariants of DESIGN.md, checked on everything a session does.
+//!
+//! A [`Checker`] watches one session from the outside: every command and its result, every
+//! input's exchange and status, and every output. The driver calls it in steps:
+//! [`begin`](Checker::begin), the command or input, [`output`](Checker::output) for each output
+//! drained, then [`settled`](Checker::settled) with the `Wait` that ended the drain. Any broken
+//! invariant panics with a message that names it, so a fuzz target crashes and a property test
+//! fails (and shrinks).
+//!
+//! 1. Every request started completes exactly once; no completion for an id never started.
+//! 2. After a session-fatal step, every outstanding request completes with the session's error
+//!    in ascending id, just before exactly one `Closed`, the last output ever; later commands
+//!    fail at once with that error.
+//! 3. (Determinism is checked by running a script several ways; see `script`.)
+//! 4. No step needs more than [`MAX_POLLS_PER_STEP`] polls to reach `Wait`, and the session's
+//!    retained state stays within a bound set by the configured limits (measured by the length
+//!    of its `Debug` rendering, a proxy for the bytes it buffers).
+//! 5. Once drained, `poll_timeout` is never before the last `now`, and while a request is
+//!    outstanding it is at or before that request's latest possible deadline.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use crate::{Error, Event, ExchangeId, Output, Policy, RequestId, Session, Transmit};
+
+/// How many outputs one command or input may produce before `poll_output` must say `Wait`.
+pub const MAX_POLLS_PER_STEP: usize = 200_000;
+
+/// How much of a failed response's body the core may keep (its `ERROR_BODY_MAX`), for the
+/// memory bound.
+const ERROR_BODY_MAX: usize = 64 << 10;
+
+/// How many characters of `Debug` one buffered byte may take (`255, ` in a `Vec<u8>`, an
+/// escape in a `String`).
+const DEBUG_EXPANSION: usize = 6;
+
+/// A request the application started and that has not completed.
+#[derive(Clone, Copy, Debug)]
+struct Open {
+    /// Its latest possible deadline.
+    latest: Instant,
+    /// Whether it asked for progress.
+    progress: bool,
+    /// Its own deadline when no progress extends it.
+    own_deadline: Instant,
+}
+
+/// What an output of the current step was, as far as the invariants care.
+#[derive(Clone, Debug, PartialEq)]
+enum Seen {
+    Response(RequestId, Result<(), Error>),
+    Closed(Error),
+    Delete,
+    Other,
+}
+
+/// What the result of a command obliges the end of its step to show.
+#[derive(Clone, Debug)]
+enum Expect {
+    /// The session is closed with this error.
+    ClosedWith(Error),
+    /// The session is closed.
+    Closed,
+    /// This request completed in this step with `Error::Cancelled`.
+    Cancelled(RequestId),
+    /// This request is not outstanding.
+    NotOpen(RequestId),
+    /// At least this many requests are outstanding.
+    AtCap(usize),
+}
+
+/// Watches one session and panics on the first broken invariant. See the
+/// [module documentation](self).
+#[derive(Debug)]
+pub struct Checker {
+    base: Instant,
+    last_now: Instant,
+    http: bool,
+    policy: Policy,
+    next_id: u64,
+    open: BTreeMap<RequestId, Open>,
+    done: BTreeMap<RequestId, Open>,
+    ready: bool,
+    closed: Option<Error>,
+    closed_at_begin: bool,
+    step: Vec<Seen>,
+    expect: Vec<Expect>,
+    exchanges: BTreeSet<ExchangeId>,
+    aborted: BTreeSet<ExchangeId>,
+    failed_heads: BTreeSet<ExchangeId>,
+    commands: usize,
+}
+
+impl Checker {
+    /// A checker for a session created at `base` with `policy`, over HTTP or stdio.
+    pub fn new(base: Instant, policy: &Policy, http: bool) -> Checker {
+        Checker {
+            base,
+            last_now: base,
+            http,
+            policy: policy.clone(),
+            next_id: 1,
+            open: BTreeMap::new(),
+            done: BTreeMap::new(),
+            ready: false,
+            closed: None,
+            closed_at_begin: false,
+            step: Vec::new(),
+            expect: Vec::new(),
+            exchanges: BTreeSet::new(),
+            aborted: BTreeSet::new(),
+            failed_heads: BTreeSet::new(),
+            commands: 0,
+        }
+    }
+
+    /// A step begins: a command or an input, at `now` (`None` for the commands that take no
+    /// time: `notify`, `respond`).
+    pub fn begin(&mut self, now: Option<Instant>) {
+        if let Some(now) = now {
+            self.last_now = self.last_now.max(now);
+        }
+        self.closed_at_begin = self.closed.is_some();
+        self.step.clear();
+        self.expect.clear();
+    }
+
+    /// The session's error, once it closed.
+    pub fn error(&self) -> Option<&Error> {
+        self.closed.as_ref()
+    }
+
+    /// The application's requests outstanding, in ascending id.
+    pub fn outstanding(&self) -> impl Iterator<Item = RequestId> + '_ {
+        self.open.keys().copied()
+    }
+
+    /// `request` returned `result`; `timeout` and `progress` are the options it was given.
+    pub fn requested(&mut self, timeout: Option<Duration>, progress: bool, result: &Result<RequestId, Error>) {
+        self.commands += 1;
+        if let Some(e) = self.closed.as_ref().filter(|_| self.closed_at_begin) {
+            assert_eq!(result.as_ref().err(), Some(e), "invariant 2: a request after Closed must fail at once with the session error");
+            return;
+        }
+        match result {
+            Ok(id) => {
+                assert_eq!(*id, RequestId(self.next_id), "invariant 1: request ids are allocated in order");
+                self.next_id += 1;
+                let at = self.last_now;
+                let timeout = timeout.unwrap_or(self.policy.request_timeout).min(self.policy.max_request_time);
+                let own_deadline = at + timeout;
+                let latest = if progress && self.policy.progress_resets_timeout {
+                    at + self.policy.max_request_time
+                } else {
+                    own_deadline
+                };
+                self.open.insert(*id, Open { latest, progress, own_deadline });
+            }
+            Err(Error::TooManyRequests { limit }) => {
+                assert_eq!(Some(*limit), self.policy.max_outstanding, "TooManyRequests without that cap");
+                self.expect.push(Expect::AtCap(*limit));
+            }
+            Err(Error::TooLarge { limit }) => {
+                assert_eq!(*limit, self.policy.max_message_size, "TooLarge with another limit");
+            }
+            Err(e) => self.expect.push(Expect::ClosedWith(e.clone())),
+        }
+    }
+
+    /// A command that returns `Result<(), Error>` (`notify`, `respond`) returned `result`.
+    pub fn command(&mut self, result: &Result<(), Error>) {
+        self.commands += 1;
+        match (&self.closed, result) {
+            (Some(e), r) if self.closed_at_begin => {
+                assert_eq!(r.as_ref().err(), Some(e), "invariant 2: a command after Closed must fail at once with the session error")
+            }
+            (_, Ok(())) => {}
+            (_, Err(e)) => panic!("a command failed with {e:?} while the session was open"),
+        }
+    }
+
+    /// `cancel(id)` returned `returned`.
+    pub fn cancelled(&mut self, id: RequestId, returned: bool) {
+        self.commands += 1;
+        if self.closed_at_begin {
+            assert!(!returned, "invariant 2: cancel after Closed must do nothing");
+        } else if returned {
+            self.expect.push(Expect::Cancelled(id));
+        } else {
+            self.expect.push(Expect::NotOpen(id));
+        }
+    }
+
+    /// `close` was called.
+    pub fn closing(&mut self) {
+        self.commands += 1;
+        self.expect.push(Expect::Closed);
+    }
+
+    /// The driver fed a response head with `status` to `exchange`.
+    pub fn head(&mut self, exchange: ExchangeId, status: http::StatusCode) {
+        if !status.is_success() && self.exchanges.contains(&exchange) {
+            self.failed_heads.insert(exchange);
+        }
+    }
+
+    /// One output drained from the session (never `Wait`: that goes to
+    /// [`settled`](Checker::settled)).
+    pub fn output(&mut self, output: &Output) {
+        assert!(!self.closed_at_begin, "invariant 2: output after Closed: {output:?}");
+        if let Some(e) = &self.closed {
+            panic!("invariant 2: output after Closed({e:?}) in the same step: {output:?}");
+        }
+        let seen = match output {
+            Output::Transmit(Transmit::Http { exchange, request }) => {
+                assert!(self.http, "an HTTP transmit from a stdio session");
+                if let Some(last) = self.exchanges.last() {
+                    assert!(exchange > last, "exchange ids out of order: {exchange:?} after {last:?}");
+                }
+                self.exchanges.insert(*exchange);
+                if request.method() == http::Method::DELETE {
+                    Seen::Delete
+                } else {
+                    Seen::Other
+                }
+            }
+            Output::Transmit(Transmit::Stdin(bytes)) => {
+                assert!(!self.http, "a stdin write from an HTTP session");
+                assert_eq!(bytes.last(), Some(&b'\n'), "a stdin write that does not end a line");
+                for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                    assert!(serde_json::from_slice::<serde_json::Value>(line).is_ok(), "a stdin line that is not JSON");
+                }
+                Seen::Other
+            }
+            Output::Abort(exchange) => {
+                assert!(self.http, "an abort from a stdio session");
+                assert!(self.exchanges.contains(exchange), "abort of {exchange:?}, never transmitted");
+                assert!(self.aborted.insert(*exchange), "{exchange:?} aborted twice");
+                Seen::Other
+            }
+            Output::Event(Event::Response { id, result }) => {
+                let Some(open) = self.open.remove(id) else {
+                    if self.done.contains_key(id) {
+                        panic!("invariant 1: {id:?} completed twice (again with {result:?})");
+                    }
+                    panic!("invariant 1: a completion for {id:?}, never started: {result:?}");
+                };
+                self.done.insert(*id, open);
+                if result.is_ok() {
+                    assert!(self.ready, "{id:?} answered before the session was ready");
+                }
+                Seen::Response(*id, result.as_ref().map(|_| ()).map_err(Clone::clone))
+            }
+            Output::Event(Event::Progress { id, .. }) => {
+                let open = self.open.get(id);
+                assert!(open.is_some_and(|o| o.progress), "progress for {id:?}, not outstanding or not asking for it");
+                Seen::Other
+            }
+            Output::Event(Event::Ready) => {
+                assert!(!self.ready, "Ready twice");
+                self.ready = true;
+                Seen::Other
+            }
+            Output::Event(Event::Closed(e)) => {
+                self.closed = Some(e.clone());
+                Seen::Closed(e.clone())
+            }
+            Output::Event(_) => Seen::Other,
+            Output::Wait(_) => panic!("Wait is not an output; pass it to `settled`"),
+        };
+        self.step.push(seen);
+    }
+
+    /// The step is drained: `wait` is what `poll_output` said last. `footprint` also checks the
+    /// memory bound (it formats the whole session).
+    pub fn settled(&mut self, session: &Session, wait: Option<Instant>, footprint: bool) {
+        self.check_fatal_step();
+        for expect in std::mem::take(&mut self.expect) {
+            match expect {
+                Expect::ClosedWith(e) => {
+                    assert_eq!(self.closed.as_ref(), Some(&e), "a command failed with {e:?} but the session did not close with it")
+                }
+                Expect::Closed => assert!(self.closed.is_some(), "close() did not close the session"),
+                Expect::Cancelled(id) => assert!(
+                    self.step.contains(&Seen::Response(id, Err(Error::Cancelled))),
+                    "cancel({id:?}) returned true but the request did not complete with Cancelled"
+                ),
+                Expect::NotOpen(id) => {
+                    assert!(!self.open.contains_key(&id), "cancel({id:?}) returned false for an outstanding request")
+                }
+                Expect::AtCap(limit) => assert!(
+                    session.outstanding() >= limit,
+                    "TooManyRequests with {} outstanding, under the cap {limit}",
+                    session.outstanding()
+                ),
+            }
+        }
+        assert_eq!(session.is_closed(), self.closed.is_some(), "is_closed() disagrees with the Closed event");
+        assert_eq!(session.error(), self.closed.as_ref(), "error() disagrees with the Closed event");
+        assert_eq!(session.outstanding(), self.open.len(), "outstanding() disagrees with the requests started and completed");
+        assert_eq!(wait, session.poll_timeout(), "Wait and poll_timeout() disagree");
+        self.check_deadlines(wait);
+        if footprint {
+            let size = format!("{session:?}").len();
+            let bound = self.footprint_bound();
+            assert!(size <= bound, "invariant 4: the session retains {size} bytes of state, over the bound {bound}");
+        }
+    }
+
+    /// Invariant 5: the next deadline is not in the past, exists while anything is pending, and
+    /// is no later than the latest deadline of anything pending.
+    fn check_deadlines(&self, wait: Option<Instant>) {
+        if let Some(t) = wait {
+            assert!(t >= self.last_now, "invariant 5: poll_timeout is {:?} before the last now", self.last_now - t);
+        }
+        if self.closed.is_some() {
+            assert_eq!(wait, None, "a timer is still set after Closed");
+            return;
+        }
+        let init = (!self.ready).then(|| self.base + self.policy.request_timeout.min(self.policy.max_request_time));
+        let latest = self.open.values().map(|o| o.latest).chain(init).min();
+        if let Some(latest) = latest {
+            let t = wait.unwrap_or_else(|| panic!("invariant 5: requests pending ({:?}) but no deadline", self.open));
+            assert!(t <= latest, "invariant 5: the next deadline is {:?} after the latest possible one", t - latest);
+        }
+    }
+
+    /// Invariant 2, on the outputs of a step that closed the session.
+    fn check_fatal_step(&self) {
+        let Some(k) = self.step.iter().position(|s| matches!(s, Seen::Closed(_))) else { return };
+        let Seen::Closed(error) = &self.step[k] else { unreachable!() };
+        assert_eq!(k + 1, self.step.len(), "invariant 2: Closed is not the last output: {:?}", &self.step[k..]);
+        assert!(self.open.is_empty(), "invariant 2: requests still outstanding after Closed: {:?}", self.open);
+        let mut i = k;
+        if *error == Error::Closed && i > 0 && self.step[i - 1] == Seen::Delete {
+            i -= 1;
+        }
+        let mut tail = Vec::new();
+        while i > 0 {
+            match &self.step[i - 1] {
+                Seen::Response(id, Err(e)) if e == error => tail.push(*id),
+                _ => break,
+            }
+            i -= 1;
+        }
+        tail.reverse();
+        // The session's completions are the longest ascending run before Closed; a completion
+        // just before them with an equal error must have failed on its own (a timeout firing in
+        // the same tick as the one that failed the session).
+        let mut start = tail.len().saturating_sub(1);
+        while start > 0 && tail[start - 1] < tail[start] {
+            start -= 1;
+        }
+        for id in &tail[..start] {
+            let own_deadline_passed = self.done.get(id).is_some_and(|o| o.own_deadline <= self.last_now);
+            let own = own_deadline_passed && matches!(error, Error::Timeout { .. });
+            assert!(own, "invariant 2: the requests failed by {error:?} are not in ascending id: {tail:?}");
+        }
+    }
+
+    /// The most state the session may retain: a constant, plus per command, per request, per
+    /// exchange what the limits allow, in `Debug` characters.
+    fn footprint_bound(&self) -> usize {
+        let line = self.policy.max_sse_line;
+        let message = self.policy.max_message_size;
+        let per_command = 1024 + DEBUG_EXPANSION * message;
+        let per_request = 1024 + DEBUG_EXPANSION * 3 * line;
+        let per_exchange = 1024 + DEBUG_EXPANSION * (line + message + 9 * line);
+        let per_failed = DEBUG_EXPANSION * ERROR_BODY_MAX;
+        let fixed = 16 << 10;
+        let base = fixed + DEBUG_EXPANSION * (message + 3 * line);
+        base.saturating_add(self.commands.saturating_add(1).saturating_mul(per_command))
+            .saturating_add((self.next_id as usize).saturating_mul(per_request))
+            .saturating_add(self.exchanges.len().saturating_mul(per_exchange))
+            .saturating_add(self.failed_heads.len().saturating_mul(per_failed))
+    }
+
+    /// The script is over and time has run out: nothing may be pending any more.
+    pub fn finished(&self, session: &Session) {
+        assert!(
+            self.open.is_empty(),
+            "invariant 5: requests {:?} never completed although every deadline passed",
+            self.open.keys().collect::<Vec<_>>()
+        );
+        assert_eq!(session.outstanding(), 0);
+        assert!(self.ready || self.closed.is_some(), "the session is neither ready nor closed after every deadline passed");
+        assert_eq!(session.poll_timeout(), None, "a timer is still set after every deadline passed");
+    }
+}
