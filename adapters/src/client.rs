@@ -358,8 +358,19 @@ impl Client {
         params: Option<Value>,
         options: CallOptions,
     ) -> Result<RawJson, Error> {
+        let span = tracing::debug_span!("mcp_request", method, ticket = tracing::field::Empty);
+        self.request_in_span(method, params, options).instrument(span).await
+    }
+
+    async fn request_in_span(
+        &self,
+        method: &str,
+        params: Option<Value>,
+        options: CallOptions,
+    ) -> Result<RawJson, Error> {
         let (reply, result) = async_channel::bounded(1);
         let ticket = self.inner.tickets.fetch_add(1, Ordering::Relaxed);
+        tracing::Span::current().record("ticket", ticket);
         let command = Command::Request {
             ticket,
             method: method.to_owned(),
@@ -381,7 +392,11 @@ impl Client {
         };
         let result = result.recv().await;
         guard.armed = false;
-        result.unwrap_or_else(|_| Err(self.ended()))
+        let result = result.unwrap_or_else(|_| Err(self.ended()));
+        if let Err(e) = &result {
+            tracing::debug!(error = %e, "request failed");
+        }
+        result
     }
 
     /// Sends a typed request with options.
