@@ -115,10 +115,11 @@ impl Pool {
             return Ok((Conn::H2(h2.clone()), true));
         }
         loop {
-            let Some(conn) = lock(&self.idle).pop() else {
+            let Some(mut conn) = lock(&self.idle).pop() else {
                 break;
             };
-            if conn.is_ready() {
+            // A connection returned as its response ended becomes ready a moment later.
+            if !conn.is_closed() && conn.ready().await.is_ok() {
                 return Ok((Conn::H1(conn), true));
             }
         }
@@ -128,7 +129,7 @@ impl Pool {
     fn put(&self, conn: Conn) {
         if let Conn::H1(c) = conn {
             let mut idle = lock(&self.idle);
-            if idle.len() < MAX_IDLE && c.is_ready() {
+            if idle.len() < MAX_IDLE && !c.is_closed() {
                 idle.push(c);
             }
         }

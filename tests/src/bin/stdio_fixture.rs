@@ -1,10 +1,14 @@
 //! A tiny stdio MCP server for failure tests: it answers `initialize` and `tools/list`, and
 //! for `tools/call` obeys the tool's name: `echo` answers, `hang` never does, `exit` exits
 //! with code 3 without answering, `garbage` writes a line that is not JSON-RPC first.
+//! It says hello on stderr. With `--stubborn` it keeps running after its stdin closes, so only
+//! a signal ends it.
 
 use std::io::{BufRead, Write};
 
 fn main() {
+    eprintln!("stdio fixture started");
+    let stubborn = std::env::args().any(|a| a == "--stubborn");
     let stdin = std::io::stdin();
     let mut out = std::io::stdout().lock();
     for line in stdin.lock().lines() {
@@ -32,5 +36,10 @@ fn main() {
         let reply = serde_json::json!({ "jsonrpc": "2.0", "id": id, "result": result });
         writeln!(out, "{reply}").unwrap();
         out.flush().unwrap();
+    }
+    if stubborn {
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(60));
+        }
     }
 }
