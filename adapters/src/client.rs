@@ -119,6 +119,7 @@ pub struct ClientBuilder {
     headers: Vec<(String, String)>,
     handler: Arc<dyn Handler>,
     connect_timeout: Duration,
+    extra_roots: Vec<Vec<u8>>,
     stderr: Option<StderrSink>,
     notification_capacity: usize,
 }
@@ -130,6 +131,7 @@ impl Default for ClientBuilder {
             headers: Vec::new(),
             handler: Arc::new(NoHandler),
             connect_timeout: Duration::from_secs(10),
+            extra_roots: Vec::new(),
             stderr: None,
             notification_capacity: 1024,
         }
@@ -182,6 +184,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Trusts this root certificate (DER) as well as the webpki roots: for servers behind a
+    /// private certificate authority.
+    pub fn add_root_certificate(mut self, der: impl Into<Vec<u8>>) -> Self {
+        self.extra_roots.push(der.into());
+        self
+    }
+
     /// Where a stdio server's stderr goes, a line at a time (default: `tracing` at info).
     pub fn on_stderr(mut self, f: impl Fn(&str) + Send + Sync + 'static) -> Self {
         self.stderr = Some(Arc::new(f));
@@ -225,7 +234,12 @@ impl ClientBuilder {
                 let uri: http::Uri = url
                     .parse()
                     .map_err(|e| Error::Config(format!("{url}: {e}").into()))?;
-                let pool = Arc::new(Pool::new(runtime.clone(), &uri, self.connect_timeout)?);
+                let pool = Arc::new(Pool::new(
+                    runtime.clone(),
+                    &uri,
+                    self.connect_timeout,
+                    &self.extra_roots,
+                )?);
                 let span = tracing::info_span!("mcp_session", transport = "http", url = %url);
                 let transport = Transport::Http {
                     pool,

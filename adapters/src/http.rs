@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures_rustls::rustls::pki_types::ServerName;
+use futures_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use futures_rustls::rustls::{ClientConfig, RootCertStore};
 use futures_rustls::TlsConnector;
 use http::header::HOST;
@@ -61,18 +61,26 @@ impl<F: std::future::Future<Output = ()> + Send + 'static> hyper::rt::Executor<F
     }
 }
 
-fn tls_config() -> Arc<ClientConfig> {
-    let roots = RootCertStore {
+/// rustls with the webpki roots (and any extra ones), the ring provider, and ALPN offering
+/// HTTP/2 then HTTP/1.1.
+fn tls_config(extra_roots: &[Vec<u8>]) -> Result<Arc<ClientConfig>, Error> {
+    let tls_error = |e: &dyn std::fmt::Display| Error::Config(format!("TLS: {e}").into());
+    let mut roots = RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
+    for der in extra_roots {
+        roots
+            .add(CertificateDer::from(der.clone()))
+            .map_err(|e| tls_error(&e))?;
+    }
     let provider = Arc::new(futures_rustls::rustls::crypto::ring::default_provider());
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .expect("ring supports the default protocol versions")
+        .map_err(|e| tls_error(&e))?
         .with_root_certificates(roots)
         .with_no_client_auth();
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Arc::new(config)
+    Ok(Arc::new(config))
 }
 
 impl Pool {
@@ -81,6 +89,7 @@ impl Pool {
         runtime: Arc<dyn Runtime>,
         endpoint: &Uri,
         connect_timeout: Duration,
+        extra_roots: &[Vec<u8>],
     ) -> Result<Pool, Error> {
         let bad = |why: &str| Error::Config(format!("{endpoint}: {why}").into());
         let https = match endpoint.scheme_str() {
@@ -102,7 +111,10 @@ impl Pool {
             host,
             port,
             authority,
-            tls: https.then(|| TlsConnector::from(tls_config())),
+            tls: match https {
+                true => Some(TlsConnector::from(tls_config(extra_roots)?)),
+                false => None,
+            },
             connect_timeout,
             idle: Mutex::new(Vec::new()),
             h2: Mutex::new(None),
