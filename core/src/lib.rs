@@ -1,6 +1,6 @@
 //! # mcpwire-core
 //!
-//! A Model Context Protocol client as a pure state machine: no IO, no async, no clock, no
+//! A Model Context Protocol client as a pure state machine: no IO, no executor, no clock, no
 //! threads. See [`Session`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
