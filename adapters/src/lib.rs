@@ -38,3 +38,8 @@ pub use client::{arguments_from_pairs, CallOptions, Client, ClientBuilder, Progr
 pub use handler::{Handler, NoHandler};
 pub use mcpwire_core::schema;
 pub use mcpwire_core::{self as core, Error, HttpError, Policy, ProtocolError, Scope};
+
+/// The README's snippets, compiled as doc tests (they use both runtimes).
+#[cfg(all(doctest, feature = "tokio", feature = "smol"))]
+#[doc = include_str!("../../README.md")]
+struct ReadmeSnippets;
