@@ -1,5 +1,143 @@
-//! The `mcpwire` command (placeholder until the CLI lands).
-fn main() {
-    eprintln!("mcpwire: the command line is not built yet");
-    std::process::exit(2);
+//! The `mcpwire` command: talk to any MCP server, load-test it, watch the demo, or be the
+//! client that the official conformance suite drives.
+//!
+//! One module per command; this file only parses the command line and maps the outcome to
+//! an exit code ([`exit`]).
+
+mod bench;
+mod conformance;
+mod connect;
+mod demo;
+mod exit;
+mod inspect;
+mod output;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::connect::{ServerArgs, ServerWithArgs};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0   success
+  1   the tool ran and reported an error (isError: true)
+  2   the server answered with a JSON-RPC error
+  3   transport, HTTP or session failure (refused, HTTP 5xx, session expired, ...)
+  4   timeout
+  64  usage error (bad arguments, unknown option, a command that cannot be started)
+
+<SERVER> is an http(s) URL, or `-- <command> [args...]` to run a stdio server:
+  mcpwire tools http://127.0.0.1:3001/mcp
+  mcpwire call echo message=hi -- npx -y @modelcontextprotocol/server-everything";
+
+/// Talk to any MCP server over Streamable HTTP or stdio.
+#[derive(Parser, Debug)]
+#[command(name = "mcpwire", version, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// Options every command takes.
+#[derive(Args, Debug, Clone, Default)]
+pub struct Common {
+    /// An HTTP header for every request, e.g. "Authorization: Bearer TOKEN".
+    #[arg(long = "header", short = 'H', value_name = "K:V", global = true)]
+    pub headers: Vec<String>,
+    /// Deadline of each request in seconds (progress notifications may extend it).
+    #[arg(long, value_name = "SECS", global = true)]
+    pub timeout: Option<f64>,
+    /// Print machine-readable JSON on stdout (errors too, as {"error": {...}}).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Show the stdio server's stderr as it is written (otherwise only when it fails).
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Start a fault-injecting server in-process and show what mcpwire does with it.
+    Demo,
+    /// List the server's tools.
+    #[command(after_help = EXIT_CODES)]
+    Tools(ServerArgs),
+    /// Call a tool: `call <TOOL> [JSON | key=value...] <SERVER>`; in key=value pairs, values
+    /// that parse as JSON are JSON (`n=3`, `ok=true`), others are strings.
+    #[command(after_help = EXIT_CODES)]
+    Call {
+        /// The tool's name.
+        tool: String,
+        #[command(flatten)]
+        server: ServerWithArgs,
+    },
+    /// List the server's resources and resource templates.
+    #[command(after_help = EXIT_CODES)]
+    Resources(ServerArgs),
+    /// Read a resource: `read <URI> <SERVER>`.
+    #[command(after_help = EXIT_CODES)]
+    Read {
+        /// The resource's URI.
+        uri: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// List the server's prompts.
+    #[command(after_help = EXIT_CODES)]
+    Prompts(ServerArgs),
+    /// Get a prompt: `get <PROMPT> [JSON | key=value...] <SERVER>`.
+    #[command(after_help = EXIT_CODES)]
+    Get {
+        /// The prompt's name.
+        prompt: String,
+        #[command(flatten)]
+        server: ServerWithArgs,
+    },
+    /// Load-test a tool: calls/s and latency percentiles.
+    #[command(after_help = EXIT_CODES)]
+    Bench(bench::BenchArgs),
+    /// The client the official MCP conformance suite drives (reads MCP_CONFORMANCE_SCENARIO).
+    Conformance {
+        /// The scenario's server URL.
+        url: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let usage = e.use_stderr();
+            let _ = e.print();
+            return ExitCode::from(if usage { exit::USAGE } else { exit::OK });
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("start the tokio runtime");
+    let common = cli.common;
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Demo => demo::run().await,
+            Command::Tools(server) => inspect::tools(&common, &server).await,
+            Command::Call { tool, server } => inspect::call(&common, &tool, &server).await,
+            Command::Resources(server) => inspect::resources(&common, &server).await,
+            Command::Read { uri, server } => inspect::read(&common, &uri, &server).await,
+            Command::Prompts(server) => inspect::prompts(&common, &server).await,
+            Command::Get { prompt, server } => inspect::get(&common, &prompt, &server).await,
+            Command::Bench(args) => bench::run(&common, &args).await,
+            Command::Conformance { url } => conformance::run(&url).await,
+        }
+    });
+    // Do not wait for stray tasks (a held stream, a child being shut down) past the answer.
+    runtime.shutdown_background();
+    match outcome {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(failure) => ExitCode::from(failure.report(common.json)),
+    }
 }

@@ -1,0 +1,219 @@
+//! Where the server is (a URL, or `-- <command>`), and connecting to it with the common
+//! options.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::Args;
+use mcpwire::{Client, Error, Handler, NoHandler, Target};
+
+use crate::exit::Failure;
+use crate::Common;
+
+/// How many of a stdio server's last stderr lines are kept, to show if it dies.
+const STDERR_TAIL: usize = 20;
+/// How long to let a dead server's stderr drain before showing its last lines.
+const STDERR_DRAIN: Duration = Duration::from_millis(100);
+
+/// `<SERVER>` for commands that take nothing else: a URL or `-- <command> [args...]`.
+#[derive(Args, Debug, Clone)]
+pub struct ServerArgs {
+    /// The server's Streamable HTTP endpoint (http:// or https://).
+    #[arg(value_name = "URL")]
+    pub url: Option<String>,
+    /// Or a stdio server to run, after `--`.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+/// `[ARGS]... <SERVER>` for `call` and `get`: arguments, then a URL or `-- <command>`.
+#[derive(Args, Debug, Clone)]
+pub struct ServerWithArgs {
+    /// Arguments, as one JSON object or key=value pairs; then the server's URL, unless a
+    /// command follows `--`.
+    #[arg(value_name = "ARGS | URL")]
+    pub words: Vec<String>,
+    /// Or a stdio server to run, after `--`.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+impl ServerArgs {
+    /// The target.
+    pub fn target(&self) -> Result<Target, Failure> {
+        target(self.url.as_deref(), &self.command)
+    }
+}
+
+impl ServerWithArgs {
+    /// The target, and the words before it.
+    pub fn split(&self) -> Result<(Target, &[String]), Failure> {
+        if !self.command.is_empty() {
+            return Ok((target(None, &self.command)?, &self.words));
+        }
+        match self.words.split_last() {
+            Some((url, rest)) if is_url(url) => Ok((target(Some(url), &[])?, rest)),
+            _ => Err(no_server()),
+        }
+    }
+}
+
+fn is_url(s: &str) -> bool {
+    s.starts_with("http://") || s.starts_with("https://")
+}
+
+fn no_server() -> Failure {
+    Failure::Usage(
+        "no server given: end the command with an http(s) URL or `-- <command> [args...]`".into(),
+    )
+}
+
+fn target(url: Option<&str>, command: &[String]) -> Result<Target, Failure> {
+    match (url, command.split_first()) {
+        (Some(_), Some(_)) => Err(Failure::Usage(
+            "give either a URL or `-- <command>`, not both".into(),
+        )),
+        (Some(url), None) if is_url(url) => Ok(Target::http(url)),
+        (Some(other), None) => Err(Failure::Usage(format!(
+            "{other:?} is not an http(s) URL; to run a stdio server, put its command after `--`"
+        ))),
+        (None, Some((program, args))) => Ok(Target::stdio(program.clone(), args.iter().cloned())),
+        (None, None) => Err(no_server()),
+    }
+}
+
+/// A human name of the target, for messages.
+pub fn describe(target: &Target) -> String {
+    match target {
+        Target::Http(url) => url.clone(),
+        Target::Stdio(command) => {
+            let mut words = vec![command.program.clone()];
+            words.extend(command.args.iter().cloned());
+            words.join(" ")
+        }
+    }
+}
+
+/// The last lines a stdio server wrote to stderr.
+#[derive(Clone, Default)]
+pub struct StderrTail(Arc<Mutex<VecDeque<String>>>);
+
+impl StderrTail {
+    fn push(&self, line: &str) {
+        let mut lines = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if lines.len() == STDERR_TAIL {
+            lines.pop_front();
+        }
+        lines.push_back(line.to_owned());
+    }
+
+    /// `failure`, with these lines if the server process died, after giving its stderr pipe
+    /// a moment to drain (the exit can be noticed before the last lines are read).
+    async fn attach(&self, failure: Failure) -> Failure {
+        match failure {
+            Failure::Mcp {
+                doing,
+                error: error @ Error::ProcessExited { .. },
+                ..
+            } => {
+                tokio::time::sleep(STDERR_DRAIN).await;
+                let mut lines = self.0.lock().unwrap_or_else(|e| e.into_inner());
+                Failure::Mcp {
+                    doing,
+                    error,
+                    stderr: lines.drain(..).collect(),
+                }
+            }
+            other => other,
+        }
+    }
+}
+
+/// A connected client and what is needed to report its failures well.
+pub struct Connection {
+    /// The client.
+    pub client: Client,
+    stderr: StderrTail,
+}
+
+impl Connection {
+    /// A failure of `doing`.
+    pub fn failure(&self, doing: impl Into<String>, error: Error) -> Failure {
+        Failure::mcp(doing, error)
+    }
+
+    /// `failure`, with the server's last stderr lines if it died.
+    pub async fn explain(&self, failure: Failure) -> Failure {
+        self.stderr.attach(failure).await
+    }
+}
+
+/// Connects with the common options (headers, timeout, stderr) and `handler`.
+pub async fn connect_with(
+    common: &Common,
+    target: Target,
+    handler: impl Handler,
+) -> Result<Connection, Failure> {
+    let mut builder = Client::builder()
+        .client_info("mcpwire-cli", env!("CARGO_PKG_VERSION"))
+        .handler(handler);
+    for header in &common.headers {
+        let (name, value) = header.split_once(':').ok_or_else(|| {
+            Failure::Usage(format!(
+                "--header {header:?} is not of the form `Name: value`"
+            ))
+        })?;
+        builder = builder.header(name.trim(), value.trim());
+    }
+    if let Some(secs) = common.timeout {
+        let timeout = timeout(secs)?;
+        builder = builder.timeout(timeout).connect_timeout(timeout);
+    }
+    let stderr = StderrTail::default();
+    let tail = stderr.clone();
+    let verbose = common.verbose;
+    builder = builder.on_stderr(move |line| {
+        if verbose {
+            eprintln!("[server] {line}");
+        }
+        tail.push(line);
+    });
+    let name = describe(&target);
+    match builder.connect(target).await {
+        Ok(client) => Ok(Connection { client, stderr }),
+        Err(error) => {
+            let failure = Failure::mcp(format!("connecting to {name}"), error);
+            Err(stderr.attach(failure).await)
+        }
+    }
+}
+
+/// Connects, runs `body`, and closes the session (shutting a stdio server down) whatever
+/// `body` returned.
+pub async fn with_client<T, F, Fut>(common: &Common, target: Target, body: F) -> Result<T, Failure>
+where
+    F: FnOnce(Arc<Connection>) -> Fut,
+    Fut: Future<Output = Result<T, Failure>>,
+{
+    let connection = Arc::new(connect_with(common, target, NoHandler).await?);
+    let result = match body(connection.clone()).await {
+        Err(failure) => Err(connection.explain(failure).await),
+        ok => ok,
+    };
+    connection.client.close().await;
+    result
+}
+
+/// `--timeout` seconds as a duration.
+pub fn timeout(secs: f64) -> Result<Duration, Failure> {
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            Failure::Usage(format!(
+                "--timeout {secs}: give a positive number of seconds"
+            ))
+        })
+}

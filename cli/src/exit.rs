@@ -1,0 +1,170 @@
+//! Exit codes, and the one-line message each failure prints.
+
+use mcpwire::Error;
+use serde_json::{json, Value};
+
+/// Success.
+pub const OK: u8 = 0;
+/// The tool ran and reported an error (`isError: true`).
+pub const TOOL_ERROR: u8 = 1;
+/// The server answered with a JSON-RPC error.
+pub const RPC_ERROR: u8 = 2;
+/// Transport, HTTP or session failure.
+pub const TRANSPORT: u8 = 3;
+/// A request's deadline passed.
+pub const TIMEOUT: u8 = 4;
+/// Bad command line (EX_USAGE).
+pub const USAGE: u8 = 64;
+
+/// Why a command failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// The command line is wrong.
+    Usage(String),
+    /// An MCP operation failed: what was being done, and the error.
+    Mcp {
+        /// What failed, e.g. `tools/call echo` or `connecting to http://...`.
+        doing: String,
+        /// Why.
+        error: Error,
+        /// The last lines a stdio server wrote to stderr, shown if it died.
+        stderr: Vec<String>,
+    },
+    /// A tool answered with `isError: true` (its content was printed).
+    ToolError(String),
+    /// Something else went wrong that is not the server's protocol (exit 3).
+    Other(String),
+}
+
+impl Failure {
+    /// An MCP operation failed.
+    pub fn mcp(doing: impl Into<String>, error: Error) -> Failure {
+        Failure::Mcp {
+            doing: doing.into(),
+            error,
+            stderr: Vec::new(),
+        }
+    }
+
+    /// The exit code.
+    pub fn code(&self) -> u8 {
+        match self {
+            Failure::Usage(_) => USAGE,
+            Failure::ToolError(_) => TOOL_ERROR,
+            Failure::Other(_) => TRANSPORT,
+            Failure::Mcp { error, .. } => code_of(error),
+        }
+    }
+
+    /// Prints the failure (one line on stderr; with `json`, also `{"error": ...}` on
+    /// stdout) and returns the exit code.
+    pub fn report(&self, json: bool) -> u8 {
+        let code = self.code();
+        let message = match self {
+            Failure::Usage(m) | Failure::Other(m) => m.clone(),
+            Failure::ToolError(tool) => format!("tool {tool:?} reported an error (isError)"),
+            Failure::Mcp { doing, error, .. } => {
+                format!("{doing}: {}", one_line(&error.to_string()))
+            }
+        };
+        eprintln!("mcpwire: {message}");
+        if let Failure::Mcp { stderr, .. } = self {
+            if !stderr.is_empty() {
+                eprintln!("the server's last words on stderr:");
+                for line in stderr {
+                    eprintln!("  {line}");
+                }
+            }
+        }
+        if json && !matches!(self, Failure::ToolError(_)) {
+            let mut object = json!({"exit": code, "message": message});
+            match self {
+                Failure::Usage(_) => object["kind"] = json!("usage"),
+                Failure::Other(_) => object["kind"] = json!("other"),
+                Failure::Mcp { error, .. } => describe(error, &mut object),
+                Failure::ToolError(_) => {}
+            }
+            println!("{}", json!({ "error": object }));
+        }
+        code
+    }
+}
+
+/// The exit code of an MCP error.
+pub fn code_of(error: &Error) -> u8 {
+    match error {
+        Error::Rpc(_) => RPC_ERROR,
+        Error::Timeout { .. } => TIMEOUT,
+        Error::Config(_) => USAGE,
+        _ => TRANSPORT,
+    }
+}
+
+/// A short name of the error's kind, for `--json` and the bench's tally.
+pub fn kind_of(error: &Error) -> &'static str {
+    match error {
+        Error::Http(_) => "http",
+        Error::Rpc(_) => "rpc",
+        Error::SessionExpired => "session_expired",
+        Error::AuthRequired { .. } => "auth_required",
+        Error::UnsupportedProtocolVersion(_) => "unsupported_protocol_version",
+        Error::Protocol(_) => "protocol",
+        Error::StreamLost => "stream_lost",
+        Error::Transport(_) => "transport",
+        Error::ProcessExited { .. } => "process_exited",
+        Error::TooLarge { .. } => "too_large",
+        Error::Timeout { .. } => "timeout",
+        Error::Cancelled => "cancelled",
+        Error::Closed => "closed",
+        Error::TooManyRequests { .. } => "too_many_requests",
+        Error::Config(_) => "config",
+        _ => "other",
+    }
+}
+
+/// Adds the error's kind and its details (HTTP status, JSON-RPC code) to `object`.
+fn describe(error: &Error, object: &mut Value) {
+    object["kind"] = json!(kind_of(error));
+    match error {
+        Error::Http(http) => {
+            object["status"] = json!(http.status.as_u16());
+            object["body"] = json!(http.body);
+            if let Some(rpc) = &http.rpc {
+                object["rpc"] = serde_json::to_value(rpc).unwrap_or(Value::Null);
+            }
+            if let Some(retry) = &http.retry_after {
+                object["retryAfter"] = json!(retry);
+            }
+        }
+        Error::Rpc(rpc) => {
+            object["code"] = json!(rpc.code);
+            object["rpc"] = serde_json::to_value(rpc).unwrap_or(Value::Null);
+        }
+        Error::Timeout { after } => object["afterMs"] = json!(after.as_millis() as u64),
+        Error::ProcessExited { code } => object["processExitCode"] = json!(code),
+        _ => {}
+    }
+}
+
+/// The text on one line: line breaks (from an HTTP body excerpt, say) become spaces.
+pub fn one_line(text: &str) -> String {
+    text.split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_one_line() {
+        assert_eq!(
+            one_line("overloaded,\r\n  try later\n\n"),
+            "overloaded, try later"
+        );
+        assert_eq!(one_line("plain"), "plain");
+    }
+}

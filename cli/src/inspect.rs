@@ -1,0 +1,199 @@
+//! `tools`, `call`, `resources`, `read`, `prompts` and `get`: one request (or one list,
+//! every page) against any server.
+
+use std::collections::BTreeMap;
+
+use mcpwire::schema::CallToolParams;
+use mcpwire::{arguments_from_pairs, CallOptions, Error};
+use serde_json::{json, Map, Value};
+
+use crate::connect::{with_client, ServerArgs, ServerWithArgs};
+use crate::exit::Failure;
+use crate::progress::CallProgress;
+use crate::{output, Common};
+
+/// `mcpwire tools`.
+pub async fn tools(common: &Common, server: &ServerArgs) -> Result<(), Failure> {
+    with_client(common, server.target()?, |c| async move {
+        let tools = c
+            .client
+            .list_all_tools()
+            .await
+            .map_err(|e| c.failure("tools/list", e))?;
+        if common.json {
+            output::json(&json!({ "tools": tools }));
+        } else {
+            for tool in &tools {
+                println!("{}", output::tool(tool));
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// `mcpwire call`.
+pub async fn call(common: &Common, tool: &str, server: &ServerWithArgs) -> Result<(), Failure> {
+    let (target, words) = server.split()?;
+    let arguments = tool_arguments(words)?;
+    with_client(common, target, |c| async move {
+        let progress = CallProgress::new(tool);
+        let params = CallToolParams::new(tool, arguments);
+        let result = c
+            .client
+            .call_tool_with(params, progress.options(CallOptions::new()))
+            .await;
+        progress.finish();
+        let result = result.map_err(|e| c.failure(format!("tools/call {tool}"), e))?;
+        if common.json {
+            output::json(&result);
+        } else {
+            let text = output::call_result(&result);
+            if !text.is_empty() {
+                println!("{text}");
+            }
+        }
+        match result.is_error() {
+            true => Err(Failure::ToolError(tool.to_owned())),
+            false => Ok(()),
+        }
+    })
+    .await
+}
+
+/// `mcpwire resources`: the resources, then the templates.
+pub async fn resources(common: &Common, server: &ServerArgs) -> Result<(), Failure> {
+    with_client(common, server.target()?, |c| async move {
+        let resources = c
+            .client
+            .list_all_resources()
+            .await
+            .map_err(|e| c.failure("resources/list", e))?;
+        // A server with resources but no templates may not implement the method at all.
+        let templates = match c.client.list_all_resource_templates().await {
+            Ok(templates) => templates,
+            Err(Error::Rpc(_)) => Vec::new(),
+            Err(e) => return Err(c.failure("resources/templates/list", e)),
+        };
+        if common.json {
+            output::json(&json!({ "resources": resources, "resourceTemplates": templates }));
+        } else {
+            for resource in &resources {
+                println!("{}", output::resource(resource));
+            }
+            if !templates.is_empty() {
+                println!("\nTemplates:");
+                for template in &templates {
+                    println!("{}", output::template(template));
+                }
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// `mcpwire read`.
+pub async fn read(common: &Common, uri: &str, server: &ServerArgs) -> Result<(), Failure> {
+    with_client(common, server.target()?, |c| async move {
+        let result = c
+            .client
+            .read_resource(uri)
+            .await
+            .map_err(|e| c.failure(format!("resources/read {uri}"), e))?;
+        if common.json {
+            output::json(&result);
+        } else {
+            println!("{}", output::read_result(&result));
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// `mcpwire prompts`.
+pub async fn prompts(common: &Common, server: &ServerArgs) -> Result<(), Failure> {
+    with_client(common, server.target()?, |c| async move {
+        let prompts = c
+            .client
+            .list_all_prompts()
+            .await
+            .map_err(|e| c.failure("prompts/list", e))?;
+        if common.json {
+            output::json(&json!({ "prompts": prompts }));
+        } else {
+            for prompt in &prompts {
+                println!("{}", output::prompt(prompt));
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// `mcpwire get`.
+pub async fn get(common: &Common, prompt: &str, server: &ServerWithArgs) -> Result<(), Failure> {
+    let (target, words) = server.split()?;
+    let arguments = prompt_arguments(words)?;
+    with_client(common, target, |c| async move {
+        let result = c
+            .client
+            .get_prompt(prompt, arguments)
+            .await
+            .map_err(|e| c.failure(format!("prompts/get {prompt}"), e))?;
+        if common.json {
+            output::json(&result);
+        } else {
+            println!("{}", output::prompt_result(&result));
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Tool arguments: one JSON object, or `key=value` pairs.
+pub fn tool_arguments(words: &[String]) -> Result<Map<String, Value>, Failure> {
+    if let [only] = words {
+        if only.trim_start().starts_with('{') {
+            return json_object(only);
+        }
+    }
+    arguments_from_pairs(words.iter().map(String::as_str)).map_err(|e| match e {
+        Error::Config(message) => Failure::Usage(format!("tool arguments: {message}")),
+        other => Failure::Usage(format!("tool arguments: {other}")),
+    })
+}
+
+/// Prompt arguments (strings): one JSON object, or `key=value` pairs taken as they are.
+fn prompt_arguments(words: &[String]) -> Result<BTreeMap<String, String>, Failure> {
+    if let [only] = words {
+        if only.trim_start().starts_with('{') {
+            let object = json_object(only)?;
+            let strings = object.into_iter().map(|(k, v)| match v {
+                Value::String(s) => (k, s),
+                other => (k, other.to_string()),
+            });
+            return Ok(strings.collect());
+        }
+    }
+    words
+        .iter()
+        .map(|pair| {
+            pair.split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .ok_or_else(|| {
+                    Failure::Usage(format!("prompt arguments: {pair:?} is not key=value"))
+                })
+        })
+        .collect()
+}
+
+fn json_object(text: &str) -> Result<Map<String, Value>, Failure> {
+    match serde_json::from_str(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(other) => Err(Failure::Usage(format!(
+            "arguments must be a JSON object, not {other}"
+        ))),
+        Err(e) => Err(Failure::Usage(format!("arguments are not valid JSON: {e}"))),
+    }
+}

@@ -1,0 +1,346 @@
+//! The `mcpwire` command against the scriptable test server: what each command prints, the
+//! `--json` shapes, and the exit code of every kind of failure (each with a one-line message).
+
+mod support;
+
+use std::time::Duration;
+
+use mcpwire_testserver::{Fault, Match, Rule, TestServer};
+use serde_json::Value;
+use support::{mcpwire_run, Run};
+
+fn json(run: &Run) -> Value {
+    serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", run.stdout))
+}
+
+/// The failure message is one line, starting with `mcpwire: `, and nothing is a panic or a
+/// Debug dump.
+fn one_line_message(run: &Run) -> &str {
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "expected one line on stderr:\n{}",
+        run.stderr
+    );
+    assert!(lines[0].starts_with("mcpwire: "), "{}", lines[0]);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert!(!run.stderr.contains("Error {"), "{}", run.stderr);
+    lines[0]
+}
+
+#[test]
+fn tools_lists_every_page() {
+    let server = TestServer::start_in_thread();
+    let run = mcpwire_run(&["tools", &server.url()]);
+    run.expect_code(0);
+    for tool in ["echo", "add", "slow", "fail", "sample", "elicit", "roots"] {
+        assert!(
+            run.stdout.contains(&format!("{tool}(")),
+            "{tool} missing:\n{}",
+            run.stdout
+        );
+    }
+    assert!(
+        run.stdout
+            .contains("add(a: number, b: number) -> {sum: number}"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn call_takes_key_value_pairs() {
+    let server = TestServer::start_in_thread();
+    let run = mcpwire_run(&["call", "add", "a=2", "b=40", &server.url()]);
+    assert_eq!(run.expect_code(0).stdout, "42\n");
+    // A value that is not JSON is a string.
+    let run = mcpwire_run(&["call", "echo", "message=hello world", &server.url()]);
+    assert_eq!(run.expect_code(0).stdout, "hello world\n");
+}
+
+#[test]
+fn call_takes_one_json_object() {
+    let server = TestServer::start_in_thread();
+    let run = mcpwire_run(&["call", "echo", r#"{"message": "from JSON"}"#, &server.url()]);
+    assert_eq!(run.expect_code(0).stdout, "from JSON\n");
+}
+
+#[test]
+fn call_with_progress_completes() {
+    let server = TestServer::start_in_thread();
+    let run = mcpwire_run(&["call", "slow", "steps=5", "ms=20", &server.url()]);
+    assert_eq!(run.expect_code(0).stdout, "done after 5 steps\n");
+}
+
+#[test]
+fn json_output_is_the_mcp_result() {
+    let server = TestServer::start_in_thread();
+    let run = mcpwire_run(&["--json", "call", "add", "a=2", "b=40", &server.url()]);
+    let result = json(run.expect_code(0));
+    assert_eq!(result["structuredContent"]["sum"], 42);
+    assert_eq!(result["content"][0]["type"], "text");
+    assert_eq!(result["content"][0]["text"], "42");
+    assert_eq!(result["isError"], false);
+
+    let run = mcpwire_run(&["tools", &server.url(), "--json"]);
+    let tools = json(run.expect_code(0));
+    let tools = tools["tools"].as_array().expect("a tools array");
+    assert_eq!(tools.len(), 7, "both pages");
+    assert_eq!(tools[0]["name"], "echo");
+    assert_eq!(tools[0]["inputSchema"]["required"][0], "message");
+
+    let run = mcpwire_run(&["--json", "resources", &server.url()]);
+    let listed = json(run.expect_code(0));
+    assert_eq!(listed["resources"][0]["uri"], "demo://hello");
+    assert_eq!(
+        listed["resourceTemplates"][0]["uriTemplate"],
+        "demo://greeting/{name}"
+    );
+}
+
+#[test]
+fn resources_read_prompts_and_get() {
+    let server = TestServer::start_in_thread();
+    let url = server.url();
+    let run = mcpwire_run(&["resources", &url]);
+    assert!(
+        run.expect_code(0)
+            .stdout
+            .contains("demo://hello  hello  (text/plain)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("demo://greeting/{name}"),
+        "{}",
+        run.stdout
+    );
+
+    let run = mcpwire_run(&["read", "demo://hello", &url]);
+    assert_eq!(run.expect_code(0).stdout, "Hello, world!\n");
+
+    let run = mcpwire_run(&["prompts", &url]);
+    assert!(
+        run.expect_code(0)
+            .stdout
+            .starts_with("greet(name)\n    Greet someone"),
+        "{}",
+        run.stdout
+    );
+
+    let run = mcpwire_run(&["get", "greet", "name=Ada", &url]);
+    assert_eq!(run.expect_code(0).stdout, "[user] Please greet Ada.\n");
+    let run = mcpwire_run(&["--json", "get", "greet", r#"{"name": "Bob"}"#, &url]);
+    assert_eq!(
+        json(run.expect_code(0))["messages"][0]["content"]["text"],
+        "Please greet Bob."
+    );
+}
+
+#[test]
+fn a_tool_that_reports_is_error_exits_1() {
+    let server = TestServer::start_in_thread();
+    let run = mcpwire_run(&["call", "fail", &server.url()]);
+    assert_eq!(run.expect_code(1).stdout, "this tool always fails\n");
+    assert!(one_line_message(&run).contains("isError"));
+    // With --json the result itself says so; stdout stays one JSON document.
+    let run = mcpwire_run(&["--json", "call", "fail", &server.url()]);
+    assert_eq!(json(run.expect_code(1))["isError"], true);
+}
+
+#[test]
+fn a_json_rpc_error_exits_2() {
+    let server = TestServer::start_in_thread();
+    let run = mcpwire_run(&["call", "nosuch", &server.url()]);
+    let message = one_line_message(run.expect_code(2));
+    assert_eq!(
+        message,
+        "mcpwire: tools/call nosuch: server error -32602: Unknown tool: nosuch"
+    );
+
+    let run = mcpwire_run(&["--json", "read", "demo://missing", &server.url()]);
+    let error = &json(run.expect_code(2))["error"];
+    assert_eq!(error["kind"], "rpc");
+    assert_eq!(error["code"], -32002);
+    assert_eq!(error["exit"], 2);
+}
+
+#[test]
+fn http_503_exits_3_with_the_status_and_the_servers_text() {
+    let server = TestServer::start_in_thread();
+    server.script(Rule::always(
+        Match::Tool("echo".into()),
+        Fault::Status {
+            status: 503,
+            body: "overloaded,\nplease come back later".into(),
+            headers: vec![("Retry-After".into(), "7".into())],
+        },
+    ));
+    let run = mcpwire_run(&["call", "echo", "message=hi", &server.url()]);
+    let message = one_line_message(run.expect_code(3));
+    assert_eq!(
+        message,
+        "mcpwire: tools/call echo: HTTP 503 Service Unavailable: overloaded, please come back \
+         later (retry after 7)"
+    );
+
+    let run = mcpwire_run(&["--json", "call", "echo", "message=hi", &server.url()]);
+    let error = &json(run.expect_code(3))["error"];
+    assert_eq!(error["kind"], "http");
+    assert_eq!(error["status"], 503);
+    assert_eq!(error["retryAfter"], "7");
+}
+
+#[test]
+fn a_refused_connection_exits_3() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let run = mcpwire_run(&["tools", &url]);
+    let message = one_line_message(run.expect_code(3));
+    assert!(
+        message.starts_with(&format!("mcpwire: connecting to {url}: transport error")),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_timeout_exits_4() {
+    let server = TestServer::start_in_thread();
+    server.script(Rule::always(Match::Tool("echo".into()), Fault::Stall));
+    let run = mcpwire_run(&[
+        "call",
+        "echo",
+        "message=hi",
+        &server.url(),
+        "--timeout",
+        "0.5",
+    ]);
+    let message = one_line_message(run.expect_code(4));
+    assert_eq!(
+        message,
+        "mcpwire: tools/call echo: no response within 500ms"
+    );
+    assert!(run.took < Duration::from_secs(10), "took {:?}", run.took);
+}
+
+#[test]
+fn usage_errors_exit_64() {
+    let server = TestServer::start_in_thread();
+    let url = server.url();
+    let cases: &[&[&str]] = &[
+        &["call", "echo", "message=hi"],             // no server
+        &["call", "echo", "not-a-pair", &url],       // not key=value
+        &["call", "echo", "[1, 2]", &url],           // not an object
+        &["tools", "localhost:3000"],                // not a URL
+        &["tools", &url, "--timeout", "-1"],         // not a duration
+        &["tools", &url, "--header", "no colon"],    // not a header
+        &["tools", &url, "--no-such-option"],        // clap's own error
+        &["frobnicate"],                             // no such command
+        &["tools", "--", "/nonexistent/mcp-server"], // a command that cannot start
+    ];
+    for args in cases {
+        let run = mcpwire_run(args);
+        assert_eq!(run.code, 64, "{args:?}\n{}", run.stderr);
+        assert!(!run.stderr.contains("panicked"), "{args:?}\n{}", run.stderr);
+    }
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    let run = mcpwire_run(&["--help"]);
+    run.expect_code(0);
+    for line in [
+        "Exit codes:",
+        "0   success",
+        "1   the tool",
+        "2   the server answered with a JSON-RPC error",
+        "3   transport",
+        "4   timeout",
+        "64  usage error",
+    ] {
+        assert!(
+            run.stdout.contains(line),
+            "{line:?} missing from --help:\n{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn bench_reports_calls_per_second_and_percentiles() {
+    let server = TestServer::start_in_thread();
+    let run = mcpwire_run(&[
+        "bench",
+        &server.url(),
+        "--tool",
+        "echo",
+        "--args",
+        r#"{"message": "x"}"#,
+        "--concurrency",
+        "4",
+        "--duration",
+        "1",
+        "--json",
+    ]);
+    let report = json(run.expect_code(0));
+    assert!(report["calls"].as_u64().unwrap() > 10, "{report}");
+    assert_eq!(report["failed"], 0, "{report}");
+    let latency = &report["latencyMs"];
+    let (p50, p99, max) = (
+        latency["p50"].as_f64().unwrap(),
+        latency["p99"].as_f64().unwrap(),
+        latency["max"].as_f64().unwrap(),
+    );
+    assert!(0.0 < p50 && p50 <= p99 && p99 <= max, "{report}");
+
+    let run = mcpwire_run(&[
+        "bench",
+        &server.url(),
+        "--tool",
+        "echo",
+        "--args",
+        r#"{"message": "x"}"#,
+        "-c",
+        "2",
+        "-d",
+        "0.5",
+    ]);
+    assert!(
+        run.expect_code(0).stdout.contains("calls/s"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("p50") && run.stdout.contains("p99"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn demo_shows_nine_calls_failing_with_the_503() {
+    let run = mcpwire_run(&["demo"]);
+    run.expect_code(0);
+    let failures: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| {
+            l.trim_start().starts_with("call ")
+                && l.contains("ms after the 503: HTTP 503 Service Unavailable")
+        })
+        .collect();
+    assert_eq!(failures.len(), 9, "{}", run.stdout);
+    assert!(run.stdout.contains("slow{"), "{}", run.stdout);
+    assert!(run.stdout.contains("10 progress reports"), "{}", run.stdout);
+    assert!(
+        run.took < Duration::from_secs(20),
+        "the demo took {:?}",
+        run.took
+    );
+}
