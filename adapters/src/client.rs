@@ -243,7 +243,7 @@ impl ClientBuilder {
                 let span = tracing::info_span!("mcp_session", transport = "http", url = %url);
                 let transport = Transport::Http {
                     pool,
-                    aborts: Default::default(),
+                    in_flight: Default::default(),
                 };
                 (Session::http(now, uri, config), transport, span)
             }
@@ -373,7 +373,9 @@ impl Client {
         options: CallOptions,
     ) -> Result<RawJson, Error> {
         let span = tracing::debug_span!("mcp_request", method, ticket = tracing::field::Empty);
-        self.request_in_span(method, params, options).instrument(span).await
+        self.request_in_span(method, params, options)
+            .instrument(span)
+            .await
     }
 
     async fn request_in_span(
@@ -463,7 +465,11 @@ impl Client {
                 _ => return Ok(items),
             }
         }
-        let e = format!("{} still has more after {} pages", P::METHOD, Self::MAX_PAGES);
+        let e = format!(
+            "{} still has more after {} pages",
+            P::METHOD,
+            Self::MAX_PAGES
+        );
         Err(Error::Protocol(ProtocolError::InvalidResult(e.into())))
     }
 

@@ -11,8 +11,8 @@ use futures_lite::future;
 use mcpwire_core::jsonrpc::{ErrorObject, Id, RawJson};
 use mcpwire_core::schema::{InitializeResult, ServerNotification, ServerRequest};
 use mcpwire_core::{
-    Error, Event, ExchangeId, Input, Output, RequestId, RequestOptions, Session, Transmit,
-    TransportError,
+    Error, Event, ExchangeId, ExchangeKind, Input, Output, RequestId, RequestOptions, Session,
+    Transmit, TransportError,
 };
 use serde_json::Value;
 
@@ -22,8 +22,8 @@ use crate::http::{self, Pool};
 use crate::runtime::{timeout, Runtime};
 use crate::stdio::Stdio;
 
-/// How long a closing `DELETE` may take.
-const DELETE_WAIT: Duration = Duration::from_secs(2);
+/// How long a notification POST or the closing `DELETE` may go on after the session ended.
+const LINGER: Duration = Duration::from_secs(2);
 
 /// A progress callback.
 pub(crate) type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
@@ -78,9 +78,16 @@ pub(crate) enum Msg {
 pub(crate) enum Transport {
     Http {
         pool: Arc<Pool>,
-        aborts: HashMap<ExchangeId, async_channel::Sender<()>>,
+        in_flight: HashMap<ExchangeId, InFlight>,
     },
     Stdio(Stdio),
+}
+
+/// An exchange's task: dropping `abort` ends it; `done` closes when it has ended.
+pub(crate) struct InFlight {
+    abort: async_channel::Sender<()>,
+    done: async_channel::Receiver<()>,
+    kind: ExchangeKind,
 }
 
 struct Call {
@@ -107,7 +114,6 @@ pub(crate) struct Driver {
     pub(crate) shared: Arc<Shared>,
     calls: HashMap<RequestId, Call>,
     tickets: HashMap<u64, RequestId>,
-    deletes: Vec<(async_channel::Sender<()>, async_channel::Receiver<()>)>,
 }
 
 enum Woke {
@@ -140,7 +146,6 @@ impl Driver {
             shared,
             calls: HashMap::new(),
             tickets: HashMap::new(),
-            deletes: Vec::new(),
         }
     }
 
@@ -203,8 +208,8 @@ impl Driver {
                 Output::Wait(deadline) => return Ok(deadline),
                 Output::Transmit(t) => self.transmit(t),
                 Output::Abort(exchange) => {
-                    if let Transport::Http { aborts, .. } = &mut self.transport {
-                        aborts.remove(&exchange);
+                    if let Transport::Http { in_flight, .. } = &mut self.transport {
+                        in_flight.remove(&exchange);
                     }
                 }
                 Output::Event(Event::Closed(error)) => return Err(error),
@@ -215,8 +220,14 @@ impl Driver {
 
     fn transmit(&mut self, transmit: Transmit) {
         match (transmit, &mut self.transport) {
-            (Transmit::Http { exchange, request }, Transport::Http { pool, aborts }) => {
-                let is_delete = request.method() == ::http::Method::DELETE;
+            (
+                Transmit::Http {
+                    exchange,
+                    kind,
+                    request,
+                },
+                Transport::Http { pool, in_flight },
+            ) => {
                 let (abort_tx, abort_rx) = async_channel::bounded::<()>(1);
                 let (done_tx, done_rx) = async_channel::bounded::<()>(1);
                 let run = http::exchange(pool.clone(), exchange, request, self.to_driver.clone());
@@ -229,12 +240,12 @@ impl Driver {
                     .await;
                     drop(done_tx);
                 }));
-                if is_delete {
-                    // The closing DELETE outlives the session, briefly (see `finish`).
-                    self.deletes.push((abort_tx, done_rx));
-                } else {
-                    aborts.insert(exchange, abort_tx);
-                }
+                let task = InFlight {
+                    abort: abort_tx,
+                    done: done_rx,
+                    kind,
+                };
+                in_flight.insert(exchange, task);
             }
             (Transmit::Stdin(bytes), Transport::Stdio(stdio)) => stdio.write(bytes),
             _ => unreachable!("the session transmits on its own transport"),
@@ -355,8 +366,8 @@ impl Driver {
     /// The exchange is over by itself: its task has nothing left to do, so dropping its abort
     /// sender is harmless.
     fn forget(&mut self, exchange: ExchangeId) {
-        if let Transport::Http { aborts, .. } = &mut self.transport {
-            aborts.remove(&exchange);
+        if let Transport::Http { in_flight, .. } = &mut self.transport {
+            in_flight.remove(&exchange);
         }
     }
 
@@ -418,11 +429,17 @@ impl Driver {
         // what raced with the end.
         self.calls.clear();
         match self.transport {
-            Transport::Http { aborts, .. } => {
-                drop(aborts);
-                let deadline = Instant::now() + DELETE_WAIT;
-                for (_abort, done) in self.deletes.drain(..) {
-                    timeout(&*self.runtime, deadline, done.recv()).await;
+            Transport::Http { in_flight, .. } => {
+                // Streams and requests end now; what the server should still hear (a
+                // cancellation, the DELETE) may finish, briefly.
+                let (linger, end_now): (Vec<_>, Vec<_>) = in_flight.into_values().partition(|x| {
+                    matches!(x.kind, ExchangeKind::Notification | ExchangeKind::Delete)
+                });
+                drop(end_now);
+                let deadline = Instant::now() + LINGER;
+                for x in linger {
+                    timeout(&*self.runtime, deadline, x.done.recv()).await;
+                    drop(x.abort);
                 }
             }
             Transport::Stdio(stdio) => stdio.close().await,

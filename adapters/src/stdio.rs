@@ -84,7 +84,10 @@ impl Stdio {
             drop(reader_events.send(Msg::StdoutClosed).await);
         }));
 
+        // Closed when stderr ends, so that the exit is reported after the last stderr line.
+        let (stderr_open, stderr_ended) = async_channel::bounded::<()>(1);
         runtime.spawn(Box::pin(async move {
+            let _open = stderr_open;
             let mut lines = futures_lite::io::BufReader::new(err_pipe).lines();
             while let Some(Ok(line)) = lines.next().await {
                 match &stderr {
@@ -106,6 +109,8 @@ impl Stdio {
             match exit {
                 Some(status) => {
                     let code = status.ok().and_then(|s| s.code());
+                    let _ =
+                        timeout(&*rt, Instant::now() + EXIT_STATUS_WAIT, stderr_ended.recv()).await;
                     drop(to_driver.send(Msg::ProcessExited { code }).await);
                 }
                 None => shut_down(&*rt, &mut *child).await,

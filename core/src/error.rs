@@ -109,7 +109,10 @@ pub struct TransportError {
 impl TransportError {
     /// A transport error of `kind` described by `message`.
     pub fn new(kind: TransportErrorKind, message: impl Into<Arc<str>>) -> Self {
-        TransportError { kind, message: message.into() }
+        TransportError {
+            kind,
+            message: message.into(),
+        }
     }
 }
 
@@ -146,19 +149,30 @@ impl fmt::Display for Error {
             }
             Error::Rpc(e) => write!(f, "server error {}: {}", e.code, e.message),
             Error::SessionExpired => f.write_str("the server no longer knows this session (404)"),
-            Error::AuthRequired { www_authenticate: Some(w) } => {
+            Error::AuthRequired {
+                www_authenticate: Some(w),
+            } => {
                 write!(f, "authorization required (401): {w}")
             }
-            Error::AuthRequired { www_authenticate: None } => f.write_str("authorization required (401)"),
+            Error::AuthRequired {
+                www_authenticate: None,
+            } => f.write_str("authorization required (401)"),
             Error::UnsupportedProtocolVersion(v) => {
-                write!(f, "the server chose protocol version {v:?}, which this client does not support")
+                write!(
+                    f,
+                    "the server chose protocol version {v:?}, which this client does not support"
+                )
             }
             Error::Protocol(p) => write!(f, "protocol error: {p}"),
             Error::StreamLost => f.write_str("the event stream ended before the response"),
-            Error::Transport(t) => write!(f, "transport error ({:?}): {}", t.kind, t.message),
-            Error::ProcessExited { code: Some(c) } => write!(f, "the server process exited with code {c}"),
+            Error::Transport(t) => write!(f, "{}: {}", t.kind, t.message),
+            Error::ProcessExited { code: Some(c) } => {
+                write!(f, "the server process exited with code {c}")
+            }
             Error::ProcessExited { code: None } => f.write_str("the server process exited"),
-            Error::TooLarge { limit } => write!(f, "message larger than the limit of {limit} bytes"),
+            Error::TooLarge { limit } => {
+                write!(f, "message larger than the limit of {limit} bytes")
+            }
             Error::Timeout { after } => write!(f, "no response within {after:?}"),
             Error::Cancelled => f.write_str("cancelled"),
             Error::Closed => f.write_str("the session is closed"),
@@ -171,12 +185,28 @@ impl fmt::Display for Error {
 impl fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ProtocolError::NoResponse => f.write_str("the server's answer carried no response to the request"),
+            ProtocolError::NoResponse => {
+                f.write_str("the server's answer carried no response to the request")
+            }
             ProtocolError::InvalidJson(e) => write!(f, "invalid JSON-RPC: {e}"),
             ProtocolError::UnexpectedContentType(c) => write!(f, "unexpected content type {c:?}"),
-            ProtocolError::InvalidInitializeResult(e) => write!(f, "invalid initialize result: {e}"),
+            ProtocolError::InvalidInitializeResult(e) => {
+                write!(f, "invalid initialize result: {e}")
+            }
             ProtocolError::InvalidResult(e) => write!(f, "invalid result: {e}"),
         }
+    }
+}
+
+impl fmt::Display for TransportErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransportErrorKind::Connect => "cannot connect",
+            TransportErrorKind::ConnectTimeout => "connect timed out",
+            TransportErrorKind::Tls => "TLS failed",
+            TransportErrorKind::Reset => "connection lost",
+            TransportErrorKind::Other => "transport error",
+        })
     }
 }
 

@@ -20,7 +20,8 @@ pub mod sse;
 pub use error::{Error, HttpError, ProtocolError, TransportError, TransportErrorKind};
 pub use input::{ExchangeId, Input};
 pub use output::{Event, Output, RequestId, Transmit, Warning};
-pub use policy::{Policy, Scope};
+pub use policy::{ExchangeKind, Policy, Scope};
 pub use session::{
-    Config, RequestOptions, Session, TimerReason, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS,
+    Config, RequestOptions, Session, TimerReason, LATEST_PROTOCOL_VERSION,
+    SUPPORTED_PROTOCOL_VERSIONS,
 };

@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::error::Error;
 use crate::input::ExchangeId;
 use crate::jsonrpc::{Id, RawJson};
+use crate::policy::ExchangeKind;
 
 /// The id of a request the application started; allocated in order, starting at 0.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -40,6 +41,10 @@ pub enum Transmit {
     Http {
         /// The exchange this request starts.
         exchange: ExchangeId,
+        /// What it is for. After [`Event::Closed`] an adapter may let a
+        /// [`Notification`](ExchangeKind::Notification) or the
+        /// [`Delete`](ExchangeKind::Delete) finish, briefly; every other exchange is dropped.
+        kind: ExchangeKind,
         /// The request, body included.
         request: http::Request<Vec<u8>>,
     },

@@ -35,6 +35,9 @@ pub struct Policy {
     /// How many times in a row a request's SSE stream is resumed without any new event before
     /// the request fails with [`Error::StreamLost`](crate::Error::StreamLost). Default: 3.
     pub max_resume_attempts: u32,
+    /// How long the handshake waits for the server to answer the GET stream before the
+    /// session is ready without it. Default: 1 s.
+    pub server_stream_wait: Duration,
     /// How long to wait before resuming a stream when the server sent no `retry`. Default: 1 s.
     pub default_retry: Duration,
     /// The longest `retry` the client honours; a larger one is cut to this. Default: 30 s.
@@ -52,15 +55,17 @@ impl Default for Policy {
             max_sse_line: 16 << 20,
             max_outstanding: None,
             max_resume_attempts: 3,
+            server_stream_wait: Duration::from_secs(1),
             default_retry: Duration::from_secs(1),
             max_retry: Duration::from_secs(30),
         }
     }
 }
 
-/// What an exchange was for: the policy depends on it.
+/// What an exchange is for: the failure policy depends on it, and an adapter may too (a
+/// notification's POST or the closing DELETE may be let finish after the session ends).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Role {
+pub enum ExchangeKind {
     /// The POST of `initialize`.
     Initialize,
     /// The POST of any other request.
@@ -107,19 +112,19 @@ impl Policy {
     /// The default policy table of DESIGN.md ("What each failure does"), for HTTP statuses.
     pub(crate) fn verdict(
         &self,
-        role: Role,
+        role: ExchangeKind,
         status: http::StatusCode,
         carried_session: bool,
     ) -> Verdict {
         use Verdict::*;
-        if role == Role::Delete {
+        if role == ExchangeKind::Delete {
             return Ignore;
         }
         if status.is_success() {
             return Proceed;
         }
         let code = status.as_u16();
-        if role == Role::Initialize {
+        if role == ExchangeKind::Initialize {
             return FailSession(match code {
                 401 => Cause::Auth,
                 _ => Cause::Http,
@@ -130,7 +135,7 @@ impl Policy {
         }
         // The GET stream is optional: 400, 404 or 405 only say the server offers none. (A
         // session that really expired fails on the next POST.)
-        if role == Role::ServerStream && matches!(code, 400 | 404 | 405) {
+        if role == ExchangeKind::ServerStream && matches!(code, 400 | 404 | 405) {
             return NoServerStream;
         }
         if code == 404 && carried_session {
@@ -139,12 +144,14 @@ impl Policy {
         if status.is_server_error() {
             return match (self.server_error_scope, role) {
                 (Scope::Session, _) => FailSession(Cause::Http),
-                (Scope::Request, Role::Request | Role::Resume) => FailRequest(Cause::Http),
+                (Scope::Request, ExchangeKind::Request | ExchangeKind::Resume) => {
+                    FailRequest(Cause::Http)
+                }
                 (Scope::Request, _) => Warn,
             };
         }
         match role {
-            Role::Request | Role::Resume => FailRequest(Cause::Http),
+            ExchangeKind::Request | ExchangeKind::Resume => FailRequest(Cause::Http),
             _ => Warn,
         }
     }
@@ -155,10 +162,10 @@ mod tests {
     //! One test per row of the default policy table that depends on an HTTP status.
     use super::*;
     use http::StatusCode as S;
-    use Role::*;
+    use ExchangeKind::*;
     use Verdict::*;
 
-    fn v(role: Role, code: u16, carried: bool) -> Verdict {
+    fn v(role: ExchangeKind, code: u16, carried: bool) -> Verdict {
         Policy::default().verdict(role, S::from_u16(code).unwrap(), carried)
     }
 
@@ -236,7 +243,11 @@ mod tests {
     fn http_400_404_405_on_the_get_stream_mean_no_server_stream() {
         assert_eq!(v(ServerStream, 400, true), NoServerStream);
         assert_eq!(v(ServerStream, 404, false), NoServerStream);
-        assert_eq!(v(ServerStream, 404, true), NoServerStream, "even with a session id");
+        assert_eq!(
+            v(ServerStream, 404, true),
+            NoServerStream,
+            "even with a session id"
+        );
         assert_eq!(v(ServerStream, 405, true), NoServerStream);
         assert_eq!(v(ServerStream, 409, true), Warn);
     }

@@ -62,9 +62,13 @@ fn a_5xx_on_a_notification_post_fails_the_session() {
 #[test]
 fn a_5xx_on_the_get_stream_fails_the_session() {
     let mut h = Harness::http();
-    let get = h.ready_http();
+    let get = h.handshake_http();
+    // Started during the handshake: queued until the GET is answered, and outstanding.
     let ids = [h.request("tools/list")];
-    h.sent();
+    assert!(
+        h.sent().is_empty(),
+        "queued until the GET stream is answered"
+    );
     h.head(get.exchange, 503, &[("content-type", "text/plain")]);
     h.body(get.exchange, "try later");
     h.end(get.exchange);
@@ -182,13 +186,13 @@ fn a_404_on_an_exchange_that_carried_the_session_id_means_the_session_expired() 
 fn a_404_on_the_get_stream_that_carried_the_session_id_only_means_no_server_stream() {
     // The GET stream is optional; a session that really expired fails on its next POST.
     let mut h = Harness::http();
-    let get = h.ready_http();
+    let get = h.handshake_http();
     assert_eq!(header(&get, "mcp-session-id"), Some("sess-1"));
     let id = h.request("tools/list");
-    let post = h.sent().pop().unwrap();
     h.head(get.exchange, 404, &[]);
+    let post = h.sent().pop().unwrap();
     let events = h.events();
-    assert!(events.is_empty(), "{events:?}");
+    assert!(matches!(events[..], [Event::Ready]), "{events:?}");
     assert!(!h.session.is_closed());
     h.json(post.exchange, 404, "gone");
     let events = h.events();
@@ -240,7 +244,7 @@ fn a_401_fails_the_session_with_auth_required_carrying_www_authenticate() {
 #[test]
 fn a_401_without_www_authenticate_still_fails_the_session_with_auth_required() {
     let mut h = Harness::http();
-    let get = h.ready_http();
+    let get = h.handshake_http();
     h.head(get.exchange, 401, &[]);
     let events = h.events();
     assert_eq!(
@@ -357,13 +361,17 @@ fn a_client_error_on_a_notification_post_is_a_warning_and_fails_nothing() {
 fn a_400_or_405_on_the_get_stream_means_no_server_stream_with_no_warning_no_error_and_no_retry() {
     for code in [400, 405] {
         let mut h = Harness::http();
-        let get = h.ready_http();
+        let get = h.handshake_http();
         let id = h.request("tools/list");
-        let post = h.sent()[0].exchange;
         h.head(get.exchange, code, &[("content-type", "text/plain")]);
         h.body(get.exchange, "Method Not Allowed");
         h.end(get.exchange);
-        assert!(h.events().is_empty(), "{code}: no warning, no error");
+        let post = h.sent()[0].exchange;
+        let events = h.events();
+        assert!(
+            matches!(events[..], [Event::Ready]),
+            "{code}: no warning, no error: {events:?}"
+        );
         h.json(post, 200, &response_line(id.0, "{}"));
         assert_eq!(
             responses(&h.events()),
@@ -380,10 +388,11 @@ fn a_400_or_405_on_the_get_stream_means_no_server_stream_with_no_warning_no_erro
 #[test]
 fn a_404_on_the_get_stream_of_a_server_without_sessions_means_no_server_stream() {
     let mut h = Harness::http();
-    let get = h.ready_http_without_session();
+    let get = h.handshake_http_without_session();
     h.head(get.exchange, 404, &[]);
     h.end(get.exchange);
-    assert!(h.events().is_empty());
+    let events = h.events();
+    assert!(matches!(events[..], [Event::Ready]), "{events:?}");
     h.advance(Duration::from_secs(3600));
     assert!(h.sent().is_empty(), "the GET is never retried");
     assert!(h.session.is_ready());
@@ -393,7 +402,7 @@ fn a_404_on_the_get_stream_of_a_server_without_sessions_means_no_server_stream()
 fn a_409_on_the_get_stream_is_a_warning_and_the_session_goes_on() {
     // server-everything (streamableHttp) answers a second GET stream with 409.
     let mut h = Harness::http();
-    let get = h.ready_http();
+    let get = h.handshake_http();
     h.head(get.exchange, 409, &[]);
     assert_eq!(
         warnings(&h.events()),

@@ -77,10 +77,10 @@ fn a_transport_failure_of_a_notification_post_is_a_warning() {
 #[test]
 fn a_transport_failure_of_the_get_stream_before_its_head_fails_nothing() {
     let mut h = Harness::http();
-    let get = h.ready_http();
+    let get = h.handshake_http();
     let id = h.request("tools/list");
-    let x = h.sent()[0].exchange;
     h.fail(get.exchange, TransportErrorKind::Connect, "refused");
+    let x = h.sent()[0].exchange;
     let events = h.events();
     assert!(responses(&events).is_empty(), "{events:?}");
     assert!(h.session.is_ready());

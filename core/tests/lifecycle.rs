@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use http::header::HeaderValue;
 use mcpwire_core::schema::{Implementation, RootsCapability};
-use mcpwire_core::{Config, Error, Event, ProtocolError, RequestId, TransportErrorKind};
+use mcpwire_core::{Config, Error, Event, Policy, ProtocolError, RequestId, TransportErrorKind};
 use support::*;
 
 fn config_with_everything() -> Config {
@@ -224,39 +224,69 @@ fn connection_refused_on_initialize_fails_the_session() {
 }
 
 #[test]
-fn initialized_is_sent_before_the_messages_queued_during_the_handshake_and_the_get_stream_after() {
+fn initialized_and_the_get_stream_go_first_and_the_queued_messages_follow_once_the_get_is_answered()
+{
     let mut h = Harness::http();
     let a = h.request("tools/list");
     h.session
         .notify("notifications/roots/list_changed", None)
         .unwrap();
     let b = h.request("prompts/list");
-    let sent = h.answer_initialize(&[("mcp-session-id", "sess-1")], &init_result(LATEST));
-    let order: Vec<_> = sent
-        .iter()
-        .map(|s| {
-            (
-                s.method.clone(),
-                s.body["method"].as_str().map(str::to_owned),
-            )
-        })
-        .collect();
+    let order = |sent: &[Sent]| -> Vec<_> {
+        sent.iter()
+            .map(|s| {
+                (
+                    s.method.clone(),
+                    s.body["method"].as_str().map(str::to_owned),
+                )
+            })
+            .collect()
+    };
     let post = |m: &str| (http::Method::POST, Some(m.to_owned()));
+    let sent = h.answer_initialize(&[("mcp-session-id", "sess-1")], &init_result(LATEST));
     assert_eq!(
-        order,
+        order(&sent),
+        vec![post("notifications/initialized"), (http::Method::GET, None)]
+    );
+    assert_eq!(header(&sent[0], "mcp-session-id"), Some("sess-1"));
+    assert_eq!(header(&sent[0], "mcp-protocol-version"), Some("2025-11-25"));
+    assert!(!h.events().iter().any(|e| matches!(e, Event::Ready)));
+    // The server answers the GET stream: ready, and what waited goes out in order.
+    h.sse_head(sent[1].exchange);
+    let queued = h.sent();
+    assert_eq!(
+        order(&queued),
         vec![
-            post("notifications/initialized"),
             post("tools/list"),
             post("notifications/roots/list_changed"),
             post("prompts/list"),
-            (http::Method::GET, None),
         ]
     );
-    assert_eq!(sent[1].body["id"], a.0);
-    assert_eq!(sent[3].body["id"], b.0);
-    assert_eq!(header(&sent[0], "mcp-session-id"), Some("sess-1"));
-    assert_eq!(header(&sent[0], "mcp-protocol-version"), Some("2025-11-25"));
+    assert_eq!(queued[0].body["id"], a.0);
+    assert_eq!(queued[2].body["id"], b.0);
     assert!(h.events().iter().any(|e| matches!(e, Event::Ready)));
+}
+
+#[test]
+fn a_get_stream_the_server_never_answers_delays_ready_only_by_server_stream_wait() {
+    let mut h = Harness::http();
+    let a = h.request("tools/list");
+    let get = h.handshake_http();
+    assert_eq!(
+        h.session.poll_timeout(),
+        Some(h.now + Policy::default().server_stream_wait)
+    );
+    h.advance(Policy::default().server_stream_wait - Duration::from_millis(1));
+    assert!(h.sent().is_empty() && !h.session.is_ready());
+    h.advance(Duration::from_millis(1));
+    assert!(h.session.is_ready());
+    assert!(h.events().iter().any(|e| matches!(e, Event::Ready)));
+    let queued = h.sent();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].body["id"], a.0);
+    // The GET's late answer changes nothing.
+    h.sse_head(get.exchange);
+    assert!(h.events().is_empty());
 }
 
 #[test]

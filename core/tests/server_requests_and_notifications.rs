@@ -440,7 +440,10 @@ fn the_sse_retry_conformance_scenario_initializes_and_reconnects_after_retry() {
             response_line(0, &init_result("2025-06-18"))
         ),
     );
-    assert!(h.session.is_ready());
+    assert!(
+        !h.session.is_ready(),
+        "ready once the GET stream is answered"
+    );
     h.end(init);
     let sent = h.sent();
     assert_eq!(sent[0].body["method"], "notifications/initialized");
@@ -448,6 +451,7 @@ fn the_sse_retry_conformance_scenario_initializes_and_reconnects_after_retry() {
     h.end(sent[0].exchange);
     let get = sent[1].exchange;
     h.sse_head(get);
+    assert!(h.session.is_ready());
     h.body(get, "id: event-3\nretry: 2000\ndata: \n\n");
     h.end(get);
     h.advance(std::time::Duration::from_millis(1999));

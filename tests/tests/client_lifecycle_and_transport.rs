@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use mcpwire::runtime::Runtime;
 use mcpwire::schema::ServerNotification;
 use mcpwire::{Client, Target};
-use mcpwire_testserver::TestServer;
 use mcpwire_tests::{join_timed, on_both_runtimes, sleep};
+use mcpwire_testserver::TestServer;
 use serde_json::json;
 
 on_both_runtimes! {
@@ -23,25 +23,42 @@ on_both_runtimes! {
 
 async fn keep_alive(runtime: Arc<dyn Runtime>) {
     let server = TestServer::builder().no_get_stream().start_in_thread();
-    let client = Client::builder().connect_with(runtime.clone(), server.url().as_str()).await.unwrap();
+    let client = Client::builder()
+        .connect_with(runtime.clone(), server.url().as_str())
+        .await
+        .unwrap();
     // Right after the handshake the `initialized` notification, the GET stream and this ping
     // run at once, each on a connection of its own; then they are all idle.
     client.ping().await.unwrap();
     sleep(&*runtime, Duration::from_millis(50)).await;
     let before = server.stats().connections;
     for i in 0..20 {
-        let r = client.call_tool("echo", json!({ "message": i.to_string() })).await.unwrap();
+        let r = client
+            .call_tool("echo", json!({ "message": i.to_string() }))
+            .await
+            .unwrap();
         assert_eq!(r.content[0].as_text(), Some(i.to_string().as_str()));
     }
-    assert_eq!(server.stats().connections, before, "every call reused a kept-alive connection");
+    assert_eq!(
+        server.stats().connections,
+        before,
+        "every call reused a kept-alive connection"
+    );
 }
 
 async fn concurrent(runtime: Arc<dyn Runtime>) {
     let server = TestServer::builder().no_get_stream().start_in_thread();
-    let client = Client::builder().connect_with(runtime, server.url().as_str()).await.unwrap();
+    let client = Client::builder()
+        .connect_with(runtime, server.url().as_str())
+        .await
+        .unwrap();
     // Each call takes 300 ms on the server; 8 of them at once take far less than 8 × 300 ms.
     type Call<'a> = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<mcpwire::schema::CallToolResult, mcpwire::Error>> + 'a>,
+        Box<
+            dyn std::future::Future<
+                    Output = Result<mcpwire::schema::CallToolResult, mcpwire::Error>,
+                > + 'a,
+        >,
     >;
     fn slow(c: &Client) -> Call<'_> {
         Box::pin(c.call_tool("slow", json!({ "steps": 1, "ms": 300 })))
@@ -51,13 +68,20 @@ async fn concurrent(runtime: Arc<dyn Runtime>) {
     for (r, _) in &results {
         assert!(r.is_ok(), "{r:?}");
     }
-    assert!(t.elapsed() < Duration::from_millis(1800), "calls ran one at a time: {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(1800),
+        "calls ran one at a time: {:?}",
+        t.elapsed()
+    );
     assert!(server.stats().connections >= 8, "{:?}", server.stats());
 }
 
 async fn notifications(runtime: Arc<dyn Runtime>) {
     let server = TestServer::start_in_thread();
-    let client = Client::builder().connect_with(runtime.clone(), server.url().as_str()).await.unwrap();
+    let client = Client::builder()
+        .connect_with(runtime.clone(), server.url().as_str())
+        .await
+        .unwrap();
     let received = client.notifications();
     // The server stream opens right after the handshake; wait for it.
     let params = json!({ "uri": "demo://hello" });
@@ -74,14 +98,20 @@ async fn notifications(runtime: Arc<dyn Runtime>) {
 
 async fn drop_closes(runtime: Arc<dyn Runtime>) {
     let server = TestServer::start_in_thread();
-    let client = Client::builder().connect_with(runtime.clone(), server.url().as_str()).await.unwrap();
+    let client = Client::builder()
+        .connect_with(runtime.clone(), server.url().as_str())
+        .await
+        .unwrap();
     let clone = client.clone();
     drop(client);
     clone.ping().await.unwrap();
     drop(clone);
     let deadline = Instant::now() + Duration::from_secs(10);
     while server.stats().deletes == 0 {
-        assert!(Instant::now() < deadline, "no DELETE after the last handle was dropped");
+        assert!(
+            Instant::now() < deadline,
+            "no DELETE after the last handle was dropped"
+        );
         sleep(&*runtime, Duration::from_millis(10)).await;
     }
 }
@@ -109,12 +139,18 @@ async fn stderr_forwarded(runtime: Arc<dyn Runtime>) {
 }
 
 async fn stubborn_shutdown(runtime: Arc<dyn Runtime>) {
-    let client = Client::builder().connect_with(runtime, fixture(&["--stubborn"])).await.unwrap();
+    let client = Client::builder()
+        .connect_with(runtime, fixture(&["--stubborn"]))
+        .await
+        .unwrap();
     client.ping().await.unwrap();
     let t = Instant::now();
     // Stdin closes, the server keeps running; after the grace period SIGTERM ends it.
     client.close().await;
     let took = t.elapsed();
-    assert!(took >= Duration::from_secs(1), "close did not wait for the server: {took:?}");
+    assert!(
+        took >= Duration::from_secs(1),
+        "close did not wait for the server: {took:?}"
+    );
     assert!(took < Duration::from_secs(10), "close took {took:?}");
 }

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use mcpwire::core::{Error, ProtocolError, TransportErrorKind};
 use mcpwire::runtime::Runtime;
 use mcpwire::{CallOptions, Client, Target};
-use mcpwire_testserver::{Fault, Match, Rule, TestServer};
 use mcpwire_tests::{join_timed, on_both_runtimes, sleep};
+use mcpwire_testserver::{Fault, Match, Rule, TestServer};
 use serde_json::json;
 
 on_both_runtimes! {
@@ -23,16 +23,23 @@ on_both_runtimes! {
     a_stalled_server_times_out_with_the_default_timeout => stalled_default_timeout;
     a_stalled_server_times_out_with_an_explicit_timeout => stalled_explicit_timeout;
     a_dropped_call_is_cancelled_on_the_server => dropped_call_cancels;
+    a_cancellation_sent_just_before_close_still_reaches_the_server => cancel_then_close;
     a_stdio_child_that_exits_fails_every_outstanding_call => stdio_exit;
     a_stdio_line_that_is_not_json_rpc_is_skipped => stdio_garbage;
     close_sends_delete_and_later_calls_fail => close_deletes;
 }
 
 async fn connect(runtime: Arc<dyn Runtime>, server: &TestServer) -> Client {
-    Client::builder().connect_with(runtime, server.url().as_str()).await.expect("connect")
+    Client::builder()
+        .connect_with(runtime, server.url().as_str())
+        .await
+        .expect("connect")
 }
 
-fn echo(client: &Client) -> impl std::future::Future<Output = Result<mcpwire::schema::CallToolResult, Error>> + Unpin + '_ {
+fn echo(
+    client: &Client,
+) -> impl std::future::Future<Output = Result<mcpwire::schema::CallToolResult, Error>> + Unpin + '_
+{
     Box::pin(client.call_tool("echo", json!({ "message": "hi" })))
 }
 
@@ -50,9 +57,19 @@ async fn mission_503(runtime: Arc<dyn Runtime>) {
         }
     };
     let mut started = std::pin::pin!(join_timed(calls.drain(..).collect()));
-    let waited = futures_lite::future::or(async { Err(started.as_mut().await) }, async { Ok(held.await) }).await;
+    let waited = futures_lite::future::or(async { Err(started.as_mut().await) }, async {
+        Ok(held.await)
+    })
+    .await;
     assert!(waited.is_ok(), "a held call completed early: {waited:?}");
-    server.script(Rule::once(Match::AnyPost, Fault::Status { status: 503, body: "overloaded".into(), headers: vec![] }));
+    server.script(Rule::once(
+        Match::AnyPost,
+        Fault::Status {
+            status: 503,
+            body: "overloaded".into(),
+            headers: vec![],
+        },
+    ));
     let t503 = Instant::now();
     let (ninth, eight) = futures_lite::future::zip(echo(&client), started).await;
     let mut results: Vec<_> = eight;
@@ -66,21 +83,42 @@ async fn mission_503(runtime: Arc<dyn Runtime>) {
             }
             other => panic!("call {i}: {other:?}"),
         }
-        assert!(*at >= last || i == 8, "call {i} completed before an earlier one");
+        assert!(
+            *at >= last || i == 8,
+            "call {i} completed before an earlier one"
+        );
         last = last.max(*at);
         let after = at.duration_since(t503);
-        assert!(after < Duration::from_millis(100), "call {i} took {after:?} after the 503");
+        assert!(
+            after < Duration::from_millis(100),
+            "call {i} took {after:?} after the 503"
+        );
     }
     assert!(matches!(client.closed(), Some(Error::Http(_))));
-    assert!(matches!(client.ping().await, Err(Error::Http(_))), "later calls fail at once");
+    assert!(
+        matches!(client.ping().await, Err(Error::Http(_))),
+        "later calls fail at once"
+    );
 }
 
 async fn initialize_500(runtime: Arc<dyn Runtime>) {
     let server = TestServer::builder()
-        .rule(Rule::once(Match::Method("initialize".into()), Fault::Status { status: 500, body: "boom".into(), headers: vec![] }))
+        .rule(Rule::once(
+            Match::Method("initialize".into()),
+            Fault::Status {
+                status: 500,
+                body: "boom".into(),
+                headers: vec![],
+            },
+        ))
         .start_in_thread();
-    let err = Client::builder().connect_with(runtime, server.url().as_str()).await.unwrap_err();
-    let Error::Http(e) = err else { panic!("{err:?}") };
+    let err = Client::builder()
+        .connect_with(runtime, server.url().as_str())
+        .await
+        .unwrap_err();
+    let Error::Http(e) = err else {
+        panic!("{err:?}")
+    };
     assert_eq!((e.status.as_u16(), e.body.as_str()), (500, "boom"));
 }
 
@@ -88,14 +126,23 @@ async fn accepted_to_request(runtime: Arc<dyn Runtime>) {
     let server = TestServer::start_in_thread();
     let client = connect(runtime, &server).await;
     server.script(Rule::once(Match::Tool("echo".into()), Fault::Accepted));
-    assert_eq!(echo(&client).await.unwrap_err(), Error::Protocol(ProtocolError::NoResponse));
+    assert_eq!(
+        echo(&client).await.unwrap_err(),
+        Error::Protocol(ProtocolError::NoResponse)
+    );
     assert!(echo(&client).await.is_ok(), "only that call failed");
 }
 
 async fn sse_end_without_response(runtime: Arc<dyn Runtime>) {
     let server = TestServer::start_in_thread();
     let client = connect(runtime, &server).await;
-    server.script(Rule::once(Match::Tool("echo".into()), Fault::SseEndWithoutResponse { event_id: None, retry_ms: None }));
+    server.script(Rule::once(
+        Match::Tool("echo".into()),
+        Fault::SseEndWithoutResponse {
+            event_id: None,
+            retry_ms: None,
+        },
+    ));
     assert_eq!(echo(&client).await.unwrap_err(), Error::StreamLost);
     assert!(echo(&client).await.is_ok(), "only that call failed");
 }
@@ -103,7 +150,10 @@ async fn sse_end_without_response(runtime: Arc<dyn Runtime>) {
 async fn sse_resumed(runtime: Arc<dyn Runtime>) {
     let server = TestServer::start_in_thread();
     let client = connect(runtime, &server).await;
-    let fault = Fault::SseEndWithoutResponse { event_id: Some("ev-1".into()), retry_ms: Some(50) };
+    let fault = Fault::SseEndWithoutResponse {
+        event_id: Some("ev-1".into()),
+        retry_ms: Some(50),
+    };
     server.script(Rule::once(Match::Tool("echo".into()), fault));
     let gets = server.stats().gets;
     let result = echo(&client).await.expect("answered on the resumed stream");
@@ -115,16 +165,34 @@ async fn invalid_json(runtime: Arc<dyn Runtime>) {
     let server = TestServer::start_in_thread();
     let client = connect(runtime, &server).await;
     server.script(Rule::once(Match::Tool("echo".into()), Fault::InvalidJson));
-    assert!(matches!(echo(&client).await, Err(Error::Protocol(ProtocolError::InvalidJson(_)))));
-    server.script(Rule::once(Match::Tool("echo".into()), Fault::WrongContentType));
-    assert!(matches!(echo(&client).await, Err(Error::Protocol(ProtocolError::UnexpectedContentType(_)))));
+    assert!(matches!(
+        echo(&client).await,
+        Err(Error::Protocol(ProtocolError::InvalidJson(_)))
+    ));
+    server.script(Rule::once(
+        Match::Tool("echo".into()),
+        Fault::WrongContentType,
+    ));
+    assert!(matches!(
+        echo(&client).await,
+        Err(Error::Protocol(ProtocolError::UnexpectedContentType(_)))
+    ));
 }
 
 async fn connection_refused(runtime: Arc<dyn Runtime>) {
     // Bind and drop a listener: its port then refuses connections.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let err = Client::builder().connect_with(runtime, format!("http://127.0.0.1:{port}/mcp").as_str()).await.unwrap_err();
-    let Error::Transport(t) = err else { panic!("{err:?}") };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = Client::builder()
+        .connect_with(runtime, format!("http://127.0.0.1:{port}/mcp").as_str())
+        .await
+        .unwrap_err();
+    let Error::Transport(t) = err else {
+        panic!("{err:?}")
+    };
     assert_eq!(t.kind, TransportErrorKind::Connect);
 }
 
@@ -165,13 +233,35 @@ async fn wait_for_cancellation(runtime: &dyn Runtime, server: &TestServer) {
     panic!("the server never got notifications/cancelled");
 }
 
+async fn cancel_then_close(runtime: Arc<dyn Runtime>) {
+    let server = TestServer::start_in_thread();
+    let client = connect(runtime, &server).await;
+    server.script(Rule::once(Match::Tool("echo".into()), Fault::Stall));
+    let params = mcpwire::schema::CallToolParams::new("echo", Default::default());
+    let options = CallOptions::new().timeout(Duration::from_millis(100));
+    let err = client.call_tool_with(params, options).await.unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    // At once: the `notifications/cancelled` POST is still in flight.
+    client.close().await;
+    assert_eq!(
+        server.stats().cancellations,
+        1,
+        "the cancellation was cut off by close"
+    );
+    assert_eq!(server.stats().deletes, 1);
+}
+
 async fn dropped_call_cancels(runtime: Arc<dyn Runtime>) {
     let server = TestServer::start_in_thread();
     let client = connect(runtime.clone(), &server).await;
     server.script(Rule::once(Match::Tool("echo".into()), Fault::Stall));
     let call = echo(&client);
     // Give up on the call after a moment: dropping its future cancels it.
-    futures_lite::future::or(async { drop(call.await) }, sleep(&*runtime, Duration::from_millis(100))).await;
+    futures_lite::future::or(
+        async { drop(call.await) },
+        sleep(&*runtime, Duration::from_millis(100)),
+    )
+    .await;
     wait_for_cancellation(&*runtime, &server).await;
     assert!(echo(&client).await.is_ok());
 }
@@ -181,12 +271,20 @@ fn fixture() -> Target {
 }
 
 async fn stdio_exit(runtime: Arc<dyn Runtime>) {
-    let client = Client::builder().connect_with(runtime, fixture()).await.unwrap();
-    fn hang(c: &Client) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<mcpwire::schema::CallToolResult, Error>> + '_>> {
+    let client = Client::builder()
+        .connect_with(runtime, fixture())
+        .await
+        .unwrap();
+    fn hang(
+        c: &Client,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<mcpwire::schema::CallToolResult, Error>> + '_>,
+    > {
         Box::pin(c.call_tool("hang", json!({})))
     }
     let calls = vec![hang(&client), hang(&client), hang(&client)];
-    let (held, exit) = futures_lite::future::zip(join_timed(calls), client.call_tool("exit", json!({}))).await;
+    let (held, exit) =
+        futures_lite::future::zip(join_timed(calls), client.call_tool("exit", json!({}))).await;
     for (r, _) in held {
         assert_eq!(r.unwrap_err(), Error::ProcessExited { code: Some(3) });
     }
@@ -194,7 +292,10 @@ async fn stdio_exit(runtime: Arc<dyn Runtime>) {
 }
 
 async fn stdio_garbage(runtime: Arc<dyn Runtime>) {
-    let client = Client::builder().connect_with(runtime, fixture()).await.unwrap();
+    let client = Client::builder()
+        .connect_with(runtime, fixture())
+        .await
+        .unwrap();
     let result = client.call_tool("garbage", json!({})).await.unwrap();
     assert_eq!(result.content[0].as_text(), Some("after garbage"));
     client.close().await;

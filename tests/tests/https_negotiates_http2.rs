@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use mcpwire::runtime::Runtime;
 use mcpwire::Client;
-use mcpwire_testserver::TestServer;
 use mcpwire_tests::{join_timed, on_both_runtimes};
+use mcpwire_testserver::TestServer;
 use serde_json::json;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio_rustls::rustls::ServerConfig;
@@ -22,7 +22,9 @@ on_both_runtimes! {
 fn tls_front(backend: SocketAddr) -> (u16, Vec<u8>) {
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     let cert_der = certified.cert.der().to_vec();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der()));
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        certified.signing_key.serialize_der(),
+    ));
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -36,15 +38,25 @@ fn tls_front(backend: SocketAddr) -> (u16, Vec<u8>) {
     listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             loop {
-                let Ok((tcp, _)) = listener.accept().await else { return };
+                let Ok((tcp, _)) = listener.accept().await else {
+                    return;
+                };
                 let acceptor = acceptor.clone();
                 tokio::spawn(async move {
-                    let Ok(mut tls) = acceptor.accept(tcp).await else { return };
-                    let Ok(mut upstream) = tokio::net::TcpStream::connect(backend).await else { return };
+                    let Ok(mut tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let Ok(mut upstream) = tokio::net::TcpStream::connect(backend).await else {
+                        return;
+                    };
                     let _ = tokio::io::copy_bidirectional(&mut tls, &mut upstream).await;
                 });
             }
@@ -62,7 +74,11 @@ async fn over_http2(runtime: Arc<dyn Runtime>) {
         .await
         .expect("connect over TLS");
     type Call<'a> = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<mcpwire::schema::CallToolResult, mcpwire::Error>> + 'a>,
+        Box<
+            dyn std::future::Future<
+                    Output = Result<mcpwire::schema::CallToolResult, mcpwire::Error>,
+                > + 'a,
+        >,
     >;
     fn slow(c: &Client) -> Call<'_> {
         Box::pin(c.call_tool("slow", json!({ "steps": 1, "ms": 300 })))
@@ -71,7 +87,15 @@ async fn over_http2(runtime: Arc<dyn Runtime>) {
     for (r, _) in join_timed((0..8).map(|_| slow(&client)).collect()).await {
         assert!(r.is_ok(), "{r:?}");
     }
-    assert!(t.elapsed() < Duration::from_millis(1800), "calls ran one at a time: {:?}", t.elapsed());
-    assert_eq!(server.stats().connections, 1, "one HTTP/2 connection carried the whole session");
+    assert!(
+        t.elapsed() < Duration::from_millis(1800),
+        "calls ran one at a time: {:?}",
+        t.elapsed()
+    );
+    assert_eq!(
+        server.stats().connections,
+        1,
+        "one HTTP/2 connection carried the whole session"
+    );
     client.close().await;
 }

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use mcpwire::core::jsonrpc::ErrorObject;
 use mcpwire::runtime::{BoxFuture, Runtime};
 use mcpwire::schema::{
-    CallToolParams, ClientCapabilities, ContentBlock, CreateMessageParams, CreateMessageResult, ElicitAction,
-    ElicitParams, ElicitResult, ListRootsResult, Root, RootsCapability,
+    CallToolParams, ClientCapabilities, ContentBlock, CreateMessageParams, CreateMessageResult,
+    ElicitAction, ElicitParams, ElicitResult, ListRootsResult, Root, RootsCapability,
 };
 use mcpwire::{CallOptions, Client, Handler, Progress, Target};
 use mcpwire_tests::{npm, on_both_runtimes};
@@ -33,13 +33,22 @@ impl Handler for Answers {
         ClientCapabilities {
             sampling: Some(json!({})),
             elicitation: Some(json!({ "form": {} })),
-            roots: Some(RootsCapability { list_changed: Some(true), ..Default::default() }),
+            roots: Some(RootsCapability {
+                list_changed: Some(true),
+                ..Default::default()
+            }),
             ..Default::default()
         }
     }
 
-    fn create_message(&self, params: CreateMessageParams) -> BoxFuture<'static, Result<CreateMessageResult, ErrorObject>> {
-        self.asked.lock().unwrap().push(format!("sampling: {} messages", params.messages.len()));
+    fn create_message(
+        &self,
+        params: CreateMessageParams,
+    ) -> BoxFuture<'static, Result<CreateMessageResult, ErrorObject>> {
+        self.asked
+            .lock()
+            .unwrap()
+            .push(format!("sampling: {} messages", params.messages.len()));
         Box::pin(async {
             let result = json!({
                 "role": "assistant",
@@ -51,19 +60,31 @@ impl Handler for Answers {
         })
     }
 
-    fn elicit(&self, params: ElicitParams) -> BoxFuture<'static, Result<ElicitResult, ErrorObject>> {
-        self.asked.lock().unwrap().push(format!("elicitation: {}", params.message));
+    fn elicit(
+        &self,
+        params: ElicitParams,
+    ) -> BoxFuture<'static, Result<ElicitResult, ErrorObject>> {
+        self.asked
+            .lock()
+            .unwrap()
+            .push(format!("elicitation: {}", params.message));
         // Accept with each property's default, or a value of its type.
         let mut content = serde_json::Map::new();
-        if let Some(props) = params.requested_schema.as_ref().and_then(|s| s["properties"].as_object()) {
+        if let Some(props) = params
+            .requested_schema
+            .as_ref()
+            .and_then(|s| s["properties"].as_object())
+        {
             for (name, schema) in props {
-                let value = schema.get("default").cloned().unwrap_or_else(|| match schema["type"].as_str() {
-                    Some("boolean") => json!(true),
-                    Some("number") | Some("integer") => json!(1),
-                    _ => match schema.get("enum").and_then(|e| e.get(0)) {
-                        Some(first) => first.clone(),
-                        None => json!("mcpwire"),
-                    },
+                let value = schema.get("default").cloned().unwrap_or_else(|| {
+                    match schema["type"].as_str() {
+                        Some("boolean") => json!(true),
+                        Some("number") | Some("integer") => json!(1),
+                        _ => match schema.get("enum").and_then(|e| e.get(0)) {
+                            Some(first) => first.clone(),
+                            None => json!("mcpwire"),
+                        },
+                    }
                 });
                 content.insert(name.clone(), value);
             }
@@ -78,14 +99,24 @@ impl Handler for Answers {
     fn list_roots(&self) -> BoxFuture<'static, Result<ListRootsResult, ErrorObject>> {
         self.asked.lock().unwrap().push("roots".into());
         Box::pin(async {
-            let root: Root = serde_json::from_value(json!({ "uri": "file:///tmp/mcpwire-root", "name": "scratch" })).unwrap();
-            Ok(ListRootsResult { roots: vec![root], ..Default::default() })
+            let root: Root = serde_json::from_value(
+                json!({ "uri": "file:///tmp/mcpwire-root", "name": "scratch" }),
+            )
+            .unwrap();
+            Ok(ListRootsResult {
+                roots: vec![root],
+                ..Default::default()
+            })
         })
     }
 }
 
 fn text_of(content: &[ContentBlock]) -> String {
-    content.iter().filter_map(ContentBlock::as_text).collect::<Vec<_>>().join("\n")
+    content
+        .iter()
+        .filter_map(ContentBlock::as_text)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 async fn exercise(runtime: Arc<dyn Runtime>, target: Target) {
@@ -96,41 +127,84 @@ async fn exercise(runtime: Arc<dyn Runtime>, target: Target) {
         .connect_with(runtime, target)
         .await
         .expect("connect to server-everything");
-    assert!(client.server().server_info.name.contains("everything"), "{:?}", client.server().server_info);
+    assert!(
+        client.server().server_info.name.contains("everything"),
+        "{:?}",
+        client.server().server_info
+    );
 
     let tools = client.list_all_tools().await.unwrap();
     let names: Vec<_> = tools.iter().map(|t| t.name.as_str()).collect();
-    for expected in ["echo", "trigger-long-running-operation", "trigger-sampling-request", "trigger-elicitation-request", "get-roots-list"] {
-        assert!(names.contains(&expected), "{expected} missing from {names:?}");
+    for expected in [
+        "echo",
+        "trigger-long-running-operation",
+        "trigger-sampling-request",
+        "trigger-elicitation-request",
+        "get-roots-list",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
     }
 
-    let echo = client.call_tool("echo", json!({ "message": "over the wire" })).await.unwrap();
+    let echo = client
+        .call_tool("echo", json!({ "message": "over the wire" }))
+        .await
+        .unwrap();
     assert_eq!(text_of(&echo.content), "Echo: over the wire");
 
     // A long-running operation reports progress, which reaches the call's callback.
     let reports = Arc::new(Mutex::new(Vec::<Progress>::new()));
     let sink = reports.clone();
     let options = CallOptions::new().on_progress(move |p| sink.lock().unwrap().push(p));
-    let params = CallToolParams::new("trigger-long-running-operation", json!({ "duration": 1, "steps": 4 }).as_object().unwrap().clone());
+    let params = CallToolParams::new(
+        "trigger-long-running-operation",
+        json!({ "duration": 1, "steps": 4 })
+            .as_object()
+            .unwrap()
+            .clone(),
+    );
     let long = client.call_tool_with(params, options).await.unwrap();
     assert!(text_of(&long.content).contains("completed"), "{long:?}");
     let reports = reports.lock().unwrap().clone();
     assert_eq!(reports.len(), 4, "{reports:?}");
-    assert_eq!(reports.last().map(|p| (p.progress, p.total)), Some((4.0, Some(4.0))));
+    assert_eq!(
+        reports.last().map(|p| (p.progress, p.total)),
+        Some((4.0, Some(4.0)))
+    );
 
-    let sampled = client.call_tool("trigger-sampling-request", json!({ "prompt": "hello" })).await.unwrap();
-    assert!(text_of(&sampled.content).contains("sampled by mcpwire"), "{sampled:?}");
+    let sampled = client
+        .call_tool("trigger-sampling-request", json!({ "prompt": "hello" }))
+        .await
+        .unwrap();
+    assert!(
+        text_of(&sampled.content).contains("sampled by mcpwire"),
+        "{sampled:?}"
+    );
 
-    let elicited = client.call_tool("trigger-elicitation-request", json!({})).await.unwrap();
+    let elicited = client
+        .call_tool("trigger-elicitation-request", json!({}))
+        .await
+        .unwrap();
     assert!(!elicited.is_error.unwrap_or(false), "{elicited:?}");
-    assert!(text_of(&elicited.content).to_lowercase().contains("accept"), "{elicited:?}");
+    assert!(
+        text_of(&elicited.content).to_lowercase().contains("accept"),
+        "{elicited:?}"
+    );
 
     let roots = client.call_tool("get-roots-list", json!({})).await.unwrap();
-    assert!(text_of(&roots.content).contains("file:///tmp/mcpwire-root"), "{roots:?}");
+    assert!(
+        text_of(&roots.content).contains("file:///tmp/mcpwire-root"),
+        "{roots:?}"
+    );
 
     let asked = answers.asked.lock().unwrap().clone();
     assert!(asked.iter().any(|a| a.starts_with("sampling")), "{asked:?}");
-    assert!(asked.iter().any(|a| a.starts_with("elicitation")), "{asked:?}");
+    assert!(
+        asked.iter().any(|a| a.starts_with("elicitation")),
+        "{asked:?}"
+    );
     assert!(asked.iter().any(|a| a == "roots"), "{asked:?}");
     client.close().await;
 }
@@ -138,7 +212,10 @@ async fn exercise(runtime: Arc<dyn Runtime>, target: Target) {
 async fn over_stdio(runtime: Arc<dyn Runtime>) {
     let target = Target::Stdio(mcpwire::runtime::Command {
         program: npm::node().display().to_string(),
-        args: vec![npm::server_everything().display().to_string(), "stdio".into()],
+        args: vec![
+            npm::server_everything().display().to_string(),
+            "stdio".into(),
+        ],
         env: vec![],
     });
     exercise(runtime, target).await;
@@ -155,7 +232,11 @@ impl Drop for HttpServer {
 }
 
 fn start_http_server() -> (HttpServer, u16) {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let child = Command::new(npm::node())
         .arg(npm::server_everything())
         .arg("streamableHttp")
@@ -167,7 +248,10 @@ fn start_http_server() -> (HttpServer, u16) {
     let server = HttpServer(child);
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "server-everything did not listen on {port}");
+        assert!(
+            Instant::now() < deadline,
+            "server-everything did not listen on {port}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     (server, port)
@@ -175,5 +259,9 @@ fn start_http_server() -> (HttpServer, u16) {
 
 async fn over_http(runtime: Arc<dyn Runtime>) {
     let (_server, port) = start_http_server();
-    exercise(runtime, Target::http(format!("http://127.0.0.1:{port}/mcp"))).await;
+    exercise(
+        runtime,
+        Target::http(format!("http://127.0.0.1:{port}/mcp")),
+    )
+    .await;
 }

@@ -424,6 +424,8 @@ async fn accept_loop(
             _ = stop.changed() => return,
         };
         shared.lock().stats.connections += 1;
+        // Small SSE events must not wait for Nagle's algorithm.
+        let _ = stream.set_nodelay(true);
         tokio::spawn(connection(stream, shared.clone(), stop.clone()));
     }
 }

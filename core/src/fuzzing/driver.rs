@@ -12,11 +12,14 @@ use serde_json::{json, Value};
 
 use super::invariants::{Checker, MAX_POLLS_PER_STEP};
 use super::script::{
-    ms, split_at, Ask, ContentType, Ev, EvKind, Flood, Handshake, Init, Msg, Op, Pick, Rechunk, Script, Setup, Target,
-    Transport,
+    ms, split_at, Ask, ContentType, Ev, EvKind, Flood, Handshake, Init, Msg, Op, Pick, Rechunk,
+    Script, Setup, Target, Transport,
 };
 use crate::jsonrpc::{ErrorObject, Id};
-use crate::{Event, ExchangeId, Input, Output, RequestId, RequestOptions, Session, Transmit, TransportError, TransportErrorKind};
+use crate::{
+    Event, ExchangeId, Input, Output, RequestId, RequestOptions, Session, Transmit, TransportError,
+    TransportErrorKind,
+};
 
 /// At most this many timer firings when the script is over, before the session must be idle.
 const MAX_TIMER_STEPS: usize = 10_000;
@@ -46,6 +49,7 @@ pub struct Driver {
     started: Vec<RequestId>,
     server_requests: Vec<Id>,
     counter: u64,
+    inputs: u64,
     log: Vec<String>,
 }
 
@@ -57,7 +61,11 @@ impl Driver {
         let checker = Checker::new(base, &config.policy, http);
         let limit = config.policy.max_message_size;
         let session = match transport {
-            Transport::Http => Session::http(base, http::Uri::from_static("http://127.0.0.1:9/mcp"), config),
+            Transport::Http => Session::http(
+                base,
+                http::Uri::from_static("http://127.0.0.1:9/mcp"),
+                config,
+            ),
             Transport::Stdio => Session::stdio(base, config),
         };
         let mut driver = Driver {
@@ -72,6 +80,7 @@ impl Driver {
             started: Vec::new(),
             server_requests: Vec::new(),
             counter: 0,
+            inputs: 0,
             log: Vec::new(),
         };
         driver.checker.begin(Some(base));
@@ -119,24 +128,30 @@ impl Driver {
 
     /// Ends an op: logs when the session wants to be called back.
     fn op_done(&mut self) {
-        let wait = self.session.poll_timeout().map(|t| t.saturating_duration_since(self.base));
+        let wait = self
+            .session
+            .poll_timeout()
+            .map(|t| t.saturating_duration_since(self.base));
         self.log.push(format!("wait {wait:?}"));
-        if self.rechunk != Rechunk::AsScripted {
-            let wait = self.session.poll_timeout();
-            self.checker.settled(&self.session, wait, true);
-        }
+        let wait = self.session.poll_timeout();
+        self.checker.settled(&self.session, wait, true);
     }
 
     fn note(&mut self, output: &Output) {
         match output {
-            Output::Transmit(Transmit::Http { exchange, request }) => {
+            Output::Transmit(Transmit::Http {
+                exchange, request, ..
+            }) => {
                 let body: Option<Value> = serde_json::from_slice(request.body()).ok();
                 let rpc_id = body
                     .as_ref()
                     .filter(|b| b.get("method").is_some())
                     .and_then(|b| b.get("id"))
                     .and_then(|id| serde_json::from_value(id.clone()).ok());
-                self.exchanges.push(Sent { id: *exchange, rpc_id });
+                self.exchanges.push(Sent {
+                    id: *exchange,
+                    rpc_id,
+                });
             }
             Output::Event(Event::Request { id, .. }) => self.server_requests.push(id.clone()),
             _ => {}
@@ -145,7 +160,9 @@ impl Driver {
 
     fn render(&self, output: &Output) -> String {
         match output {
-            Output::Transmit(Transmit::Http { exchange, request }) => format!(
+            Output::Transmit(Transmit::Http {
+                exchange, request, ..
+            }) => format!(
                 "http {} {} {} {:?} {}",
                 exchange.0,
                 request.method(),
@@ -153,7 +170,9 @@ impl Driver {
                 request.headers(),
                 String::from_utf8_lossy(request.body())
             ),
-            Output::Transmit(Transmit::Stdin(bytes)) => format!("stdin {}", String::from_utf8_lossy(bytes)),
+            Output::Transmit(Transmit::Stdin(bytes)) => {
+                format!("stdin {}", String::from_utf8_lossy(bytes))
+            }
             other => format!("{other:?}"),
         }
     }
@@ -161,28 +180,44 @@ impl Driver {
     /// One input, as its own step.
     fn input(&mut self, now: Instant, input: Input<'_>) {
         self.checker.begin(Some(now));
-        if let Input::ResponseHead { exchange, status, .. } = &input {
+        if let Input::ResponseHead {
+            exchange, status, ..
+        } = &input
+        {
             self.checker.head(*exchange, *status);
         }
         self.session.handle_input(now, input);
-        self.drain(self.rechunk == Rechunk::AsScripted);
+        // Formatting the whole session is slow: within an op, check the memory bound every few
+        // inputs (and always at the end of the op).
+        self.inputs += 1;
+        self.drain(self.rechunk == Rechunk::AsScripted && self.inputs.is_multiple_of(8));
     }
 
     /// Cuts an op's bytes into inputs: at `splits` as scripted, or every `FLOOD_CHUNK` bytes
     /// for a flood (`splits` is `None`).
     fn chunks<'a>(&self, data: &'a [u8], splits: Option<&[u16]>) -> Vec<&'a [u8]> {
         match (self.rechunk, splits) {
-            (Rechunk::AsScripted, Some(splits)) => split_at(data, splits.iter().map(|s| usize::from(*s))),
+            (Rechunk::AsScripted, Some(splits)) => {
+                split_at(data, splits.iter().map(|s| usize::from(*s)))
+            }
             (Rechunk::Whole, _) => vec![data],
             (_, _) if data.is_empty() => vec![data],
             (Rechunk::AsScripted, None) => data.chunks(FLOOD_CHUNK).collect(),
-            (Rechunk::Bytewise, _) => data.chunks(if data.len() > 2048 { 97 } else { 1 }).collect(),
+            (Rechunk::Bytewise, _) => data
+                .chunks(if data.len() > 2048 { 97 } else { 1 })
+                .collect(),
         }
     }
 
     fn body(&mut self, exchange: ExchangeId, data: &[u8], splits: Option<&[u16]>) {
         for chunk in self.chunks(data, splits) {
-            self.input(self.clock, Input::ResponseBody { exchange, data: chunk });
+            self.input(
+                self.clock,
+                Input::ResponseBody {
+                    exchange,
+                    data: chunk,
+                },
+            );
         }
     }
 
@@ -194,7 +229,14 @@ impl Driver {
 
     fn head(&mut self, exchange: ExchangeId, status: u16, headers: &HeaderMap) {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-        self.input(self.clock, Input::ResponseHead { exchange, status, headers });
+        self.input(
+            self.clock,
+            Input::ResponseHead {
+                exchange,
+                status,
+                headers,
+            },
+        );
     }
 
     fn handshake(&mut self, handshake: Handshake) {
@@ -209,14 +251,27 @@ impl Driver {
             self.stdout(&line, Some(&[]));
             return self.op_done();
         }
-        let Some(exchange) = self.exchanges.first().map(|s| s.id) else { return };
+        let Some(exchange) = self.exchanges.first().map(|s| s.id) else {
+            return;
+        };
         let sse = handshake == Handshake::Sse;
-        let mut headers = content_type(if sse { ContentType::Sse } else { ContentType::Json });
+        let mut headers = content_type(if sse {
+            ContentType::Sse
+        } else {
+            ContentType::Json
+        });
         if handshake != Handshake::Json {
-            headers.insert(HeaderName::from_static("mcp-session-id"), HeaderValue::from_static("sess-1"));
+            headers.insert(
+                HeaderName::from_static("mcp-session-id"),
+                HeaderValue::from_static("sess-1"),
+            );
         }
         self.head(exchange, 200, &headers);
-        let body = if sse { sse_bytes(&[(b"id: init-1".to_vec(), false)], &init, false) } else { init };
+        let body = if sse {
+            sse_bytes(&[(b"id: init-1".to_vec(), false)], &init, false)
+        } else {
+            init
+        };
         self.body(exchange, &body, Some(&[]));
         self.input(self.clock, Input::ResponseEnd { exchange });
         // Accept `notifications/initialized`.
@@ -237,7 +292,9 @@ impl Driver {
     fn request_id(&self, pick: Pick) -> RequestId {
         match pick {
             Pick::Raw(n) => RequestId(u64::from(n)),
-            _ => pick_from(&self.started, pick).copied().unwrap_or(RequestId(1)),
+            _ => pick_from(&self.started, pick)
+                .copied()
+                .unwrap_or(RequestId(1)),
         }
     }
 
@@ -256,11 +313,15 @@ impl Driver {
 
     fn msg_value(&self, msg: &Msg, carried: Option<&Id>) -> Value {
         match msg {
-            Msg::Result(t) => json!({"jsonrpc": "2.0", "id": self.target(*t, carried), "result": {"content": []}}),
+            Msg::Result(t) => {
+                json!({"jsonrpc": "2.0", "id": self.target(*t, carried), "result": {"content": []}})
+            }
             Msg::Error(t) => {
                 json!({"jsonrpc": "2.0", "id": self.target(*t, carried), "error": {"code": -32000, "message": "no"}})
             }
-            Msg::ErrorWithoutId => json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": "parse"}}),
+            Msg::ErrorWithoutId => {
+                json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": "parse"}})
+            }
             Msg::Init(init) => json!({"jsonrpc": "2.0", "id": 0, "result": init_result(*init)}),
             Msg::Progress(t) => json!({
                 "jsonrpc": "2.0",
@@ -351,17 +412,27 @@ impl Driver {
         self.log.push(format!("> {op:?}"));
         let now = self.clock;
         match op {
-            Op::Request { timeout_ms, progress, large } => {
+            Op::Request {
+                timeout_ms,
+                progress,
+                large,
+            } => {
                 self.counter += 1;
                 let mut args = json!({"n": self.counter});
                 if *large {
                     args["pad"] = json!("y".repeat(2 * self.limit));
                 }
-                let options = RequestOptions { timeout: timeout_ms.map(ms), progress: *progress };
+                let options = RequestOptions {
+                    timeout: timeout_ms.map(ms),
+                    progress: *progress,
+                };
                 self.checker.begin(Some(now));
                 let params = json!({"name": "echo", "arguments": args});
-                let result = self.session.request(now, "tools/call", Some(params), options.clone());
-                self.checker.requested(options.timeout, options.progress, &result);
+                let result = self
+                    .session
+                    .request(now, "tools/call", Some(params), options.clone());
+                self.checker
+                    .requested(options.timeout, options.progress, &result);
                 if let Ok(id) = result {
                     self.started.push(id);
                 }
@@ -379,9 +450,15 @@ impl Driver {
             Op::Respond { to, error } => {
                 let id = match to {
                     Pick::Raw(n) => Id::Number(i64::from(*n)),
-                    _ => pick_from(&self.server_requests, *to).cloned().unwrap_or(Id::Number(0)),
+                    _ => pick_from(&self.server_requests, *to)
+                        .cloned()
+                        .unwrap_or(Id::Number(0)),
                 };
-                let answer = if *error { Err(ErrorObject::new(-1, "declined")) } else { Ok(json!({})) };
+                let answer = if *error {
+                    Err(ErrorObject::new(-1, "declined"))
+                } else {
+                    Ok(json!({}))
+                };
                 self.checker.begin(None);
                 let result = self.session.respond(id, answer);
                 self.checker.command(&result);
@@ -390,7 +467,9 @@ impl Driver {
             }
             Op::Notify => {
                 self.checker.begin(None);
-                let result = self.session.notify("notifications/roots/list_changed", None);
+                let result = self
+                    .session
+                    .notify("notifications/roots/list_changed", None);
                 self.checker.command(&result);
                 self.log.push(format!("notify -> {result:?}"));
                 self.drain(true);
@@ -401,32 +480,55 @@ impl Driver {
                 self.checker.closing();
                 self.drain(true);
             }
-            Op::Head { exchange, status, content_type: ct, session_id, retry_after, www_authenticate } => {
+            Op::Head {
+                exchange,
+                status,
+                content_type: ct,
+                session_id,
+                retry_after,
+                www_authenticate,
+            } => {
                 let mut headers = content_type(*ct);
                 if let Some(n) = session_id {
-                    let value = HeaderValue::from_str(&format!("sess-{n}")).unwrap_or(HeaderValue::from_static("s"));
+                    let value = HeaderValue::from_str(&format!("sess-{n}"))
+                        .unwrap_or(HeaderValue::from_static("s"));
                     headers.insert(HeaderName::from_static("mcp-session-id"), value);
                 }
                 if *retry_after {
                     headers.insert(RETRY_AFTER, HeaderValue::from_static("3"));
                 }
                 if *www_authenticate {
-                    headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"mcp\""));
+                    headers.insert(
+                        WWW_AUTHENTICATE,
+                        HeaderValue::from_static("Bearer realm=\"mcp\""),
+                    );
                 }
                 let exchange = self.exchange(*exchange);
                 self.head(exchange, *status, &headers);
             }
-            Op::Json { exchange, msg, splits } => {
+            Op::Json {
+                exchange,
+                msg,
+                splits,
+            } => {
                 let exchange = self.exchange(*exchange);
                 let bytes = self.msg_bytes(msg, self.carried(exchange));
                 self.body(exchange, &bytes, Some(splits));
             }
-            Op::Sse { exchange, events, splits } => {
+            Op::Sse {
+                exchange,
+                events,
+                splits,
+            } => {
                 let exchange = self.exchange(*exchange);
                 let bytes = self.events_bytes(events, self.carried(exchange));
                 self.body(exchange, &bytes, Some(splits));
             }
-            Op::Bytes { exchange, bytes, splits } => {
+            Op::Bytes {
+                exchange,
+                bytes,
+                splits,
+            } => {
                 let exchange = self.exchange(*exchange);
                 self.body(exchange, &bytes.0, Some(splits));
             }
@@ -439,7 +541,12 @@ impl Driver {
                 let error = TransportError::new(*kind, "scripted failure");
                 self.input(now, Input::ExchangeFailed { exchange, error });
             }
-            Op::Answer { exchange, msg, sse_id, end } => {
+            Op::Answer {
+                exchange,
+                msg,
+                sse_id,
+                end,
+            } => {
                 if self.transport == Transport::Stdio {
                     let mut line = self.msg_bytes(msg, None);
                     line.push(b'\n');
@@ -451,7 +558,7 @@ impl Driver {
                         None => (ContentType::Json, bytes),
                         Some(0) => (ContentType::Sse, sse_bytes(&[], &bytes, false)),
                         Some(n) => {
-                            let id = format!("id: a{n}").into_bytes();
+                            let id = format!("id: e{n}").into_bytes();
                             (ContentType::Sse, sse_bytes(&[(id, false)], &bytes, false))
                         }
                     };
@@ -462,7 +569,11 @@ impl Driver {
                     }
                 }
             }
-            Op::Flood { exchange, kind, kib } => {
+            Op::Flood {
+                exchange,
+                kind,
+                kib,
+            } => {
                 let exchange = self.exchange(*exchange);
                 let bytes = flood(*kind, usize::from(*kib) << 10, true);
                 self.body(exchange, &bytes, None);
@@ -498,7 +609,10 @@ impl Driver {
                 self.input(self.clock, Input::Timeout);
             }
             Op::Rewind { ms: d } => {
-                let then = self.clock.checked_sub(ms(u32::from(*d))).unwrap_or(self.clock);
+                let then = self
+                    .clock
+                    .checked_sub(ms(u32::from(*d)))
+                    .unwrap_or(self.clock);
                 self.input(then, Input::Timeout);
             }
         }
@@ -506,7 +620,10 @@ impl Driver {
     }
 
     fn carried(&self, exchange: ExchangeId) -> Option<&Id> {
-        self.exchanges.iter().find(|s| s.id == exchange).and_then(|s| s.rpc_id.as_ref())
+        self.exchanges
+            .iter()
+            .find(|s| s.id == exchange)
+            .and_then(|s| s.rpc_id.as_ref())
     }
 
     /// The script is over: lets every deadline pass, checks nothing is left pending, and that
@@ -514,16 +631,29 @@ impl Driver {
     pub fn finish(&mut self) {
         self.log.push("> finish".into());
         for _ in 0..MAX_TIMER_STEPS {
-            let Some(t) = self.session.poll_timeout() else { break };
+            let Some(t) = self.session.poll_timeout() else {
+                break;
+            };
             self.clock = self.clock.max(t);
             self.input(self.clock, Input::Timeout);
         }
         self.checker.finished(&self.session);
         if self.session.is_closed() {
-            for op in [Op::Request { timeout_ms: None, progress: false, large: false }, Op::Notify, Op::Cancel(Pick::Last)] {
+            for op in [
+                Op::Request {
+                    timeout_ms: None,
+                    progress: false,
+                    large: false,
+                },
+                Op::Notify,
+                Op::Cancel(Pick::Last),
+            ] {
                 self.apply(&op);
             }
-            self.apply(&Op::Respond { to: Pick::Raw(0), error: false });
+            self.apply(&Op::Respond {
+                to: Pick::Raw(0),
+                error: false,
+            });
         }
         self.op_done();
     }
@@ -589,27 +719,27 @@ fn init_result(init: Init) -> Value {
 /// `size` bytes of `kind`; `sse` frames them for an event stream, else for stdio lines.
 fn flood(kind: Flood, size: usize, sse: bool) -> Vec<u8> {
     let unit: &[u8] = match (kind, sse) {
-        (Flood::Line, true) => b"data: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-        (Flood::Line, false) => b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        (Flood::Line, _) => {
+            // One line that never ends: on an event stream, a `data` field.
+            let mut out = if sse { b"data: ".to_vec() } else { Vec::new() };
+            out.resize(size.max(out.len()), b'x');
+            return out;
+        }
         (Flood::DataLines, _) => b"data: xxxxxxxxxxxxxxxxxxxxxxxx\n",
-        (Flood::Events, true) => b"data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{}}\n\n",
-        (Flood::Events, false) => b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{}}\n",
+        (Flood::Events, true) => {
+            b"data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{}}\n\n"
+        }
+        (Flood::Events, false) => {
+            b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{}}\n"
+        }
         (Flood::Comments, _) => b": keep-alive\n",
         (Flood::Blank, _) => b"\n",
         (Flood::Garbage, _) => {
-            let mut x: u32 = 0x9E37_79B9;
-            return (0..size)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 17;
-                    x ^= x << 5;
-                    x.to_le_bytes()[0]
-                })
-                .collect();
+            let mut rng = super::XorShift(0x9E37_79B9);
+            return (0..size).map(|_| rng.next() as u8).collect();
         }
     };
-    let mut out = if kind == Flood::Line && sse { b"data: ".to_vec() } else { Vec::new() };
-    let unit = if kind == Flood::Line && sse { &unit[6..] } else { unit };
+    let mut out = Vec::with_capacity(size + unit.len());
     while out.len() < size {
         out.extend(unit);
     }

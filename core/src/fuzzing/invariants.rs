@@ -136,32 +136,61 @@ impl Checker {
     }
 
     /// `request` returned `result`; `timeout` and `progress` are the options it was given.
-    pub fn requested(&mut self, timeout: Option<Duration>, progress: bool, result: &Result<RequestId, Error>) {
+    pub fn requested(
+        &mut self,
+        timeout: Option<Duration>,
+        progress: bool,
+        result: &Result<RequestId, Error>,
+    ) {
         self.commands += 1;
         if let Some(e) = self.closed.as_ref().filter(|_| self.closed_at_begin) {
-            assert_eq!(result.as_ref().err(), Some(e), "invariant 2: a request after Closed must fail at once with the session error");
+            assert_eq!(
+                result.as_ref().err(),
+                Some(e),
+                "invariant 2: a request after Closed must fail at once with the session error"
+            );
             return;
         }
         match result {
             Ok(id) => {
-                assert_eq!(*id, RequestId(self.next_id), "invariant 1: request ids are allocated in order");
+                assert_eq!(
+                    *id,
+                    RequestId(self.next_id),
+                    "invariant 1: request ids are allocated in order"
+                );
                 self.next_id += 1;
                 let at = self.last_now;
-                let timeout = timeout.unwrap_or(self.policy.request_timeout).min(self.policy.max_request_time);
+                let timeout = timeout
+                    .unwrap_or(self.policy.request_timeout)
+                    .min(self.policy.max_request_time);
                 let own_deadline = at + timeout;
                 let latest = if progress && self.policy.progress_resets_timeout {
                     at + self.policy.max_request_time
                 } else {
                     own_deadline
                 };
-                self.open.insert(*id, Open { latest, progress, own_deadline });
+                self.open.insert(
+                    *id,
+                    Open {
+                        latest,
+                        progress,
+                        own_deadline,
+                    },
+                );
             }
             Err(Error::TooManyRequests { limit }) => {
-                assert_eq!(Some(*limit), self.policy.max_outstanding, "TooManyRequests without that cap");
+                assert_eq!(
+                    Some(*limit),
+                    self.policy.max_outstanding,
+                    "TooManyRequests without that cap"
+                );
                 self.expect.push(Expect::AtCap(*limit));
             }
             Err(Error::TooLarge { limit }) => {
-                assert_eq!(*limit, self.policy.max_message_size, "TooLarge with another limit");
+                assert_eq!(
+                    *limit, self.policy.max_message_size,
+                    "TooLarge with another limit"
+                );
             }
             Err(e) => self.expect.push(Expect::ClosedWith(e.clone())),
         }
@@ -172,7 +201,11 @@ impl Checker {
         self.commands += 1;
         match (&self.closed, result) {
             (Some(e), r) if self.closed_at_begin => {
-                assert_eq!(r.as_ref().err(), Some(e), "invariant 2: a command after Closed must fail at once with the session error")
+                assert_eq!(
+                    r.as_ref().err(),
+                    Some(e),
+                    "invariant 2: a command after Closed must fail at once with the session error"
+                )
             }
             (_, Ok(())) => {}
             (_, Err(e)) => panic!("a command failed with {e:?} while the session was open"),
@@ -183,7 +216,10 @@ impl Checker {
     pub fn cancelled(&mut self, id: RequestId, returned: bool) {
         self.commands += 1;
         if self.closed_at_begin {
-            assert!(!returned, "invariant 2: cancel after Closed must do nothing");
+            assert!(
+                !returned,
+                "invariant 2: cancel after Closed must do nothing"
+            );
         } else if returned {
             self.expect.push(Expect::Cancelled(id));
         } else {
@@ -207,15 +243,23 @@ impl Checker {
     /// One output drained from the session (never `Wait`: that goes to
     /// [`settled`](Checker::settled)).
     pub fn output(&mut self, output: &Output) {
-        assert!(!self.closed_at_begin, "invariant 2: output after Closed: {output:?}");
+        assert!(
+            !self.closed_at_begin,
+            "invariant 2: output after Closed: {output:?}"
+        );
         if let Some(e) = &self.closed {
             panic!("invariant 2: output after Closed({e:?}) in the same step: {output:?}");
         }
         let seen = match output {
-            Output::Transmit(Transmit::Http { exchange, request }) => {
+            Output::Transmit(Transmit::Http {
+                exchange, request, ..
+            }) => {
                 assert!(self.http, "an HTTP transmit from a stdio session");
                 if let Some(last) = self.exchanges.last() {
-                    assert!(exchange > last, "exchange ids out of order: {exchange:?} after {last:?}");
+                    assert!(
+                        exchange > last,
+                        "exchange ids out of order: {exchange:?} after {last:?}"
+                    );
                 }
                 self.exchanges.insert(*exchange);
                 if request.method() == http::Method::DELETE {
@@ -226,15 +270,25 @@ impl Checker {
             }
             Output::Transmit(Transmit::Stdin(bytes)) => {
                 assert!(!self.http, "a stdin write from an HTTP session");
-                assert_eq!(bytes.last(), Some(&b'\n'), "a stdin write that does not end a line");
+                assert_eq!(
+                    bytes.last(),
+                    Some(&b'\n'),
+                    "a stdin write that does not end a line"
+                );
                 for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-                    assert!(serde_json::from_slice::<serde_json::Value>(line).is_ok(), "a stdin line that is not JSON");
+                    assert!(
+                        serde_json::from_slice::<serde_json::Value>(line).is_ok(),
+                        "a stdin line that is not JSON"
+                    );
                 }
                 Seen::Other
             }
             Output::Abort(exchange) => {
                 assert!(self.http, "an abort from a stdio session");
-                assert!(self.exchanges.contains(exchange), "abort of {exchange:?}, never transmitted");
+                assert!(
+                    self.exchanges.contains(exchange),
+                    "abort of {exchange:?}, never transmitted"
+                );
                 assert!(self.aborted.insert(*exchange), "{exchange:?} aborted twice");
                 Seen::Other
             }
@@ -253,7 +307,10 @@ impl Checker {
             }
             Output::Event(Event::Progress { id, .. }) => {
                 let open = self.open.get(id);
-                assert!(open.is_some_and(|o| o.progress), "progress for {id:?}, not outstanding or not asking for it");
+                assert!(
+                    open.is_some_and(|o| o.progress),
+                    "progress for {id:?}, not outstanding or not asking for it"
+                );
                 Seen::Other
             }
             Output::Event(Event::Ready) => {
@@ -278,15 +335,25 @@ impl Checker {
         for expect in std::mem::take(&mut self.expect) {
             match expect {
                 Expect::ClosedWith(e) => {
-                    assert_eq!(self.closed.as_ref(), Some(&e), "a command failed with {e:?} but the session did not close with it")
+                    assert_eq!(
+                        self.closed.as_ref(),
+                        Some(&e),
+                        "a command failed with {e:?} but the session did not close with it"
+                    )
                 }
-                Expect::Closed => assert!(self.closed.is_some(), "close() did not close the session"),
+                Expect::Closed => {
+                    assert!(self.closed.is_some(), "close() did not close the session")
+                }
                 Expect::Cancelled(id) => assert!(
-                    self.step.contains(&Seen::Response(id, Err(Error::Cancelled))),
+                    self.step
+                        .contains(&Seen::Response(id, Err(Error::Cancelled))),
                     "cancel({id:?}) returned true but the request did not complete with Cancelled"
                 ),
                 Expect::NotOpen(id) => {
-                    assert!(!self.open.contains_key(&id), "cancel({id:?}) returned false for an outstanding request")
+                    assert!(
+                        !self.open.contains_key(&id),
+                        "cancel({id:?}) returned false for an outstanding request"
+                    )
                 }
                 Expect::AtCap(limit) => assert!(
                     session.outstanding() >= limit,
@@ -295,15 +362,34 @@ impl Checker {
                 ),
             }
         }
-        assert_eq!(session.is_closed(), self.closed.is_some(), "is_closed() disagrees with the Closed event");
-        assert_eq!(session.error(), self.closed.as_ref(), "error() disagrees with the Closed event");
-        assert_eq!(session.outstanding(), self.open.len(), "outstanding() disagrees with the requests started and completed");
-        assert_eq!(wait, session.poll_timeout(), "Wait and poll_timeout() disagree");
+        assert_eq!(
+            session.is_closed(),
+            self.closed.is_some(),
+            "is_closed() disagrees with the Closed event"
+        );
+        assert_eq!(
+            session.error(),
+            self.closed.as_ref(),
+            "error() disagrees with the Closed event"
+        );
+        assert_eq!(
+            session.outstanding(),
+            self.open.len(),
+            "outstanding() disagrees with the requests started and completed"
+        );
+        assert_eq!(
+            wait,
+            session.poll_timeout(),
+            "Wait and poll_timeout() disagree"
+        );
         self.check_deadlines(wait);
         if footprint {
             let size = format!("{session:?}").len();
             let bound = self.footprint_bound();
-            assert!(size <= bound, "invariant 4: the session retains {size} bytes of state, over the bound {bound}");
+            assert!(
+                size <= bound,
+                "invariant 4: the session retains {size} bytes of state, over the bound {bound}"
+            );
         }
     }
 
@@ -311,26 +397,56 @@ impl Checker {
     /// is no later than the latest deadline of anything pending.
     fn check_deadlines(&self, wait: Option<Instant>) {
         if let Some(t) = wait {
-            assert!(t >= self.last_now, "invariant 5: poll_timeout is {:?} before the last now", self.last_now - t);
+            assert!(
+                t >= self.last_now,
+                "invariant 5: poll_timeout is {:?} before the last now",
+                self.last_now - t
+            );
         }
         if self.closed.is_some() {
             assert_eq!(wait, None, "a timer is still set after Closed");
             return;
         }
-        let init = (!self.ready).then(|| self.base + self.policy.request_timeout.min(self.policy.max_request_time));
+        let init = (!self.ready).then(|| {
+            self.base
+                + self
+                    .policy
+                    .request_timeout
+                    .min(self.policy.max_request_time)
+        });
         let latest = self.open.values().map(|o| o.latest).chain(init).min();
         if let Some(latest) = latest {
-            let t = wait.unwrap_or_else(|| panic!("invariant 5: requests pending ({:?}) but no deadline", self.open));
-            assert!(t <= latest, "invariant 5: the next deadline is {:?} after the latest possible one", t - latest);
+            let pending: Vec<_> = self.open.keys().collect();
+            let t = wait.unwrap_or_else(|| {
+                panic!("invariant 5: {pending:?} pending (or initialize) but no deadline")
+            });
+            assert!(
+                t <= latest,
+                "invariant 5: the next deadline is {:?} after the latest possible one",
+                t - latest
+            );
         }
     }
 
     /// Invariant 2, on the outputs of a step that closed the session.
     fn check_fatal_step(&self) {
-        let Some(k) = self.step.iter().position(|s| matches!(s, Seen::Closed(_))) else { return };
-        let Seen::Closed(error) = &self.step[k] else { unreachable!() };
-        assert_eq!(k + 1, self.step.len(), "invariant 2: Closed is not the last output: {:?}", &self.step[k..]);
-        assert!(self.open.is_empty(), "invariant 2: requests still outstanding after Closed: {:?}", self.open);
+        let Some(k) = self.step.iter().position(|s| matches!(s, Seen::Closed(_))) else {
+            return;
+        };
+        let Seen::Closed(error) = &self.step[k] else {
+            unreachable!()
+        };
+        assert_eq!(
+            k + 1,
+            self.step.len(),
+            "invariant 2: Closed is not the last output: {:?}",
+            &self.step[k..]
+        );
+        assert!(
+            self.open.is_empty(),
+            "invariant 2: {:?} still outstanding after Closed",
+            self.open.keys().collect::<Vec<_>>()
+        );
         let mut i = k;
         if *error == Error::Closed && i > 0 && self.step[i - 1] == Seen::Delete {
             i -= 1;
@@ -352,9 +468,15 @@ impl Checker {
             start -= 1;
         }
         for id in &tail[..start] {
-            let own_deadline_passed = self.done.get(id).is_some_and(|o| o.own_deadline <= self.last_now);
+            let own_deadline_passed = self
+                .done
+                .get(id)
+                .is_some_and(|o| o.own_deadline <= self.last_now);
             let own = own_deadline_passed && matches!(error, Error::Timeout { .. });
-            assert!(own, "invariant 2: the requests failed by {error:?} are not in ascending id: {tail:?}");
+            assert!(
+                own,
+                "invariant 2: the requests failed by {error:?} are not in ascending id: {tail:?}"
+            );
         }
     }
 
@@ -366,7 +488,8 @@ impl Checker {
         let per_command = 1024 + DEBUG_EXPANSION * message;
         let per_request = 1024 + DEBUG_EXPANSION * 3 * line;
         let per_exchange = 1024 + DEBUG_EXPANSION * (line + message + 9 * line);
-        let per_failed = DEBUG_EXPANSION * ERROR_BODY_MAX;
+        // A `Vec<u8>` takes at most five characters per byte (`255, `).
+        let per_failed = 1024 + 5 * ERROR_BODY_MAX;
         let fixed = 16 << 10;
         let base = fixed + DEBUG_EXPANSION * (message + 3 * line);
         base.saturating_add(self.commands.saturating_add(1).saturating_mul(per_command))
@@ -383,7 +506,14 @@ impl Checker {
             self.open.keys().collect::<Vec<_>>()
         );
         assert_eq!(session.outstanding(), 0);
-        assert!(self.ready || self.closed.is_some(), "the session is neither ready nor closed after every deadline passed");
-        assert_eq!(session.poll_timeout(), None, "a timer is still set after every deadline passed");
+        assert!(
+            self.ready || self.closed.is_some(),
+            "the session is neither ready nor closed after every deadline passed"
+        );
+        assert_eq!(
+            session.poll_timeout(),
+            None,
+            "a timer is still set after every deadline passed"
+        );
     }
 }

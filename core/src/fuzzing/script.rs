@@ -88,6 +88,7 @@ impl Setup {
             max_sse_line: limit,
             max_outstanding: self.max_outstanding.map(usize::from),
             max_resume_attempts: u32::from(self.max_resume_attempts),
+            server_stream_wait: ms(self.default_retry_ms),
             default_retry: ms(self.default_retry_ms),
             max_retry: ms(self.max_retry_ms),
         };
@@ -101,7 +102,11 @@ impl Setup {
         } else {
             ClientCapabilities::default()
         };
-        Config { policy, capabilities, ..Config::default() }
+        Config {
+            policy,
+            capabilities,
+            ..Config::default()
+        }
     }
 }
 
@@ -444,8 +449,10 @@ pub(super) fn ms(ms: u32) -> Duration {
 }
 
 /// The statuses of the policy table, and a few more.
-pub const STATUSES: &[u16] =
-    &[200, 200, 200, 201, 202, 204, 301, 400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 429, 500, 502, 503, 504];
+pub const STATUSES: &[u16] = &[
+    200, 200, 200, 201, 202, 204, 301, 400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 429, 500,
+    502, 503, 504,
+];
 
 /// A chunked-input byte reader for the fuzz targets: every read succeeds (zeros once the input
 /// is exhausted).
@@ -515,22 +522,38 @@ impl Script {
         let mut r = Reader::new(data);
         let setup = Setup {
             limit: 256 + u16::from(r.u8() % 16) * 128,
-            request_timeout_ms: r.pick(&[60_000, 1000, 100, 5000]),
-            max_request_time_ms: r.pick(&[600_000, 3000, 120_000, 0]),
-            progress_resets_timeout: r.u8() % 4 != 0,
+            request_timeout_ms: r.pick(&[60_000, 60_000, 60_000, 60_000, 60_000, 5000, 1000, 100]),
+            max_request_time_ms: r.pick(&[
+                600_000, 600_000, 600_000, 600_000, 120_000, 120_000, 3000, 0,
+            ]),
+            progress_resets_timeout: !r.u8().is_multiple_of(4),
             max_outstanding: r.option(|r| r.u8() % 8),
-            server_error_scope: if r.u8() % 4 == 0 { Scope::Request } else { Scope::Session },
+            server_error_scope: if r.u8().is_multiple_of(4) {
+                Scope::Request
+            } else {
+                Scope::Session
+            },
             max_resume_attempts: r.u8() % 5,
             default_retry_ms: r.pick(&[1000, 0, 10, 50_000]),
             max_retry_ms: r.pick(&[30_000, 0, 100]),
             capabilities: r.bool(),
         };
-        let handshake = r.pick(&[Handshake::JsonWithSession, Handshake::Json, Handshake::Sse, Handshake::None]);
+        let handshake = r.pick(&[
+            Handshake::JsonWithSession,
+            Handshake::Json,
+            Handshake::Sse,
+            Handshake::None,
+        ]);
         let mut ops = Vec::new();
         while !r.is_empty() && ops.len() < 256 {
             ops.push(Op::read(&mut r, transport));
         }
-        Script { transport, setup, handshake, ops }
+        Script {
+            transport,
+            setup,
+            handshake,
+            ops,
+        }
     }
 }
 
@@ -564,7 +587,13 @@ impl Msg {
             7 | 8 => Msg::Progress(Target::read(r)),
             9 => Msg::Notification,
             10 => {
-                let ask = r.pick(&[Ask::Ping, Ask::Roots, Ask::Sampling, Ask::Elicitation, Ask::Unknown]);
+                let ask = r.pick(&[
+                    Ask::Ping,
+                    Ask::Roots,
+                    Ask::Sampling,
+                    Ask::Elicitation,
+                    Ask::Unknown,
+                ]);
                 Msg::ServerRequest { ask, id: r.u8() }
             }
             11 if depth == 0 => Msg::Batch((0..1 + r.u8() % 3).map(|_| Msg::read(r, 1)).collect()),
@@ -581,9 +610,19 @@ impl Ev {
         Ev {
             id: r.option(|r| r.u8() % 8),
             retry: r.option(|r| r.pick(&[0, 10, 1000, 60_000])),
-            kind: r.pick(&[EvKind::Plain, EvKind::Plain, EvKind::Message, EvKind::Other, EvKind::Comment]),
-            data: if r.u8() % 4 == 0 { None } else { Some(Msg::read(r, 0)) },
-            crlf: r.u8() % 4 == 0,
+            kind: r.pick(&[
+                EvKind::Plain,
+                EvKind::Plain,
+                EvKind::Message,
+                EvKind::Other,
+                EvKind::Comment,
+            ]),
+            data: if r.u8().is_multiple_of(4) {
+                None
+            } else {
+                Some(Msg::read(r, 0))
+            },
+            crlf: r.u8().is_multiple_of(4),
         }
     }
 }
@@ -595,14 +634,22 @@ impl Op {
             0..=2 => Op::Request {
                 timeout_ms: r.option(|r| u32::from(r.u16()) * 4),
                 progress: r.bool(),
-                large: r.u8() % 16 == 0,
+                large: r.u8().is_multiple_of(16),
             },
             3 => Op::Cancel(Pick::read(r)),
-            4 => Op::Respond { to: Pick::read(r), error: r.bool() },
+            4 => Op::Respond {
+                to: Pick::read(r),
+                error: r.bool(),
+            },
             5 => Op::Notify,
-            6 if r.u8() % 8 == 0 => Op::Close,
+            6 if r.u8().is_multiple_of(8) => Op::Close,
             6 | 7 if stdio => Op::Stdout {
-                lines: (0..1 + r.u8() % 3).map(|_| Line { msg: Msg::read(r, 0), crlf: r.u8() % 4 == 0 }).collect(),
+                lines: (0..1 + r.u8() % 3)
+                    .map(|_| Line {
+                        msg: Msg::read(r, 0),
+                        crlf: r.u8().is_multiple_of(4),
+                    })
+                    .collect(),
                 splits: r.splits(),
             },
             6 | 7 => Op::Head {
@@ -618,18 +665,34 @@ impl Op {
                     ContentType::Html,
                 ]),
                 session_id: r.option(|r| r.u8() % 3),
-                retry_after: r.u8() % 4 == 0,
-                www_authenticate: r.u8() % 4 == 0,
+                retry_after: r.u8().is_multiple_of(4),
+                www_authenticate: r.u8().is_multiple_of(4),
             },
-            8 if stdio => Op::StdoutBytes { bytes: Blob(r.bytes(48)), splits: r.splits() },
-            8 => Op::Json { exchange: Pick::read(r), msg: Msg::read(r, 0), splits: r.splits() },
-            9 | 10 if stdio => Op::Answer { exchange: Pick::Last, msg: Msg::read(r, 0), sse_id: None, end: true },
+            8 if stdio => Op::StdoutBytes {
+                bytes: Blob(r.bytes(48)),
+                splits: r.splits(),
+            },
+            8 => Op::Json {
+                exchange: Pick::read(r),
+                msg: Msg::read(r, 0),
+                splits: r.splits(),
+            },
+            9 | 10 if stdio => Op::Answer {
+                exchange: Pick::Last,
+                msg: Msg::read(r, 0),
+                sse_id: None,
+                end: true,
+            },
             9 | 10 => Op::Sse {
                 exchange: Pick::read(r),
                 events: (0..1 + r.u8() % 3).map(|_| Ev::read(r)).collect(),
                 splits: r.splits(),
             },
-            11 => Op::Bytes { exchange: Pick::read(r), bytes: Blob(r.bytes(48)), splits: r.splits() },
+            11 => Op::Bytes {
+                exchange: Pick::read(r),
+                bytes: Blob(r.bytes(48)),
+                splits: r.splits(),
+            },
             12 => Op::End(Pick::read(r)),
             13 => Op::Fail {
                 exchange: Pick::read(r),
@@ -645,15 +708,26 @@ impl Op {
                 exchange: Pick::read(r),
                 msg: Msg::read(r, 0),
                 sse_id: r.option(|r| r.u8() % 4),
-                end: r.u8() % 4 != 0,
+                end: !r.u8().is_multiple_of(4),
             },
             18 => {
-                let kind = r.pick(&[Flood::Line, Flood::DataLines, Flood::Events, Flood::Comments, Flood::Blank, Flood::Garbage]);
-                let kib = 1 + r.u8() % 24;
+                let kind = r.pick(&[
+                    Flood::Line,
+                    Flood::DataLines,
+                    Flood::Events,
+                    Flood::Comments,
+                    Flood::Blank,
+                    Flood::Garbage,
+                ]);
+                let kib = r.pick(&[1, 2, 4, 16, 100]);
                 if stdio {
                     Op::StdoutFlood { kind, kib }
                 } else {
-                    Op::Flood { exchange: Pick::read(r), kind, kib }
+                    Op::Flood {
+                        exchange: Pick::read(r),
+                        kind,
+                        kib,
+                    }
                 }
             }
             19 => match r.u8() % 8 {
@@ -662,10 +736,19 @@ impl Op {
                 2 => Op::WriteFailed,
                 _ => Op::ToDeadline,
             },
-            20 | 21 => Op::Advance { ms: r.pick(&[1, 10, 999, 1000, 5000, 30_000, 60_000, 700_000]) },
+            20 | 21 => Op::Advance {
+                ms: r.pick(&[1, 10, 999, 1000, 5000, 30_000, 60_000, 700_000]),
+            },
             22 | 23 => Op::ToDeadline,
-            24 => Op::Rewind { ms: r.u16() % 10_000 },
-            _ => Op::Answer { exchange: Pick::Last, msg: Msg::read(r, 0), sse_id: None, end: true },
+            24 => Op::Rewind {
+                ms: r.u16() % 10_000,
+            },
+            _ => Op::Answer {
+                exchange: Pick::Last,
+                msg: Msg::read(r, 0),
+                sse_id: None,
+                end: true,
+            },
         }
     }
 }
@@ -683,4 +766,3 @@ pub fn split_at(data: &[u8], points: impl IntoIterator<Item = usize>) -> Vec<&[u
     chunks.push(&data[start..]);
     chunks
 }
-

@@ -15,7 +15,7 @@ use crate::error::{Error, HttpError, ProtocolError, TransportError};
 use crate::input::ExchangeId;
 use crate::jsonrpc::{self, Decoded, Message};
 use crate::output::{Output, RequestId, Transmit, Warning};
-use crate::policy::{Cause, Role, Verdict};
+use crate::policy::{Cause, ExchangeKind, Verdict};
 use crate::sse::{SseDecoder, SseEvent, SseLimits};
 
 const MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
@@ -52,7 +52,7 @@ struct ServerStream {
 
 #[derive(Debug)]
 pub(crate) struct Exchange {
-    role: Role,
+    role: ExchangeKind,
     request: Option<RequestId>,
     method: String,
     carried_session: bool,
@@ -124,7 +124,7 @@ impl HttpState {
     /// A POST carrying one message.
     pub(crate) fn post(
         &mut self,
-        role: Role,
+        role: ExchangeKind,
         request: Option<RequestId>,
         method: &str,
         body: Vec<u8>,
@@ -147,7 +147,7 @@ impl HttpState {
     /// A GET for the server stream or for resuming a request's stream.
     fn get(
         &mut self,
-        role: Role,
+        role: ExchangeKind,
         request: Option<RequestId>,
         last_event_id: Option<&str>,
         headers: &HeaderMap,
@@ -176,7 +176,7 @@ impl HttpState {
     ) -> Option<(ExchangeId, ::http::Request<Vec<u8>>)> {
         self.session_id.as_ref()?;
         let exchange = Exchange {
-            role: Role::Delete,
+            role: ExchangeKind::Delete,
             request: None,
             method: "DELETE".into(),
             carried_session: true,
@@ -186,6 +186,14 @@ impl HttpState {
         // Nothing more is read once the session is closed.
         self.exchanges.clear();
         Some(sent)
+    }
+
+    /// The GET stream was sent and the server has not yet said what becomes of it.
+    pub(crate) fn server_stream_pending(&self) -> bool {
+        self.exchanges.values().any(|x| {
+            x.role == ExchangeKind::ServerStream
+                && matches!(x.body, Body::AwaitingHead | Body::Failed(_))
+        })
     }
 
     pub(crate) fn remove(&mut self, exchange: ExchangeId) -> Option<Exchange> {
@@ -275,7 +283,7 @@ impl Session {
                     return;
                 };
                 self.out.push_back(Output::Abort(exchange));
-                if x.role == Role::ServerStream {
+                if x.role == ExchangeKind::ServerStream {
                     self.server_stream_ended(false);
                     self.warn(Warning::ServerStreamRejected { status });
                 } else {
@@ -325,16 +333,18 @@ impl Session {
         };
         let role = x.role;
         match role {
-            Role::Notification | Role::Delete => x.body = Body::Discard,
-            Role::ServerStream if is_sse => x.body = Body::Sse(Box::new(SseDecoder::new(limits))),
-            Role::ServerStream => {
+            ExchangeKind::Notification | ExchangeKind::Delete => x.body = Body::Discard,
+            ExchangeKind::ServerStream if is_sse => {
+                x.body = Body::Sse(Box::new(SseDecoder::new(limits)))
+            }
+            ExchangeKind::ServerStream => {
                 self.abort_exchange(exchange);
                 self.server_stream_ended(false);
                 self.warn(Warning::ServerStreamRejected { status });
             }
-            Role::Initialize | Role::Request | Role::Resume => {
+            ExchangeKind::Initialize | ExchangeKind::Request | ExchangeKind::Resume => {
                 let request = self.carried_request_of(exchange);
-                if role == Role::Initialize {
+                if role == ExchangeKind::Initialize {
                     if let (Some(id), Some(h)) = (headers.get(&MCP_SESSION_ID), self.http_mut()) {
                         h.session_id = Some(id.clone());
                     }
@@ -423,7 +433,7 @@ impl Session {
         };
         let (role, request) = (x.role, x.request);
         let resume = match role {
-            Role::ServerStream => self.http_mut().map(|h| &mut h.server_stream.resume),
+            ExchangeKind::ServerStream => self.http_mut().map(|h| &mut h.server_stream.resume),
             _ => request
                 .and_then(|id| self.requests.get_mut(&id))
                 .map(|p| &mut p.resume),
@@ -452,7 +462,7 @@ impl Session {
         let origin = self.carried_request_of(exchange);
         if let Err(e) = self.on_json(now, event.data.as_bytes(), origin) {
             match (role, origin) {
-                (Role::ServerStream, _) | (_, None) => self.warn(Warning::InvalidMessage {
+                (ExchangeKind::ServerStream, _) | (_, None) => self.warn(Warning::InvalidMessage {
                     error: e.0,
                     excerpt: excerpt(event.data.as_bytes(), 200),
                 }),
@@ -469,7 +479,7 @@ impl Session {
             None => {
                 let server_stream = self
                     .exchange(exchange)
-                    .is_some_and(|x| x.role == Role::ServerStream);
+                    .is_some_and(|x| x.role == ExchangeKind::ServerStream);
                 self.abort_exchange(exchange);
                 if server_stream {
                     self.server_stream_ended(false);
@@ -552,13 +562,13 @@ impl Session {
         error: TransportError,
     ) {
         match x.role {
-            Role::Initialize | Role::Request => {
+            ExchangeKind::Initialize | ExchangeKind::Request => {
                 if let Some(id) = request {
                     self.complete(id, Err(Error::Transport(error)));
                 }
             }
-            Role::Resume => self.stream_ended(now, x, request, Some(error)),
-            Role::ServerStream => {
+            ExchangeKind::Resume => self.stream_ended(now, x, request, Some(error)),
+            ExchangeKind::ServerStream => {
                 self.server_stream_ended(true);
                 if !self.http_ref().is_some_and(|h| h.server_stream.active) {
                     self.warn(Warning::ServerStreamLost {
@@ -566,11 +576,11 @@ impl Session {
                     });
                 }
             }
-            Role::Notification => self.warn(Warning::NotificationFailed {
+            ExchangeKind::Notification => self.warn(Warning::NotificationFailed {
                 method: x.method,
                 reason: error.message.to_string(),
             }),
-            Role::Delete => {}
+            ExchangeKind::Delete => {}
         }
     }
 
@@ -583,7 +593,7 @@ impl Session {
         request: Option<RequestId>,
         error: Option<TransportError>,
     ) {
-        if x.role == Role::ServerStream {
+        if x.role == ExchangeKind::ServerStream {
             return self.server_stream_ended(true);
         }
         let Some(id) = request else { return };
@@ -621,31 +631,54 @@ impl Session {
             return;
         };
         let Some(h) = self.http_mut() else { return };
-        let (exchange, request) = h.get(Role::Resume, Some(id), Some(&last), &headers, version);
+        let (exchange, request) = h.get(
+            ExchangeKind::Resume,
+            Some(id),
+            Some(&last),
+            &headers,
+            version,
+        );
         if let Some(p) = self.requests.get_mut(&id) {
             p.exchange = Some(exchange);
         }
-        self.out
-            .push_back(Output::Transmit(Transmit::Http { exchange, request }));
+        let kind = ExchangeKind::Resume;
+        self.out.push_back(Output::Transmit(Transmit::Http {
+            exchange,
+            kind,
+            request,
+        }));
     }
 
-    /// Opens the optional GET stream, once the session is ready.
-    pub(super) fn open_server_stream(&mut self) {
-        if !self.is_ready() {
-            return;
+    /// Opens the optional GET stream, once the server has answered `initialize`; says whether
+    /// it did.
+    pub(super) fn open_server_stream(&mut self) -> bool {
+        if self.server.is_none() || self.is_closed() {
+            return false;
         }
         let headers = self.config.headers.clone();
         let version = self.protocol_version;
-        let Some(h) = self.http_mut() else { return };
+        let Some(h) = self.http_mut() else {
+            return false;
+        };
         if h.server_stream.unsupported {
-            return;
+            return false;
         }
         h.server_stream.active = true;
         let last = h.server_stream.resume.last_event_id.clone();
-        let (exchange, request) =
-            h.get(Role::ServerStream, None, last.as_deref(), &headers, version);
-        self.out
-            .push_back(Output::Transmit(Transmit::Http { exchange, request }));
+        let (exchange, request) = h.get(
+            ExchangeKind::ServerStream,
+            None,
+            last.as_deref(),
+            &headers,
+            version,
+        );
+        let kind = ExchangeKind::ServerStream;
+        self.out.push_back(Output::Transmit(Transmit::Http {
+            exchange,
+            kind,
+            request,
+        }));
+        true
     }
 
     /// The GET stream ended; reopen it after the server's `retry` if it is resumable.

@@ -15,7 +15,7 @@ use crate::error::{Error, ProtocolError};
 use crate::input::{ExchangeId, Input};
 use crate::jsonrpc::{self, ErrorObject, Id, Message, RawJson};
 use crate::output::{Event, Output, RequestId, Transmit, Warning};
-use crate::policy::{Policy, Role};
+use crate::policy::{ExchangeKind, Policy};
 use crate::schema::{ClientCapabilities, Implementation, InitializeParams, InitializeResult};
 
 pub use timers::TimerReason;
@@ -272,7 +272,7 @@ impl Session {
         self.check_open()?;
         let body = jsonrpc::encode_notification(method, params.as_ref());
         if matches!(self.phase, Phase::Ready) {
-            self.transmit(Role::Notification, None, method, body);
+            self.transmit(ExchangeKind::Notification, None, method, body);
         } else {
             self.pre_ready.push(Queued {
                 request: None,
@@ -287,7 +287,7 @@ impl Session {
     pub fn respond(&mut self, id: Id, result: Result<Value, ErrorObject>) -> Result<(), Error> {
         self.check_open()?;
         let body = jsonrpc::encode_response(&id, result.as_ref());
-        self.transmit(Role::Notification, None, "response", body);
+        self.transmit(ExchangeKind::Notification, None, "response", body);
         Ok(())
     }
 
@@ -349,6 +349,11 @@ impl Session {
             }
             Input::WriteFailed(error) => self.fail_session(Error::Transport(error)),
             Input::Timeout => {}
+        }
+        if let Transport::Http(h) = &self.transport {
+            if !h.server_stream_pending() {
+                self.become_ready();
+            }
         }
     }
 
@@ -449,7 +454,8 @@ impl Session {
                 self.abandon(id, Error::Timeout { after }, "timed out");
             }
             TimerReason::ResumeStream(id) => self.resume_stream(id),
-            TimerReason::ReopenServerStream => self.open_server_stream(),
+            TimerReason::ReopenServerStream => drop(self.open_server_stream()),
+            TimerReason::ServerStreamWait => self.become_ready(),
             TimerReason::ErrorBody(exchange) => self.on_error_body_timeout(exchange),
         }
     }
@@ -485,9 +491,9 @@ impl Session {
 
     fn dispatch_request(&mut self, id: RequestId, method: &str, body: Vec<u8>) {
         let role = if id == INITIALIZE {
-            Role::Initialize
+            ExchangeKind::Initialize
         } else {
-            Role::Request
+            ExchangeKind::Request
         };
         let exchange = self.transmit(role, Some(id), method, body);
         if let Some(p) = self.requests.get_mut(&id) {
@@ -499,7 +505,7 @@ impl Session {
     /// Sends one message; over HTTP, returns the exchange that carries it.
     fn transmit(
         &mut self,
-        role: Role,
+        role: ExchangeKind,
         request: Option<RequestId>,
         method: &str,
         mut body: Vec<u8>,
@@ -521,6 +527,7 @@ impl Session {
                 );
                 self.out.push_back(Output::Transmit(Transmit::Http {
                     exchange,
+                    kind: role,
                     request: req,
                 }));
                 Some(exchange)
@@ -556,7 +563,12 @@ impl Session {
         if sent && owner == Owner::App {
             let params = json!({ "requestId": wire_id(id), "reason": reason });
             let body = jsonrpc::encode_notification("notifications/cancelled", Some(&params));
-            self.transmit(Role::Notification, None, "notifications/cancelled", body);
+            self.transmit(
+                ExchangeKind::Notification,
+                None,
+                "notifications/cancelled",
+                body,
+            );
         }
         self.complete(id, Err(error));
     }
@@ -604,8 +616,13 @@ impl Session {
                 if let Some((exchange, request)) =
                     h.delete(&self.config.headers, self.protocol_version)
                 {
-                    self.out
-                        .push_back(Output::Transmit(Transmit::Http { exchange, request }));
+                    let kind = ExchangeKind::Delete;
+                    let transmit = Transmit::Http {
+                        exchange,
+                        kind,
+                        request,
+                    };
+                    self.out.push_back(Output::Transmit(transmit));
                 }
             }
         }
@@ -636,9 +653,30 @@ impl Session {
         };
         self.protocol_version = Some(version);
         self.server = Some(init);
-        self.phase = Phase::Ready;
         let body = jsonrpc::encode_notification("notifications/initialized", None);
-        self.transmit(Role::Notification, None, "notifications/initialized", body);
+        self.transmit(
+            ExchangeKind::Notification,
+            None,
+            "notifications/initialized",
+            body,
+        );
+        if self.open_server_stream() {
+            // Servers send their own requests on the GET stream (elicitation during a tool
+            // call, ...): the session is ready once the server has answered it, or soon.
+            let at = self.last_now + self.config.policy.server_stream_wait;
+            self.timers.set(TimerReason::ServerStreamWait, at);
+        } else {
+            self.become_ready();
+        }
+    }
+
+    /// The handshake is over: `Ready`, then what waited for it, in order.
+    fn become_ready(&mut self) {
+        if !matches!(self.phase, Phase::Initializing) || self.server.is_none() {
+            return;
+        }
+        self.timers.clear(TimerReason::ServerStreamWait);
+        self.phase = Phase::Ready;
         self.out.push_back(Output::Event(Event::Ready));
         for q in std::mem::take(&mut self.pre_ready) {
             match q.request {
@@ -647,11 +685,10 @@ impl Session {
                 }
                 Some(_) => {} // cancelled or timed out while queued
                 None => {
-                    self.transmit(Role::Notification, None, &q.method, q.body);
+                    self.transmit(ExchangeKind::Notification, None, &q.method, q.body);
                 }
             }
         }
-        self.open_server_stream();
     }
 
     /// Handles one message from the server. `origin` is the request whose exchange carried it

@@ -15,6 +15,8 @@ pub enum TimerReason {
     ResumeStream(RequestId),
     /// Reopening the server's GET stream after its `retry`.
     ReopenServerStream,
+    /// Becoming ready without the server's answer to the GET stream.
+    ServerStreamWait,
     /// Giving up waiting for the rest of a failed response's body.
     ErrorBody(ExchangeId),
 }

@@ -138,7 +138,9 @@ impl Harness {
         let mut rest = Vec::new();
         for o in std::mem::take(&mut self.outputs) {
             match o {
-                Output::Transmit(Transmit::Http { exchange, request }) => {
+                Output::Transmit(Transmit::Http {
+                    exchange, request, ..
+                }) => {
                     let (parts, body) = request.into_parts();
                     let body = if body.is_empty() {
                         serde_json::Value::Null
@@ -263,21 +265,45 @@ impl Harness {
     }
 
     /// The HTTP handshake with a server that answers protocol version `version` and assigns
-    /// `session_id`. Requests queued before it stay to be taken by [`Harness::sent`].
+    /// `session_id`, and opens the GET stream (an SSE head). Requests queued before it stay to
+    /// be taken by [`Harness::sent`].
     pub fn ready_http_as(&mut self, version: &str, session_id: Option<&str>) -> Sent {
+        let get = self.handshake_http_as(version, session_id);
+        self.sse_head(get.exchange);
+        assert!(self.events().iter().any(|e| matches!(e, Event::Ready)));
+        // Requests queued before the handshake go out once it is over; put them back.
+        self.requeued = self.sent();
+        get
+    }
+
+    /// The HTTP handshake up to the GET stream, which is sent but not answered: the session is
+    /// not ready until it is (or `Policy::server_stream_wait` passes).
+    pub fn handshake_http(&mut self) -> Sent {
+        self.handshake_http_as(LATEST, Some("sess-1"))
+    }
+
+    /// [`Harness::handshake_http`] with a server that assigns no session id.
+    pub fn handshake_http_without_session(&mut self) -> Sent {
+        self.handshake_http_as(LATEST, None)
+    }
+
+    /// [`Harness::handshake_http`] with the given version and session id.
+    pub fn handshake_http_as(&mut self, version: &str, session_id: Option<&str>) -> Sent {
         let mut headers = Vec::new();
         if let Some(s) = session_id {
             headers.push(("mcp-session-id", s));
         }
         let mut sent = self.answer_initialize(&headers, &init_result(version));
-        assert!(self.events().iter().any(|e| matches!(e, Event::Ready)));
+        assert_eq!(sent.len(), 2, "the notification and the GET: {sent:?}");
         let get = sent.pop().unwrap();
         assert_eq!(get.method, http::Method::GET);
         assert_eq!(sent[0].body["method"], "notifications/initialized");
+        assert!(
+            !self.events().iter().any(|e| matches!(e, Event::Ready)),
+            "ready before the GET was answered"
+        );
         self.head(sent[0].exchange, 202, &[]);
         self.end(sent[0].exchange);
-        // Requests queued before the handshake follow the notification; put them back.
-        self.requeued = sent.into_iter().skip(1).collect();
         get
     }
 

@@ -13,8 +13,12 @@ fn main() {
     let mut out = std::io::stdout().lock();
     for line in stdin.lock().lines() {
         let Ok(line) = line else { break };
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
-        let Some(id) = msg.get("id").cloned() else { continue };
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        let Some(id) = msg.get("id").cloned() else {
+            continue;
+        };
         let result = match msg["method"].as_str().unwrap_or("") {
             "initialize" => serde_json::json!({
                 "protocolVersion": "2025-11-25",
