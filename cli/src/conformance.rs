@@ -27,8 +27,6 @@ use crate::exit::Failure;
 
 /// How long each request may take: well under the suite's 30 s per scenario.
 const TIMEOUT: Duration = Duration::from_secs(20);
-/// How long to let the optional GET stream open before the scenario's requests.
-const GET_STREAM_SETTLE: Duration = Duration::from_millis(250);
 
 /// Runs the scenario named by `MCP_CONFORMANCE_SCENARIO` against `url`.
 pub async fn run(url: &str) -> Result<(), Failure> {
@@ -47,12 +45,6 @@ pub async fn run(url: &str) -> Result<(), Failure> {
 }
 
 async fn script(client: &Client, scenario: &str) -> Result<(), Failure> {
-    // The core opens the optional GET stream as soon as the session is ready, alongside the
-    // first requests, and `connect` does not wait for it. Two mocks need it open before
-    // `tools/call` arrives: `elicitation-sep1034-client-defaults` sends its elicitation on
-    // the GET stream (and drops it if there is none yet), and `sse-retry` answers a pending
-    // call on any GET (so the call's own stream is never resumed). Let it settle first.
-    tokio::time::sleep(GET_STREAM_SETTLE).await;
     let tools = client
         .list_all_tools()
         .await

@@ -14,8 +14,6 @@ use crate::Common;
 
 /// How many of a stdio server's last stderr lines are kept, to show if it dies.
 const STDERR_TAIL: usize = 20;
-/// How long to let a dead server's stderr drain before showing its last lines.
-const STDERR_DRAIN: Duration = Duration::from_millis(100);
 
 /// `<SERVER>` for commands that take nothing else: a URL or `-- <command> [args...]`.
 #[derive(Args, Debug, Clone)]
@@ -109,8 +107,8 @@ impl StderrTail {
         lines.push_back(line.to_owned());
     }
 
-    /// `failure`, with these lines if the server process died, after giving its stderr pipe
-    /// a moment to drain (the exit can be noticed before the last lines are read).
+    /// `failure`, with these lines if the server process died (the client reports the exit
+    /// after the last stderr line).
     async fn attach(&self, failure: Failure) -> Failure {
         match failure {
             Failure::Mcp {
@@ -118,7 +116,6 @@ impl StderrTail {
                 error: error @ Error::ProcessExited { .. },
                 ..
             } => {
-                tokio::time::sleep(STDERR_DRAIN).await;
                 let mut lines = self.0.lock().unwrap_or_else(|e| e.into_inner());
                 Failure::Mcp {
                     doing,

@@ -204,7 +204,7 @@ fn a_refused_connection_exits_3() {
     let run = mcpwire_run(&["tools", &url]);
     let message = one_line_message(run.expect_code(3));
     assert!(
-        message.starts_with(&format!("mcpwire: connecting to {url}: transport error")),
+        message.starts_with(&format!("mcpwire: connecting to {url}: cannot connect")),
         "{message}"
     );
 }
