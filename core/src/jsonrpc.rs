@@ -59,7 +59,11 @@ impl ErrorObject {
 
     /// An error object with `code` and `message` and no data.
     pub fn new(code: i64, message: impl Into<String>) -> Self {
-        ErrorObject { code, message: message.into(), data: None }
+        ErrorObject {
+            code,
+            message: message.into(),
+            data: None,
+        }
     }
 }
 
@@ -147,14 +151,21 @@ impl Flat {
             return Err(DecodeError("missing \"jsonrpc\": \"2.0\"".into()));
         }
         match (self.method, self.id, self.result, self.error) {
-            (Some(method), Some(Some(id)), None, None) => {
-                Ok(Message::Request { id, method, params: self.params })
-            }
-            (Some(method), None, None, None) => Ok(Message::Notification { method, params: self.params }),
+            (Some(method), Some(Some(id)), None, None) => Ok(Message::Request {
+                id,
+                method,
+                params: self.params,
+            }),
+            (Some(method), None, None, None) => Ok(Message::Notification {
+                method,
+                params: self.params,
+            }),
             (None, Some(Some(id)), Some(result), None) => Ok(Message::Response { id, result }),
             (None, Some(id), None, Some(error)) => Ok(Message::Error { id, error }),
             (None, None, None, Some(error)) => Ok(Message::Error { id: None, error }),
-            _ => Err(DecodeError("not a JSON-RPC request, notification or response".into())),
+            _ => Err(DecodeError(
+                "not a JSON-RPC request, notification or response".into(),
+            )),
         }
     }
 }
@@ -222,12 +233,21 @@ fn to_vec<T: Serialize>(v: &T) -> Vec<u8> {
 
 /// The JSON text of a request.
 pub fn encode_request(id: &Id, method: &str, params: Option<&Value>) -> Vec<u8> {
-    to_vec(&OutRequest { jsonrpc: "2.0", id, method, params })
+    to_vec(&OutRequest {
+        jsonrpc: "2.0",
+        id,
+        method,
+        params,
+    })
 }
 
 /// The JSON text of a notification.
 pub fn encode_notification(method: &str, params: Option<&Value>) -> Vec<u8> {
-    to_vec(&OutNotification { jsonrpc: "2.0", method, params })
+    to_vec(&OutNotification {
+        jsonrpc: "2.0",
+        method,
+        params,
+    })
 }
 
 /// The JSON text of a response to a server request.
@@ -236,7 +256,12 @@ pub fn encode_response(id: &Id, result: Result<&Value, &ErrorObject>) -> Vec<u8>
         Ok(r) => (Some(r), None),
         Err(e) => (None, Some(e)),
     };
-    to_vec(&OutResponse { jsonrpc: "2.0", id, result, error })
+    to_vec(&OutResponse {
+        jsonrpc: "2.0",
+        id,
+        result,
+        error,
+    })
 }
 
 #[cfg(test)]
@@ -253,11 +278,19 @@ mod tests {
     #[test]
     fn request_with_integer_and_string_ids() {
         match one(r#"{"jsonrpc":"2.0","id":7,"method":"ping"}"#) {
-            Message::Request { id: Id::Number(7), method, params: None } => assert_eq!(method, "ping"),
+            Message::Request {
+                id: Id::Number(7),
+                method,
+                params: None,
+            } => assert_eq!(method, "ping"),
             m => panic!("{m:?}"),
         }
         match one(r#"{"jsonrpc":"2.0","id":"a","method":"roots/list","params":{}}"#) {
-            Message::Request { id: Id::String(s), params: Some(_), .. } => assert_eq!(s, "a"),
+            Message::Request {
+                id: Id::String(s),
+                params: Some(_),
+                ..
+            } => assert_eq!(s, "a"),
             m => panic!("{m:?}"),
         }
     }
@@ -273,14 +306,20 @@ mod tests {
     #[test]
     fn response_keeps_result_verbatim() {
         match one(r#"{"jsonrpc":"2.0","id":1,"result":{"b":1,"a":[1, 2]}}"#) {
-            Message::Response { id: Id::Number(1), result } => assert_eq!(result.get(), r#"{"b":1,"a":[1, 2]}"#),
+            Message::Response {
+                id: Id::Number(1),
+                result,
+            } => assert_eq!(result.get(), r#"{"b":1,"a":[1, 2]}"#),
             m => panic!("{m:?}"),
         }
     }
 
     #[test]
     fn null_result_is_a_response() {
-        assert!(matches!(one(r#"{"jsonrpc":"2.0","id":1,"result":null}"#), Message::Response { .. }));
+        assert!(matches!(
+            one(r#"{"jsonrpc":"2.0","id":1,"result":null}"#),
+            Message::Response { .. }
+        ));
     }
 
     #[test]
@@ -290,7 +329,9 @@ mod tests {
             r#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"parse"}}"#,
         ] {
             match one(text) {
-                Message::Error { id: None, error } => assert_eq!(error.code, ErrorObject::PARSE_ERROR),
+                Message::Error { id: None, error } => {
+                    assert_eq!(error.code, ErrorObject::PARSE_ERROR)
+                }
                 m => panic!("{m:?}"),
             }
         }
@@ -331,11 +372,23 @@ mod tests {
     fn encoders_write_what_decode_reads() {
         let params = serde_json::json!({"name": "echo"});
         let req = encode_request(&Id::Number(3), "tools/call", Some(&params));
-        assert_eq!(req, br#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo"}}"#);
-        assert_eq!(encode_notification("notifications/initialized", None), br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+        assert_eq!(
+            req,
+            br#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo"}}"#
+        );
+        assert_eq!(
+            encode_notification("notifications/initialized", None),
+            br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#
+        );
         let err = ErrorObject::new(ErrorObject::METHOD_NOT_FOUND, "no");
         let resp = encode_response(&Id::String("s".into()), Err(&err));
-        assert!(matches!(one(std::str::from_utf8(&resp).unwrap()), Message::Error { id: Some(Id::String(_)), .. }));
+        assert!(matches!(
+            one(std::str::from_utf8(&resp).unwrap()),
+            Message::Error {
+                id: Some(Id::String(_)),
+                ..
+            }
+        ));
         let ok = encode_response(&Id::Number(1), Ok(&serde_json::json!({})));
         assert_eq!(ok, br#"{"jsonrpc":"2.0","id":1,"result":{}}"#);
     }

@@ -22,7 +22,11 @@ pub struct Implementation {
 impl Implementation {
     /// An implementation called `name` at `version`.
     pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
-        Implementation { name: name.into(), version: version.into(), ..Default::default() }
+        Implementation {
+            name: name.into(),
+            version: version.into(),
+            ..Default::default()
+        }
     }
 }
 
