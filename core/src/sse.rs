@@ -134,6 +134,17 @@ impl SseDecoder {
         }
     }
 
+    /// A decoder for a stream that resumes another: like an `EventSource` reconnecting, it
+    /// starts with the last event id that stream left off at, which lasts until the new
+    /// stream sets another.
+    pub fn resuming(limits: SseLimits, last_event_id: Option<String>) -> Self {
+        SseDecoder {
+            id_buffer: last_event_id.clone(),
+            last_event_id,
+            ..SseDecoder::new(limits)
+        }
+    }
+
     /// Decodes `input`, appending every event completed by it to `out`. Incomplete input is
     /// kept (bounded) for the next call.
     ///

@@ -33,6 +33,8 @@ struct Sent {
     id: ExchangeId,
     /// The JSON-RPC id of the request it carried.
     rpc_id: Option<Id>,
+    /// A GET (the server stream, or a resumption).
+    get: bool,
 }
 
 /// Plays a script against a session under a [`Checker`], and records a normalised log.
@@ -148,9 +150,11 @@ impl Driver {
                     .filter(|b| b.get("method").is_some())
                     .and_then(|b| b.get("id"))
                     .and_then(|id| serde_json::from_value(id.clone()).ok());
+                let get = request.method() == http::Method::GET;
                 self.exchanges.push(Sent {
                     id: *exchange,
                     rpc_id,
+                    get,
                 });
             }
             Output::Event(Event::Request { id, .. }) => self.server_requests.push(id.clone()),
@@ -161,9 +165,11 @@ impl Driver {
     fn render(&self, output: &Output) -> String {
         match output {
             Output::Transmit(Transmit::Http {
-                exchange, request, ..
+                exchange,
+                kind,
+                request,
             }) => format!(
-                "http {} {} {} {:?} {}",
+                "http {} {kind:?} {} {} {:?} {}",
                 exchange.0,
                 request.method(),
                 request.uri(),
@@ -278,6 +284,14 @@ impl Driver {
         if let Some(note) = self.exchanges.get(1).map(|s| s.id) {
             self.head(note, 202, &HeaderMap::new());
             self.input(self.clock, Input::ResponseEnd { exchange: note });
+        }
+        // Answer the GET stream (the session is ready once it is answered): open it, or (for
+        // `Json`) say there is none.
+        if let Some(get) = self.exchanges.iter().find(|s| s.get).map(|s| s.id) {
+            match handshake {
+                Handshake::Json => self.head(get, 405, &HeaderMap::new()),
+                _ => self.head(get, 200, &content_type(ContentType::Sse)),
+            }
         }
         self.op_done();
     }

@@ -407,13 +407,11 @@ impl Checker {
             assert_eq!(wait, None, "a timer is still set after Closed");
             return;
         }
-        let init = (!self.ready).then(|| {
-            self.base
-                + self
-                    .policy
-                    .request_timeout
-                    .min(self.policy.max_request_time)
-        });
+        // Until Ready, the session waits for the answer to `initialize` (its deadline), then
+        // (HTTP) for the answer to the GET stream, at most `server_stream_wait` longer.
+        let policy = &self.policy;
+        let init = policy.request_timeout.min(policy.max_request_time) + policy.server_stream_wait;
+        let init = (!self.ready).then(|| self.base + init);
         let latest = self.open.values().map(|o| o.latest).chain(init).min();
         if let Some(latest) = latest {
             let pending: Vec<_> = self.open.keys().collect();

@@ -57,6 +57,8 @@ pub(crate) struct Exchange {
     method: String,
     carried_session: bool,
     body: Body,
+    /// An event stream that delivered a message (not only priming events).
+    news: bool,
 }
 
 #[derive(Debug)]
@@ -137,6 +139,7 @@ impl HttpState {
             method: method.into(),
             carried_session: false,
             body: Body::AwaitingHead,
+            news: false,
         };
         let (id, mut req) = self.request(Method::POST, body, headers, version, exchange);
         req.headers_mut().insert(ACCEPT, ACCEPT_BOTH);
@@ -159,6 +162,7 @@ impl HttpState {
             method: "GET".into(),
             carried_session: false,
             body: Body::AwaitingHead,
+            news: false,
         };
         let (id, mut req) = self.request(Method::GET, Vec::new(), headers, version, exchange);
         req.headers_mut().insert(ACCEPT, ACCEPT_SSE);
@@ -181,6 +185,7 @@ impl HttpState {
             method: "DELETE".into(),
             carried_session: true,
             body: Body::Discard,
+            news: false,
         };
         let sent = self.request(Method::DELETE, Vec::new(), headers, version, exchange);
         // Nothing more is read once the session is closed.
@@ -328,15 +333,20 @@ impl Session {
         };
         let media = media_type(headers);
         let is_sse = media.as_deref() == Some("text/event-stream");
+        // A stream carries on from where the last one for the same purpose left off.
+        let Some((role, request)) = self.exchange(exchange).map(|x| (x.role, x.request)) else {
+            return;
+        };
+        let seed = self
+            .resume_mut(role, request)
+            .and_then(|r| r.last_event_id.clone());
+        let decoder = || Body::Sse(Box::new(SseDecoder::resuming(limits, seed)));
         let Some(x) = self.exchange(exchange) else {
             return;
         };
-        let role = x.role;
         match role {
             ExchangeKind::Notification | ExchangeKind::Delete => x.body = Body::Discard,
-            ExchangeKind::ServerStream if is_sse => {
-                x.body = Body::Sse(Box::new(SseDecoder::new(limits)))
-            }
+            ExchangeKind::ServerStream if is_sse => x.body = decoder(),
             ExchangeKind::ServerStream => {
                 self.abort_exchange(exchange);
                 self.server_stream_ended(false);
@@ -353,7 +363,7 @@ impl Session {
                     _ if status == StatusCode::ACCEPTED || status == StatusCode::NO_CONTENT => {
                         Err(ProtocolError::NoResponse)
                     }
-                    Some("text/event-stream") => Ok(Body::Sse(Box::new(SseDecoder::new(limits)))),
+                    Some("text/event-stream") => Ok(decoder()),
                     Some("application/json") | None => Ok(Body::Json(Vec::new())),
                     Some(other) => Err(ProtocolError::UnexpectedContentType(other.into())),
                 };
@@ -399,13 +409,8 @@ impl Session {
             Body::Sse(decoder) => {
                 let mut events = Vec::new();
                 let result = decoder.feed(data, &mut events);
-                let (last_id, retry) = (
-                    decoder.last_event_id().map(str::to_owned),
-                    decoder.retry_ms(),
-                );
                 // A priming event (an id and empty data) carries no message: it is nothing new.
-                let news = events.iter().any(|e| !e.data.trim().is_empty());
-                self.note_stream_position(exchange, last_id, retry, news);
+                x.news |= events.iter().any(|e| !e.data.trim().is_empty());
                 for event in events {
                     if self.is_closed() || self.exchange(exchange).is_none() {
                         return;
@@ -419,33 +424,36 @@ impl Session {
         }
     }
 
-    /// Remembers where a stream is, so that it can be resumed.
-    /// `news`: the bytes carried a message, which starts the count of empty resumptions again.
-    fn note_stream_position(
+    /// Where the stream of an exchange of this kind resumes from.
+    fn resume_mut(
         &mut self,
-        exchange: ExchangeId,
-        last_id: Option<String>,
-        retry: Option<u64>,
-        news: bool,
-    ) {
-        let Some(x) = self.http_ref().and_then(|h| h.exchanges.get(&exchange)) else {
-            return;
-        };
-        let (role, request) = (x.role, x.request);
-        let resume = match role {
+        role: ExchangeKind,
+        request: Option<RequestId>,
+    ) -> Option<&mut super::Resume> {
+        match role {
             ExchangeKind::ServerStream => self.http_mut().map(|h| &mut h.server_stream.resume),
             _ => request
                 .and_then(|id| self.requests.get_mut(&id))
                 .map(|p| &mut p.resume),
+        }
+    }
+
+    /// A stream ended: remember where it left off, and whether it brought anything new (a
+    /// message, or a new event id), which starts the count of empty resumptions again. Both
+    /// depend only on the stream's bytes, never on how they were cut.
+    fn settle_stream(&mut self, x: &Exchange) {
+        let Body::Sse(decoder) = &x.body else {
+            return;
         };
-        let Some(resume) = resume else { return };
-        if last_id.is_some() && last_id != resume.last_event_id {
-            resume.last_event_id = last_id;
+        let last = decoder.last_event_id().map(str::to_owned);
+        let retry = decoder.retry_ms();
+        let Some(resume) = self.resume_mut(x.role, x.request) else {
+            return;
+        };
+        if x.news || last != resume.last_event_id {
             resume.attempts = 0;
         }
-        if news {
-            resume.attempts = 0;
-        }
+        resume.last_event_id = last;
         if let Some(ms) = retry {
             resume.retry = Some(Duration::from_millis(ms));
         }
@@ -593,6 +601,7 @@ impl Session {
         request: Option<RequestId>,
         error: Option<TransportError>,
     ) {
+        self.settle_stream(&x);
         if x.role == ExchangeKind::ServerStream {
             return self.server_stream_ended(true);
         }

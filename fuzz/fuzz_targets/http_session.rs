@@ -1,0 +1,5 @@
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| mcpwire_core::fuzzing::http_session(
+    std::time::Instant::now(),
+    data
+));
