@@ -3,9 +3,7 @@
 
 mod support;
 
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mcpwire_tests::npm;
 use support::{mcpwire, run, Run};
@@ -27,48 +25,6 @@ fn over_http(args: &[&str], url: &str) -> Run {
     let mut command = mcpwire();
     command.args(args).arg(url);
     run(command, Duration::from_secs(60))
-}
-
-/// server-everything in streamableHttp mode on a free port; killed on drop.
-struct HttpServer {
-    child: Child,
-    url: String,
-}
-
-impl Drop for HttpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_http_server() -> HttpServer {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(npm::node())
-        .arg(npm::server_everything())
-        .arg("streamableHttp")
-        .env("PORT", port.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start server-everything");
-    let server = HttpServer {
-        child,
-        url: format!("http://127.0.0.1:{port}/mcp"),
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "server-everything did not listen on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    server
 }
 
 const DOCUMENT: &str = "demo://resource/static/document/features.md";
@@ -127,7 +83,7 @@ fn stdio_tools_call_and_read() {
 
 #[test]
 fn streamable_http_tools_call_and_read() {
-    let server = start_http_server();
+    let server = npm::ServerEverythingHttp::start();
     let run = over_http(&["tools"], &server.url);
     assert!(
         run.expect_code(0).stdout.contains("echo(message: string)"),

@@ -5,6 +5,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(test)]
+mod chunkings;
 pub mod error;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;

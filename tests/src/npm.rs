@@ -86,3 +86,48 @@ pub fn conformance(version: &str) -> PathBuf {
     );
     dir.join("node_modules/@modelcontextprotocol/conformance/dist/index.js")
 }
+
+/// server-everything in `streamableHttp` mode on a free loopback port; killed on drop.
+pub struct ServerEverythingHttp {
+    child: std::process::Child,
+    /// Its MCP endpoint, `http://127.0.0.1:PORT/mcp`.
+    pub url: String,
+}
+
+impl ServerEverythingHttp {
+    /// Starts it and waits until it listens.
+    pub fn start() -> ServerEverythingHttp {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port();
+        let child = Command::new(node())
+            .arg(server_everything())
+            .arg("streamableHttp")
+            .env("PORT", port.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start server-everything");
+        let server = ServerEverythingHttp {
+            child,
+            url: format!("http://127.0.0.1:{port}/mcp"),
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "server-everything did not listen on {port}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        server
+    }
+}
+
+impl Drop for ServerEverythingHttp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -2,10 +2,7 @@
 //! over Streamable HTTP, under tokio and under smol: tools, a call, progress, and the server's
 //! sampling, elicitation and roots requests answered by the client's handler.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use mcpwire::core::jsonrpc::ErrorObject;
 use mcpwire::runtime::{BoxFuture, Runtime};
@@ -221,47 +218,7 @@ async fn over_stdio(runtime: Arc<dyn Runtime>) {
     exercise(runtime, target).await;
 }
 
-/// server-everything in streamableHttp mode on a free port; killed on drop.
-struct HttpServer(Child);
-
-impl Drop for HttpServer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_http_server() -> (HttpServer, u16) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(npm::node())
-        .arg(npm::server_everything())
-        .arg("streamableHttp")
-        .env("PORT", port.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start server-everything");
-    let server = HttpServer(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "server-everything did not listen on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (server, port)
-}
-
 async fn over_http(runtime: Arc<dyn Runtime>) {
-    let (_server, port) = start_http_server();
-    exercise(
-        runtime,
-        Target::http(format!("http://127.0.0.1:{port}/mcp")),
-    )
-    .await;
+    let server = npm::ServerEverythingHttp::start();
+    exercise(runtime, Target::http(server.url.clone())).await;
 }
