@@ -20,8 +20,9 @@ use smol_hyper::rt::FuturesIo;
 use crate::driver::Msg;
 use crate::runtime::{timeout, Runtime};
 
-/// Idle HTTP/1.1 connections kept for reuse.
-const MAX_IDLE: usize = 32;
+/// Idle HTTP/1.1 connections kept for reuse: more than a busy client has in flight, so that
+/// a burst does not end in new connections.
+const MAX_IDLE: usize = 256;
 
 type Body = Full<Bytes>;
 
@@ -135,7 +136,8 @@ impl Pool {
                 return Ok((Conn::H1(conn), true));
             }
         }
-        Ok((self.connect().await?, false))
+        // Boxed: the connect and TLS path is large, and most exchanges never take it.
+        Ok((Box::pin(self.connect()).await?, false))
     }
 
     fn put(&self, conn: Conn) {

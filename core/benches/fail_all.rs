@@ -9,16 +9,17 @@
 //!
 //! Target: under 5 ms.
 //!
-//! Run: `cargo bench -p mcpwire-core --bench fail_all`.
+//! Run: `cargo bench -p mcpwire-core --bench fail_all`. Profile the timed part only:
+//! `MCPWIRE_BENCH_PROFILE=1 valgrind --tool=callgrind --toggle-collect='fail_all::timed_*' <bench binary>`.
 
 mod driver;
 
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use mcpwire_core::{Error, Event, Output};
+use criterion::{criterion_group, BatchSize, Criterion};
+use mcpwire_core::{Error, Event, ExchangeId, Output, Session};
 
-use driver::{drain, end, head, ready_http, start_requests, Heads};
+use driver::{drain, end, head, output_vec, ready_http, start_requests, Heads};
 
 const N: usize = 10_000;
 
@@ -26,39 +27,77 @@ fn check(out: &[Output]) {
     assert_eq!(out.len(), N + 1);
     for (i, o) in out[..N].iter().enumerate() {
         match o {
-            Output::Event(Event::Response { id, result: Err(Error::Http(e)) }) => {
+            Output::Event(Event::Response {
+                id,
+                result: Err(Error::Http(e)),
+            }) => {
                 assert_eq!(id.0, i as u64 + 1);
                 assert_eq!(e.status, 503);
             }
             other => panic!("expected a failed response, got {other:?}"),
         }
     }
-    assert!(matches!(out[N], Output::Event(Event::Closed(Error::Http(_)))));
+    assert!(matches!(
+        out[N],
+        Output::Event(Event::Closed(Error::Http(_)))
+    ));
+}
+
+type Input = (Session, Instant, ExchangeId, Vec<Output>);
+
+/// Untimed: a ready session with `N` requests outstanding.
+fn setup(heads: &Heads) -> Input {
+    let now = Instant::now();
+    let mut s = ready_http(now, heads);
+    let exchanges = start_requests(&mut s, now, N);
+    (s, now, exchanges[0], output_vec(N + 8))
+}
+
+/// Timed (never inlined, for a profiler's `--toggle-collect='fail_all::timed_*'`).
+#[inline(never)]
+fn timed_fail_all(heads: &Heads, (mut s, now, x, mut out): Input) -> (Session, Vec<Output>) {
+    head(&mut s, now, x, 503, &heads.none);
+    end(&mut s, now, x);
+    drain(&mut s, &mut out);
+    (s, out)
 }
 
 fn bench(c: &mut Criterion) {
     let heads = Heads::new();
-    let setup = || {
-        let now = Instant::now();
-        let mut s = ready_http(now, &heads);
-        let exchanges = start_requests(&mut s, now, N);
-        (s, now, exchanges[0], Vec::<Output>::with_capacity(N + 8))
-    };
-    let routine = |(mut s, now, x, mut out): (mcpwire_core::Session, Instant, _, Vec<Output>)| {
-        head(&mut s, now, x, 503, &heads.none);
-        end(&mut s, now, x);
-        drain(&mut s, &mut out);
-        (s, out)
-    };
-
-    let (_, out) = routine(setup());
-    check(&out);
+    check(&timed_fail_all(&heads, setup(&heads)).1);
 
     let mut g = c.benchmark_group("fail_all");
     g.sample_size(30).measurement_time(Duration::from_secs(10));
-    g.bench_function("10k_outstanding_on_503", |b| b.iter_batched(setup, routine, BatchSize::PerIteration));
+    g.bench_function("10k_outstanding_on_503", |b| {
+        b.iter_batched(
+            || setup(&heads),
+            |input| timed_fail_all(&heads, input),
+            BatchSize::PerIteration,
+        )
+    });
     g.finish();
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    // `MCPWIRE_BENCH_PROFILE=1 [MCPWIRE_BENCH_ROUNDS=n]`: the routine n times, no criterion.
+    if std::env::var_os("MCPWIRE_BENCH_PROFILE").is_some() {
+        let heads = Heads::new();
+        eprintln!(
+            "size_of: Output {} bytes, Event {} bytes",
+            std::mem::size_of::<Output>(),
+            std::mem::size_of::<Event>()
+        );
+        let rounds: usize = std::env::var("MCPWIRE_BENCH_ROUNDS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(10);
+        for _ in 0..rounds {
+            drop(std::hint::black_box(timed_fail_all(&heads, setup(&heads))));
+        }
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

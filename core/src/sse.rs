@@ -257,6 +257,8 @@ impl SseDecoder {
     }
 
     /// Interprets one complete line (without its ending).
+    ///
+    /// Values are decoded with [`text`].
     fn line(&mut self, line: &[u8], out: &mut Vec<SseEvent>) -> Result<(), SseError> {
         let (name, value) = match memchr::memchr(b':', line) {
             None if line.is_empty() => {
@@ -275,7 +277,7 @@ impl SseDecoder {
         // lossy decoding never turns other bytes into ASCII.
         match name {
             b"data" => {
-                let value = String::from_utf8_lossy(value);
+                let value = text(value);
                 let separator = usize::from(self.has_data);
                 if self.data.len() + separator + value.len() > self.limits.max_event {
                     return Err(SseError::EventTooLarge {
@@ -290,17 +292,17 @@ impl SseDecoder {
             }
             b"event" => {
                 self.event_type.clear();
-                self.event_type.push_str(&String::from_utf8_lossy(value));
+                self.event_type.push_str(&text(value));
             }
             b"id" if memchr::memchr(0, value).is_none() => {
                 match (&mut self.id_buffer, value.is_empty()) {
                     (id, true) => *id = None,
                     (Some(id), false) => {
                         id.clear();
-                        id.push_str(&String::from_utf8_lossy(value));
+                        id.push_str(&text(value));
                     }
                     (id @ None, false) => {
-                        *id = Some(String::from_utf8_lossy(value).into_owned());
+                        *id = Some(text(value).into_owned());
                     }
                 }
             }
@@ -331,6 +333,15 @@ impl SseDecoder {
             data: std::mem::take(&mut self.data),
             id: self.last_event_id.clone(),
         });
+    }
+}
+
+/// UTF-8 text as is, or decoded lossily as WHATWG says (checking first is much faster than
+/// `from_utf8_lossy` on the valid text every server sends).
+fn text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
 

@@ -350,7 +350,8 @@ impl Session {
             Input::WriteFailed(error) => self.fail_session(Error::Transport(error)),
             Input::Timeout => {}
         }
-        if let Transport::Http(h) = &self.transport {
+        // Only during the handshake: the scan must not cost every input of a ready session.
+        if let (Phase::Initializing, Transport::Http(h)) = (&self.phase, &self.transport) {
             if !h.server_stream_pending() {
                 self.become_ready();
             }
@@ -541,7 +542,10 @@ impl Session {
             return;
         };
         self.timers.clear(TimerReason::RequestDeadline(id));
-        self.timers.clear(TimerReason::ResumeStream(id));
+        // A resumption is only ever scheduled after an attempt was counted.
+        if p.resume.attempts > 0 {
+            self.timers.clear(TimerReason::ResumeStream(id));
+        }
         match p.owner {
             Owner::App => self
                 .out
