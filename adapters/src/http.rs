@@ -15,9 +15,9 @@ use http::{HeaderValue, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::{http1, http2};
 use mcpwire_core::{Error, ExchangeId, TransportError, TransportErrorKind};
-use smol_hyper::rt::FuturesIo;
 
 use crate::driver::Msg;
+use crate::io::HyperIo;
 use crate::runtime::{timeout, Runtime};
 
 /// Idle HTTP/1.1 connections kept for reuse: more than a busy client has in flight, so that
@@ -166,7 +166,7 @@ impl Pool {
         let handshake_failed =
             |e: hyper::Error| TransportError::new(TransportErrorKind::Reset, e.to_string());
         let Some(tls) = &self.tls else {
-            let (send, conn) = http1::handshake(FuturesIo::new(tcp))
+            let (send, conn) = http1::handshake(HyperIo::new(tcp))
                 .await
                 .map_err(handshake_failed)?;
             self.runtime
@@ -181,7 +181,7 @@ impl Pool {
             .map_err(|e| TransportError::new(TransportErrorKind::Tls, e.to_string()))?;
         if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
             let exec = Exec(self.runtime.clone());
-            let (send, conn) = http2::handshake(exec, FuturesIo::new(stream))
+            let (send, conn) = http2::handshake(exec, HyperIo::new(stream))
                 .await
                 .map_err(handshake_failed)?;
             self.runtime
@@ -189,7 +189,7 @@ impl Pool {
             *lock(&self.h2) = Some(send.clone());
             Ok(Conn::H2(send))
         } else {
-            let (send, conn) = http1::handshake(FuturesIo::new(stream))
+            let (send, conn) = http1::handshake(HyperIo::new(stream))
                 .await
                 .map_err(handshake_failed)?;
             self.runtime

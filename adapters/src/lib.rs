@@ -31,6 +31,7 @@ mod client;
 mod driver;
 mod handler;
 mod http;
+mod io;
 pub mod runtime;
 mod stdio;
 
