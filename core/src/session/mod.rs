@@ -356,6 +356,7 @@ impl Session {
                 self.become_ready();
             }
         }
+        self.fire_due();
     }
 
     // ----- output ------------------------------------------------------------------------
@@ -436,11 +437,17 @@ impl Session {
     fn tick(&mut self, now: Instant) -> Instant {
         let now = now.max(self.last_now);
         self.last_now = now;
-        while let Some((at, reason)) = self.timers.pop_due(now) {
+        self.fire_due();
+        now
+    }
+
+    /// Fires every timer due at the last `now`, including those set for it while handling an
+    /// input, so that where they fire does not depend on how the input was cut.
+    fn fire_due(&mut self) {
+        while let Some((at, reason)) = self.timers.pop_due(self.last_now) {
             self.last_timeout_reason = Some(reason);
             self.on_timer(at, reason);
         }
-        now
     }
 
     /// A timer set for `at` fired (at `at` or later, if the adapter called back late).
