@@ -49,16 +49,17 @@ async fn mission_503(runtime: Arc<dyn Runtime>) {
         .rule(Rule::times(Match::Tool("echo".into()), Fault::HoldSse, 8))
         .start_in_thread();
     let client = connect(runtime.clone(), &server).await;
-    let mut calls: Vec<_> = (0..8).map(|_| echo(&client)).collect();
+    let calls: Vec<_> = (0..8).map(|_| echo(&client)).collect();
     // Start the eight calls and wait until the server holds all their streams.
     let held = async {
         while server.stats().open_streams < 8 {
             sleep(&*runtime, Duration::from_millis(5)).await;
         }
     };
-    let mut started = std::pin::pin!(join_timed(calls.drain(..).collect()));
+    let mut started = std::pin::pin!(join_timed(calls));
     let waited = futures_lite::future::or(async { Err(started.as_mut().await) }, async {
-        Ok(held.await)
+        held.await;
+        Ok(())
     })
     .await;
     assert!(waited.is_ok(), "a held call completed early: {waited:?}");
