@@ -203,6 +203,14 @@ impl Driver {
     /// Performs every output until the session says to wait; returns when to wake, or the
     /// error the session ended with.
     fn pump(&mut self) -> Result<Option<Instant>, Error> {
+        // Known before any call completes with it, so that a caller who got the session's
+        // error also finds it in `Client::closed`.
+        if let Some(error) = self.session.error() {
+            let mut closed = self.shared.closed.lock().unwrap_or_else(|e| e.into_inner());
+            if closed.is_none() {
+                *closed = Some(error.clone());
+            }
+        }
         loop {
             match self.session.poll_output() {
                 Output::Wait(deadline) => return Ok(deadline),
