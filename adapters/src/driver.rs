@@ -301,7 +301,7 @@ impl Driver {
                     }
                 }
             }
-            Event::Request { id, method, params } => self.on_server_request(id, &method, params),
+            Event::Request { id, request } => self.on_server_request(id, *request),
             Event::Warning(w) => tracing::warn!(warning = ?w, "mcp"),
             Event::Closed(_) => {}
         }
@@ -309,21 +309,17 @@ impl Driver {
 
     /// Runs the handler for a server request in its own task; its answer comes back as a
     /// message.
-    fn on_server_request(&mut self, id: Id, method: &str, params: Option<Value>) {
-        let answer: crate::runtime::BoxFuture<'static, Result<Value, ErrorObject>> =
-            match ServerRequest::parse(method, params) {
-                Err(e) => Box::pin(future::ready(Err(ErrorObject::new(
-                    ErrorObject::INVALID_PARAMS,
-                    e.to_string(),
-                )))),
-                Ok(ServerRequest::CreateMessage(p)) => to_value(self.handler.create_message(p)),
-                Ok(ServerRequest::Elicit(p)) => to_value(self.handler.elicit(p)),
-                Ok(ServerRequest::ListRoots) => to_value(self.handler.list_roots()),
-                Ok(_) => Box::pin(future::ready(Err(ErrorObject::new(
-                    ErrorObject::METHOD_NOT_FOUND,
-                    method,
-                )))),
-            };
+    fn on_server_request(&mut self, id: Id, request: ServerRequest) {
+        let answer: crate::runtime::BoxFuture<'static, Result<Value, ErrorObject>> = match request {
+            ServerRequest::CreateMessage(p) => to_value(self.handler.create_message(p)),
+            ServerRequest::Elicit(p) => to_value(self.handler.elicit(p)),
+            ServerRequest::ListRoots => to_value(self.handler.list_roots()),
+            // The core answers ping and undeclared methods itself; nothing else arrives.
+            other => {
+                let error = ErrorObject::new(ErrorObject::METHOD_NOT_FOUND, other.method());
+                Box::pin(future::ready(Err(error)))
+            }
+        };
         let to_driver = self.to_driver.clone();
         self.runtime.spawn(Box::pin(async move {
             let result = answer.await;

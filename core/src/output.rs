@@ -9,6 +9,7 @@ use crate::error::Error;
 use crate::input::ExchangeId;
 use crate::jsonrpc::{Id, RawJson};
 use crate::policy::ExchangeKind;
+use crate::schema::ServerRequest;
 
 /// The id of a request the application started; allocated in order, starting at 0.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -83,14 +84,14 @@ pub enum Event {
         params: Option<Value>,
     },
     /// The server asks something of the client (sampling, elicitation, roots). Answer it with
-    /// [`Session::respond`](crate::Session::respond). `ping` is answered by the core.
+    /// [`Session::respond`](crate::Session::respond). The core answers `ping` itself, "method
+    /// not found" to a request for a capability the client did not declare, and "invalid
+    /// params" to one whose params do not parse; only the rest arrive here, typed.
     Request {
         /// The id to answer with.
         id: Id,
-        /// The method.
-        method: String,
-        /// Its parameters.
-        params: Option<Value>,
+        /// What the server asks (boxed: it is rare, and large).
+        request: Box<ServerRequest>,
     },
     /// Something went wrong that fails nothing.
     Warning(Warning),

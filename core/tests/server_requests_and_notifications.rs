@@ -97,20 +97,14 @@ fn sampling_elicitation_and_roots_requests_are_surfaced_when_declared() {
     let mut h = Harness::stdio_with(declared_everything());
     h.ready_stdio();
     for (n, method) in SERVER_REQUESTS.iter().enumerate() {
+        let params = valid_params(method);
         h.stdout(
-            &json!({"jsonrpc": "2.0", "id": n, "method": method, "params": {"n": n}}).to_string(),
+            &json!({"jsonrpc": "2.0", "id": n, "method": method, "params": params}).to_string(),
         );
         let events = h.events();
         match &events[..] {
-            [Event::Request {
-                id,
-                method: m,
-                params: Some(p),
-            }] => {
-                assert_eq!(
-                    (id, m.as_str(), &p["n"]),
-                    (&Id::Number(n as i64), *method, &json!(n))
-                );
+            [Event::Request { id, request }] => {
+                assert_eq!((id, request.method()), (&Id::Number(n as i64), *method));
             }
             other => panic!("{method}: {other:?}"),
         }
@@ -118,6 +112,34 @@ fn sampling_elicitation_and_roots_requests_are_surfaced_when_declared() {
             h.stdin().is_empty(),
             "{method}: the application answers, not the core"
         );
+    }
+}
+
+/// Params each surfaced server request accepts.
+fn valid_params(method: &str) -> serde_json::Value {
+    match method {
+        "sampling/createMessage" => json!({"messages": [], "maxTokens": 10}),
+        "elicitation/create" => {
+            json!({"message": "Name?", "requestedSchema": {"type": "object", "properties": {}}})
+        }
+        _ => json!({}),
+    }
+}
+
+#[test]
+fn declared_server_requests_with_invalid_params_are_answered_invalid_params_by_the_core() {
+    let mut h = Harness::stdio_with(declared_everything());
+    h.ready_stdio();
+    for (n, method) in SERVER_REQUESTS[..2].iter().enumerate() {
+        h.stdout(
+            &json!({"jsonrpc": "2.0", "id": n, "method": method, "params": {"n": n}}).to_string(),
+        );
+        let events = h.events();
+        assert!(events.is_empty(), "{method}: {events:?}");
+        let answers = h.stdin();
+        assert_eq!(answers.len(), 1, "{method}");
+        assert_eq!(answers[0]["id"], json!(n));
+        assert_eq!(answers[0]["error"]["code"], json!(-32602), "{method}");
     }
 }
 
@@ -167,7 +189,7 @@ fn respond_transmits_the_answer_over_http() {
     h.sse_event(
         x,
         Some("1"),
-        r#"{"jsonrpc":"2.0","id":"e1","method":"elicitation/create","params":{"message":"Name?"}}"#,
+        r#"{"jsonrpc":"2.0","id":"e1","method":"elicitation/create","params":{"message":"Name?","requestedSchema":{"type":"object","properties":{"name":{"type":"string"}}}}}"#,
     );
     let events = h.events();
     let [Event::Request { id: server_id, .. }] = &events[..] else {
@@ -201,7 +223,7 @@ fn respond_transmits_an_error_answer_over_stdio() {
     let mut h = Harness::stdio_with(declared_everything());
     h.ready_stdio();
     h.stdout(
-        r#"{"jsonrpc":"2.0","id":9,"method":"sampling/createMessage","params":{"messages":[]}}"#,
+        r#"{"jsonrpc":"2.0","id":9,"method":"sampling/createMessage","params":{"messages":[],"maxTokens":5}}"#,
     );
     h.events();
     h.session

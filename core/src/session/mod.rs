@@ -16,7 +16,9 @@ use crate::input::{ExchangeId, Input};
 use crate::jsonrpc::{self, ErrorObject, Id, Message, RawJson};
 use crate::output::{Event, Output, RequestId, Transmit, Warning};
 use crate::policy::{ExchangeKind, Policy};
-use crate::schema::{ClientCapabilities, Implementation, InitializeParams, InitializeResult};
+use crate::schema::{
+    ClientCapabilities, Implementation, InitializeParams, InitializeResult, ServerRequest,
+};
 
 pub use timers::TimerReason;
 use timers::Timers;
@@ -751,8 +753,19 @@ impl Session {
             _ => false,
         };
         if handled {
-            self.out
-                .push_back(Output::Event(Event::Request { id, method, params }));
+            match ServerRequest::parse(&method, params) {
+                Ok(request) => self.out.push_back(Output::Event(Event::Request {
+                    id,
+                    request: Box::new(request),
+                })),
+                Err(e) => {
+                    let error = ErrorObject::new(
+                        ErrorObject::INVALID_PARAMS,
+                        format!("invalid params for {method}: {e}"),
+                    );
+                    let _ = self.respond(id, Err(error));
+                }
+            }
         } else {
             let error = ErrorObject::new(
                 ErrorObject::METHOD_NOT_FOUND,
