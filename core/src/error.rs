@@ -24,7 +24,8 @@ pub enum Error {
     SessionExpired,
     /// The server answered 401; authorization is required.
     AuthRequired {
-        /// The `WWW-Authenticate` header, if the server sent one.
+        /// The `WWW-Authenticate` header, if the server sent one: at most
+        /// [`HttpError::EXCERPT`] bytes of it, control characters escaped.
         www_authenticate: Option<Arc<str>>,
     },
     /// The server chose a protocol version this client does not speak.
@@ -49,6 +50,9 @@ pub enum Error {
     Timeout {
         /// How long the request was allowed to run.
         after: Duration,
+        /// How many messages from the server were skipped as not JSON-RPC while it waited
+        /// (lines on stdout, SSE events): often the reason no answer was seen.
+        skipped: u64,
     },
     /// The application cancelled the request; `notifications/cancelled` was sent.
     Cancelled,
@@ -59,8 +63,27 @@ pub enum Error {
         /// The cap.
         limit: usize,
     },
+    /// A bound on what the client holds was reached; see [`Limit`].
+    LimitReached {
+        /// Which bound.
+        what: Limit,
+        /// Its value, in bytes or items as [`Limit`] says.
+        limit: usize,
+    },
     /// The client was set up wrongly (an invalid URL, a command that would not start, ...).
     Config(Arc<str>),
+}
+
+/// The bounds whose reaching is an error (the others drop with a warning).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Limit {
+    /// Bytes waiting to be sent ([`Policy::max_send_backlog`](crate::Policy::max_send_backlog)).
+    SendBacklog,
+    /// Bytes of all the pages of one listing.
+    ListBytes,
+    /// Pages of one listing.
+    ListPages,
 }
 
 /// An HTTP status the server answered, with what its body said.
@@ -68,11 +91,13 @@ pub enum Error {
 pub struct HttpError {
     /// The status code.
     pub status: http::StatusCode,
-    /// The start of the response body (at most [`HttpError::EXCERPT`] bytes, lossily decoded).
+    /// The start of the response body (at most [`HttpError::EXCERPT`] bytes, lossily decoded,
+    /// control characters escaped).
     pub body: String,
     /// A JSON-RPC error object, if the body carried one.
     pub rpc: Option<ErrorObject>,
-    /// The `Retry-After` header, if given.
+    /// The `Retry-After` header, if given (at most [`HttpError::EXCERPT`] bytes, control
+    /// characters escaped).
     pub retry_after: Option<String>,
 }
 
@@ -138,21 +163,21 @@ impl fmt::Display for Error {
             Error::Http(e) => {
                 write!(f, "HTTP {}", e.status)?;
                 if let Some(rpc) = &e.rpc {
-                    write!(f, ": {} (code {})", rpc.message, rpc.code)?;
+                    write!(f, ": {} (code {})", Untrusted(&rpc.message), rpc.code)?;
                 } else if !e.body.is_empty() {
-                    write!(f, ": {}", e.body.trim())?;
+                    write!(f, ": {}", Untrusted(e.body.trim()))?;
                 }
                 if let Some(r) = &e.retry_after {
-                    write!(f, " (retry after {r})")?;
+                    write!(f, " (retry after {})", Untrusted(r))?;
                 }
                 Ok(())
             }
-            Error::Rpc(e) => write!(f, "server error {}: {}", e.code, e.message),
+            Error::Rpc(e) => write!(f, "server error {}: {}", e.code, Untrusted(&e.message)),
             Error::SessionExpired => f.write_str("the server no longer knows this session (404)"),
             Error::AuthRequired {
                 www_authenticate: Some(w),
             } => {
-                write!(f, "authorization required (401): {w}")
+                write!(f, "authorization required (401): {}", Untrusted(w))
             }
             Error::AuthRequired {
                 www_authenticate: None,
@@ -173,10 +198,26 @@ impl fmt::Display for Error {
             Error::TooLarge { limit } => {
                 write!(f, "message larger than the limit of {limit} bytes")
             }
-            Error::Timeout { after } => write!(f, "no response within {after:?}"),
+            Error::Timeout { after, skipped } => {
+                write!(f, "no response within {after:?}")?;
+                match skipped {
+                    0 => Ok(()),
+                    1 => f.write_str(" (1 message from the server was not JSON-RPC)"),
+                    n => write!(f, " ({n} messages from the server were not JSON-RPC)"),
+                }
+            }
             Error::Cancelled => f.write_str("cancelled"),
             Error::Closed => f.write_str("the session is closed"),
             Error::TooManyRequests { limit } => write!(f, "more than {limit} requests outstanding"),
+            Error::LimitReached { what, limit } => match what {
+                Limit::SendBacklog => write!(
+                    f,
+                    "more than {limit} bytes wait to be sent: the server is not taking what the \
+                     client sends"
+                ),
+                Limit::ListBytes => write!(f, "the listing is larger than {limit} bytes"),
+                Limit::ListPages => write!(f, "the listing has more than {limit} pages"),
+            },
             Error::Config(e) => write!(f, "invalid configuration: {e}"),
         }
     }
@@ -207,6 +248,40 @@ impl fmt::Display for TransportErrorKind {
             TransportErrorKind::Reset => "connection lost",
             TransportErrorKind::Other => "transport error",
         })
+    }
+}
+
+/// Server text made safe to print on one line: a line break or tab becomes a space, and every
+/// other control character (C0, DEL, C1, which include the escape that starts terminal
+/// sequences) and every bidirectional override is written as a visible `\u{..}` escape. Text
+/// the server sends goes into errors and warnings, and those end up on terminals.
+pub fn sanitize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if is_unsafe(c) => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Whether a character must not reach a terminal as it is.
+fn is_unsafe(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Writes server text through [`sanitize`] when it needs it.
+struct Untrusted<'a>(&'a str);
+
+impl fmt::Display for Untrusted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.chars().any(is_unsafe) {
+            f.write_str(&sanitize(self.0))
+        } else {
+            f.write_str(self.0)
+        }
     }
 }
 

@@ -243,15 +243,27 @@ pub fn lines(data: &[u8]) {
     }
 }
 
+/// Raw params as a value: `Some(None)` for none, `None` for params that are valid JSON for
+/// serde_json's `RawValue` but not for `Value` (too deep, a number out of range), which cannot
+/// be re-encoded through `Value`.
+fn value_of(params: Option<&jsonrpc::RawJson>) -> Option<Option<serde_json::Value>> {
+    match params {
+        None => Some(None),
+        Some(raw) => serde_json::from_str(raw.get()).ok().map(Some),
+    }
+}
+
 /// One decoded message, re-encoded with the crate's encoders and decoded again, as JSON values.
 fn reencode(message: &Message) -> Option<(serde_json::Value, serde_json::Value)> {
     let (original, encoded) = match message {
         Message::Request { id, method, params } => {
+            let params = value_of(params.as_ref())?;
             let v =
                 serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
             (v, jsonrpc::encode_request(id, method, params.as_ref()))
         }
         Message::Notification { method, params } => {
+            let params = value_of(params.as_ref())?;
             let v = serde_json::json!({"jsonrpc": "2.0", "method": method, "params": params});
             (v, jsonrpc::encode_notification(method, params.as_ref()))
         }
@@ -277,9 +289,11 @@ fn reencode(message: &Message) -> Option<(serde_json::Value, serde_json::Value)>
     };
     let again = match again {
         Message::Request { id, method, params } => {
+            let params = value_of(params.as_ref())?;
             serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
         }
         Message::Notification { method, params } => {
+            let params = value_of(params.as_ref())?;
             serde_json::json!({"jsonrpc": "2.0", "method": method, "params": params})
         }
         Message::Response { id, result } => {

@@ -49,6 +49,14 @@ pub enum Input<'a> {
     },
     /// Writing to the server failed outside any exchange (stdio's stdin).
     WriteFailed(TransportError),
+    /// The child took this many bytes of what [`Transmit::Stdin`](crate::Transmit::Stdin)
+    /// gave (stdio): they no longer count against
+    /// [`Policy::max_send_backlog`](crate::Policy::max_send_backlog). An adapter reports each
+    /// write once it is done.
+    StdinWritten {
+        /// How many bytes.
+        bytes: usize,
+    },
     /// Nothing but time: deadlines up to `now` are due.
     Timeout,
 }

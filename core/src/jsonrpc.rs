@@ -1,8 +1,14 @@
 //! JSON-RPC 2.0 messages: ids, requests, notifications, responses and error objects.
 //!
 //! Decoding goes through one flat struct and a classification step rather than an untagged
-//! enum, so a message is parsed once, without serde's buffering. A result is kept as raw JSON
-//! ([`RawJson`]): it is parsed again only by whoever knows its type.
+//! enum, so a message is parsed once, without serde's buffering. A result and params are kept
+//! as raw JSON ([`RawJson`]): they are parsed again only by whoever knows their type, so a
+//! message whose params are too deep or hold a number out of range is still a message with a
+//! method or an id (and only that message is lost, not the request it travels beside).
+//!
+//! Decoding is lenient where other clients are: a UTF-8 byte order mark before the message is
+//! skipped, and an escaped lone surrogate (`"\ud800"`, what Python's `json.dumps` writes for
+//! an undecodable file name) decodes as U+FFFD rather than failing the message.
 
 use std::fmt;
 
@@ -76,15 +82,15 @@ pub enum Message {
         id: Id,
         /// The method.
         method: String,
-        /// The parameters, if any.
-        params: Option<Value>,
+        /// The parameters, if any, as raw JSON.
+        params: Option<RawJson>,
     },
     /// A notification: no response.
     Notification {
         /// The method.
         method: String,
-        /// The parameters, if any.
-        params: Option<Value>,
+        /// The parameters, if any, as raw JSON.
+        params: Option<RawJson>,
     },
     /// A successful response.
     Response {
@@ -138,7 +144,7 @@ struct Flat {
     #[serde(default)]
     method: Option<String>,
     #[serde(default)]
-    params: Option<Value>,
+    params: Option<RawJson>,
     #[serde(default, deserialize_with = "present")]
     result: Option<RawJson>,
     #[serde(default)]
@@ -176,8 +182,62 @@ impl<'de> Deserialize<'de> for Message {
     }
 }
 
-/// Decodes one JSON text: a message or a batch of messages.
+/// The UTF-8 byte order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Decodes one JSON text: a message or a batch of messages. A leading byte order mark is
+/// skipped and escaped lone surrogates decode as U+FFFD (see the module documentation).
 pub fn decode(text: &[u8]) -> Result<Decoded, DecodeError> {
+    let text = text.strip_prefix(BOM).unwrap_or(text);
+    if may_hold_surrogate_escapes(text) {
+        let mut repaired = text.to_vec();
+        repair_lone_surrogates(&mut repaired);
+        return decode_text(&repaired);
+    }
+    decode_text(text)
+}
+
+/// Whether `text` has a `\u` followed by `d` or `D`: the start of every surrogate escape (and
+/// of some other escapes, which the repair leaves alone).
+fn may_hold_surrogate_escapes(text: &[u8]) -> bool {
+    memchr::memmem::find_iter(text, b"\\u").any(|at| matches!(text.get(at + 2), Some(b'd' | b'D')))
+}
+
+/// The code unit of the `\uXXXX` escape at `at`, if there is one.
+fn escape_at(text: &[u8], at: usize) -> Option<u16> {
+    let hex = text.get(at..at + 6)?;
+    if hex[0] != b'\\' || hex[1] != b'u' {
+        return None;
+    }
+    let hex = std::str::from_utf8(&hex[2..]).ok()?;
+    u16::from_str_radix(hex, 16).ok()
+}
+
+/// Rewrites, in place, every escaped surrogate that is not half of a pair as `\uFFFD` (the
+/// same length). Backslashes are walked escape by escape, so `"\\\\ud800"` (an escaped
+/// backslash, then text) is left alone; a backslash outside a string is invalid JSON anyway.
+fn repair_lone_surrogates(text: &mut [u8]) {
+    let mut at = 0;
+    while let Some(found) = text.get(at..).and_then(|rest| memchr::memchr(b'\\', rest)) {
+        at += found;
+        let Some(unit) = escape_at(text, at) else {
+            at += 2; // `\"`, `\\`, `\n`, ...: the escaped byte is not the start of an escape
+            continue;
+        };
+        let high = (0xD800..0xDC00).contains(&unit);
+        let paired = high && escape_at(text, at + 6).is_some_and(|u| (0xDC00..0xE000).contains(&u));
+        if paired {
+            at += 12;
+        } else {
+            if (0xD800..0xE000).contains(&unit) {
+                text[at..at + 6].copy_from_slice(b"\\uFFFD");
+            }
+            at += 6;
+        }
+    }
+}
+
+fn decode_text(text: &[u8]) -> Result<Decoded, DecodeError> {
     let first = text.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'[') {
         let items: Vec<&RawValue> =
@@ -365,6 +425,52 @@ mod tests {
             r#"{"jsonrpc":"2.0","id":1.5,"result":1}"#,
         ] {
             assert!(decode(text.as_bytes()).is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn params_are_kept_raw_so_a_deep_or_out_of_range_notification_is_still_a_message() {
+        let deep = format!(
+            r#"{{"jsonrpc":"2.0","method":"notifications/message","params":{}{}}}"#,
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
+        match one(&deep) {
+            Message::Notification { method, params } => {
+                assert_eq!(method, "notifications/message");
+                assert!(serde_json::from_str::<Value>(params.unwrap().get()).is_err());
+            }
+            m => panic!("{m:?}"),
+        }
+        assert!(matches!(
+            one(r#"{"jsonrpc":"2.0","method":"x","params":{"n":1e400}}"#),
+            Message::Notification { .. }
+        ));
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_message_is_skipped() {
+        let text = b"\xEF\xBB\xBF{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}";
+        assert!(matches!(
+            decode(text),
+            Ok(Decoded::Single(Message::Response { .. }))
+        ));
+    }
+
+    #[test]
+    fn lone_surrogate_escapes_decode_as_the_replacement_character() {
+        let text = r#"{"jsonrpc":"2.0","id":1,"result":{"a":"x\ud800y","b":"\udc80","c":"\ud83d\ude00","d":"\\ud800"}}"#;
+        let Message::Response { result, .. } = one(text) else {
+            panic!("not a response")
+        };
+        let v: Value = serde_json::from_str(result.get()).unwrap();
+        assert_eq!(v["a"], "x\u{FFFD}y");
+        assert_eq!(v["b"], "\u{FFFD}");
+        assert_eq!(v["c"], "\u{1F600}", "a real pair is kept");
+        assert_eq!(v["d"], "\\ud800", "an escaped backslash then text is text");
+        // A high surrogate at the very end of the text, and a truncated escape, do not panic.
+        for text in [r#""\ud800"#, r#""\ud8"#, r#"\"#] {
+            let _ = decode(text.as_bytes());
         }
     }
 

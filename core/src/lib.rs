@@ -19,7 +19,7 @@ pub mod schema;
 mod session;
 pub mod sse;
 
-pub use error::{Error, HttpError, ProtocolError, TransportError, TransportErrorKind};
+pub use error::{Error, HttpError, Limit, ProtocolError, TransportError, TransportErrorKind};
 pub use input::{ExchangeId, Input};
 pub use output::{Event, Output, RequestId, Transmit, Warning};
 pub use policy::{ExchangeKind, Policy, Scope};

@@ -82,6 +82,9 @@ pub enum Event {
         method: String,
         /// Its parameters.
         params: Option<Value>,
+        /// Its size on the wire (method and params), in bytes: what an adapter that queues
+        /// notifications counts against its byte limit.
+        size: usize,
     },
     /// The server asks something of the client (sampling, elicitation, roots). Answer it with
     /// [`Session::respond`](crate::Session::respond). The core answers `ping` itself, "method
@@ -145,5 +148,11 @@ pub enum Warning {
     ServerStreamLost {
         /// Why.
         reason: String,
+    },
+    /// A stream's last event id cannot be sent back as `Last-Event-ID` (it holds a control
+    /// character): the stream cannot be resumed.
+    UnusableEventId {
+        /// The id, control characters escaped.
+        id: String,
     },
 }

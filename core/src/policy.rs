@@ -42,6 +42,26 @@ pub struct Policy {
     pub default_retry: Duration,
     /// The longest `retry` the client honours; a larger one is cut to this. Default: 30 s.
     pub max_retry: Duration,
+    /// The shortest wait before any reconnect (resuming a request's stream, reopening the GET
+    /// stream), whatever `retry` the server sends: a server cannot make the client reconnect
+    /// in a tight loop. Default: 100 ms.
+    pub min_retry: Duration,
+    /// How many times in all one request's stream may be resumed, and how many times in a row
+    /// the GET stream may be reopened without it bringing a message. Past it the request fails
+    /// with [`Error::StreamLost`](crate::Error::StreamLost), or the client goes on without a
+    /// GET stream (a warning). Each reconnect after a stream that brought no message waits
+    /// twice as long as the one before, up to `max_retry`. Default: 100.
+    pub max_reconnects: u32,
+    /// At most this many HTTP exchanges (and so connections) open at once; more wait, in
+    /// order, until one ends. Default: 64.
+    pub max_concurrent_exchanges: usize,
+    /// The most bytes that may wait to be sent: messages queued before the session is ready,
+    /// HTTP requests waiting for a free exchange, and stdin bytes the child has not read yet.
+    /// A request that would pass it fails at once with
+    /// [`Error::LimitReached`](crate::Error::LimitReached); an answer the client owes the
+    /// server (a `ping`'s) that would pass it fails the session, since a server that stops
+    /// reading while it keeps asking would make the client hold ever more. Default: 32 MiB.
+    pub max_send_backlog: usize,
 }
 
 impl Default for Policy {
@@ -58,7 +78,26 @@ impl Default for Policy {
             server_stream_wait: Duration::from_secs(1),
             default_retry: Duration::from_secs(1),
             max_retry: Duration::from_secs(30),
+            min_retry: Duration::from_millis(100),
+            max_reconnects: 100,
+            max_concurrent_exchanges: 64,
+            max_send_backlog: 32 << 20,
         }
+    }
+}
+
+impl Policy {
+    /// How long to wait before reconnecting a stream: the server's `retry` (else
+    /// `default_retry`) within `min_retry..=max_retry`, doubled for each stream in a row that
+    /// ended without bringing a message beyond the first (`empty_in_a_row` counts the one that
+    /// just ended), and never more than `max_retry`.
+    pub fn reconnect_delay(&self, retry: Option<Duration>, empty_in_a_row: u32) -> Duration {
+        let max = self.max_retry.max(self.min_retry);
+        let base = retry
+            .unwrap_or(self.default_retry)
+            .clamp(self.min_retry, max);
+        let doublings = empty_in_a_row.saturating_sub(1).min(31);
+        base.saturating_mul(1 << doublings).min(max)
     }
 }
 
@@ -250,6 +289,27 @@ mod tests {
         );
         assert_eq!(v(ServerStream, 405, true), NoServerStream);
         assert_eq!(v(ServerStream, 409, true), Warn);
+    }
+
+    #[test]
+    fn every_reconnect_waits_at_least_the_floor_and_backs_off_on_empty_streams() {
+        let p = Policy::default();
+        let ms = Duration::from_millis;
+        // `retry: 0` cannot make a tight loop.
+        assert_eq!(p.reconnect_delay(Some(ms(0)), 1), ms(100));
+        assert_eq!(p.reconnect_delay(Some(ms(500)), 1), ms(500));
+        assert_eq!(p.reconnect_delay(None, 1), ms(1000));
+        // Each empty stream in a row doubles the wait, up to `max_retry`.
+        assert_eq!(p.reconnect_delay(Some(ms(0)), 2), ms(200));
+        assert_eq!(p.reconnect_delay(Some(ms(0)), 4), ms(800));
+        assert_eq!(p.reconnect_delay(Some(ms(500)), 40), p.max_retry);
+        assert_eq!(p.reconnect_delay(Some(Duration::MAX), 1), p.max_retry);
+        // A policy whose cap is below its floor waits the floor.
+        let odd = Policy {
+            max_retry: ms(0),
+            ..Policy::default()
+        };
+        assert_eq!(odd.reconnect_delay(Some(ms(0)), 9), ms(100));
     }
 
     #[test]

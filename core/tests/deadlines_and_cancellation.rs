@@ -62,7 +62,13 @@ fn a_request_without_an_answer_times_out_after_60_seconds_and_the_server_is_told
     assert_eq!(header(&sent[0], "mcp-session-id"), Some("sess-1"));
     assert_eq!(
         responses(&h.events()),
-        vec![(id, Err(Error::Timeout { after: 60 * SEC }))]
+        vec![(
+            id,
+            Err(Error::Timeout {
+                after: 60 * SEC,
+                skipped: 0
+            })
+        )]
     );
     assert_eq!(
         format!("{:?}", h.session.last_timeout_reason()),
@@ -124,7 +130,13 @@ fn an_explicit_timeout_replaces_the_default() {
     assert_eq!(cancelled[0].body["params"]["requestId"], quick.0);
     assert_eq!(
         responses(&h.events()),
-        vec![(quick, Err(Error::Timeout { after: 5 * SEC }))]
+        vec![(
+            quick,
+            Err(Error::Timeout {
+                after: 5 * SEC,
+                skipped: 0
+            })
+        )]
     );
     assert_eq!(
         h.session.poll_timeout(),
@@ -136,7 +148,13 @@ fn an_explicit_timeout_replaces_the_default() {
     h.advance_to(start + 120 * SEC);
     assert_eq!(
         responses(&h.events()),
-        vec![(slow, Err(Error::Timeout { after: 120 * SEC }))]
+        vec![(
+            slow,
+            Err(Error::Timeout {
+                after: 120 * SEC,
+                skipped: 0
+            })
+        )]
     );
 }
 
@@ -161,7 +179,13 @@ fn a_timeout_is_never_longer_than_max_request_time() {
     h.advance_to(start + 600 * SEC);
     assert_eq!(
         responses(&h.events()),
-        vec![(id, Err(Error::Timeout { after: 600 * SEC }))]
+        vec![(
+            id,
+            Err(Error::Timeout {
+                after: 600 * SEC,
+                skipped: 0
+            })
+        )]
     );
 }
 
@@ -178,7 +202,13 @@ fn a_timeout_over_stdio_writes_notifications_cancelled_to_stdin() {
     assert_eq!(lines[0]["params"]["requestId"], id.0);
     assert_eq!(
         responses(&h.events()),
-        vec![(id, Err(Error::Timeout { after: 60 * SEC }))]
+        vec![(
+            id,
+            Err(Error::Timeout {
+                after: 60 * SEC,
+                skipped: 0
+            })
+        )]
     );
     h.stdout(&response_line(id.0, "{}"));
     assert_eq!(
@@ -237,7 +267,13 @@ fn a_request_queued_before_ready_times_out_without_telling_the_server_and_is_nev
     );
     assert_eq!(
         responses(&h.events()),
-        vec![(id, Err(Error::Timeout { after: 5 * SEC }))]
+        vec![(
+            id,
+            Err(Error::Timeout {
+                after: 5 * SEC,
+                skipped: 0
+            })
+        )]
     );
     h.requeue(init);
     h.ready_http();
@@ -258,7 +294,10 @@ fn an_initialize_that_never_answers_fails_the_session_with_a_timeout() {
     let events = h.events();
     assert_eq!(
         assert_session_failed(&events, &[id]),
-        Error::Timeout { after: 60 * SEC }
+        Error::Timeout {
+            after: 60 * SEC,
+            skipped: 0
+        }
     );
 }
 
@@ -308,7 +347,13 @@ fn progress_arrives_as_events_and_pushes_the_deadline_back() {
     h.advance_to(start + 90 * SEC);
     assert_eq!(
         responses(&h.events()),
-        vec![(id, Err(Error::Timeout { after: 90 * SEC }))]
+        vec![(
+            id,
+            Err(Error::Timeout {
+                after: 90 * SEC,
+                skipped: 0
+            })
+        )]
     );
 }
 
@@ -333,7 +378,13 @@ fn progress_never_pushes_the_deadline_beyond_max_request_time() {
     h.advance_to(start + 100 * SEC);
     assert_eq!(
         responses(&h.events()),
-        vec![(id, Err(Error::Timeout { after: 100 * SEC }))]
+        vec![(
+            id,
+            Err(Error::Timeout {
+                after: 100 * SEC,
+                skipped: 0
+            })
+        )]
     );
 }
 
@@ -506,6 +557,12 @@ fn a_timeout_noticed_late_reports_the_time_the_request_was_allowed() {
     h.advance(25 * SEC);
     assert_eq!(
         responses(&h.events()),
-        vec![(id, Err(Error::Timeout { after: 10 * SEC }))]
+        vec![(
+            id,
+            Err(Error::Timeout {
+                after: 10 * SEC,
+                skipped: 0
+            })
+        )]
     );
 }

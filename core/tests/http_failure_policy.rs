@@ -453,9 +453,9 @@ fn a_5xx_on_a_resumed_stream_fails_the_session() {
     let sent = h.sent();
     let x = post_of(&sent, ids[0]).exchange;
     h.sse_head(x);
-    h.body(x, "id: 1\nretry: 10\ndata: \n\n");
+    h.body(x, "id: 1\nretry: 100\ndata: \n\n");
     h.end(x);
-    h.advance(Duration::from_millis(10));
+    h.advance(Duration::from_millis(100));
     let get = h.sent()[0].exchange;
     h.head(get, 503, &[]);
     h.end(get);

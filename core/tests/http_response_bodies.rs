@@ -120,21 +120,47 @@ fn a_2xx_body_that_is_json_but_not_json_rpc_fails_the_request_with_invalid_json(
 }
 
 #[test]
-fn an_sse_event_that_is_not_valid_json_fails_its_request_and_aborts_the_stream() {
+fn an_sse_event_that_is_not_json_rpc_is_skipped_with_a_warning_and_the_answer_after_it_completes_the_request(
+) {
     let (mut h, [a, b], [xa, xb]) = two_requests(Config::default());
     h.sse_head(xb);
-    h.sse_event(xb, Some("7"), "{not json");
-    assert_eq!(h.aborts(), vec![xb]);
-    let done = responses(&h.events());
-    assert_eq!(done.len(), 1);
-    assert_eq!(done[0].0, b);
-    assert!(
-        matches!(
-            error_of(&done[0].1),
-            Error::Protocol(ProtocolError::InvalidJson(_))
-        ),
-        "{done:?}"
+    let deep = format!(
+        r#"{{"jsonrpc":"2.0","method":"notifications/message","params":{}{}}}"#,
+        "[".repeat(10_000),
+        "]".repeat(10_000)
     );
+    let bad = [
+        "{not json".to_owned(),
+        deep,
+        r#"{"jsonrpc":"2.0","method":"notifications/message","params":{"n":1e400}}"#.to_owned(),
+        r#"{"jsonrpc":"2.0","id":"x"}"#.to_owned(),
+    ];
+    for event in &bad {
+        h.sse_event(xb, Some("7"), event);
+    }
+    assert!(h.aborts().is_empty(), "the stream goes on");
+    let events = h.events();
+    assert!(responses(&events).is_empty(), "{events:?}");
+    let skipped = warnings(&events);
+    assert_eq!(skipped.len(), bad.len(), "{skipped:?}");
+    assert!(skipped
+        .iter()
+        .all(|w| matches!(w, Warning::InvalidMessage { .. })));
+    assert_eq!(h.session.skipped_messages(), bad.len() as u64);
+    h.sse_event(xb, Some("8"), &response_line(b.0, "{}"));
+    assert_eq!(responses(&h.events()), vec![(b, Ok("{}".to_owned()))]);
+    other_still_completes(&mut h, a, xa);
+}
+
+#[test]
+fn an_sse_stream_of_events_that_are_not_json_rpc_that_ends_without_an_event_id_fails_with_stream_lost(
+) {
+    let (mut h, [a, b], [xa, xb]) = two_requests(Config::default());
+    h.sse_head(xb);
+    h.sse_event(xb, None, "{not json");
+    h.end(xb);
+    let done = responses(&h.events());
+    assert_eq!(done, vec![(b, Err(Error::StreamLost))]);
     other_still_completes(&mut h, a, xa);
 }
 
@@ -192,7 +218,7 @@ fn a_json_body_holding_a_notification_but_not_the_response_dispatches_it_then_fa
     let events = h.events();
     assert_eq!(events.len(), 2, "{events:?}");
     assert!(
-        matches!(&events[0], Event::Notification { method, params: Some(p) } if method == "notifications/message" && p["data"] == "hi")
+        matches!(&events[0], Event::Notification { method, params: Some(p), .. } if method == "notifications/message" && p["data"] == "hi")
     );
     assert_eq!(
         responses(&events),

@@ -356,9 +356,9 @@ fn after_ready_every_exchange_carries_the_session_id_the_version_accept_and_the_
     // A resumed stream carries them too.
     let x = post_of(&all, id).exchange;
     h.sse_head(x);
-    h.body(x, "id: 1\nretry: 10\ndata: \n\n");
+    h.body(x, "id: 1\nretry: 100\ndata: \n\n");
     h.end(x);
-    h.advance(Duration::from_millis(10));
+    h.advance(Duration::from_millis(100));
     let resume = h.sent();
     assert_eq!(resume.len(), 1);
     assert_eq!(header(&resume[0], "last-event-id"), Some("1"));

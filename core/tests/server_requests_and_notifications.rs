@@ -38,10 +38,10 @@ fn server_notifications_on_the_get_stream_are_delivered_as_events() {
     let events = h.events();
     assert_eq!(events.len(), 2, "{events:?}");
     assert!(
-        matches!(&events[0], Event::Notification { method, params: None } if method == "notifications/tools/list_changed")
+        matches!(&events[0], Event::Notification { method, params: None, .. } if method == "notifications/tools/list_changed")
     );
     assert!(
-        matches!(&events[1], Event::Notification { method, params: Some(p) } if method == "notifications/message" && p["data"]["x"] == 1)
+        matches!(&events[1], Event::Notification { method, params: Some(p), .. } if method == "notifications/message" && p["data"]["x"] == 1)
     );
 }
 

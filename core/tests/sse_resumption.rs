@@ -135,8 +135,15 @@ fn resumptions_that_bring_nothing_fail_the_request_with_stream_lost_after_max_re
     h.body(x, "id: 41\nretry: 100\ndata: \n\n");
     h.end(x);
     // The default policy resumes three times in a row without anything new.
-    for attempt in 1..=3 {
-        h.advance(Duration::from_millis(100));
+    for attempt in 1..=3u32 {
+        // Each stream in a row that brought no message doubles the wait.
+        let wait = 100 << (attempt - 1);
+        h.advance(Duration::from_millis(wait - 1));
+        assert!(
+            h.sent().is_empty(),
+            "attempt {attempt}: not before {wait} ms"
+        );
+        h.advance(Duration::from_millis(1));
         let get = one_resume(&mut h, "41");
         assert!(h.take().is_empty(), "attempt {attempt}: no failure yet");
         h.sse_head(get);
@@ -154,9 +161,9 @@ fn max_resume_attempts_is_the_policys() {
     let mut config = Config::default();
     config.policy.max_resume_attempts = 1;
     let (mut h, id, x) = streaming(config);
-    h.body(x, "id: 1\nretry: 10\ndata: \n\n");
+    h.body(x, "id: 1\nretry: 100\ndata: \n\n");
     h.end(x);
-    h.advance(Duration::from_millis(10));
+    h.advance(Duration::from_millis(100));
     let get = one_resume(&mut h, "1");
     h.fail(get, TransportErrorKind::Connect, "refused");
     assert_eq!(responses(&h.events()), vec![(id, Err(Error::StreamLost))]);
@@ -169,23 +176,25 @@ fn a_resumed_stream_that_brings_a_new_event_starts_the_attempt_count_again() {
     let mut config = Config::default();
     config.policy.max_resume_attempts = 2;
     let (mut h, id, x) = streaming(config);
-    h.body(x, "retry: 10\nid: e1\ndata: \n\n");
+    h.body(x, "retry: 100\nid: e1\ndata: \n\n");
     h.end(x);
-    h.advance(Duration::from_millis(10));
+    h.advance(Duration::from_millis(100));
     let g1 = one_resume(&mut h, "e1");
     h.sse_head(g1);
-    h.end(g1); // nothing new: attempt 2 of 2 follows
-    h.advance(Duration::from_millis(10));
+    h.end(g1); // nothing new: attempt 2 of 2 follows, after twice the wait (a second empty stream)
+    h.advance(Duration::from_millis(199));
+    assert!(h.sent().is_empty(), "an empty stream doubles the wait");
+    h.advance(Duration::from_millis(1));
     let g2 = one_resume(&mut h, "e1");
     h.sse_head(g2);
     h.sse_event(g2, Some("e2"), LOG);
-    h.end(g2); // something new: the count starts again
+    h.end(g2); // something new: the count starts again, and the wait
     h.events();
-    h.advance(Duration::from_millis(10));
+    h.advance(Duration::from_millis(100));
     let g3 = one_resume(&mut h, "e2");
     h.sse_head(g3);
     h.end(g3);
-    h.advance(Duration::from_millis(10));
+    h.advance(Duration::from_millis(200));
     let g4 = one_resume(&mut h, "e2");
     h.sse_head(g4);
     h.end(g4);
@@ -271,7 +280,8 @@ fn the_request_deadline_still_applies_while_waiting_to_resume() {
         vec![(
             id2,
             Err(Error::Timeout {
-                after: Duration::from_secs(1)
+                after: Duration::from_secs(1),
+                skipped: 0,
             })
         )]
     );
@@ -290,8 +300,15 @@ fn a_resumed_stream_that_only_repeats_the_priming_event_brings_nothing_new() {
     let (mut h, id, x) = streaming(Config::default());
     h.body(x, "id: 41\nretry: 100\ndata: \n\n");
     h.end(x);
-    for attempt in 1..=3 {
-        h.advance(Duration::from_millis(100));
+    for attempt in 1..=3u32 {
+        // Each stream in a row that brought no message doubles the wait.
+        let wait = 100 << (attempt - 1);
+        h.advance(Duration::from_millis(wait - 1));
+        assert!(
+            h.sent().is_empty(),
+            "attempt {attempt}: not before {wait} ms"
+        );
+        h.advance(Duration::from_millis(1));
         let get = one_resume(&mut h, "41");
         assert!(h.take().is_empty(), "attempt {attempt}: no failure yet");
         h.sse_head(get);

@@ -171,7 +171,7 @@ fn a_notification_before_the_initialize_response_is_delivered_and_initialization
     h.stdout(r#"{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}"#);
     let events = h.events();
     assert!(
-        matches!(&events[..], [Event::Notification { method, params: None }] if method == "notifications/tools/list_changed"),
+        matches!(&events[..], [Event::Notification { method, params: None, .. }] if method == "notifications/tools/list_changed"),
         "{events:?}"
     );
     h.stdout(&response_line(0, INIT_RESULT));

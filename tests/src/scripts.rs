@@ -26,6 +26,11 @@ pub fn setup() -> impl Strategy<Value = Setup> {
         1 => (0u32..200, 0u32..1000),
     ];
     let retry = prop_oneof![3 => Just((1000u32, 30_000u32)), 1 => (0u32..5000, 0u32..60_000)];
+    // The bounds the hostile-server work added: mostly the defaults, sometimes tight.
+    let bounds = prop_oneof![
+        3 => Just((100u32, 100u8, 64u8, 32u32 << 20, true)),
+        1 => (0u32..500, 0u8..4, 0u8..4, 0u32..8192, prop::bool::weighted(0.7)),
+    ];
     (
         limit,
         timeouts,
@@ -35,6 +40,7 @@ pub fn setup() -> impl Strategy<Value = Setup> {
         0u8..5,
         retry,
         any::<bool>(),
+        bounds,
     )
         .prop_map(
             |(
@@ -46,6 +52,7 @@ pub fn setup() -> impl Strategy<Value = Setup> {
                 attempts,
                 (retry, max_retry),
                 caps,
+                (min_retry, reconnects, exchanges, backlog, reads),
             )| Setup {
                 limit,
                 request_timeout_ms: timeout,
@@ -61,6 +68,11 @@ pub fn setup() -> impl Strategy<Value = Setup> {
                 default_retry_ms: retry,
                 max_retry_ms: max_retry,
                 capabilities: caps,
+                min_retry_ms: min_retry,
+                max_reconnects: reconnects,
+                max_concurrent_exchanges: exchanges,
+                max_send_backlog: backlog,
+                stdin_reads: reads,
             },
         )
 }

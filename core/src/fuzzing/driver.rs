@@ -53,6 +53,9 @@ pub struct Driver {
     counter: u64,
     inputs: u64,
     log: Vec<String>,
+    /// Whether the server reads its stdin, and what it has not read yet.
+    stdin_reads: bool,
+    unread_stdin: usize,
 }
 
 impl Driver {
@@ -84,6 +87,8 @@ impl Driver {
             counter: 0,
             inputs: 0,
             log: Vec::new(),
+            stdin_reads: setup.stdin_reads,
+            unread_stdin: 0,
         };
         driver.checker.begin(Some(base));
         driver.drain(true);
@@ -158,6 +163,7 @@ impl Driver {
                 });
             }
             Output::Event(Event::Request { id, .. }) => self.server_requests.push(id.clone()),
+            Output::Transmit(Transmit::Stdin(bytes)) => self.unread_stdin += bytes.len(),
             _ => {}
         }
     }
@@ -186,11 +192,14 @@ impl Driver {
     /// One input, as its own step.
     fn input(&mut self, now: Instant, input: Input<'_>) {
         self.checker.begin(Some(now));
-        if let Input::ResponseHead {
-            exchange, status, ..
-        } = &input
-        {
-            self.checker.head(*exchange, *status);
+        match &input {
+            Input::ResponseHead {
+                exchange, status, ..
+            } => self.checker.head(*exchange, *status),
+            Input::ResponseEnd { exchange } | Input::ExchangeFailed { exchange, .. } => {
+                self.checker.ended(*exchange)
+            }
+            _ => {}
         }
         self.session.handle_input(now, input);
         // Formatting the whole session is slow: within an op, check the memory bound every few
@@ -425,6 +434,10 @@ impl Driver {
     pub fn apply(&mut self, op: &Op) {
         self.log.push(format!("> {op:?}"));
         let now = self.clock;
+        if self.stdin_reads && self.unread_stdin > 0 {
+            let bytes = std::mem::take(&mut self.unread_stdin);
+            self.input(now, Input::StdinWritten { bytes });
+        }
         match op {
             Op::Request {
                 timeout_ms,

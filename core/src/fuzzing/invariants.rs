@@ -21,7 +21,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use crate::{Error, Event, ExchangeId, Output, Policy, RequestId, Session, Transmit};
+use crate::{Error, Event, ExchangeId, Limit, Output, Policy, RequestId, Session, Transmit};
 
 /// How many outputs one command or input may produce before `poll_output` must say `Wait`.
 pub const MAX_POLLS_PER_STEP: usize = 200_000;
@@ -86,6 +86,8 @@ pub struct Checker {
     step: Vec<Seen>,
     expect: Vec<Expect>,
     exchanges: BTreeSet<ExchangeId>,
+    /// Exchanges transmitted and not yet ended, aborted or dropped by the session's end.
+    open_exchanges: BTreeSet<ExchangeId>,
     aborted: BTreeSet<ExchangeId>,
     failed_heads: BTreeSet<ExchangeId>,
     commands: usize,
@@ -108,6 +110,7 @@ impl Checker {
             step: Vec::new(),
             expect: Vec::new(),
             exchanges: BTreeSet::new(),
+            open_exchanges: BTreeSet::new(),
             aborted: BTreeSet::new(),
             failed_heads: BTreeSet::new(),
             commands: 0,
@@ -192,6 +195,15 @@ impl Checker {
                     "TooLarge with another limit"
                 );
             }
+            Err(Error::LimitReached {
+                what: Limit::SendBacklog,
+                limit,
+            }) => {
+                assert_eq!(
+                    *limit, self.policy.max_send_backlog,
+                    "LimitReached(SendBacklog) with another limit"
+                );
+            }
             Err(e) => self.expect.push(Expect::ClosedWith(e.clone())),
         }
     }
@@ -208,6 +220,15 @@ impl Checker {
                 )
             }
             (_, Ok(())) => {}
+            // A notification that would wait past the limit fails alone; an answer fails the
+            // session (with that error, which `settled` sees in `Closed`).
+            (
+                _,
+                Err(Error::LimitReached {
+                    what: Limit::SendBacklog,
+                    limit,
+                }),
+            ) => assert_eq!(*limit, self.policy.max_send_backlog),
             (_, Err(e)) => panic!("a command failed with {e:?} while the session was open"),
         }
     }
@@ -231,6 +252,11 @@ impl Checker {
     pub fn closing(&mut self) {
         self.commands += 1;
         self.expect.push(Expect::Closed);
+    }
+
+    /// The driver fed the end (or a transport failure) of `exchange`.
+    pub fn ended(&mut self, exchange: ExchangeId) {
+        self.open_exchanges.remove(&exchange);
     }
 
     /// The driver fed a response head with `status` to `exchange`.
@@ -263,8 +289,16 @@ impl Checker {
                 }
                 self.exchanges.insert(*exchange);
                 if request.method() == http::Method::DELETE {
+                    // The closing DELETE goes out as the session drops every other exchange.
                     Seen::Delete
                 } else {
+                    self.open_exchanges.insert(*exchange);
+                    let cap = self.policy.max_concurrent_exchanges.max(1);
+                    assert!(
+                        self.open_exchanges.len() <= cap,
+                        "invariant 4: {} exchanges open at once, over the cap of {cap}",
+                        self.open_exchanges.len()
+                    );
                     Seen::Other
                 }
             }
@@ -290,6 +324,7 @@ impl Checker {
                     "abort of {exchange:?}, never transmitted"
                 );
                 assert!(self.aborted.insert(*exchange), "{exchange:?} aborted twice");
+                self.open_exchanges.remove(exchange);
                 Seen::Other
             }
             Output::Event(Event::Response { id, result }) => {
@@ -320,6 +355,7 @@ impl Checker {
             }
             Output::Event(Event::Closed(e)) => {
                 self.closed = Some(e.clone());
+                self.open_exchanges.clear();
                 Seen::Closed(e.clone())
             }
             Output::Event(_) => Seen::Other,
@@ -383,6 +419,12 @@ impl Checker {
             "Wait and poll_timeout() disagree"
         );
         self.check_deadlines(wait);
+        let (backlog, peak) = session.send_backlog();
+        let limit = self.policy.max_send_backlog;
+        assert!(
+            backlog <= peak && peak <= limit.saturating_add(self.unchecked_backlog()),
+            "invariant 4: {peak} bytes waited to be sent, over the limit of {limit}"
+        );
         if footprint {
             let size = format!("{session:?}").len();
             let bound = self.footprint_bound();
@@ -476,6 +518,13 @@ impl Checker {
                 "invariant 2: the requests failed by {error:?} are not in ascending id: {tail:?}"
             );
         }
+    }
+
+    /// What may wait to be sent without being checked against the limit: the session's own
+    /// messages (`initialize`, `notifications/initialized`, cancellations), a few per request.
+    fn unchecked_backlog(&self) -> usize {
+        let per_message = 4096;
+        (self.next_id as usize + 2).saturating_mul(per_message)
     }
 
     /// The most state the session may retain: a constant, plus per command, per request, per

@@ -56,6 +56,17 @@ pub struct Setup {
     /// Declare roots, sampling and elicitation, so server requests for them reach the
     /// application.
     pub capabilities: bool,
+    /// `min_retry`.
+    pub min_retry_ms: u32,
+    /// `max_reconnects`.
+    pub max_reconnects: u8,
+    /// `max_concurrent_exchanges`.
+    pub max_concurrent_exchanges: u8,
+    /// `max_send_backlog`, in bytes.
+    pub max_send_backlog: u32,
+    /// The server reads what the client writes to its stdin (the driver reports each write
+    /// taken before the next op); when false it never does.
+    pub stdin_reads: bool,
 }
 
 impl Default for Setup {
@@ -71,6 +82,11 @@ impl Default for Setup {
             default_retry_ms: 1000,
             max_retry_ms: 30_000,
             capabilities: false,
+            min_retry_ms: 100,
+            max_reconnects: 100,
+            max_concurrent_exchanges: 64,
+            max_send_backlog: 32 << 20,
+            stdin_reads: true,
         }
     }
 }
@@ -91,6 +107,10 @@ impl Setup {
             server_stream_wait: ms(self.default_retry_ms),
             default_retry: ms(self.default_retry_ms),
             max_retry: ms(self.max_retry_ms),
+            min_retry: ms(self.min_retry_ms),
+            max_reconnects: u32::from(self.max_reconnects),
+            max_concurrent_exchanges: usize::from(self.max_concurrent_exchanges),
+            max_send_backlog: self.max_send_backlog as usize,
         };
         let capabilities = if self.capabilities {
             ClientCapabilities {
@@ -537,6 +557,11 @@ impl Script {
             default_retry_ms: r.pick(&[1000, 0, 10, 50_000]),
             max_retry_ms: r.pick(&[30_000, 0, 100]),
             capabilities: r.bool(),
+            min_retry_ms: r.pick(&[100, 0, 1, 1000]),
+            max_reconnects: r.pick(&[100, 100, 0, 2]),
+            max_concurrent_exchanges: r.pick(&[64, 64, 1, 2, 3, 0]),
+            max_send_backlog: r.pick(&[32 << 20, 32 << 20, 512, 4096, 0]),
+            stdin_reads: !r.u8().is_multiple_of(8),
         };
         let handshake = r.pick(&[
             Handshake::JsonWithSession,

@@ -1,7 +1,7 @@
 //! Streamable HTTP: every outgoing message is an exchange; responses are a JSON body or an SSE
 //! stream; streams resume with `Last-Event-ID`; the optional GET stream carries server messages.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -10,7 +10,7 @@ use ::http::header::{
 };
 use ::http::{HeaderMap, Method, StatusCode, Uri};
 
-use super::{excerpt, Session, TimerReason, Transport};
+use super::{excerpt, later, Session, TimerReason, Transport};
 use crate::error::{Error, HttpError, ProtocolError, TransportError};
 use crate::input::ExchangeId;
 use crate::jsonrpc::{self, Decoded, Message};
@@ -37,6 +37,11 @@ pub(crate) struct HttpState {
     session_id: Option<HeaderValue>,
     next_exchange: u64,
     exchanges: BTreeMap<ExchangeId, Exchange>,
+    /// Exchanges handed to the adapter and not yet over: at most
+    /// `Policy::max_concurrent_exchanges`.
+    open: usize,
+    /// Exchanges waiting for a free slot, in order, with their requests.
+    queued: VecDeque<(ExchangeId, ExchangeKind, ::http::Request<Vec<u8>>)>,
     server_stream: ServerStream,
 }
 
@@ -52,6 +57,8 @@ struct ServerStream {
 
 #[derive(Debug)]
 pub(crate) struct Exchange {
+    /// Handed to the adapter (else it waits in `queued`).
+    pub(crate) started: bool,
     role: ExchangeKind,
     request: Option<RequestId>,
     method: String,
@@ -86,6 +93,8 @@ impl HttpState {
             session_id: None,
             next_exchange: 0,
             exchanges: BTreeMap::new(),
+            open: 0,
+            queued: VecDeque::new(),
             server_stream: ServerStream::default(),
         }
     }
@@ -134,6 +143,7 @@ impl HttpState {
         version: Option<&'static str>,
     ) -> (ExchangeId, ::http::Request<Vec<u8>>) {
         let exchange = Exchange {
+            started: false,
             role,
             request,
             method: method.into(),
@@ -157,6 +167,7 @@ impl HttpState {
         version: Option<&'static str>,
     ) -> (ExchangeId, ::http::Request<Vec<u8>>) {
         let exchange = Exchange {
+            started: false,
             role,
             request,
             method: "GET".into(),
@@ -180,6 +191,7 @@ impl HttpState {
     ) -> Option<(ExchangeId, ::http::Request<Vec<u8>>)> {
         self.session_id.as_ref()?;
         let exchange = Exchange {
+            started: true,
             role: ExchangeKind::Delete,
             request: None,
             method: "DELETE".into(),
@@ -189,7 +201,7 @@ impl HttpState {
         };
         let sent = self.request(Method::DELETE, Vec::new(), headers, version, exchange);
         // Nothing more is read once the session is closed.
-        self.exchanges.clear();
+        self.clear();
         Some(sent)
     }
 
@@ -201,12 +213,74 @@ impl HttpState {
         })
     }
 
-    pub(crate) fn remove(&mut self, exchange: ExchangeId) -> Option<Exchange> {
-        self.exchanges.remove(&exchange)
+    /// Forgets an exchange; returns it, and the body size of its request if it was still
+    /// waiting for a slot.
+    pub(crate) fn remove(&mut self, exchange: ExchangeId) -> Option<(Exchange, usize)> {
+        let x = self.exchanges.remove(&exchange)?;
+        let mut unsent = 0;
+        if x.started {
+            self.open -= 1;
+        } else if let Some(at) = self.queued.iter().position(|q| q.0 == exchange) {
+            unsent = self.queued.remove(at).map_or(0, |q| q.2.body().len());
+        }
+        Some((x, unsent))
     }
 
     pub(crate) fn clear(&mut self) {
         self.exchanges.clear();
+        self.queued.clear();
+        self.open = 0;
+    }
+
+    /// Whether an exchange started now would go out at once.
+    pub(crate) fn has_free_slot(&self, cap: usize) -> bool {
+        self.open < cap.max(1) && self.queued.is_empty()
+    }
+
+    /// Starts the exchange at once if fewer than `cap` are open; else queues it. Returns what
+    /// to transmit, or the size of what waits.
+    pub(crate) fn start(
+        &mut self,
+        cap: usize,
+        exchange: ExchangeId,
+        kind: ExchangeKind,
+        request: ::http::Request<Vec<u8>>,
+    ) -> Result<Transmit, usize> {
+        if self.has_free_slot(cap) {
+            self.open += 1;
+            if let Some(x) = self.exchanges.get_mut(&exchange) {
+                x.started = true;
+            }
+            return Ok(Transmit::Http {
+                exchange,
+                kind,
+                request,
+            });
+        }
+        let size = request.body().len();
+        self.queued.push_back((exchange, kind, request));
+        Err(size)
+    }
+
+    /// The next queued exchange, if a slot is free: `(what to transmit, its body size)`.
+    pub(crate) fn next_queued(&mut self, cap: usize) -> Option<(Transmit, usize)> {
+        if self.open >= cap.max(1) {
+            return None;
+        }
+        let (exchange, kind, request) = self.queued.pop_front()?;
+        self.open += 1;
+        if let Some(x) = self.exchanges.get_mut(&exchange) {
+            x.started = true;
+        }
+        let size = request.body().len();
+        Some((
+            Transmit::Http {
+                exchange,
+                kind,
+                request,
+            },
+            size,
+        ))
     }
 }
 
@@ -222,6 +296,52 @@ fn media_type(headers: &HeaderMap) -> Option<String> {
 }
 
 impl Session {
+    /// Hands an exchange to the adapter, or queues it behind the ones open.
+    pub(super) fn start_exchange(
+        &mut self,
+        exchange: ExchangeId,
+        kind: ExchangeKind,
+        request: ::http::Request<Vec<u8>>,
+    ) {
+        let cap = self.config.policy.max_concurrent_exchanges;
+        let Some(h) = self.http_mut() else { return };
+        match h.start(cap, exchange, kind, request) {
+            Ok(transmit) => self.out.push_back(Output::Transmit(transmit)),
+            Err(waiting) => self.hold(waiting),
+        }
+    }
+
+    /// Forgets an exchange (asking the adapter to abort it, if `abort` and it had it), then
+    /// starts what waited for its slot.
+    pub(super) fn drop_exchange(&mut self, exchange: ExchangeId, abort: bool) -> Option<Exchange> {
+        let cap = self.config.policy.max_concurrent_exchanges;
+        let h = self.http_mut()?;
+        let (x, unsent) = h.remove(exchange)?;
+        if abort && x.started {
+            self.out.push_back(Output::Abort(exchange));
+        }
+        let Some(h) = self.http_mut() else {
+            return Some(x);
+        };
+        let mut started = Vec::new();
+        while let Some(next) = h.next_queued(cap) {
+            started.push(next);
+        }
+        self.release(unsent);
+        for (transmit, size) in started {
+            self.release(size);
+            self.out.push_back(Output::Transmit(transmit));
+        }
+        Some(x)
+    }
+
+    /// Whether an exchange was handed to the adapter (one unknown is treated as sent).
+    pub(super) fn exchange_started(&self, exchange: ExchangeId) -> bool {
+        self.http_ref()
+            .and_then(|h| h.exchanges.get(&exchange))
+            .is_none_or(|x| x.started)
+    }
+
     fn http_mut(&mut self) -> Option<&mut HttpState> {
         match &mut self.transport {
             Transport::Http(h) => Some(h),
@@ -240,9 +360,15 @@ impl Session {
         self.http_mut()?.exchanges.get_mut(&exchange)
     }
 
+    /// Takes an exchange that is not over, asking the adapter to abort it.
+    fn take_aborted(&mut self, exchange: ExchangeId) -> Option<Exchange> {
+        self.timers.clear(TimerReason::ErrorBody(exchange));
+        self.drop_exchange(exchange, true)
+    }
+
     fn take_exchange(&mut self, exchange: ExchangeId) -> Option<Exchange> {
         self.timers.clear(TimerReason::ErrorBody(exchange));
-        self.http_mut()?.remove(exchange)
+        self.drop_exchange(exchange, false)
     }
 
     /// The request an exchange carries, if it is still outstanding and still expected there.
@@ -284,10 +410,9 @@ impl Session {
                 }
             }
             Verdict::Warn => {
-                let Some(x) = self.take_exchange(exchange) else {
+                let Some(x) = self.take_aborted(exchange) else {
                     return;
                 };
-                self.out.push_back(Output::Abort(exchange));
                 if x.role == ExchangeKind::ServerStream {
                     self.server_stream_ended(false);
                     self.warn(Warning::ServerStreamRejected { status });
@@ -301,7 +426,7 @@ impl Session {
             Verdict::FailSession(Cause::Auth) => {
                 let www = headers
                     .get(WWW_AUTHENTICATE)
-                    .map(|v| Arc::from(String::from_utf8_lossy(v.as_bytes())));
+                    .map(|v| Arc::from(excerpt(v.as_bytes(), HttpError::EXCERPT)));
                 self.fail_session(Error::AuthRequired {
                     www_authenticate: www,
                 });
@@ -313,15 +438,16 @@ impl Session {
                     scope_session: matches!(verdict, Verdict::FailSession(_)),
                     retry_after: headers
                         .get(RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_owned),
+                        .map(|v| excerpt(v.as_bytes(), HttpError::EXCERPT)),
                     body: Vec::new(),
                 };
                 if let Some(x) = self.exchange(exchange) {
                     x.body = Body::Failed(Box::new(failure));
                 }
-                self.timers
-                    .set(TimerReason::ErrorBody(exchange), now + ERROR_BODY_WAIT);
+                self.timers.set(
+                    TimerReason::ErrorBody(exchange),
+                    later(now, ERROR_BODY_WAIT),
+                );
             }
         }
     }
@@ -441,17 +567,37 @@ impl Session {
     /// A stream ended: remember where it left off, and whether it brought anything new (a
     /// message, or a new event id), which starts the count of empty resumptions again. Both
     /// depend only on the stream's bytes, never on how they were cut.
+    ///
+    /// A stream without a message counts as empty (each empty stream in a row doubles the next
+    /// wait); one without a message or a new id also counts as fruitless. An id that cannot be
+    /// sent back as `Last-Event-ID` makes the stream not resumable (a warning).
     fn settle_stream(&mut self, x: &Exchange) {
         let Body::Sse(decoder) = &x.body else {
             return;
         };
-        let last = decoder.last_event_id().map(str::to_owned);
+        let mut last = decoder.last_event_id().map(str::to_owned);
         let retry = decoder.retry_ms();
+        if let Some(id) = last
+            .as_deref()
+            .filter(|id| HeaderValue::from_str(id).is_err())
+        {
+            let id = excerpt(id.as_bytes(), 200);
+            self.warn(Warning::UnusableEventId { id });
+            last = None;
+        }
         let Some(resume) = self.resume_mut(x.role, x.request) else {
             return;
         };
         if x.news || last != resume.last_event_id {
             resume.attempts = 0;
+        }
+        if x.news {
+            resume.empty = 0;
+            if x.role == ExchangeKind::ServerStream {
+                resume.reconnects = 0;
+            }
+        } else {
+            resume.empty = resume.empty.saturating_add(1);
         }
         resume.last_event_id = last;
         if let Some(ms) = retry {
@@ -463,21 +609,22 @@ impl Session {
         if !(event.event.is_empty() || event.event == "message") || event.data.trim().is_empty() {
             return;
         }
-        let Some(x) = self.http_ref().and_then(|h| h.exchanges.get(&exchange)) else {
+        if self
+            .http_ref()
+            .and_then(|h| h.exchanges.get(&exchange))
+            .is_none()
+        {
             return;
-        };
-        let role = x.role;
+        }
         let origin = self.carried_request_of(exchange);
+        // An event that is not JSON-RPC is skipped, whichever stream carries it: it cannot be
+        // known to be the answer, and the answer may come next. If the stream then ends
+        // without it, the request fails for that.
         if let Err(e) = self.on_json(now, event.data.as_bytes(), origin) {
-            match (role, origin) {
-                (ExchangeKind::ServerStream, _) | (_, None) => self.warn(Warning::InvalidMessage {
-                    error: e.0,
-                    excerpt: excerpt(event.data.as_bytes(), 200),
-                }),
-                (_, Some(id)) => {
-                    self.fail_request(id, Error::Protocol(ProtocolError::InvalidJson(e.0.into())))
-                }
-            }
+            self.warn(Warning::InvalidMessage {
+                error: e.0,
+                excerpt: excerpt(event.data.as_bytes(), 200),
+            });
         }
     }
 
@@ -607,19 +754,18 @@ impl Session {
         }
         let Some(id) = request else { return };
         let policy = &self.config.policy;
-        let (max_attempts, default_retry, max_retry) = (
-            policy.max_resume_attempts,
-            policy.default_retry,
-            policy.max_retry,
-        );
+        let (max_attempts, max_reconnects) = (policy.max_resume_attempts, policy.max_reconnects);
         let Some(p) = self.requests.get_mut(&id) else {
             return;
         };
         p.exchange = None;
-        if p.resume.last_event_id.is_some() && p.resume.attempts < max_attempts {
-            p.resume.attempts += 1;
-            let delay = p.resume.retry.unwrap_or(default_retry).min(max_retry);
-            self.timers.set(TimerReason::ResumeStream(id), now + delay);
+        let r = &mut p.resume;
+        if r.last_event_id.is_some() && r.attempts < max_attempts && r.reconnects < max_reconnects {
+            r.attempts += 1;
+            r.reconnects += 1;
+            let delay = policy.reconnect_delay(r.retry, r.empty);
+            self.timers
+                .set(TimerReason::ResumeStream(id), later(now, delay));
         } else {
             let e = match error {
                 Some(e) if p.resume.last_event_id.is_none() => Error::Transport(e),
@@ -650,12 +796,7 @@ impl Session {
         if let Some(p) = self.requests.get_mut(&id) {
             p.exchange = Some(exchange);
         }
-        let kind = ExchangeKind::Resume;
-        self.out.push_back(Output::Transmit(Transmit::Http {
-            exchange,
-            kind,
-            request,
-        }));
+        self.start_exchange(exchange, ExchangeKind::Resume, request);
     }
 
     /// Opens the optional GET stream, once the server has answered `initialize`; says whether
@@ -681,42 +822,43 @@ impl Session {
             &headers,
             version,
         );
-        let kind = ExchangeKind::ServerStream;
-        self.out.push_back(Output::Transmit(Transmit::Http {
-            exchange,
-            kind,
-            request,
-        }));
+        self.start_exchange(exchange, ExchangeKind::ServerStream, request);
         true
     }
 
     /// The GET stream ended; reopen it after the server's `retry` if it is resumable.
+    ///
+    /// It is reopened at most `max_reconnects` times in a row without a message, each time
+    /// after `Policy::reconnect_delay`.
     fn server_stream_ended(&mut self, may_reopen: bool) {
-        let policy = &self.config.policy;
-        let (max_attempts, default_retry, max_retry) = (
-            policy.max_resume_attempts,
-            policy.default_retry,
-            policy.max_retry,
-        );
+        let policy = self.config.policy.clone();
         let now = self.last_now;
         let Some(h) = self.http_mut() else { return };
         let s = &mut h.server_stream.resume;
         let resumable = s.last_event_id.is_some() || s.retry.is_some();
-        if may_reopen && resumable && s.attempts < max_attempts {
+        let capped = s.reconnects >= policy.max_reconnects;
+        if may_reopen && resumable && s.attempts < policy.max_resume_attempts && !capped {
             s.attempts += 1;
-            let delay = s.retry.unwrap_or(default_retry).min(max_retry);
+            s.reconnects += 1;
+            let delay = policy.reconnect_delay(s.retry, s.empty);
             self.timers
-                .set(TimerReason::ReopenServerStream, now + delay);
+                .set(TimerReason::ReopenServerStream, later(now, delay));
         } else {
             h.server_stream.active = false;
+            if may_reopen && resumable && capped {
+                let reason = format!(
+                    "reopened {} times in a row without a message",
+                    policy.max_reconnects
+                );
+                self.warn(Warning::ServerStreamLost { reason });
+            }
         }
     }
 
     pub(super) fn on_error_body_timeout(&mut self, exchange: ExchangeId) {
-        let Some(x) = self.take_exchange(exchange) else {
+        let Some(x) = self.take_aborted(exchange) else {
             return;
         };
-        self.out.push_back(Output::Abort(exchange));
         if let Body::Failed(f) = x.body {
             self.on_failure_body(x.request, *f);
         }

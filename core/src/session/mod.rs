@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
 
+use crate::error::Limit;
 use crate::error::{Error, ProtocolError};
 use crate::input::{ExchangeId, Input};
 use crate::jsonrpc::{self, ErrorObject, Id, Message, RawJson};
@@ -19,6 +20,7 @@ use crate::policy::{ExchangeKind, Policy};
 use crate::schema::{
     ClientCapabilities, Implementation, InitializeParams, InitializeResult, ServerRequest,
 };
+use serde_json::value::RawValue;
 
 pub use timers::TimerReason;
 use timers::Timers;
@@ -73,13 +75,18 @@ enum Owner {
     Initialize,
 }
 
-/// How to resume the SSE stream that carries a request's answer.
+/// How to resume the SSE stream that carries a request's answer (or the GET stream).
 #[derive(Clone, Debug, Default)]
 struct Resume {
     last_event_id: Option<String>,
     retry: Option<Duration>,
-    /// Resumptions in a row that brought nothing new.
+    /// Resumptions in a row that brought nothing new: no message and no new event id.
     attempts: u32,
+    /// Streams in a row that ended without a message: each doubles the next wait.
+    empty: u32,
+    /// Reconnects in all (of a request's stream), or in a row without a message (the GET
+    /// stream); capped by `Policy::max_reconnects`.
+    reconnects: u32,
 }
 
 /// An outstanding request.
@@ -89,6 +96,8 @@ struct Pending {
     started: Instant,
     timeout: Duration,
     progress: bool,
+    /// How many server messages had been skipped as invalid when it started.
+    skipped_before: u64,
     /// False while it waits for the session to be ready.
     sent: bool,
     /// HTTP: the exchange its answer is expected on now.
@@ -112,6 +121,8 @@ enum Phase {
 }
 
 #[derive(Debug)]
+// One per session, never moved after it is made: boxing would only add an indirection.
+#[allow(clippy::large_enum_variant)]
 enum Transport {
     Http(http::HttpState),
     Stdio(stdio::StdioState),
@@ -167,6 +178,13 @@ pub struct Session {
     protocol_version: Option<&'static str>,
     last_now: Instant,
     last_timeout_reason: Option<TimerReason>,
+    /// Server messages skipped as not JSON-RPC, in all.
+    skipped: u64,
+    /// Bytes waiting to be sent: queued before ready, waiting for an exchange, or written to
+    /// stdin and not yet reported taken ([`Input::StdinWritten`]).
+    backlog: usize,
+    /// The most `backlog` has been.
+    backlog_peak: usize,
 }
 
 /// The id of the session's own `initialize` request.
@@ -198,6 +216,9 @@ impl Session {
             protocol_version: None,
             last_now: now,
             last_timeout_reason: None,
+            skipped: 0,
+            backlog: 0,
+            backlog_peak: 0,
         };
         let params = InitializeParams {
             protocol_version: LATEST_PROTOCOL_VERSION.into(),
@@ -243,10 +264,14 @@ impl Session {
                 limit: self.config.policy.max_message_size,
             });
         }
+        if self.would_hold() {
+            self.check_backlog(body.len())?;
+        }
         self.insert(now, Owner::App, options.timeout, options.progress);
         if matches!(self.phase, Phase::Ready) {
             self.dispatch_request(id, method, body);
         } else {
+            self.hold(body.len());
             self.pre_ready.push(Queued {
                 request: Some(id),
                 method: method.into(),
@@ -273,9 +298,13 @@ impl Session {
     pub fn notify(&mut self, method: &str, params: Option<Value>) -> Result<(), Error> {
         self.check_open()?;
         let body = jsonrpc::encode_notification(method, params.as_ref());
+        if self.would_hold() {
+            self.check_backlog(body.len())?;
+        }
         if matches!(self.phase, Phase::Ready) {
             self.transmit(ExchangeKind::Notification, None, method, body);
         } else {
+            self.hold(body.len());
             self.pre_ready.push(Queued {
                 request: None,
                 method: method.into(),
@@ -285,10 +314,20 @@ impl Session {
         Ok(())
     }
 
-    /// Answers a server request ([`Event::Request`]).
+    /// Answers a server request ([`Event::Request`]). An answer that would take the bytes
+    /// waiting to be sent past [`Policy::max_send_backlog`] fails the session: the server keeps
+    /// asking without taking the answers.
     pub fn respond(&mut self, id: Id, result: Result<Value, ErrorObject>) -> Result<(), Error> {
         self.check_open()?;
         let body = jsonrpc::encode_response(&id, result.as_ref());
+        if let Err(e) = self
+            .would_hold()
+            .then(|| self.check_backlog(body.len()))
+            .transpose()
+        {
+            self.fail_session(e.clone());
+            return Err(e);
+        }
         self.transmit(ExchangeKind::Notification, None, "response", body);
         Ok(())
     }
@@ -350,6 +389,11 @@ impl Session {
                 }
             }
             Input::WriteFailed(error) => self.fail_session(Error::Transport(error)),
+            Input::StdinWritten { bytes } => {
+                if matches!(self.transport, Transport::Stdio(_)) {
+                    self.release(bytes);
+                }
+            }
             Input::Timeout => {}
         }
         // Only during the handshake: the scan must not cost every input of a ready session.
@@ -426,6 +470,17 @@ impl Session {
         self.last_timeout_reason
     }
 
+    /// Bytes waiting to be sent now (see [`Policy::max_send_backlog`]), and the most there
+    /// have been: never more than the limit.
+    pub fn send_backlog(&self) -> (usize, usize) {
+        (self.backlog, self.backlog_peak)
+    }
+
+    /// How many server messages were skipped as not JSON-RPC.
+    pub fn skipped_messages(&self) -> u64 {
+        self.skipped
+    }
+
     // ----- internals ---------------------------------------------------------------------
 
     fn check_open(&self) -> Result<(), Error> {
@@ -433,6 +488,39 @@ impl Session {
             Phase::Closed(e) => Err(e.clone()),
             _ => Ok(()),
         }
+    }
+
+    /// Whether a message sent now would wait: before ready, over stdio (until the child takes
+    /// it), or when every HTTP exchange slot is taken.
+    fn would_hold(&self) -> bool {
+        match &self.transport {
+            _ if !matches!(self.phase, Phase::Ready) => true,
+            Transport::Stdio(_) => true,
+            Transport::Http(h) => !h.has_free_slot(self.config.policy.max_concurrent_exchanges),
+        }
+    }
+
+    /// Whether `bytes` more may wait to be sent.
+    fn check_backlog(&self, bytes: usize) -> Result<(), Error> {
+        let limit = self.config.policy.max_send_backlog;
+        match self.backlog.checked_add(bytes) {
+            Some(total) if total <= limit => Ok(()),
+            _ => Err(Error::LimitReached {
+                what: Limit::SendBacklog,
+                limit,
+            }),
+        }
+    }
+
+    /// `bytes` more wait to be sent.
+    fn hold(&mut self, bytes: usize) {
+        self.backlog = self.backlog.saturating_add(bytes);
+        self.backlog_peak = self.backlog_peak.max(self.backlog);
+    }
+
+    /// `bytes` that waited are sent (or dropped).
+    fn release(&mut self, bytes: usize) {
+        self.backlog = self.backlog.saturating_sub(bytes);
     }
 
     /// Advances the clock (never backwards) and fires what is due.
@@ -461,7 +549,8 @@ impl Session {
                 };
                 // How long it was allowed to run, however late the deadline is noticed.
                 let after = at.saturating_duration_since(p.started);
-                self.abandon(id, Error::Timeout { after }, "timed out");
+                let skipped = self.skipped - p.skipped_before;
+                self.abandon(id, Error::Timeout { after, skipped }, "timed out");
             }
             TimerReason::ResumeStream(id) => self.resume_stream(id),
             TimerReason::ReopenServerStream => drop(self.open_server_stream()),
@@ -485,12 +574,13 @@ impl Session {
             .unwrap_or(policy.request_timeout)
             .min(policy.max_request_time);
         self.timers
-            .set(TimerReason::RequestDeadline(id), now + timeout);
+            .set(TimerReason::RequestDeadline(id), later(now, timeout));
         let pending = Pending {
             owner,
             started: now,
             timeout,
             progress,
+            skipped_before: self.skipped,
             sent: false,
             exchange: None,
             resume: Resume::default(),
@@ -523,6 +613,8 @@ impl Session {
         match &mut self.transport {
             Transport::Stdio(_) => {
                 body.push(b'\n');
+                // Held until the adapter says the child took it (`Input::StdinWritten`).
+                self.hold(body.len());
                 self.out.push_back(Output::Transmit(Transmit::Stdin(body)));
                 None
             }
@@ -535,11 +627,7 @@ impl Session {
                     &self.config.headers,
                     self.protocol_version,
                 );
-                self.out.push_back(Output::Transmit(Transmit::Http {
-                    exchange,
-                    kind: role,
-                    request: req,
-                }));
+                self.start_exchange(exchange, role, req);
                 Some(exchange)
             }
         }
@@ -570,10 +658,12 @@ impl Session {
             return;
         };
         let (sent, exchange, owner) = (p.sent, p.exchange, p.owner);
+        // A request still waiting for a free exchange never reached the server.
+        let reached = sent && exchange.is_none_or(|x| self.exchange_started(x));
         if let Some(exchange) = exchange {
             self.abort_exchange(exchange);
         }
-        if sent && owner == Owner::App {
+        if reached && owner == Owner::App {
             let params = json!({ "requestId": wire_id(id), "reason": reason });
             let body = jsonrpc::encode_notification("notifications/cancelled", Some(&params));
             self.transmit(
@@ -595,11 +685,9 @@ impl Session {
     }
 
     fn abort_exchange(&mut self, exchange: ExchangeId) {
-        if let Transport::Http(h) = &mut self.transport {
-            if h.remove(exchange).is_some() {
-                self.timers.clear(TimerReason::ErrorBody(exchange));
-                self.out.push_back(Output::Abort(exchange));
-            }
+        // One still waiting for a free slot was never handed to the adapter: no abort for it.
+        if self.drop_exchange(exchange, true).is_some() {
+            self.timers.clear(TimerReason::ErrorBody(exchange));
         }
     }
 
@@ -623,6 +711,7 @@ impl Session {
         }
         self.pre_ready.clear();
         self.timers.clear_all();
+        self.backlog = 0;
         if let Transport::Http(h) = &mut self.transport {
             h.clear();
             if closing {
@@ -676,7 +765,7 @@ impl Session {
         if self.open_server_stream() {
             // Servers send their own requests on the GET stream (elicitation during a tool
             // call, ...): the session is ready once the server has answered it, or soon.
-            let at = self.last_now + self.config.policy.server_stream_wait;
+            let at = later(self.last_now, self.config.policy.server_stream_wait);
             self.timers.set(TimerReason::ServerStreamWait, at);
         } else {
             self.become_ready();
@@ -692,6 +781,7 @@ impl Session {
         self.phase = Phase::Ready;
         self.out.push_back(Output::Event(Event::Ready));
         for q in std::mem::take(&mut self.pre_ready) {
+            self.release(q.body.len());
             match q.request {
                 Some(id) if self.requests.contains_key(&id) => {
                     self.dispatch_request(id, &q.method, q.body)
@@ -722,8 +812,26 @@ impl Session {
                     }),
                 }
             }
-            Message::Request { id, method, params } => self.on_server_request(id, method, params),
-            Message::Notification { method, params } => self.on_notification(now, method, params),
+            Message::Request { id, method, params } => match params_value(params.as_deref()) {
+                Ok(params) => self.on_server_request(id, method, params),
+                Err(e) => {
+                    let error = ErrorObject::new(
+                        ErrorObject::INVALID_PARAMS,
+                        format!("invalid params for {method}: {e}"),
+                    );
+                    let _ = self.respond(id, Err(error));
+                }
+            },
+            Message::Notification { method, params } => {
+                let size = method.len() + params.as_ref().map_or(0, |p| p.get().len());
+                match params_value(params.as_deref()) {
+                    Ok(params) => self.on_notification(now, method, params, size),
+                    Err(e) => self.warn(Warning::InvalidMessage {
+                        error: format!("invalid params for {method}: {e}"),
+                        excerpt: excerpt(params.as_ref().map_or("", |p| p.get()).as_bytes(), 200),
+                    }),
+                }
+            }
         }
     }
 
@@ -775,10 +883,19 @@ impl Session {
         }
     }
 
-    fn on_notification(&mut self, now: Instant, method: String, params: Option<Value>) {
+    fn on_notification(
+        &mut self,
+        now: Instant,
+        method: String,
+        params: Option<Value>,
+        size: usize,
+    ) {
         if method != "notifications/progress" {
-            self.out
-                .push_back(Output::Event(Event::Notification { method, params }));
+            self.out.push_back(Output::Event(Event::Notification {
+                method,
+                params,
+                size,
+            }));
             return;
         }
         let params = params.unwrap_or(Value::Null);
@@ -793,7 +910,7 @@ impl Session {
             return self.warn(Warning::UnknownProgressToken { token });
         };
         if reset {
-            let deadline = (now + p.timeout).min(p.started + max);
+            let deadline = later(now, p.timeout).min(later(p.started, max));
             self.timers.set(TimerReason::RequestDeadline(id), deadline);
         }
         self.out.push_back(Output::Event(Event::Progress {
@@ -832,14 +949,38 @@ impl Session {
                             excerpt: String::new(),
                         }),
                     }
+                    self.fire_due();
                 }
+                return Ok(());
             }
         }
+        // A timer due at once (a zero wait set by this message) fires here, at a message
+        // boundary, wherever the bytes around it were cut.
+        self.fire_due();
         Ok(())
     }
 
     fn warn(&mut self, warning: Warning) {
+        if matches!(warning, Warning::InvalidMessage { .. }) {
+            self.skipped += 1;
+        }
         self.out.push_back(Output::Event(Event::Warning(warning)));
+    }
+}
+
+/// `now + d`, or, when that cannot be represented, an instant at least half as far: no
+/// duration from a user or a server can overflow the clock.
+pub(crate) fn later(now: Instant, d: Duration) -> Instant {
+    if let Some(at) = now.checked_add(d) {
+        return at;
+    }
+    // Far enough that nothing waits that long, near enough to be representable.
+    let mut step = d;
+    loop {
+        step /= 2;
+        if let Some(at) = now.checked_add(step) {
+            return at;
+        }
     }
 }
 
@@ -864,8 +1005,15 @@ fn with_progress_token(params: Option<Value>, id: RequestId) -> Value {
     Value::Object(object)
 }
 
-/// The beginning of a text, for warnings and error excerpts.
-fn excerpt(bytes: &[u8], max: usize) -> String {
+/// Params as a JSON value (`None` when absent), or why they are not one (too deep, a number
+/// out of range).
+fn params_value(params: Option<&RawValue>) -> Result<Option<Value>, serde_json::Error> {
+    params.map(|p| serde_json::from_str(p.get())).transpose()
+}
+
+/// The beginning of a server's text, for warnings and error excerpts: at most `max` bytes,
+/// lossily decoded, with control characters escaped so that it is safe to print.
+pub(crate) fn excerpt(bytes: &[u8], max: usize) -> String {
     let cut = bytes.len().min(max);
-    String::from_utf8_lossy(&bytes[..cut]).into_owned()
+    crate::error::sanitize(&String::from_utf8_lossy(&bytes[..cut]))
 }
