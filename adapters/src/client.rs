@@ -14,15 +14,16 @@ use mcpwire_core::schema::{
     ListResourceTemplatesParams, ListResourceTemplatesResult, ListResourcesParams,
     ListResourcesResult, ListToolsParams, ListToolsResult, LoggingLevel, Page, Paginated,
     PingParams, Prompt, ReadResourceParams, ReadResourceResult, Request, Resource,
-    ResourceTemplate, ServerNotification, SetLevelParams, SubscribeParams, Tool, UnsubscribeParams,
+    ResourceTemplate, SetLevelParams, SubscribeParams, Tool, UnsubscribeParams,
 };
-use mcpwire_core::{Config, Error, Policy, ProtocolError, RequestOptions, Session};
+use mcpwire_core::{Config, Error, Limit, Policy, ProtocolError, RequestOptions, Session};
 use serde_json::{Map, Value};
 use tracing::Instrument;
 
 use crate::driver::{Command, Driver, ProgressFn, Shared, Transport};
 use crate::handler::{Handler, NoHandler};
 use crate::http::Pool;
+use crate::notifications::{Notifications, Queue};
 use crate::runtime::{self, Runtime};
 use crate::stdio::{StderrSink, Stdio};
 
@@ -122,6 +123,10 @@ pub struct ClientBuilder {
     extra_roots: Vec<Vec<u8>>,
     stderr: Option<StderrSink>,
     notification_capacity: usize,
+    notification_bytes: usize,
+    stderr_line: usize,
+    max_list_bytes: usize,
+    max_list_pages: usize,
 }
 
 impl Default for ClientBuilder {
@@ -134,8 +139,34 @@ impl Default for ClientBuilder {
             extra_roots: Vec::new(),
             stderr: None,
             notification_capacity: 1024,
+            notification_bytes: 16 << 20,
+            stderr_line: 64 << 10,
+            max_list_bytes: 64 << 20,
+            max_list_pages: 1000,
         }
     }
+}
+
+/// What a client holds that grows with what the server sends, in bytes: each is bounded by a
+/// limit of the builder or the policy, and the peaks show it held. From [`Client::memory`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Memory {
+    /// Bytes waiting to be sent (queued before ready, waiting for an exchange, written to a
+    /// child's stdin and not yet taken): at most [`Policy::max_send_backlog`].
+    pub send_backlog: usize,
+    /// The most `send_backlog` has been.
+    pub send_backlog_peak: usize,
+    /// Bytes of notifications waiting for [`Client::notifications`]: at most
+    /// [`ClientBuilder::notification_bytes`].
+    pub notification_bytes: usize,
+    /// The most `notification_bytes` has been.
+    pub notification_bytes_peak: usize,
+    /// Notifications dropped because their queue was full (or off).
+    pub notifications_dropped: u64,
+    /// The most bytes of one stderr line a stdio server's reader held: at most
+    /// [`ClientBuilder::stderr_line_limit`].
+    pub stderr_line_peak: usize,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -198,9 +229,33 @@ impl ClientBuilder {
     }
 
     /// How many server notifications wait for [`Client::notifications`] before new ones are
-    /// dropped (default 1024).
+    /// dropped (default 1024); 0 keeps none (for a client that never reads them).
     pub fn notification_capacity(mut self, capacity: usize) -> Self {
-        self.notification_capacity = capacity.max(1);
+        self.notification_capacity = capacity;
+        self
+    }
+
+    /// How many bytes of server notifications (as sized on the wire) wait for
+    /// [`Client::notifications`] before new ones are dropped (default 16 MiB); 0 keeps none.
+    pub fn notification_bytes(mut self, bytes: usize) -> Self {
+        self.notification_bytes = bytes;
+        self
+    }
+
+    /// The longest stderr line of a stdio server passed on whole (default 64 KiB): the rest
+    /// of a longer line is cut, with a note of how much, and never held.
+    pub fn stderr_line_limit(mut self, bytes: usize) -> Self {
+        self.stderr_line = bytes.max(1);
+        self
+    }
+
+    /// Bounds of [`Client::list_all`]: at most `bytes` of results (default 64 MiB) over at
+    /// most `pages` pages (default 1,000); past either the listing fails with
+    /// [`Error::LimitReached`]. The whole listing also has one deadline, the client's
+    /// [`timeout`](ClientBuilder::timeout).
+    pub fn list_limits(mut self, bytes: usize, pages: usize) -> Self {
+        self.max_list_bytes = bytes;
+        self.max_list_pages = pages.max(1);
         self
     }
 
@@ -223,21 +278,45 @@ impl ClientBuilder {
         for (name, value) in &self.headers {
             let bad = |e: &dyn fmt::Display| Error::Config(format!("header {name}: {e}").into());
             let name = HeaderName::try_from(name.as_str()).map_err(|e| bad(&e))?;
-            let value = HeaderValue::try_from(value.as_str()).map_err(|e| bad(&e))?;
+            let mut value = HeaderValue::try_from(value.as_str()).map_err(|e| bad(&e))?;
+            value.set_sensitive(crate::http::is_secret(&name));
             config.headers.append(name, value);
         }
         let (to_driver, msgs) = async_channel::bounded(256);
         let target = target.into();
         let now = std::time::Instant::now();
+        let (notify_tx, notifications) =
+            Queue::new(self.notification_capacity, self.notification_bytes);
+        let shared = Arc::new(Shared {
+            notifications: notify_tx.held().clone(),
+            ..Shared::default()
+        });
+        let list_limits = ListLimits {
+            bytes: self.max_list_bytes,
+            pages: self.max_list_pages,
+            deadline: config
+                .policy
+                .request_timeout
+                .min(config.policy.max_request_time),
+        };
         let (session, transport, span) = match &target {
             Target::Http(url) => {
+                // `user:password@` becomes Basic authorization, and leaves the URL: it would
+                // go into every Host header, log line and error otherwise.
+                let (url, basic) = crate::http::split_userinfo(url);
                 let uri: http::Uri = url
                     .parse()
                     .map_err(|e| Error::Config(format!("{url}: {e}").into()))?;
+                if let Some(basic) = basic {
+                    if !config.headers.contains_key(http::header::AUTHORIZATION) {
+                        config.headers.insert(http::header::AUTHORIZATION, basic);
+                    }
+                }
                 let pool = Arc::new(Pool::new(
                     runtime.clone(),
                     &uri,
                     self.connect_timeout,
+                    config.policy.max_concurrent_exchanges,
                     &self.extra_roots,
                 )?);
                 let span = tracing::info_span!("mcp_session", transport = "http", url = %url);
@@ -248,15 +327,20 @@ impl ClientBuilder {
                 (Session::http(now, uri, config), transport, span)
             }
             Target::Stdio(command) => {
-                let stdio = Stdio::start(runtime.clone(), command, to_driver.clone(), self.stderr)?;
+                let stdio = Stdio::start(
+                    runtime.clone(),
+                    command,
+                    to_driver.clone(),
+                    self.stderr,
+                    self.stderr_line,
+                    shared.stderr_peak.clone(),
+                )?;
                 let span = tracing::info_span!("mcp_session", transport = "stdio", program = %command.program);
                 (Session::stdio(now, config), Transport::Stdio(stdio), span)
             }
         };
         let (commands, commands_rx) = async_channel::unbounded();
-        let (notify_tx, notifications) = async_channel::bounded(self.notification_capacity);
         let (ready_tx, ready_rx) = async_channel::bounded(1);
-        let shared = Arc::new(Shared::default());
         let driver = Driver::new(
             session,
             runtime.clone(),
@@ -279,6 +363,7 @@ impl ClientBuilder {
             server,
             notifications,
             shared,
+            list_limits,
         };
         Ok(Client {
             inner: Arc::new(inner),
@@ -290,8 +375,17 @@ struct Inner {
     commands: async_channel::Sender<Command>,
     tickets: AtomicU64,
     server: InitializeResult,
-    notifications: async_channel::Receiver<ServerNotification>,
+    notifications: Notifications,
     shared: Arc<Shared>,
+    list_limits: ListLimits,
+}
+
+/// The bounds of one [`Client::list_all`].
+#[derive(Clone, Copy, Debug)]
+struct ListLimits {
+    bytes: usize,
+    pages: usize,
+    deadline: Duration,
 }
 
 /// An MCP client session. Cheap to clone; every clone talks to the same session. Dropping the
@@ -345,10 +439,25 @@ impl Client {
         &self.inner.server
     }
 
-    /// The server's notifications (logging, list changes, resource updates, ...). Every clone
-    /// of the receiver takes from the same queue.
-    pub fn notifications(&self) -> async_channel::Receiver<ServerNotification> {
+    /// The server's notifications (logging, list changes, resource updates, ...). Every
+    /// handle takes from the same queue, which holds at most
+    /// [`ClientBuilder::notification_bytes`].
+    pub fn notifications(&self) -> Notifications {
         self.inner.notifications.clone()
+    }
+
+    /// What the client holds that grows with what the server sends, and the most it held.
+    pub fn memory(&self) -> Memory {
+        let shared = &self.inner.shared;
+        let n = &shared.notifications;
+        Memory {
+            send_backlog: shared.send_backlog.load(Ordering::Relaxed),
+            send_backlog_peak: shared.send_backlog_peak.load(Ordering::Relaxed),
+            notification_bytes: n.bytes.load(Ordering::Relaxed),
+            notification_bytes_peak: n.peak.load(Ordering::Relaxed),
+            notifications_dropped: n.dropped.load(Ordering::Relaxed),
+            stderr_line_peak: shared.stderr_peak.load(Ordering::Relaxed),
+        }
     }
 
     /// Why the session ended, if it has.
@@ -421,9 +530,9 @@ impl Client {
         params: &R,
         options: CallOptions,
     ) -> Result<R::Result, Error> {
-        let params =
-            serde_json::to_value(params).map_err(|e| Error::Config(e.to_string().into()))?;
-        let raw = self.request_raw(R::METHOD, Some(params), options).await?;
+        let raw = self
+            .request_raw(R::METHOD, Some(to_params(params)?), options)
+            .await?;
         serde_json::from_str(raw.get())
             .map_err(|e| Error::Protocol(ProtocolError::InvalidResult(e.to_string().into())))
     }
@@ -447,15 +556,41 @@ impl Client {
         result.recv().await.unwrap_or_else(|_| Err(self.ended()))
     }
 
-    /// Follows every page of a list (at most [`MAX_PAGES`](Client::MAX_PAGES), so a server that
-    /// cycles through cursors cannot keep the caller forever).
+    /// Follows every page of a list, within the bounds of [`ClientBuilder::list_limits`]: at
+    /// most so many pages and bytes, and one deadline for the whole listing (the client's
+    /// default timeout), so that a server that keeps answering pages cannot keep the caller.
     pub async fn list_all<P: Paginated>(
         &self,
         mut params: P,
     ) -> Result<Vec<<P::Result as Page>::Item>, Error> {
+        let limits = self.inner.list_limits;
+        let start = std::time::Instant::now();
         let mut items = Vec::new();
-        for _ in 0..Self::MAX_PAGES {
-            let page = self.request(&params).await?;
+        let mut bytes = 0usize;
+        for _ in 0..limits.pages {
+            let left = limits.deadline.saturating_sub(start.elapsed());
+            if left.is_zero() {
+                return Err(Error::Timeout {
+                    after: limits.deadline,
+                    skipped: 0,
+                });
+            }
+            let raw = self
+                .request_raw(
+                    P::METHOD,
+                    Some(to_params(&params)?),
+                    CallOptions::new().timeout(left),
+                )
+                .await?;
+            bytes = bytes.saturating_add(raw.get().len());
+            if bytes > limits.bytes {
+                return Err(Error::LimitReached {
+                    what: Limit::ListBytes,
+                    limit: limits.bytes,
+                });
+            }
+            let page: P::Result = serde_json::from_str(raw.get())
+                .map_err(|e| Error::Protocol(ProtocolError::InvalidResult(e.to_string().into())))?;
             let next = page.next_cursor().map(str::to_owned);
             items.extend(page.into_items());
             match next {
@@ -465,16 +600,11 @@ impl Client {
                 _ => return Ok(items),
             }
         }
-        let e = format!(
-            "{} still has more after {} pages",
-            P::METHOD,
-            Self::MAX_PAGES
-        );
-        Err(Error::Protocol(ProtocolError::InvalidResult(e.into())))
+        Err(Error::LimitReached {
+            what: Limit::ListPages,
+            limit: limits.pages,
+        })
     }
-
-    /// The most pages [`list_all`](Client::list_all) follows.
-    pub const MAX_PAGES: usize = 10_000;
 
     /// `ping`.
     pub async fn ping(&self) -> Result<(), Error> {
@@ -622,6 +752,11 @@ impl Client {
             let _ = wait.recv().await;
         }
     }
+}
+
+/// A request's params as JSON.
+fn to_params<R: serde::Serialize>(params: &R) -> Result<Value, Error> {
+    serde_json::to_value(params).map_err(|e| Error::Config(e.to_string().into()))
 }
 
 /// Turns `key=value` pairs into tool arguments: values that parse as JSON are kept as JSON,

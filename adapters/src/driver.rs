@@ -3,6 +3,7 @@
 //! call waiting for it. No protocol decision is made here.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,7 +20,8 @@ use serde_json::Value;
 use crate::client::Progress;
 use crate::handler::Handler;
 use crate::http::{self, Pool};
-use crate::runtime::{timeout, Runtime};
+use crate::notifications::Queue;
+use crate::runtime::{deadline, timeout, Runtime};
 use crate::stdio::Stdio;
 
 /// How long a notification POST or the closing `DELETE` may go on after the session ended.
@@ -72,6 +74,8 @@ pub(crate) enum Msg {
         code: Option<i32>,
     },
     WriteFailed(TransportError),
+    /// The child took this many bytes of stdin.
+    StdinWritten(usize),
     Respond(Id, Result<Value, ErrorObject>),
 }
 
@@ -101,6 +105,13 @@ struct Call {
 pub(crate) struct Shared {
     /// Why the session ended, once it has.
     pub(crate) closed: Mutex<Option<Error>>,
+    /// The core's send backlog, now and at its most, as of the driver's last pump.
+    pub(crate) send_backlog: AtomicUsize,
+    pub(crate) send_backlog_peak: AtomicUsize,
+    /// The notification queue's bytes.
+    pub(crate) notifications: Arc<crate::notifications::Held>,
+    /// The most bytes the stderr reader held (stdio).
+    pub(crate) stderr_peak: Arc<AtomicUsize>,
 }
 
 pub(crate) struct Driver {
@@ -109,7 +120,7 @@ pub(crate) struct Driver {
     pub(crate) transport: Transport,
     pub(crate) to_driver: async_channel::Sender<Msg>,
     pub(crate) handler: Arc<dyn Handler>,
-    pub(crate) notifications: async_channel::Sender<ServerNotification>,
+    pub(crate) notifications: Queue,
     pub(crate) ready: Option<async_channel::Sender<Result<InitializeResult, Error>>>,
     pub(crate) shared: Arc<Shared>,
     calls: HashMap<RequestId, Call>,
@@ -131,7 +142,7 @@ impl Driver {
         transport: Transport,
         to_driver: async_channel::Sender<Msg>,
         handler: Arc<dyn Handler>,
-        notifications: async_channel::Sender<ServerNotification>,
+        notifications: Queue,
         ready: async_channel::Sender<Result<InitializeResult, Error>>,
         shared: Arc<Shared>,
     ) -> Driver {
@@ -213,7 +224,12 @@ impl Driver {
         }
         loop {
             match self.session.poll_output() {
-                Output::Wait(deadline) => return Ok(deadline),
+                Output::Wait(deadline) => {
+                    let (backlog, peak) = self.session.send_backlog();
+                    self.shared.send_backlog.store(backlog, Ordering::Relaxed);
+                    self.shared.send_backlog_peak.store(peak, Ordering::Relaxed);
+                    return Ok(deadline);
+                }
                 Output::Transmit(t) => self.transmit(t),
                 Output::Abort(exchange) => {
                     if let Transport::Http { in_flight, .. } = &mut self.transport {
@@ -287,20 +303,16 @@ impl Driver {
                     });
                 }
             }
-            Event::Notification { method, params } => {
-                match ServerNotification::parse(&method, params) {
-                    Ok(n) => {
-                        if self.notifications.try_send(n).is_err()
-                            && self.notifications.receiver_count() > 0
-                        {
-                            tracing::warn!(%method, "notification dropped: the receiver is full");
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(%method, error = %e, "notification with invalid params dropped")
-                    }
+            Event::Notification {
+                method,
+                params,
+                size,
+            } => match ServerNotification::parse(&method, params) {
+                Ok(n) => self.notifications.push(n, size),
+                Err(e) => {
+                    tracing::warn!(%method, error = %e, "notification with invalid params dropped")
                 }
-            }
+            },
             Event::Request { id, request } => self.on_server_request(id, *request),
             Event::Warning(w) => tracing::warn!(warning = ?w, "mcp"),
             Event::Closed(_) => {}
@@ -363,6 +375,7 @@ impl Driver {
             Msg::StdoutClosed => s.handle_input(now, Input::StdoutClosed),
             Msg::ProcessExited { code } => s.handle_input(now, Input::ProcessExited { code }),
             Msg::WriteFailed(error) => s.handle_input(now, Input::WriteFailed(error)),
+            Msg::StdinWritten(bytes) => s.handle_input(now, Input::StdinWritten { bytes }),
             Msg::Respond(id, result) => drop(s.respond(id, result)),
         }
     }
@@ -440,7 +453,7 @@ impl Driver {
                     matches!(x.kind, ExchangeKind::Notification | ExchangeKind::Delete)
                 });
                 drop(end_now);
-                let deadline = Instant::now() + LINGER;
+                let deadline = deadline(LINGER);
                 for x in linger {
                     timeout(&*self.runtime, deadline, x.done.recv()).await;
                     drop(x.abort);

@@ -4,7 +4,7 @@
 //! core's business: this file only moves bytes.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_rustls::rustls::pki_types::{CertificateDer, ServerName};
@@ -18,11 +18,7 @@ use mcpwire_core::{Error, ExchangeId, TransportError, TransportErrorKind};
 
 use crate::driver::Msg;
 use crate::io::HyperIo;
-use crate::runtime::{timeout, Runtime};
-
-/// Idle HTTP/1.1 connections kept for reuse: more than a busy client has in flight, so that
-/// a burst does not end in new connections.
-const MAX_IDLE: usize = 256;
+use crate::runtime::{deadline, timeout, Runtime};
 
 type Body = Full<Bytes>;
 
@@ -39,6 +35,10 @@ pub(crate) struct Pool {
     authority: HeaderValue,
     tls: Option<TlsConnector>,
     connect_timeout: Duration,
+    /// Idle HTTP/1.1 connections kept for reuse: as many as the core lets exchanges run at
+    /// once (`Policy::max_concurrent_exchanges`), so that a burst reuses them and no more
+    /// connections than that are ever open.
+    max_idle: usize,
     idle: Mutex<Vec<http1::SendRequest<Body>>>,
     h2: Mutex<Option<http2::SendRequest<Body>>>,
 }
@@ -90,6 +90,7 @@ impl Pool {
         runtime: Arc<dyn Runtime>,
         endpoint: &Uri,
         connect_timeout: Duration,
+        max_idle: usize,
         extra_roots: &[Vec<u8>],
     ) -> Result<Pool, Error> {
         let bad = |why: &str| Error::Config(format!("{endpoint}: {why}").into());
@@ -117,6 +118,7 @@ impl Pool {
                 false => None,
             },
             connect_timeout,
+            max_idle,
             idle: Mutex::new(Vec::new()),
             h2: Mutex::new(None),
         })
@@ -143,7 +145,7 @@ impl Pool {
     fn put(&self, conn: Conn) {
         if let Conn::H1(c) = conn {
             let mut idle = lock(&self.idle);
-            if idle.len() < MAX_IDLE && !c.is_closed() {
+            if idle.len() < self.max_idle && !c.is_closed() {
                 idle.push(c);
             }
         }
@@ -151,7 +153,7 @@ impl Pool {
 
     async fn connect(&self) -> Result<Conn, TransportError> {
         let rt = &*self.runtime;
-        let deadline = Instant::now() + self.connect_timeout;
+        let deadline = deadline(self.connect_timeout);
         let timed_out =
             || TransportError::new(TransportErrorKind::ConnectTimeout, "connect timed out");
         let tcp = timeout(rt, deadline, rt.connect(&self.host, self.port))
@@ -203,12 +205,61 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Tells the driver an exchange failed if its task ends without saying how it ended (a panic
+/// in a dependency, the runtime dropping the task): no exchange is left waiting for an end
+/// that never comes.
+struct Verdict {
+    exchange: ExchangeId,
+    to_driver: async_channel::Sender<Msg>,
+    runtime: Arc<dyn Runtime>,
+    given: bool,
+}
+
+impl Drop for Verdict {
+    fn drop(&mut self) {
+        if self.given || self.to_driver.is_closed() {
+            return;
+        }
+        let error = TransportError::new(
+            TransportErrorKind::Other,
+            "the exchange's task ended without an answer",
+        );
+        let msg = Msg::ExchangeFailed {
+            exchange: self.exchange,
+            error,
+        };
+        if let Err(full) = self.to_driver.try_send(msg) {
+            let to_driver = self.to_driver.clone();
+            let msg = full.into_inner();
+            self.runtime.spawn(Box::pin(async move {
+                drop(to_driver.send(msg).await);
+            }));
+        }
+    }
+}
+
 /// Runs one exchange: sends `request`, feeds the answer to the driver as it comes.
 pub(crate) async fn exchange(
     pool: Arc<Pool>,
     exchange: ExchangeId,
     request: http::Request<Vec<u8>>,
     to_driver: async_channel::Sender<Msg>,
+) {
+    let mut verdict = Verdict {
+        exchange,
+        to_driver: to_driver.clone(),
+        runtime: pool.runtime.clone(),
+        given: false,
+    };
+    run_exchange(&pool, exchange, request, &to_driver).await;
+    verdict.given = true;
+}
+
+async fn run_exchange(
+    pool: &Pool,
+    exchange: ExchangeId,
+    request: http::Request<Vec<u8>>,
+    to_driver: &async_channel::Sender<Msg>,
 ) {
     let failed = |error| Msg::ExchangeFailed { exchange, error };
     let (parts, body) = request.into_parts();
@@ -276,4 +327,85 @@ pub(crate) async fn exchange(
     }
     pool.put(conn);
     drop(to_driver.send(Msg::ResponseEnd { exchange }).await);
+}
+
+/// Whether a header holds a credential: its value is marked sensitive, so that it never
+/// appears in `Debug` output and HTTP/2 never indexes it.
+pub(crate) fn is_secret(name: &http::HeaderName) -> bool {
+    use http::header::{AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION};
+    name == AUTHORIZATION
+        || name == PROXY_AUTHORIZATION
+        || name == COOKIE
+        || matches!(name.as_str(), "x-api-key" | "api-key" | "x-auth-token")
+}
+
+/// Splits `user:password@` off an http(s) URL: the URL without it, and the Basic
+/// authorization it stands for (a sensitive header value), percent-decoded as RFC 3986 says.
+pub(crate) fn split_userinfo(url: &str) -> (String, Option<HeaderValue>) {
+    use base64::Engine;
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return (url.to_owned(), None);
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return (url.to_owned(), None);
+    };
+    let userinfo = &rest[..at];
+    let stripped = format!("{}{}", &url[..scheme_end], &rest[at + 1..]);
+    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    let credentials = format!("{}:{}", percent_decode(user), percent_decode(password));
+    let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+    let mut value = HeaderValue::from_str(&format!("Basic {encoded}")).ok();
+    if let Some(v) = &mut value {
+        v.set_sensitive(true);
+    }
+    (stripped, value)
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn userinfo_becomes_basic_authorization_and_leaves_the_url() {
+        let (url, basic) = split_userinfo("https://al%40ice:p%3Ass@example.com:8443/mcp?x=@y");
+        assert_eq!(url, "https://example.com:8443/mcp?x=@y");
+        let basic = basic.unwrap();
+        assert!(basic.is_sensitive());
+        // "al@ice:p:ss"
+        assert_eq!(basic.to_str().unwrap(), "Basic YWxAaWNlOnA6c3M=");
+        assert_eq!(format!("{basic:?}"), "Sensitive");
+        let (url, basic) = split_userinfo("http://127.0.0.1:3001/mcp");
+        assert_eq!((url.as_str(), basic), ("http://127.0.0.1:3001/mcp", None));
+        let (url, basic) = split_userinfo("http://host/path@not-userinfo");
+        assert_eq!(
+            (url.as_str(), basic),
+            ("http://host/path@not-userinfo", None)
+        );
+    }
 }

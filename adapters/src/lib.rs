@@ -32,13 +32,17 @@ mod driver;
 mod handler;
 mod http;
 mod io;
+mod notifications;
 pub mod runtime;
 mod stdio;
 
-pub use client::{arguments_from_pairs, CallOptions, Client, ClientBuilder, Progress, Target};
+pub use client::{
+    arguments_from_pairs, CallOptions, Client, ClientBuilder, Memory, Progress, Target,
+};
 pub use handler::{Handler, NoHandler};
 pub use mcpwire_core::schema;
-pub use mcpwire_core::{self as core, Error, HttpError, Policy, ProtocolError, Scope};
+pub use mcpwire_core::{self as core, Error, HttpError, Limit, Policy, ProtocolError, Scope};
+pub use notifications::Notifications;
 
 /// The README's snippets, compiled as doc tests (they use both runtimes).
 #[cfg(all(doctest, feature = "tokio", feature = "smol"))]

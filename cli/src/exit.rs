@@ -140,7 +140,7 @@ fn describe(error: &Error, object: &mut Value) {
             object["code"] = json!(rpc.code);
             object["rpc"] = serde_json::to_value(rpc).unwrap_or(Value::Null);
         }
-        Error::Timeout { after } => object["afterMs"] = json!(after.as_millis() as u64),
+        Error::Timeout { after, .. } => object["afterMs"] = json!(after.as_millis() as u64),
         Error::ProcessExited { code } => object["processExitCode"] = json!(code),
         _ => {}
     }

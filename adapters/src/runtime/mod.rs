@@ -73,16 +73,53 @@ pub trait Runtime: fmt::Debug + Send + Sync + 'static {
     fn spawn_process(&self, command: &Command) -> io::Result<Process>;
 }
 
-/// The runtime of the enabled feature (tokio when both are enabled).
-#[cfg(feature = "tokio")]
+/// The runtime of the enabled feature.
+#[cfg(all(feature = "tokio", not(feature = "smol")))]
 pub(crate) fn default_runtime() -> std::sync::Arc<dyn Runtime> {
     std::sync::Arc::new(Tokio::current())
+}
+
+/// With both features (features unify across a workspace): tokio inside a tokio runtime,
+/// smol anywhere else, so that `Client::connect` works inside `smol::block_on` too.
+#[cfg(all(feature = "tokio", feature = "smol"))]
+pub(crate) fn default_runtime() -> std::sync::Arc<dyn Runtime> {
+    match ::tokio::runtime::Handle::try_current() {
+        Ok(handle) => std::sync::Arc::new(Tokio::new(handle)),
+        Err(_) => std::sync::Arc::new(Smol),
+    }
 }
 
 /// The runtime of the enabled feature (tokio when both are enabled).
 #[cfg(all(feature = "smol", not(feature = "tokio")))]
 pub(crate) fn default_runtime() -> std::sync::Arc<dyn Runtime> {
     std::sync::Arc::new(Smol)
+}
+
+/// The instant `d` from now, saturating: no configured duration can overflow the clock.
+pub(crate) fn deadline(d: std::time::Duration) -> Instant {
+    let now = Instant::now();
+    let mut d = d;
+    loop {
+        if let Some(at) = now.checked_add(d) {
+            return at;
+        }
+        d /= 2;
+    }
+}
+
+/// The `std` command for `command`: piped stdio, its environment, and a process group of its
+/// own, so that the whole group can be signalled. The runtime files wrap it in their own type.
+pub(crate) fn std_command(command: &Command) -> std::process::Command {
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    let mut std = std::process::Command::new(&command.program);
+    std.args(&command.args)
+        .envs(command.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    std
 }
 
 /// Races `future` against a deadline on `runtime`; `None` if the deadline came first.

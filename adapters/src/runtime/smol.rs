@@ -32,9 +32,8 @@ impl Runtime for Smol {
 
     fn spawn_process(&self, command: &Command) -> io::Result<Process> {
         use smol::process::Stdio;
-        let mut child = smol::process::Command::new(&command.program)
-            .args(&command.args)
-            .envs(command.env.iter().map(|(k, v)| (k, v)))
+        // async-process resets the pipes of a converted command unless they are set again.
+        let mut child = smol::process::Command::from(super::std_command(command))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -1,7 +1,7 @@
 //! The tokio runtime: tokio's types, seen through tokio-util's `futures-io` compat layer.
 
 use std::io;
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::Instant;
 
 use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
@@ -49,12 +49,7 @@ impl Runtime for Tokio {
 
     fn spawn_process(&self, command: &Command) -> io::Result<Process> {
         let _guard = self.0.enter();
-        let mut child = tokio::process::Command::new(&command.program)
-            .args(&command.args)
-            .envs(command.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+        let mut child = tokio::process::Command::from(super::std_command(command))
             .kill_on_drop(true)
             .spawn()?;
         let pipe = || io::Error::other("pipe missing");
