@@ -31,9 +31,16 @@ pub struct BenchArgs {
     /// How many calls are in flight at once.
     #[arg(long, short = 'c', default_value_t = 8, value_name = "N")]
     concurrency: usize,
-    /// How long to run, in seconds.
-    #[arg(long, short = 'd', default_value_t = 10.0, value_name = "SECS")]
-    duration: f64,
+    /// How long to run, in seconds; more than 100 years is taken as 100 years.
+    #[arg(
+        long,
+        short = 'd',
+        default_value = "10",
+        value_name = "SECS",
+        value_parser = crate::duration::parse_secs,
+        allow_negative_numbers = true
+    )]
+    duration: Duration,
 }
 
 /// What one worker saw.
@@ -68,8 +75,7 @@ pub async fn run(common: &Common, args: &BenchArgs) -> Result<(), Failure> {
     if args.concurrency == 0 {
         return Err(Failure::Usage("--concurrency must be at least 1".into()));
     }
-    let duration = crate::connect::timeout(args.duration)
-        .map_err(|_| Failure::Usage("--duration: give a positive number of seconds".into()))?;
+    let duration = args.duration;
     let name = describe(&target);
     let connection = connect_with(common, target, mcpwire::NoHandler).await?;
     let client = connection.client.clone();

@@ -239,6 +239,10 @@ fn usage_errors_exit_64() {
         &["call", "echo", "[1, 2]", &url],           // not an object
         &["tools", "localhost:3000"],                // not a URL
         &["tools", &url, "--timeout", "-1"],         // not a duration
+        &["tools", &url, "--timeout", "inf"],        // not finite
+        &["tools", &url, "--timeout", "nan"],        // not a number
+        &["tools", &url, "--timeout", "1e20"],       // too large for a Duration
+        &["tools", &url, "--timeout", "0"],          // not positive
         &["tools", &url, "--header", "no colon"],    // not a header
         &["tools", &url, "--no-such-option"],        // clap's own error
         &["frobnicate"],                             // no such command
@@ -249,6 +253,71 @@ fn usage_errors_exit_64() {
         assert_eq!(run.code, 64, "{args:?}\n{}", run.stderr);
         assert!(!run.stderr.contains("panicked"), "{args:?}\n{}", run.stderr);
     }
+}
+
+#[test]
+fn durations_that_are_not_positive_and_finite_are_usage_errors_that_say_why() {
+    let server = TestServer::start_in_thread();
+    let url = server.url();
+    for (value, why) in [
+        ("-1", "negative"),
+        ("-inf", "finite"),
+        ("inf", "finite"),
+        ("nan", "NaN"),
+        ("1e20", "too large"),
+    ] {
+        // `--timeout=-inf`: clap takes `-1` but not `-inf` as the value of `--timeout -inf`.
+        let run = mcpwire_run(&["tools", &url, &format!("--timeout={value}")]);
+        assert_eq!(run.code, 64, "--timeout {value}\n{}", run.stderr);
+        assert!(
+            run.stderr
+                .contains(&format!("invalid value '{value}' for '--timeout <SECS>'"))
+                && run.stderr.contains(why),
+            "--timeout {value}\n{}",
+            run.stderr
+        );
+        let args = [
+            "bench",
+            &url,
+            "--tool",
+            "echo",
+            &format!("--duration={value}"),
+        ];
+        let run = mcpwire_run(&args);
+        assert_eq!(run.code, 64, "--duration {value}\n{}", run.stderr);
+        assert!(
+            run.stderr.contains(why),
+            "--duration {value}\n{}",
+            run.stderr
+        );
+    }
+    let run = mcpwire_run(&["tools", &url, "--timeout", "-1"]);
+    assert_eq!(run.code, 64, "{}", run.stderr);
+    assert!(run.stderr.contains("negative"), "{}", run.stderr);
+}
+
+#[test]
+fn a_timeout_too_long_for_an_instant_is_clamped_not_a_panic() {
+    // 1e19 s is a valid Duration, but `Instant::now() + it` overflows: it is taken as 100 years.
+    let server = TestServer::start_in_thread();
+    let run = mcpwire_run(&["tools", &server.url(), "--timeout", "1e19"]);
+    assert_ne!(run.code, 101, "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert!(
+        run.expect_code(0).stdout.contains("echo("),
+        "{}",
+        run.stdout
+    );
+    let run = mcpwire_run(&[
+        "call",
+        "add",
+        "a=1",
+        "b=2",
+        &server.url(),
+        "--timeout",
+        "1e19",
+    ]);
+    assert_eq!(run.expect_code(0).stdout, "3\n");
 }
 
 #[test]
