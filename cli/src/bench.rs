@@ -2,6 +2,7 @@
 //! one session; then calls/s and latency percentiles.
 
 use std::collections::BTreeMap;
+use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,9 +14,9 @@ use mcpwire::{CallOptions, Client, Error};
 use serde_json::json;
 
 use crate::connect::{connect_with, describe, ServerArgs};
-use crate::exit::{kind_of, one_line, Failure};
+use crate::exit::{after_output, kind_of, one_line, Failure};
 use crate::inspect::tool_arguments;
-use crate::Common;
+use crate::{print, Common};
 
 /// `mcpwire bench <SERVER> --tool NAME [--args JSON] [--concurrency N] [--duration SECS]`.
 #[derive(Args, Debug)]
@@ -102,14 +103,15 @@ pub async fn run(common: &Common, args: &BenchArgs) -> Result<(), Failure> {
     let elapsed = started.elapsed();
     bar.finish_and_clear();
     connection.client.close().await;
-    report(common, args, &name, elapsed, &mut tally);
-    match tally.first_error {
+    let written = report(common, args, &name, elapsed, &mut tally);
+    let outcome = match tally.first_error {
         Some(error) if tally.latencies.is_empty() => {
             let failure = connection.failure(format!("tools/call {}", args.tool), error);
             Err(connection.explain(failure).await)
         }
         _ => Ok(()),
-    }
+    };
+    after_output(written, outcome)
 }
 
 async fn worker(
@@ -159,7 +161,14 @@ fn progress_bar(duration: Duration) -> ProgressBar {
     bar
 }
 
-fn report(common: &Common, args: &BenchArgs, server: &str, elapsed: Duration, tally: &mut Tally) {
+/// Prints the report; an error if stdout could not be written.
+fn report(
+    common: &Common,
+    args: &BenchArgs,
+    server: &str,
+    elapsed: Duration,
+    tally: &mut Tally,
+) -> io::Result<()> {
     tally.latencies.sort_unstable();
     let answered = tally.latencies.len() as u64;
     let failed: u64 = tally.errors.values().sum();
@@ -168,7 +177,7 @@ fn report(common: &Common, args: &BenchArgs, server: &str, elapsed: Duration, ta
     let p = |q: f64| percentile(&tally.latencies, q).map(ms);
     if common.json {
         let errors: BTreeMap<_, _> = tally.errors.iter().collect();
-        crate::output::json(&json!({
+        return print::json(&json!({
             "server": server,
             "tool": args.tool,
             "concurrency": args.concurrency,
@@ -180,33 +189,33 @@ fn report(common: &Common, args: &BenchArgs, server: &str, elapsed: Duration, ta
             "errors": errors,
             "latencyMs": {"p50": p(0.50), "p90": p(0.90), "p99": p(0.99), "max": p(1.0)},
         }));
-        return;
     }
-    println!(
+    print::out(&format!(
         "{} calls to {} in {:.2} s with {} in flight ({server})",
         answered,
         args.tool,
         elapsed.as_secs_f64(),
         args.concurrency
-    );
-    println!("  calls/s  {rate:.1}");
+    ))?;
+    print::out(&format!("  calls/s  {rate:.1}"))?;
     let show = |q: f64| p(q).map_or("-".to_owned(), |v| format!("{v:.2} ms"));
-    println!(
+    print::out(&format!(
         "  latency  p50 {}  p90 {}  p99 {}  max {}",
         show(0.50),
         show(0.90),
         show(0.99),
         show(1.0)
-    );
+    ))?;
     if tally.tool_errors > 0 {
-        println!("  isError  {}", tally.tool_errors);
+        print::out(&format!("  isError  {}", tally.tool_errors))?;
     }
     if failed > 0 {
-        println!("  failed   {failed}");
+        print::out(&format!("  failed   {failed}"))?;
         for (error, n) in &tally.errors {
-            println!("    {n} × {error}");
+            print::out(&format!("    {n} × {error}"))?;
         }
     }
+    Ok(())
 }
 
 /// The `q` quantile of sorted samples (nearest rank).

@@ -171,7 +171,7 @@ pub async fn connect_with(
     let verbose = common.verbose;
     builder = builder.on_stderr(move |line| {
         if verbose {
-            eprintln!("[server] {line}");
+            let _ = crate::print::err(&format!("[server] {line}"));
         }
         tail.push(line);
     });

@@ -12,6 +12,7 @@ mod duration;
 mod exit;
 mod inspect;
 mod output;
+mod print;
 mod progress;
 
 use std::process::ExitCode;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use mcpwire_testserver::{Fault, Match, Rule, TestServer};
 use serde_json::Value;
-use support::{mcpwire_run, Run};
+use support::{mcpwire_run, mcpwire_run_with_stdout_closed, Run};
 
 fn json(run: &Run) -> Value {
     serde_json::from_str(&run.stdout)
@@ -318,6 +318,80 @@ fn a_timeout_too_long_for_an_instant_is_clamped_not_a_panic() {
         "1e19",
     ]);
     assert_eq!(run.expect_code(0).stdout, "3\n");
+}
+
+/// No panic (exit 101) and no message when the reader of stdout has gone, as after `| head`.
+fn quiet_on_a_closed_stdout(run: &Run, code: i32) {
+    assert_ne!(run.code, 101, "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert!(!run.stderr.contains("Broken pipe"), "{}", run.stderr);
+    run.expect_code(code);
+}
+
+#[test]
+fn a_closed_stdout_ends_a_listing_quietly_with_exit_0() {
+    let server = TestServer::start_in_thread();
+    let url = server.url();
+    let cases: &[&[&str]] = &[
+        &["tools", &url],
+        &["tools", &url, "--json"],
+        &["resources", &url],
+        &["prompts", &url],
+        &["read", "demo://hello", &url],
+        &["get", "greet", "name=Ada", &url],
+        &["call", "echo", "message=hi", &url],
+        &["--json", "call", "echo", "message=hi", &url],
+        &[
+            "bench",
+            &url,
+            "--tool",
+            "echo",
+            "--args",
+            r#"{"message": "x"}"#,
+            "-d",
+            "0.2",
+        ],
+        &["demo"],
+    ];
+    for args in cases {
+        let run = mcpwire_run_with_stdout_closed(args);
+        quiet_on_a_closed_stdout(&run, 0);
+        assert_eq!(run.stderr, "", "{args:?}");
+    }
+}
+
+#[test]
+fn a_closed_stdout_keeps_the_exit_code_of_a_failure() {
+    let server = TestServer::start_in_thread();
+    let url = server.url();
+    // isError: the content cannot be written, the code is still 1, and stderr says why.
+    let run = mcpwire_run_with_stdout_closed(&["call", "fail", &url]);
+    quiet_on_a_closed_stdout(&run, 1);
+    assert!(one_line_message(&run).contains("isError"));
+    let run = mcpwire_run_with_stdout_closed(&["--json", "call", "fail", &url]);
+    quiet_on_a_closed_stdout(&run, 1);
+    // A JSON-RPC error whose {"error": ...} cannot be written still exits 2, with its line.
+    let run = mcpwire_run_with_stdout_closed(&["--json", "call", "nosuch", &url]);
+    quiet_on_a_closed_stdout(&run, 2);
+    assert!(one_line_message(&run).contains("Unknown tool"));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn another_write_error_is_a_failure_that_says_so() {
+    let server = TestServer::start_in_thread();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("open /dev/full");
+    let mut command = support::mcpwire();
+    command.args(["tools", &server.url()]);
+    let run = support::run_with_stdout(command, full.into(), Duration::from_secs(60));
+    let message = one_line_message(run.expect_code(3));
+    assert!(
+        message.starts_with("mcpwire: cannot write the output: "),
+        "{message}"
+    );
 }
 
 #[test]
