@@ -16,6 +16,7 @@ use serde_json::json;
 use crate::connect::{connect_with, describe, ServerArgs};
 use crate::exit::{after_output, kind_of, one_line, Failure};
 use crate::inspect::tool_arguments;
+use crate::sanitize::error_line;
 use crate::{print, Common};
 
 /// `mcpwire bench <SERVER> --tool NAME [--args JSON] [--concurrency N] [--duration SECS]`.
@@ -212,7 +213,7 @@ fn report(
     if failed > 0 {
         print::out(&format!("  failed   {failed}"))?;
         for (error, n) in &tally.errors {
-            print::out(&format!("    {n} × {error}"))?;
+            print::out(&error_line(&format!("    {n} × {error}")))?;
         }
     }
     Ok(())

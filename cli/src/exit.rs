@@ -6,6 +6,7 @@ use mcpwire::Error;
 use serde_json::{json, Value};
 
 use crate::print;
+use crate::sanitize::error_line;
 
 /// Success.
 pub const OK: u8 = 0;
@@ -72,9 +73,10 @@ impl Failure {
         }
     }
 
-    /// Prints the failure (one line on stderr; with `json`, also `{"error": ...}` on
-    /// stdout) and returns the exit code. A failure to print it changes nothing: the code
-    /// is returned all the same.
+    /// Prints the failure (one line on stderr, sanitised and capped by [`error_line`];
+    /// with `json`, also `{"error": ...}` on stdout, whose `message` is not capped) and
+    /// returns the exit code. A failure to print it changes nothing: the code is returned
+    /// all the same.
     pub fn report(&self, json: bool) -> u8 {
         let code = self.code();
         let message = match self {
@@ -86,12 +88,13 @@ impl Failure {
                 format!("{doing}: {}", one_line(&error.to_string()))
             }
         };
-        let _ = print::err(&format!("mcpwire: {message}"));
+        // The message may quote the server at any length (a WWW-Authenticate header, say).
+        let _ = print::err(&error_line(&format!("mcpwire: {message}")));
         if let Failure::Mcp { stderr, .. } = self {
             if !stderr.is_empty() {
                 let _ = print::err("the server's last words on stderr:");
                 for line in stderr {
-                    let _ = print::err(&format!("  {line}"));
+                    let _ = print::err(&error_line(&format!("  {line}")));
                 }
             }
         }

@@ -14,6 +14,7 @@ mod inspect;
 mod output;
 mod print;
 mod progress;
+mod sanitize;
 
 use std::process::ExitCode;
 use std::time::Duration;

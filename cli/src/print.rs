@@ -5,20 +5,25 @@
 //! these functions return the error. A command stops writing at the first error and returns
 //! it as [`Failure::Output`](crate::exit::Failure::Output); a broken pipe is then no failure
 //! at all (see [`is_closed`]).
+//!
+//! Text is written through [`for_terminal`], so that nothing a server says (a tool's output,
+//! an error body, a description) can drive the terminal.
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
-/// Writes `text` and a line break to stdout, and flushes it (so that a closed pipe is
-/// noticed at this line, not at exit).
+use crate::sanitize::for_terminal;
+
+/// Writes `text`, [sanitised](for_terminal), and a line break to stdout, and flushes it
+/// (so that a closed pipe is noticed at this line, not at exit).
 pub fn out(text: &str) -> io::Result<()> {
-    line(io::stdout().lock(), text)
+    line(io::stdout().lock(), &for_terminal(text))
 }
 
-/// Writes `text` and a line break to stderr.
+/// Writes `text`, [sanitised](for_terminal), and a line break to stderr.
 pub fn err(text: &str) -> io::Result<()> {
-    line(io::stderr().lock(), text)
+    line(io::stderr().lock(), &for_terminal(text))
 }
 
 /// Writes `value` as pretty JSON on stdout.

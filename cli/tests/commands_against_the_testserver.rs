@@ -394,6 +394,170 @@ fn another_write_error_is_a_failure_that_says_so() {
     );
 }
 
+/// Nothing in the output would make a terminal act: no ESC, BEL, CR or other control but
+/// `\n` and `\t`, no C1 control (the one-byte CSI U+009B included), no bidi override.
+fn terminal_safe(what: &str, text: &str) {
+    for c in text.chars() {
+        let control = c.is_control() && c != '\n' && c != '\t';
+        let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        assert!(!control && !bidi, "{what} holds {c:?}:\n{text:?}");
+    }
+    // The same, byte by byte, for the three the brief names.
+    assert!(
+        !text.bytes().any(|b| b == 0x1b || b == 0x07 || b == b'\r'),
+        "{what}"
+    );
+}
+
+fn terminal_safe_run(run: &Run) {
+    terminal_safe("stdout", &run.stdout);
+    terminal_safe("stderr", &run.stderr);
+}
+
+/// Clears the screen, retitles the window, then overwrites the line with a fake success.
+const HOSTILE: &str = "\u{1b}[2J\u{1b}]0;pwned\u{7}fake OK\r\n";
+
+#[test]
+fn an_error_body_with_escapes_is_shown_escaped() {
+    let server = TestServer::start_in_thread();
+    server.script(Rule::always(
+        Match::Tool("echo".into()),
+        Fault::Status {
+            status: 400,
+            body: HOSTILE.into(),
+            headers: vec![],
+        },
+    ));
+    let run = mcpwire_run(&["call", "echo", "message=hi", &server.url()]);
+    terminal_safe_run(&run);
+    let message = one_line_message(run.expect_code(3));
+    assert_eq!(
+        message,
+        r"mcpwire: tools/call echo: HTTP 400 Bad Request: \x1b[2J\x1b]0;pwned\x07fake OK"
+    );
+
+    // --json: stdout is JSON whose strings hold the body as it was; the bytes are safe.
+    let run = mcpwire_run(&["--json", "call", "echo", "message=hi", &server.url()]);
+    terminal_safe_run(&run);
+    let error = &json(run.expect_code(3))["error"];
+    assert_eq!(error["body"], HOSTILE);
+    assert_eq!(error["status"], 400);
+}
+
+#[test]
+fn tool_output_and_prompt_messages_with_escapes_are_shown_escaped() {
+    let server = TestServer::start_in_thread();
+    let hostile = "\u{1b}[2J\u{9b}1;31mred\u{7f}\u{85}\u{202e}txt.exe\u{2066}\u{7}\rfake OK";
+    let escaped = r"\x1b[2J\u{9b}1;31mred\x7f\u{85}\u{202e}txt.exe\u{2066}\x07\x0dfake OK";
+    let message = format!("message={hostile}");
+    let run = mcpwire_run(&["call", "echo", &message, &server.url()]);
+    terminal_safe_run(&run);
+    assert_eq!(run.expect_code(0).stdout, format!("{escaped}\n"));
+
+    let name = format!("name={hostile}");
+    let run = mcpwire_run(&["get", "greet", &name, &server.url()]);
+    terminal_safe_run(&run);
+    assert_eq!(
+        run.expect_code(0).stdout,
+        format!("[user] Please greet {escaped}.\n")
+    );
+}
+
+/// A 401 answer to `tools/call echo` with this `WWW-Authenticate`.
+fn unauthorized(www_authenticate: &str) -> TestServer {
+    let server = TestServer::start_in_thread();
+    server.script(Rule::always(
+        Match::Tool("echo".into()),
+        Fault::Status {
+            status: 401,
+            body: HOSTILE.into(),
+            headers: vec![("WWW-Authenticate".into(), www_authenticate.into())],
+        },
+    ));
+    server
+}
+
+#[test]
+fn a_www_authenticate_header_with_escapes_is_shown_escaped() {
+    // An HTTP header cannot carry ESC or BEL (hyper refuses them, and the test server would
+    // drop the header), but it can carry C1 controls and bidi overrides as UTF-8: the
+    // one-byte CSI U+009B clears the screen on a terminal that honours C1.
+    let server = unauthorized("Bearer realm=\"\u{9b}2J\u{9b}0;31mpwned\u{202e}txt.exe\"");
+    let run = mcpwire_run(&["call", "echo", "message=hi", &server.url()]);
+    terminal_safe_run(&run);
+    let message = one_line_message(run.expect_code(3));
+    assert_eq!(
+        message,
+        r#"mcpwire: tools/call echo: authorization required (401): Bearer realm="\u{9b}2J\u{9b}0;31mpwned\u{202e}txt.exe""#
+    );
+}
+
+#[test]
+fn a_200_kb_www_authenticate_header_makes_a_capped_error_line() {
+    let header = format!("Bearer realm=\"{}\"", "x".repeat(200_000));
+    let server = unauthorized(&header);
+    let run = mcpwire_run(&["call", "echo", "message=hi", &server.url()]);
+    let message = one_line_message(run.expect_code(3));
+    let shown = "mcpwire: tools/call echo: authorization required (401): Bearer realm=\"";
+    assert!(message.starts_with(shown), "{}", &message[..100]);
+    assert_eq!(message.chars().take_while(|c| *c != '…').count(), 1000);
+    let left_out = shown.len() + header.len() - "Bearer realm=\"".len() - 1000;
+    assert!(
+        message.ends_with(&format!("x… ({left_out} more bytes)")),
+        "{}",
+        &message[990..]
+    );
+    assert!(
+        run.stderr.len() < 1100,
+        "{} bytes on stderr",
+        run.stderr.len()
+    );
+
+    // --json keeps the whole message for programs; its stderr line is capped all the same.
+    let run = mcpwire_run(&["--json", "call", "echo", "message=hi", &server.url()]);
+    let error = &json(run.expect_code(3))["error"];
+    assert!(
+        error["message"].as_str().unwrap().ends_with(&header),
+        "the whole header"
+    );
+    assert!(
+        run.stderr.len() < 1100,
+        "{} bytes on stderr",
+        run.stderr.len()
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_stdio_servers_stderr_with_escapes_is_shown_escaped() {
+    // It reads initialize, writes escapes to stderr and exits without answering. (Exiting
+    // before reading races the client's write: "Broken pipe" instead of "exited".)
+    let script = r"read -r _; printf '\033[2J\033]0;pwned\007fake OK\r\n\302\233' >&2; exit 7";
+    for verbose in [false, true] {
+        let mut args = vec!["tools", "--", "sh", "-c", script];
+        if verbose {
+            args.insert(0, "-v");
+        }
+        let run = mcpwire_run(&args);
+        terminal_safe_run(&run);
+        assert!(
+            run.expect_code(3)
+                .stderr
+                .contains(r"  \x1b[2J\x1b]0;pwned\x07fake OK"),
+            "{}",
+            run.stderr
+        );
+        if verbose {
+            assert!(
+                run.stderr
+                    .contains(r"[server] \x1b[2J\x1b]0;pwned\x07fake OK"),
+                "{}",
+                run.stderr
+            );
+        }
+    }
+}
+
 #[test]
 fn help_documents_the_exit_codes() {
     let run = mcpwire_run(&["--help"]);

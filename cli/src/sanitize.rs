@@ -1,0 +1,172 @@
+//! Server text made safe for a terminal.
+//!
+//! A server's tool output, error body or `WWW-Authenticate` header may hold escape sequences
+//! that clear the screen, move the cursor, retitle the window or hide text, or a carriage
+//! return that overwrites the line with a fake one. [`for_terminal`] writes every such
+//! character as a visible escape instead; [`cap`] shortens a line that is too long to read.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+/// How many characters of an error line are shown; the rest is counted, not printed.
+pub const LINE_MAX: usize = 1000;
+
+/// Whether `c` must not reach a terminal raw: a control character other than `\n` and `\t`
+/// (C0 U+0000–U+001F, including ESC, BEL and `\r`; DEL U+007F; C1 U+0080–U+009F, including
+/// the one-byte CSI U+009B), or a bidirectional embedding, override or isolate
+/// (U+202A–U+202E, U+2066–U+2069), which reorders what follows it on the line.
+fn is_unsafe(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `s` with every character a terminal would act on, other than `\n` and `\t`, replaced by
+/// a visible escape: ASCII ones as `\x1b` (the four characters `\`, `x`, `1`, `b`), others as
+/// `\u{9b}` or `\u{202e}`. Borrows `s` when it has none.
+///
+/// A backslash is left as it is, so a server can print text that looks like an escape; it
+/// cannot make the terminal act on it.
+pub fn for_terminal(s: &str) -> Cow<'_, str> {
+    let Some(first) = s.find(is_unsafe) else {
+        return Cow::Borrowed(s);
+    };
+    let mut out = String::with_capacity(s.len() + 8);
+    out.push_str(&s[..first]);
+    for c in s[first..].chars() {
+        if !is_unsafe(c) {
+            out.push(c);
+        } else if c.is_ascii() {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        } else {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `s` if it has at most `max_chars` characters; else its first `max_chars` characters and
+/// `… (N more bytes)`, N counting the UTF-8 bytes left out.
+pub fn cap(s: &str, max_chars: usize) -> Cow<'_, str> {
+    match s.char_indices().nth(max_chars) {
+        None => Cow::Borrowed(s),
+        Some((end, _)) => Cow::Owned(format!("{}… ({} more bytes)", &s[..end], s.len() - end)),
+    }
+}
+
+/// A line of an error report: [`for_terminal`], then [`cap`] at [`LINE_MAX`] characters.
+pub fn error_line(s: &str) -> Cow<'_, str> {
+    match for_terminal(s) {
+        Cow::Borrowed(s) => cap(s, LINE_MAX),
+        Cow::Owned(s) => Cow::Owned(cap(&s, LINE_MAX).into_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_is_borrowed() {
+        for text in [
+            "",
+            "hello",
+            "two\nlines\tand a tab",
+            "naïve café — ✓ 日本語 👍",
+        ] {
+            assert!(
+                matches!(for_terminal(text), Cow::Borrowed(t) if t == text),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn esc_and_its_sequences_are_visible() {
+        assert_eq!(for_terminal("\u{1b}[2Jcleared"), "\\x1b[2Jcleared");
+        // OSC 0 (set the window title), ended by BEL.
+        assert_eq!(
+            for_terminal("\u{1b}]0;pwned\u{7}fake OK"),
+            "\\x1b]0;pwned\\x07fake OK"
+        );
+    }
+
+    #[test]
+    fn c1_controls_csi_included_are_visible() {
+        assert_eq!(for_terminal("\u{9b}2J"), "\\u{9b}2J");
+        assert_eq!(for_terminal("a\u{80}b\u{9f}c"), "a\\u{80}b\\u{9f}c");
+        // NEL, a C1 line break.
+        assert_eq!(for_terminal("\u{85}"), "\\u{85}");
+    }
+
+    #[test]
+    fn bel_cr_del_and_other_c0_are_visible() {
+        assert_eq!(for_terminal("ding\u{7}"), "ding\\x07");
+        // A carriage return lets what follows overwrite the line.
+        assert_eq!(
+            for_terminal("rm -rf /\rall good    "),
+            "rm -rf /\\x0dall good    "
+        );
+        assert_eq!(for_terminal("\r\n"), "\\x0d\n");
+        assert_eq!(for_terminal("x\u{7f}"), "x\\x7f");
+        assert_eq!(for_terminal("\0\u{8}\u{b}\u{c}"), "\\x00\\x08\\x0b\\x0c");
+    }
+
+    #[test]
+    fn newline_and_tab_are_kept() {
+        assert_eq!(for_terminal("a\nb\tc\u{1b}"), "a\nb\tc\\x1b");
+    }
+
+    #[test]
+    fn bidi_overrides_and_isolates_are_visible() {
+        // "txt.exe" shown as "exe.txt" by a right-to-left override.
+        assert_eq!(for_terminal("\u{202e}txt.exe"), "\\u{202e}txt.exe");
+        for c in ('\u{202a}'..='\u{202e}').chain('\u{2066}'..='\u{2069}') {
+            let shown = for_terminal(&c.to_string()).into_owned();
+            assert_eq!(shown, format!("\\u{{{:x}}}", c as u32));
+        }
+        // Their neighbours are ordinary text.
+        for c in ['\u{2029}', '\u{202f}', '\u{2065}', '\u{206a}'] {
+            assert!(
+                matches!(for_terminal(&c.to_string()), Cow::Borrowed(_)),
+                "{c:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_result_is_safe() {
+        let hostile: String = (0u32..0x2070).filter_map(char::from_u32).collect();
+        let shown = for_terminal(&hostile);
+        assert!(!shown.chars().any(is_unsafe));
+        assert!(
+            matches!(for_terminal(&shown), Cow::Borrowed(_)),
+            "idempotent"
+        );
+    }
+
+    #[test]
+    fn long_lines_are_capped_with_what_was_left_out() {
+        assert!(matches!(cap("short", 10), Cow::Borrowed("short")));
+        assert!(matches!(cap("0123456789", 10), Cow::Borrowed(_)));
+        assert_eq!(cap("0123456789ab", 10), "0123456789… (2 more bytes)");
+        // Characters, not bytes, are counted, and none is cut in half.
+        assert_eq!(cap("ééé", 2), "éé… (2 more bytes)");
+        let long = "x".repeat(200_000);
+        let line = error_line(&long);
+        assert!(line.starts_with(&"x".repeat(LINE_MAX)));
+        assert!(
+            line.ends_with("… (199000 more bytes)"),
+            "{}",
+            &line[LINE_MAX..]
+        );
+    }
+
+    #[test]
+    fn error_lines_are_sanitised_then_capped() {
+        assert!(matches!(error_line("fine"), Cow::Borrowed("fine")));
+        let escapes = "\u{1b}".repeat(2 * LINE_MAX);
+        let line = error_line(&escapes);
+        assert!(!line.contains('\u{1b}'));
+        assert_eq!(line.chars().take_while(|c| *c != '…').count(), LINE_MAX);
+    }
+}
