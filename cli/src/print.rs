@@ -7,13 +7,14 @@
 //! at all (see [`is_closed`]).
 //!
 //! Text is written through [`for_terminal`], so that nothing a server says (a tool's output,
-//! an error body, a description) can drive the terminal.
+//! an error body, a description) can drive the terminal; JSON through [`sanitize::json`],
+//! which escapes the same characters inside strings.
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::sanitize::for_terminal;
+use crate::sanitize::{self, for_terminal};
 
 /// Writes `text`, [sanitised](for_terminal), and a line break to stdout, and flushes it
 /// (so that a closed pipe is noticed at this line, not at exit).
@@ -26,14 +27,14 @@ pub fn err(text: &str) -> io::Result<()> {
     line(io::stderr().lock(), &for_terminal(text))
 }
 
-/// Writes `value` as pretty JSON on stdout.
+/// Writes `value` as pretty JSON on stdout (with [`sanitize::json`]).
 pub fn json(value: &impl Serialize) -> io::Result<()> {
-    out(&serde_json::to_string_pretty(value)?)
+    out(&sanitize::json(value, true)?)
 }
 
-/// Writes `value` as JSON on one line on stdout.
+/// Writes `value` as JSON on one line on stdout (with [`sanitize::json`]).
 pub fn json_line(value: &impl Serialize) -> io::Result<()> {
-    out(&serde_json::to_string(value)?)
+    out(&sanitize::json(value, false)?)
 }
 
 /// Whether the error says that the reader of the output has gone (EPIPE).

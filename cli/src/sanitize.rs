@@ -3,10 +3,12 @@
 //! A server's tool output, error body or `WWW-Authenticate` header may hold escape sequences
 //! that clear the screen, move the cursor, retitle the window or hide text, or a carriage
 //! return that overwrites the line with a fake one. [`for_terminal`] writes every such
-//! character as a visible escape instead; [`cap`] shortens a line that is too long to read.
+//! character as a visible escape instead; [`cap`] shortens a line that is too long to read;
+//! [`JsonFormatter`] does the same for `--json` output while keeping it valid JSON.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::io;
 
 /// How many characters of an error line are shown; the rest is counted, not printed.
 pub const LINE_MAX: usize = 1000;
@@ -61,9 +63,104 @@ pub fn error_line(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// A `serde_json` formatter that also escapes, as `\uXXXX`, the characters serde_json writes
+/// raw but a terminal acts on: DEL, C1 controls and bidirectional controls (serde_json itself
+/// escapes C0 controls). The JSON means the same; only its bytes differ.
+///
+/// Wraps a `PrettyFormatter` or `CompactFormatter`, which decides the layout.
+pub struct JsonFormatter<F>(pub F);
+
+impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for JsonFormatter<F> {
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        let mut rest = fragment;
+        while let Some(at) = rest.find(is_unsafe) {
+            let c = rest[at..].chars().next().unwrap_or_default();
+            self.0.write_string_fragment(writer, &rest[..at])?;
+            write!(writer, "\\u{:04x}", c as u32)?;
+            rest = &rest[at + c.len_utf8()..];
+        }
+        self.0.write_string_fragment(writer, rest)
+    }
+
+    // The layout is the inner formatter's.
+
+    fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_array(w)
+    }
+
+    fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array(w)
+    }
+
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+
+    fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array_value(w)
+    }
+
+    fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object(w)
+    }
+
+    fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object(w)
+    }
+
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+
+    fn end_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object_key(w)
+    }
+
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+
+    fn end_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
+/// `value` as JSON (pretty, or compact on one line) through [`JsonFormatter`].
+pub fn json(value: &impl serde::Serialize, pretty: bool) -> serde_json::Result<String> {
+    fn with<F: serde_json::ser::Formatter>(
+        value: &impl serde::Serialize,
+        formatter: F,
+    ) -> serde_json::Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        let mut serializer =
+            serde_json::Serializer::with_formatter(&mut bytes, JsonFormatter(formatter));
+        value.serialize(&mut serializer)?;
+        Ok(bytes)
+    }
+    let bytes = match pretty {
+        true => with(value, serde_json::ser::PrettyFormatter::new())?,
+        false => with(value, serde_json::ser::CompactFormatter)?,
+    };
+    // serde_json writes UTF-8, and the escapes added are ASCII.
+    Ok(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
 
     #[test]
     fn plain_text_is_borrowed() {
@@ -168,5 +265,34 @@ mod tests {
         let line = error_line(&escapes);
         assert!(!line.contains('\u{1b}'));
         assert_eq!(line.chars().take_while(|c| *c != '…').count(), LINE_MAX);
+    }
+
+    #[test]
+    fn serde_json_already_escapes_c0_controls() {
+        let text = serde_json::to_string(&json!("\u{1b}[2J\u{7}\r\n\0")).unwrap();
+        assert_eq!(text, r#""\u001b[2J\u0007\r\n\u0000""#);
+    }
+
+    #[test]
+    fn json_escapes_del_c1_and_bidi_too_and_means_the_same() {
+        let hostile = "\u{1b}[31m\u{9b}2J\u{7f}\u{85}\u{202e}txt.exe\u{2066}\r\n é ✓";
+        let value = json!({ hostile: [hostile, 1, null], "plain": "text" });
+        for pretty in [false, true] {
+            let text = json(&value, pretty).unwrap();
+            assert!(!text.chars().any(is_unsafe), "{text:?}");
+            assert!(
+                text.contains(r"\u009b2J\u007f\u0085\u202etxt.exe\u2066"),
+                "{text}"
+            );
+            assert!(text.contains("é ✓"), "other text is as it was: {text}");
+            assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), value);
+        }
+        assert_eq!(
+            json(&value, true).unwrap().lines().count(),
+            serde_json::to_string_pretty(&value)
+                .unwrap()
+                .lines()
+                .count()
+        );
     }
 }

@@ -463,6 +463,43 @@ fn tool_output_and_prompt_messages_with_escapes_are_shown_escaped() {
     );
 }
 
+#[test]
+fn json_output_escapes_every_control_and_means_the_same() {
+    let server = TestServer::start_in_thread();
+    let hostile = "\u{1b}[2J\u{9b}1;31mred\u{7f}\u{85}\u{202e}txt.exe\u{2066}\u{7}\rfake OK\n\t";
+    let message = format!("message={hostile}");
+    for args in [
+        vec!["--json", "call", "echo", &message, &server.url()],
+        vec![
+            "--json",
+            "get",
+            "greet",
+            &message.replace("message", "name"),
+            &server.url(),
+        ],
+    ] {
+        let run = mcpwire_run(&args);
+        terminal_safe_run(&run);
+        let value = json(run.expect_code(0));
+        let text = match args[1] {
+            "call" => &value["content"][0]["text"],
+            _ => &value["messages"][0]["content"]["text"],
+        };
+        let text = text.as_str().expect("a string");
+        assert!(text.contains(hostile), "{text:?}");
+        // C0 as serde_json writes them, DEL, C1 and bidi as the CLI's formatter adds.
+        for escape in [
+            r"\u001b", r"\u0007", r"\r", r"\u007f", r"\u009b", r"\u0085", r"\u202e",
+        ] {
+            assert!(
+                run.stdout.contains(escape),
+                "{escape} missing:\n{}",
+                run.stdout
+            );
+        }
+    }
+}
+
 /// A 401 answer to `tools/call echo` with this `WWW-Authenticate`.
 fn unauthorized(www_authenticate: &str) -> TestServer {
     let server = TestServer::start_in_thread();
@@ -489,6 +526,18 @@ fn a_www_authenticate_header_with_escapes_is_shown_escaped() {
     assert_eq!(
         message,
         r#"mcpwire: tools/call echo: authorization required (401): Bearer realm="\u{9b}2J\u{9b}0;31mpwned\u{202e}txt.exe""#
+    );
+
+    let run = mcpwire_run(&["--json", "call", "echo", "message=hi", &server.url()]);
+    terminal_safe_run(&run);
+    let error = &json(run.expect_code(3))["error"];
+    assert_eq!(error["kind"], "auth_required");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("Bearer realm=\"\u{9b}2J\u{9b}0;31mpwned\u{202e}txt.exe\""),
+        "{error}"
     );
 }
 
