@@ -48,6 +48,7 @@ pub fn is_closed(error: &io::Error) -> bool {
     error.kind() == io::ErrorKind::BrokenPipe
 }
 
+/// Writes `text` and `\n` to `to`, and flushes it.
 fn line(mut to: impl Write, text: &str) -> io::Result<()> {
     to.write_all(text.as_bytes())?;
     to.write_all(b"\n")?;
