@@ -2,6 +2,7 @@
 //! one session; then calls/s and latency percentiles.
 
 use std::collections::BTreeMap;
+use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,9 +14,10 @@ use mcpwire::{CallOptions, Client, Error};
 use serde_json::json;
 
 use crate::connect::{connect_with, describe, ServerArgs};
-use crate::exit::{kind_of, one_line, Failure};
+use crate::exit::{after_output, kind_of, one_line, Failure};
 use crate::inspect::tool_arguments;
-use crate::Common;
+use crate::sanitize::error_line;
+use crate::{print, Common};
 
 /// `mcpwire bench <SERVER> --tool NAME [--args JSON] [--concurrency N] [--duration SECS]`.
 #[derive(Args, Debug)]
@@ -31,9 +33,16 @@ pub struct BenchArgs {
     /// How many calls are in flight at once.
     #[arg(long, short = 'c', default_value_t = 8, value_name = "N")]
     concurrency: usize,
-    /// How long to run, in seconds.
-    #[arg(long, short = 'd', default_value_t = 10.0, value_name = "SECS")]
-    duration: f64,
+    /// How long to run, in seconds; more than 100 years is taken as 100 years.
+    #[arg(
+        long,
+        short = 'd',
+        default_value = "10",
+        value_name = "SECS",
+        value_parser = crate::duration::parse_secs,
+        allow_negative_numbers = true
+    )]
+    duration: Duration,
 }
 
 /// What one worker saw.
@@ -68,8 +77,7 @@ pub async fn run(common: &Common, args: &BenchArgs) -> Result<(), Failure> {
     if args.concurrency == 0 {
         return Err(Failure::Usage("--concurrency must be at least 1".into()));
     }
-    let duration = crate::connect::timeout(args.duration)
-        .map_err(|_| Failure::Usage("--duration: give a positive number of seconds".into()))?;
+    let duration = args.duration;
     let name = describe(&target);
     let connection = connect_with(common, target, mcpwire::NoHandler).await?;
     let client = connection.client.clone();
@@ -96,14 +104,15 @@ pub async fn run(common: &Common, args: &BenchArgs) -> Result<(), Failure> {
     let elapsed = started.elapsed();
     bar.finish_and_clear();
     connection.client.close().await;
-    report(common, args, &name, elapsed, &mut tally);
-    match tally.first_error {
+    let written = report(common, args, &name, elapsed, &mut tally);
+    let outcome = match tally.first_error {
         Some(error) if tally.latencies.is_empty() => {
             let failure = connection.failure(format!("tools/call {}", args.tool), error);
             Err(connection.explain(failure).await)
         }
         _ => Ok(()),
-    }
+    };
+    after_output(written, outcome)
 }
 
 async fn worker(
@@ -153,7 +162,14 @@ fn progress_bar(duration: Duration) -> ProgressBar {
     bar
 }
 
-fn report(common: &Common, args: &BenchArgs, server: &str, elapsed: Duration, tally: &mut Tally) {
+/// Prints the report; an error if stdout could not be written.
+fn report(
+    common: &Common,
+    args: &BenchArgs,
+    server: &str,
+    elapsed: Duration,
+    tally: &mut Tally,
+) -> io::Result<()> {
     tally.latencies.sort_unstable();
     let answered = tally.latencies.len() as u64;
     let failed: u64 = tally.errors.values().sum();
@@ -162,7 +178,7 @@ fn report(common: &Common, args: &BenchArgs, server: &str, elapsed: Duration, ta
     let p = |q: f64| percentile(&tally.latencies, q).map(ms);
     if common.json {
         let errors: BTreeMap<_, _> = tally.errors.iter().collect();
-        crate::output::json(&json!({
+        return print::json(&json!({
             "server": server,
             "tool": args.tool,
             "concurrency": args.concurrency,
@@ -174,33 +190,33 @@ fn report(common: &Common, args: &BenchArgs, server: &str, elapsed: Duration, ta
             "errors": errors,
             "latencyMs": {"p50": p(0.50), "p90": p(0.90), "p99": p(0.99), "max": p(1.0)},
         }));
-        return;
     }
-    println!(
+    print::out(&format!(
         "{} calls to {} in {:.2} s with {} in flight ({server})",
         answered,
         args.tool,
         elapsed.as_secs_f64(),
         args.concurrency
-    );
-    println!("  calls/s  {rate:.1}");
+    ))?;
+    print::out(&format!("  calls/s  {rate:.1}"))?;
     let show = |q: f64| p(q).map_or("-".to_owned(), |v| format!("{v:.2} ms"));
-    println!(
+    print::out(&format!(
         "  latency  p50 {}  p90 {}  p99 {}  max {}",
         show(0.50),
         show(0.90),
         show(0.99),
         show(1.0)
-    );
+    ))?;
     if tally.tool_errors > 0 {
-        println!("  isError  {}", tally.tool_errors);
+        print::out(&format!("  isError  {}", tally.tool_errors))?;
     }
     if failed > 0 {
-        println!("  failed   {failed}");
+        print::out(&format!("  failed   {failed}"))?;
         for (error, n) in &tally.errors {
-            println!("    {n} × {error}");
+            print::out(&error_line(&format!("    {n} × {error}")))?;
         }
     }
+    Ok(())
 }
 
 /// The `q` quantile of sorted samples (nearest rank).

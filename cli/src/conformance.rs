@@ -24,6 +24,7 @@ use mcpwire::{Client, Handler};
 use serde_json::{json, Map, Value};
 
 use crate::exit::Failure;
+use crate::print;
 
 /// How long each request may take: well under the suite's 30 s per scenario.
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -31,7 +32,9 @@ const TIMEOUT: Duration = Duration::from_secs(20);
 /// Runs the scenario named by `MCP_CONFORMANCE_SCENARIO` against `url`.
 pub async fn run(url: &str) -> Result<(), Failure> {
     let scenario = std::env::var("MCP_CONFORMANCE_SCENARIO").unwrap_or_default();
-    eprintln!("mcpwire conformance: scenario {scenario:?} against {url}");
+    let _ = print::err(&format!(
+        "mcpwire conformance: scenario {scenario:?} against {url}"
+    ));
     let client = Client::builder()
         .client_info("mcpwire-conformance", env!("CARGO_PKG_VERSION"))
         .timeout(TIMEOUT)
@@ -50,7 +53,7 @@ async fn script(client: &Client, scenario: &str) -> Result<(), Failure> {
         .await
         .map_err(|e| Failure::mcp("tools/list", e))?;
     let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
-    eprintln!("tools: {names:?}");
+    let _ = print::err(&format!("tools: {names:?}"));
     match scenario {
         "tools_call" => call(client, "add_numbers", json!({"a": 5, "b": 3})).await,
         "elicitation-sep1034-client-defaults" => {
@@ -79,7 +82,7 @@ async fn call(client: &Client, tool: &str, arguments: Value) -> Result<(), Failu
         .call_tool(tool, arguments)
         .await
         .map_err(|e| Failure::mcp(format!("tools/call {tool}"), e))?;
-    eprintln!("{tool}: {}", crate::output::call_result(&result));
+    let _ = print::err(&format!("{tool}: {}", crate::output::call_result(&result)));
     match result.is_error() {
         true => Err(Failure::ToolError(tool.to_owned())),
         false => Ok(()),

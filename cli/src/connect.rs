@@ -4,7 +4,6 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use clap::Args;
 use mcpwire::{Client, Error, Handler, NoHandler, Target};
@@ -164,8 +163,7 @@ pub async fn connect_with(
         })?;
         builder = builder.header(name.trim(), value.trim());
     }
-    if let Some(secs) = common.timeout {
-        let timeout = timeout(secs)?;
+    if let Some(timeout) = common.timeout {
         builder = builder.timeout(timeout).connect_timeout(timeout);
     }
     let stderr = StderrTail::default();
@@ -173,7 +171,7 @@ pub async fn connect_with(
     let verbose = common.verbose;
     builder = builder.on_stderr(move |line| {
         if verbose {
-            eprintln!("[server] {line}");
+            let _ = crate::print::err(&format!("[server] {line}"));
         }
         tail.push(line);
     });
@@ -201,16 +199,4 @@ where
     };
     connection.client.close().await;
     result
-}
-
-/// `--timeout` seconds as a duration.
-pub fn timeout(secs: f64) -> Result<Duration, Failure> {
-    Duration::try_from_secs_f64(secs)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| {
-            Failure::Usage(format!(
-                "--timeout {secs}: give a positive number of seconds"
-            ))
-        })
 }

@@ -16,6 +16,7 @@ use mcpwire_testserver::{Fault, Match, Rule, TestServer};
 use serde_json::{json, Map, Value};
 
 use crate::exit::{one_line, Failure};
+use crate::print;
 use crate::progress::CallProgress;
 
 /// How many calls are held open on event streams when the 503 comes.
@@ -25,7 +26,9 @@ const HELD: usize = 8;
 pub async fn run() -> Result<(), Failure> {
     let server = TestServer::start_in_thread();
     let url = server.url();
-    println!("mcpwire demo: a scriptable MCP server (mcpwire-testserver) listens on {url}");
+    print::out(&format!(
+        "mcpwire demo: a scriptable MCP server (mcpwire-testserver) listens on {url}"
+    ))?;
     let client = Client::builder()
         .client_info("mcpwire-demo", env!("CARGO_PKG_VERSION"))
         .handler(DemoHandler)
@@ -33,12 +36,12 @@ pub async fn run() -> Result<(), Failure> {
         .await
         .map_err(|e| Failure::mcp(format!("connecting to {url}"), e))?;
     let info = client.server();
-    println!(
-        "connected to {} {} over Streamable HTTP, protocol {}",
-        info.server_info.name, info.server_info.version, info.protocol_version
-    );
 
     let outcome = async {
+        print::out(&format!(
+            "connected to {} {} over Streamable HTTP, protocol {}",
+            info.server_info.name, info.server_info.version, info.protocol_version
+        ))?;
         list_tools(&client).await?;
         call_tools(&client).await?;
         fail_with_503(&client, &server).await
@@ -54,16 +57,19 @@ async fn list_tools(client: &Client) -> Result<(), Failure> {
         .list_all_tools()
         .await
         .map_err(|e| Failure::mcp("tools/list", e))?;
-    println!("\n1. tools/list ({} tools, over two pages)", tools.len());
+    print::out(&format!(
+        "\n1. tools/list ({} tools, over two pages)",
+        tools.len()
+    ))?;
     for tool in &tools {
         let description = tool.description.as_deref().unwrap_or_default();
-        println!("   {:<8} {description}", tool.name);
+        print::out(&format!("   {:<8} {description}", tool.name))?;
     }
     Ok(())
 }
 
 async fn call_tools(client: &Client) -> Result<(), Failure> {
-    println!("\n2. tools/call");
+    print::out("\n2. tools/call")?;
     let calls = [
         ("echo", json!({"message": "hello from mcpwire"})),
         ("add", json!({"a": 2, "b": 40})),
@@ -94,7 +100,9 @@ async fn call_tools(client: &Client) -> Result<(), Failure> {
                     0 => String::new(),
                     n => format!(", {n} progress reports"),
                 };
-                println!("   {tool}{shown} -> {text}{flag}  [{took:.1} ms{reports}]");
+                print::out(&format!(
+                    "   {tool}{shown} -> {text}{flag}  [{took:.1} ms{reports}]"
+                ))?;
             }
             Err(e) => return Err(Failure::mcp(format!("tools/call {tool}"), e)),
         }
@@ -105,10 +113,10 @@ async fn call_tools(client: &Client) -> Result<(), Failure> {
 /// Holds `HELD` calls on event streams, scripts a 503 for the next POST, makes one more call,
 /// and prints when and how each of them failed.
 async fn fail_with_503(client: &Client, server: &TestServer) -> Result<(), Failure> {
-    println!(
+    print::out(&format!(
         "\n3. {HELD} echo calls wait on open event streams (Fault::HoldSse); then the next POST \
          is answered 503"
-    );
+    ))?;
     let notifications = client.notifications();
     while notifications.try_recv().is_some() {}
     server.script(Rule::times(
@@ -182,34 +190,34 @@ async fn fail_with_503(client: &Client, server: &TestServer) -> Result<(), Failu
             }
         };
         let after = ms(at.duration_since(first));
-        println!(
+        print::out(&format!(
             "   call {} {what:<14} +{after:.3} ms after the 503: {text}",
             i + 1
-        );
+        ))?;
     }
     let spread = ms(outcomes
         .iter()
         .map(|(at, _)| at.duration_since(first))
         .max()
         .unwrap_or_default());
-    println!(
+    print::out(&format!(
         "   all {} calls failed within {spread:.3} ms of the 503, {:.1} ms after call {} was sent; \
          none waited for its 60 s timeout",
         outcomes.len(),
         ms(first.duration_since(sent)),
         HELD + 1
-    );
+    ))?;
 
     let start = Instant::now();
     let later = client
         .call_tool("echo", json!({"message": "too late"}))
         .await;
     if let Err(e) = later {
-        println!(
+        print::out(&format!(
             "   a call after the session ended fails at once ({:.3} ms): {}",
             ms(start.elapsed()),
             one_line(&e.to_string())
-        );
+        ))?;
     }
     match all_503 {
         true => Ok(()),

@@ -1,7 +1,12 @@
 //! Exit codes, and the one-line message each failure prints.
 
+use std::io;
+
 use mcpwire::Error;
 use serde_json::{json, Value};
+
+use crate::print;
+use crate::sanitize::error_line;
 
 /// Success.
 pub const OK: u8 = 0;
@@ -34,6 +39,16 @@ pub enum Failure {
     ToolError(String),
     /// Something else went wrong that is not the server's protocol (exit 3).
     Other(String),
+    /// Writing the output to stdout failed. A broken pipe (the reader has gone, as after
+    /// `| head -1`) is reported as nothing and exits 0; see [`print::is_closed`]. Another
+    /// error (a full disk, ...) exits 3.
+    Output(io::Error),
+}
+
+impl From<io::Error> for Failure {
+    fn from(error: io::Error) -> Self {
+        Failure::Output(error)
+    }
 }
 
 impl Failure {
@@ -52,41 +67,58 @@ impl Failure {
             Failure::Usage(_) => USAGE,
             Failure::ToolError(_) => TOOL_ERROR,
             Failure::Other(_) => TRANSPORT,
+            Failure::Output(e) if print::is_closed(e) => OK,
+            Failure::Output(_) => TRANSPORT,
             Failure::Mcp { error, .. } => code_of(error),
         }
     }
 
-    /// Prints the failure (one line on stderr; with `json`, also `{"error": ...}` on
-    /// stdout) and returns the exit code.
+    /// Prints the failure (one line on stderr, sanitised and capped by [`error_line`];
+    /// with `json`, also `{"error": ...}` on stdout, whose `message` is not capped) and
+    /// returns the exit code. A failure to print it changes nothing: the code is returned
+    /// all the same.
     pub fn report(&self, json: bool) -> u8 {
         let code = self.code();
         let message = match self {
+            Failure::Output(e) if print::is_closed(e) => return code,
+            Failure::Output(e) => format!("cannot write the output: {e}"),
             Failure::Usage(m) | Failure::Other(m) => m.clone(),
             Failure::ToolError(tool) => format!("tool {tool:?} reported an error (isError)"),
             Failure::Mcp { doing, error, .. } => {
                 format!("{doing}: {}", one_line(&error.to_string()))
             }
         };
-        eprintln!("mcpwire: {message}");
+        // The message may quote the server at any length (a WWW-Authenticate header, say).
+        let _ = print::err(&error_line(&format!("mcpwire: {message}")));
         if let Failure::Mcp { stderr, .. } = self {
             if !stderr.is_empty() {
-                eprintln!("the server's last words on stderr:");
+                let _ = print::err("the server's last words on stderr:");
                 for line in stderr {
-                    eprintln!("  {line}");
+                    let _ = print::err(&error_line(&format!("  {line}")));
                 }
             }
         }
-        if json && !matches!(self, Failure::ToolError(_)) {
+        if json && !matches!(self, Failure::ToolError(_) | Failure::Output(_)) {
             let mut object = json!({"exit": code, "message": message});
             match self {
                 Failure::Usage(_) => object["kind"] = json!("usage"),
                 Failure::Other(_) => object["kind"] = json!("other"),
                 Failure::Mcp { error, .. } => describe(error, &mut object),
-                Failure::ToolError(_) => {}
+                Failure::ToolError(_) | Failure::Output(_) => {}
             }
-            println!("{}", json!({ "error": object }));
+            let _ = print::json_line(&json!({ "error": object }));
         }
         code
+    }
+}
+
+/// The outcome of a command that wrote its output with result `written` and would
+/// otherwise end with `outcome`: `outcome`, unless the output could not be written for
+/// another reason than a closed pipe.
+pub fn after_output(written: io::Result<()>, outcome: Result<(), Failure>) -> Result<(), Failure> {
+    match written {
+        Err(e) if !print::is_closed(&e) => Err(Failure::Output(e)),
+        _ => outcome,
     }
 }
 

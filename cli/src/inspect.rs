@@ -8,9 +8,9 @@ use mcpwire::{arguments_from_pairs, CallOptions, Error};
 use serde_json::{json, Map, Value};
 
 use crate::connect::{with_client, ServerArgs, ServerWithArgs};
-use crate::exit::Failure;
+use crate::exit::{after_output, Failure};
 use crate::progress::CallProgress;
-use crate::{output, Common};
+use crate::{output, print, Common};
 
 /// `mcpwire tools`.
 pub async fn tools(common: &Common, server: &ServerArgs) -> Result<(), Failure> {
@@ -21,10 +21,10 @@ pub async fn tools(common: &Common, server: &ServerArgs) -> Result<(), Failure> 
             .await
             .map_err(|e| c.failure("tools/list", e))?;
         if common.json {
-            output::json(&json!({ "tools": tools }));
+            print::json(&json!({ "tools": tools }))?;
         } else {
             for tool in &tools {
-                println!("{}", output::tool(tool));
+                print::out(&output::tool(tool))?;
             }
         }
         Ok(())
@@ -45,18 +45,21 @@ pub async fn call(common: &Common, tool: &str, server: &ServerWithArgs) -> Resul
             .await;
         progress.finish();
         let result = result.map_err(|e| c.failure(format!("tools/call {tool}"), e))?;
-        if common.json {
-            output::json(&result);
+        let written = if common.json {
+            print::json(&result)
         } else {
             let text = output::call_result(&result);
-            if !text.is_empty() {
-                println!("{text}");
+            match text.is_empty() {
+                true => Ok(()),
+                false => print::out(&text),
             }
-        }
-        match result.is_error() {
+        };
+        // The tool's isError decides the exit code even if nobody read what it said.
+        let outcome = match result.is_error() {
             true => Err(Failure::ToolError(tool.to_owned())),
             false => Ok(()),
-        }
+        };
+        after_output(written, outcome)
     })
     .await
 }
@@ -76,15 +79,15 @@ pub async fn resources(common: &Common, server: &ServerArgs) -> Result<(), Failu
             Err(e) => return Err(c.failure("resources/templates/list", e)),
         };
         if common.json {
-            output::json(&json!({ "resources": resources, "resourceTemplates": templates }));
+            print::json(&json!({ "resources": resources, "resourceTemplates": templates }))?;
         } else {
             for resource in &resources {
-                println!("{}", output::resource(resource));
+                print::out(&output::resource(resource))?;
             }
             if !templates.is_empty() {
-                println!("\nTemplates:");
+                print::out("\nTemplates:")?;
                 for template in &templates {
-                    println!("{}", output::template(template));
+                    print::out(&output::template(template))?;
                 }
             }
         }
@@ -102,9 +105,9 @@ pub async fn read(common: &Common, uri: &str, server: &ServerArgs) -> Result<(),
             .await
             .map_err(|e| c.failure(format!("resources/read {uri}"), e))?;
         if common.json {
-            output::json(&result);
+            print::json(&result)?;
         } else {
-            println!("{}", output::read_result(&result));
+            print::out(&output::read_result(&result))?;
         }
         Ok(())
     })
@@ -120,10 +123,10 @@ pub async fn prompts(common: &Common, server: &ServerArgs) -> Result<(), Failure
             .await
             .map_err(|e| c.failure("prompts/list", e))?;
         if common.json {
-            output::json(&json!({ "prompts": prompts }));
+            print::json(&json!({ "prompts": prompts }))?;
         } else {
             for prompt in &prompts {
-                println!("{}", output::prompt(prompt));
+                print::out(&output::prompt(prompt))?;
             }
         }
         Ok(())
@@ -142,9 +145,9 @@ pub async fn get(common: &Common, prompt: &str, server: &ServerWithArgs) -> Resu
             .await
             .map_err(|e| c.failure(format!("prompts/get {prompt}"), e))?;
         if common.json {
-            output::json(&result);
+            print::json(&result)?;
         } else {
-            println!("{}", output::prompt_result(&result));
+            print::out(&output::prompt_result(&result))?;
         }
         Ok(())
     })

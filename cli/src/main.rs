@@ -8,12 +8,16 @@ mod bench;
 mod conformance;
 mod connect;
 mod demo;
+mod duration;
 mod exit;
 mod inspect;
 mod output;
+mod print;
 mod progress;
+mod sanitize;
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -48,9 +52,16 @@ pub struct Common {
     /// An HTTP header for every request, e.g. "Authorization: Bearer TOKEN".
     #[arg(long = "header", short = 'H', value_name = "K:V", global = true)]
     pub headers: Vec<String>,
-    /// Deadline of each request in seconds (progress notifications may extend it).
-    #[arg(long, value_name = "SECS", global = true)]
-    pub timeout: Option<f64>,
+    /// Deadline of each request in seconds (progress notifications may extend it); more
+    /// than 100 years is taken as 100 years.
+    #[arg(
+        long,
+        value_name = "SECS",
+        global = true,
+        value_parser = duration::parse_secs,
+        allow_negative_numbers = true
+    )]
+    pub timeout: Option<Duration>,
     /// Print machine-readable JSON on stdout (errors too, as {"error": {...}}).
     #[arg(long, global = true)]
     pub json: bool,

@@ -4,16 +4,7 @@ use mcpwire::schema::{
     CallToolResult, ContentBlock, GetPromptResult, Prompt, ReadResourceResult, Resource,
     ResourceContents, ResourceTemplate, Tool,
 };
-use serde::Serialize;
 use serde_json::Value;
-
-/// Prints `value` as pretty JSON on stdout.
-pub fn json(value: &impl Serialize) {
-    match serde_json::to_string_pretty(value) {
-        Ok(text) => println!("{text}"),
-        Err(e) => eprintln!("mcpwire: cannot print the result as JSON: {e}"),
-    }
-}
 
 /// A tool as `name(arg: type, optional?: type) -> {out: type}` and its description.
 pub fn tool(tool: &Tool) -> String {

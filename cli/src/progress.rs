@@ -7,8 +7,14 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mcpwire::{CallOptions, Progress};
 
+use crate::exit::one_line;
+use crate::sanitize::{cap, for_terminal};
+
 /// Steps of a bar whose total is known: progress is shown as a fraction of the total.
 const SCALE: u64 = 1000;
+
+/// How many characters of a server's progress message are shown.
+const MESSAGE_MAX: usize = 200;
 
 /// The progress bar of one call, created when the first progress report arrives.
 #[derive(Clone)]
@@ -61,18 +67,10 @@ impl CallProgress {
         let mut slot = self.lock();
         let bar = slot.get_or_insert_with(|| {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            bar.set_prefix(self.inner.label.clone());
+            bar.set_prefix(for_terminal(&self.inner.label).into_owned());
             bar.enable_steady_tick(Duration::from_millis(100));
             bar
         });
-        let amount = match progress.total {
-            Some(total) => format!("{}/{}", number(progress.progress), number(total)),
-            None => number(progress.progress),
-        };
-        let message = match &progress.message {
-            Some(m) => format!("{amount} {m}"),
-            None => amount,
-        };
         match progress.total.filter(|t| *t > 0.0) {
             Some(total) => {
                 if bar.length() != Some(SCALE) {
@@ -84,7 +82,23 @@ impl CallProgress {
             }
             None => bar.set_style(spinner_style()),
         }
-        bar.set_message(message);
+        bar.set_message(message(progress));
+    }
+}
+
+/// The bar's message: the amount, and the server's message on one line, sanitised and cut
+/// at [`MESSAGE_MAX`] characters (indicatif draws it on the terminal as it is).
+fn message(progress: &Progress) -> String {
+    let amount = match progress.total {
+        Some(total) => format!("{}/{}", number(progress.progress), number(total)),
+        None => number(progress.progress),
+    };
+    match &progress.message {
+        Some(m) => {
+            let m = for_terminal(&one_line(m)).into_owned();
+            format!("{amount} {}", cap(&m, MESSAGE_MAX))
+        }
+        None => amount,
     }
 }
 
@@ -104,5 +118,44 @@ fn number(n: f64) -> String {
         format!("{}", n as i64)
     } else {
         format!("{n}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn progress(progress: f64, total: Option<f64>, message: Option<&str>) -> Progress {
+        Progress {
+            progress,
+            total,
+            message: message.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn messages_show_the_amount_and_the_servers_words() {
+        assert_eq!(message(&progress(3.0, Some(10.0), None)), "3/10");
+        assert_eq!(message(&progress(0.5, None, Some("half"))), "0.5 half");
+    }
+
+    #[test]
+    fn the_servers_message_cannot_drive_the_terminal() {
+        let hostile = "\u{1b}[2J\u{1b}]0;pwned\u{7}fake\r\nOK\u{9b}1A\u{202e}";
+        let shown = message(&progress(1.0, Some(2.0), Some(hostile)));
+        assert_eq!(
+            shown,
+            "1/2 \\x1b[2J\\x1b]0;pwned\\x07fake OK\\u{9b}1A\\u{202e}"
+        );
+        let long = message(&progress(1.0, None, Some(&"x".repeat(10_000))));
+        assert!(long.ends_with(&format!("… ({} more bytes)", 10_000 - MESSAGE_MAX)));
+        assert!(long.len() < MESSAGE_MAX + 30, "{}", long.len());
+    }
+
+    #[test]
+    fn numbers_from_the_server_do_not_panic() {
+        for n in [f64::NAN, f64::INFINITY, -1.0, 1e300] {
+            let _ = message(&progress(n, Some(n), None));
+        }
     }
 }

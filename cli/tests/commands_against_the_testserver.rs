@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use mcpwire_testserver::{Fault, Match, Rule, TestServer};
 use serde_json::Value;
-use support::{mcpwire_run, Run};
+use support::{mcpwire_run, mcpwire_run_with_stdout_closed, Run};
 
 fn json(run: &Run) -> Value {
     serde_json::from_str(&run.stdout)
@@ -239,6 +239,10 @@ fn usage_errors_exit_64() {
         &["call", "echo", "[1, 2]", &url],           // not an object
         &["tools", "localhost:3000"],                // not a URL
         &["tools", &url, "--timeout", "-1"],         // not a duration
+        &["tools", &url, "--timeout", "inf"],        // not finite
+        &["tools", &url, "--timeout", "nan"],        // not a number
+        &["tools", &url, "--timeout", "1e20"],       // too large for a Duration
+        &["tools", &url, "--timeout", "0"],          // not positive
         &["tools", &url, "--header", "no colon"],    // not a header
         &["tools", &url, "--no-such-option"],        // clap's own error
         &["frobnicate"],                             // no such command
@@ -248,6 +252,358 @@ fn usage_errors_exit_64() {
         let run = mcpwire_run(args);
         assert_eq!(run.code, 64, "{args:?}\n{}", run.stderr);
         assert!(!run.stderr.contains("panicked"), "{args:?}\n{}", run.stderr);
+    }
+}
+
+#[test]
+fn durations_that_are_not_positive_and_finite_are_usage_errors_that_say_why() {
+    let server = TestServer::start_in_thread();
+    let url = server.url();
+    for (value, why) in [
+        ("-1", "negative"),
+        ("-inf", "finite"),
+        ("inf", "finite"),
+        ("nan", "NaN"),
+        ("1e20", "too large"),
+    ] {
+        // `--timeout=-inf`: clap takes `-1` but not `-inf` as the value of `--timeout -inf`.
+        let run = mcpwire_run(&["tools", &url, &format!("--timeout={value}")]);
+        assert_eq!(run.code, 64, "--timeout {value}\n{}", run.stderr);
+        assert!(
+            run.stderr
+                .contains(&format!("invalid value '{value}' for '--timeout <SECS>'"))
+                && run.stderr.contains(why),
+            "--timeout {value}\n{}",
+            run.stderr
+        );
+        let args = [
+            "bench",
+            &url,
+            "--tool",
+            "echo",
+            &format!("--duration={value}"),
+        ];
+        let run = mcpwire_run(&args);
+        assert_eq!(run.code, 64, "--duration {value}\n{}", run.stderr);
+        assert!(
+            run.stderr.contains(why),
+            "--duration {value}\n{}",
+            run.stderr
+        );
+    }
+    let run = mcpwire_run(&["tools", &url, "--timeout", "-1"]);
+    assert_eq!(run.code, 64, "{}", run.stderr);
+    assert!(run.stderr.contains("negative"), "{}", run.stderr);
+}
+
+#[test]
+fn a_timeout_too_long_for_an_instant_is_clamped_not_a_panic() {
+    // 1e19 s is a valid Duration, but `Instant::now() + it` overflows: it is taken as 100 years.
+    let server = TestServer::start_in_thread();
+    let run = mcpwire_run(&["tools", &server.url(), "--timeout", "1e19"]);
+    assert_ne!(run.code, 101, "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert!(
+        run.expect_code(0).stdout.contains("echo("),
+        "{}",
+        run.stdout
+    );
+    let run = mcpwire_run(&[
+        "call",
+        "add",
+        "a=1",
+        "b=2",
+        &server.url(),
+        "--timeout",
+        "1e19",
+    ]);
+    assert_eq!(run.expect_code(0).stdout, "3\n");
+}
+
+/// No panic (exit 101) and no message when the reader of stdout has gone, as after `| head`.
+fn quiet_on_a_closed_stdout(run: &Run, code: i32) {
+    assert_ne!(run.code, 101, "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert!(!run.stderr.contains("Broken pipe"), "{}", run.stderr);
+    run.expect_code(code);
+}
+
+#[test]
+fn a_closed_stdout_ends_a_listing_quietly_with_exit_0() {
+    let server = TestServer::start_in_thread();
+    let url = server.url();
+    let cases: &[&[&str]] = &[
+        &["tools", &url],
+        &["tools", &url, "--json"],
+        &["resources", &url],
+        &["prompts", &url],
+        &["read", "demo://hello", &url],
+        &["get", "greet", "name=Ada", &url],
+        &["call", "echo", "message=hi", &url],
+        &["--json", "call", "echo", "message=hi", &url],
+        &[
+            "bench",
+            &url,
+            "--tool",
+            "echo",
+            "--args",
+            r#"{"message": "x"}"#,
+            "-d",
+            "0.2",
+        ],
+        &["demo"],
+    ];
+    for args in cases {
+        let run = mcpwire_run_with_stdout_closed(args);
+        quiet_on_a_closed_stdout(&run, 0);
+        assert_eq!(run.stderr, "", "{args:?}");
+    }
+}
+
+#[test]
+fn a_closed_stdout_keeps_the_exit_code_of_a_failure() {
+    let server = TestServer::start_in_thread();
+    let url = server.url();
+    // isError: the content cannot be written, the code is still 1, and stderr says why.
+    let run = mcpwire_run_with_stdout_closed(&["call", "fail", &url]);
+    quiet_on_a_closed_stdout(&run, 1);
+    assert!(one_line_message(&run).contains("isError"));
+    let run = mcpwire_run_with_stdout_closed(&["--json", "call", "fail", &url]);
+    quiet_on_a_closed_stdout(&run, 1);
+    // A JSON-RPC error whose {"error": ...} cannot be written still exits 2, with its line.
+    let run = mcpwire_run_with_stdout_closed(&["--json", "call", "nosuch", &url]);
+    quiet_on_a_closed_stdout(&run, 2);
+    assert!(one_line_message(&run).contains("Unknown tool"));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn another_write_error_is_a_failure_that_says_so() {
+    let server = TestServer::start_in_thread();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("open /dev/full");
+    let mut command = support::mcpwire();
+    command.args(["tools", &server.url()]);
+    let run = support::run_with_stdout(command, full.into(), Duration::from_secs(60));
+    let message = one_line_message(run.expect_code(3));
+    assert!(
+        message.starts_with("mcpwire: cannot write the output: "),
+        "{message}"
+    );
+}
+
+/// Nothing in the output would make a terminal act: no ESC, BEL, CR or other control but
+/// `\n` and `\t`, no C1 control (the one-byte CSI U+009B included), no bidi override.
+fn terminal_safe(what: &str, text: &str) {
+    for c in text.chars() {
+        let control = c.is_control() && c != '\n' && c != '\t';
+        let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        assert!(!control && !bidi, "{what} holds {c:?}:\n{text:?}");
+    }
+    // The same, byte by byte, for the three the brief names.
+    assert!(
+        !text.bytes().any(|b| b == 0x1b || b == 0x07 || b == b'\r'),
+        "{what}"
+    );
+}
+
+fn terminal_safe_run(run: &Run) {
+    terminal_safe("stdout", &run.stdout);
+    terminal_safe("stderr", &run.stderr);
+}
+
+/// Clears the screen, retitles the window, then overwrites the line with a fake success.
+const HOSTILE: &str = "\u{1b}[2J\u{1b}]0;pwned\u{7}fake OK\r\n";
+
+#[test]
+fn an_error_body_with_escapes_is_shown_escaped() {
+    let server = TestServer::start_in_thread();
+    server.script(Rule::always(
+        Match::Tool("echo".into()),
+        Fault::Status {
+            status: 400,
+            body: HOSTILE.into(),
+            headers: vec![],
+        },
+    ));
+    let run = mcpwire_run(&["call", "echo", "message=hi", &server.url()]);
+    terminal_safe_run(&run);
+    let message = one_line_message(run.expect_code(3));
+    assert_eq!(
+        message,
+        r"mcpwire: tools/call echo: HTTP 400 Bad Request: \x1b[2J\x1b]0;pwned\x07fake OK"
+    );
+
+    // --json: stdout is JSON whose strings hold the body as it was; the bytes are safe.
+    let run = mcpwire_run(&["--json", "call", "echo", "message=hi", &server.url()]);
+    terminal_safe_run(&run);
+    let error = &json(run.expect_code(3))["error"];
+    assert_eq!(error["body"], HOSTILE);
+    assert_eq!(error["status"], 400);
+}
+
+#[test]
+fn tool_output_and_prompt_messages_with_escapes_are_shown_escaped() {
+    let server = TestServer::start_in_thread();
+    let hostile = "\u{1b}[2J\u{9b}1;31mred\u{7f}\u{85}\u{202e}txt.exe\u{2066}\u{7}\rfake OK";
+    let escaped = r"\x1b[2J\u{9b}1;31mred\x7f\u{85}\u{202e}txt.exe\u{2066}\x07\x0dfake OK";
+    let message = format!("message={hostile}");
+    let run = mcpwire_run(&["call", "echo", &message, &server.url()]);
+    terminal_safe_run(&run);
+    assert_eq!(run.expect_code(0).stdout, format!("{escaped}\n"));
+
+    let name = format!("name={hostile}");
+    let run = mcpwire_run(&["get", "greet", &name, &server.url()]);
+    terminal_safe_run(&run);
+    assert_eq!(
+        run.expect_code(0).stdout,
+        format!("[user] Please greet {escaped}.\n")
+    );
+}
+
+#[test]
+fn json_output_escapes_every_control_and_means_the_same() {
+    let server = TestServer::start_in_thread();
+    let hostile = "\u{1b}[2J\u{9b}1;31mred\u{7f}\u{85}\u{202e}txt.exe\u{2066}\u{7}\rfake OK\n\t";
+    let message = format!("message={hostile}");
+    for args in [
+        vec!["--json", "call", "echo", &message, &server.url()],
+        vec![
+            "--json",
+            "get",
+            "greet",
+            &message.replace("message", "name"),
+            &server.url(),
+        ],
+    ] {
+        let run = mcpwire_run(&args);
+        terminal_safe_run(&run);
+        let value = json(run.expect_code(0));
+        let text = match args[1] {
+            "call" => &value["content"][0]["text"],
+            _ => &value["messages"][0]["content"]["text"],
+        };
+        let text = text.as_str().expect("a string");
+        assert!(text.contains(hostile), "{text:?}");
+        // C0 as serde_json writes them, DEL, C1 and bidi as the CLI's formatter adds.
+        for escape in [
+            r"\u001b", r"\u0007", r"\r", r"\u007f", r"\u009b", r"\u0085", r"\u202e",
+        ] {
+            assert!(
+                run.stdout.contains(escape),
+                "{escape} missing:\n{}",
+                run.stdout
+            );
+        }
+    }
+}
+
+/// A 401 answer to `tools/call echo` with this `WWW-Authenticate`.
+fn unauthorized(www_authenticate: &str) -> TestServer {
+    let server = TestServer::start_in_thread();
+    server.script(Rule::always(
+        Match::Tool("echo".into()),
+        Fault::Status {
+            status: 401,
+            body: HOSTILE.into(),
+            headers: vec![("WWW-Authenticate".into(), www_authenticate.into())],
+        },
+    ));
+    server
+}
+
+#[test]
+fn a_www_authenticate_header_with_escapes_is_shown_escaped() {
+    // An HTTP header cannot carry ESC or BEL (hyper refuses them, and the test server would
+    // drop the header), but it can carry C1 controls and bidi overrides as UTF-8: the
+    // one-byte CSI U+009B clears the screen on a terminal that honours C1.
+    let server = unauthorized("Bearer realm=\"\u{9b}2J\u{9b}0;31mpwned\u{202e}txt.exe\"");
+    let run = mcpwire_run(&["call", "echo", "message=hi", &server.url()]);
+    terminal_safe_run(&run);
+    let message = one_line_message(run.expect_code(3));
+    assert_eq!(
+        message,
+        r#"mcpwire: tools/call echo: authorization required (401): Bearer realm="\u{9b}2J\u{9b}0;31mpwned\u{202e}txt.exe""#
+    );
+
+    let run = mcpwire_run(&["--json", "call", "echo", "message=hi", &server.url()]);
+    terminal_safe_run(&run);
+    let error = &json(run.expect_code(3))["error"];
+    assert_eq!(error["kind"], "auth_required");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("Bearer realm=\"\u{9b}2J\u{9b}0;31mpwned\u{202e}txt.exe\""),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_200_kb_www_authenticate_header_makes_a_capped_error_line() {
+    let header = format!("Bearer realm=\"{}\"", "x".repeat(200_000));
+    let server = unauthorized(&header);
+    let run = mcpwire_run(&["call", "echo", "message=hi", &server.url()]);
+    let message = one_line_message(run.expect_code(3));
+    let shown = "mcpwire: tools/call echo: authorization required (401): Bearer realm=\"";
+    assert!(message.starts_with(shown), "{}", &message[..100]);
+    assert_eq!(message.chars().take_while(|c| *c != '…').count(), 1000);
+    let left_out = shown.len() + header.len() - "Bearer realm=\"".len() - 1000;
+    assert!(
+        message.ends_with(&format!("x… ({left_out} more bytes)")),
+        "{}",
+        &message[990..]
+    );
+    assert!(
+        run.stderr.len() < 1100,
+        "{} bytes on stderr",
+        run.stderr.len()
+    );
+
+    // --json keeps the whole message for programs; its stderr line is capped all the same.
+    let run = mcpwire_run(&["--json", "call", "echo", "message=hi", &server.url()]);
+    let error = &json(run.expect_code(3))["error"];
+    assert!(
+        error["message"].as_str().unwrap().ends_with(&header),
+        "the whole header"
+    );
+    assert!(
+        run.stderr.len() < 1100,
+        "{} bytes on stderr",
+        run.stderr.len()
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_stdio_servers_stderr_with_escapes_is_shown_escaped() {
+    // It reads initialize, writes escapes to stderr and exits without answering. (Exiting
+    // before reading races the client's write: "Broken pipe" instead of "exited".)
+    let script = r"read -r _; printf '\033[2J\033]0;pwned\007fake OK\r\n\302\233' >&2; exit 7";
+    for verbose in [false, true] {
+        let mut args = vec!["tools", "--", "sh", "-c", script];
+        if verbose {
+            args.insert(0, "-v");
+        }
+        let run = mcpwire_run(&args);
+        terminal_safe_run(&run);
+        assert!(
+            run.expect_code(3)
+                .stderr
+                .contains(r"  \x1b[2J\x1b]0;pwned\x07fake OK"),
+            "{}",
+            run.stderr
+        );
+        if verbose {
+            assert!(
+                run.stderr
+                    .contains(r"[server] \x1b[2J\x1b]0;pwned\x07fake OK"),
+                "{}",
+                run.stderr
+            );
+        }
     }
 }
 

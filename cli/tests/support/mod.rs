@@ -44,12 +44,27 @@ pub fn mcpwire_run(args: &[&str]) -> Run {
     run(command, Duration::from_secs(60))
 }
 
+/// Runs `mcpwire args...` with a 60 s limit, its stdout a pipe whose reader has already
+/// gone: every write to it fails with EPIPE (`Run::stdout` is empty).
+pub fn mcpwire_run_with_stdout_closed(args: &[&str]) -> Run {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let mut command = mcpwire();
+    command.args(args);
+    run_with_stdout(command, writer.into(), Duration::from_secs(60))
+}
+
 /// Runs `command` to its end, killing it (and failing the test) after `limit`.
-pub fn run(mut command: Command, limit: Duration) -> Run {
+pub fn run(command: Command, limit: Duration) -> Run {
+    run_with_stdout(command, Stdio::piped(), limit)
+}
+
+/// [`run`] with `stdout` as the command's stdout (captured only if it is `Stdio::piped()`).
+pub fn run_with_stdout(mut command: Command, stdout: Stdio, limit: Duration) -> Run {
     let start = Instant::now();
     let mut child = command
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(stdout)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("start {command:?}: {e}"));
