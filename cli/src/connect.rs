@@ -152,8 +152,11 @@ pub async fn connect_with(
     target: Target,
     handler: impl Handler,
 ) -> Result<Connection, Failure> {
+    // The commands never read the server's notifications: keep none, rather than letting a
+    // chatty server fill a queue nobody drains.
     let mut builder = Client::builder()
         .client_info("mcpwire-cli", env!("CARGO_PKG_VERSION"))
+        .notification_capacity(0)
         .handler(handler);
     for header in &common.headers {
         let (name, value) = header.split_once(':').ok_or_else(|| {

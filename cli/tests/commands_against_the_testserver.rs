@@ -436,11 +436,12 @@ fn an_error_body_with_escapes_is_shown_escaped() {
         r"mcpwire: tools/call echo: HTTP 400 Bad Request: \x1b[2J\x1b]0;pwned\x07fake OK"
     );
 
-    // --json: stdout is JSON whose strings hold the body as it was; the bytes are safe.
+    // --json: the body excerpt is the library's, escaped already (an excerpt is for people:
+    // 512 bytes at most, lossily decoded, on one line); the bytes are safe.
     let run = mcpwire_run(&["--json", "call", "echo", "message=hi", &server.url()]);
     terminal_safe_run(&run);
     let error = &json(run.expect_code(3))["error"];
-    assert_eq!(error["body"], HOSTILE);
+    assert_eq!(error["body"], r"\x1b[2J\x1b]0;pwned\x07fake OK  ");
     assert_eq!(error["status"], 400);
 }
 
@@ -532,30 +533,56 @@ fn a_www_authenticate_header_with_escapes_is_shown_escaped() {
     terminal_safe_run(&run);
     let error = &json(run.expect_code(3))["error"];
     assert_eq!(error["kind"], "auth_required");
+    // The library escaped them already (they are in every error's text): the JSON carries
+    // the escapes, not the characters.
     assert!(
         error["message"]
             .as_str()
             .unwrap()
-            .ends_with("Bearer realm=\"\u{9b}2J\u{9b}0;31mpwned\u{202e}txt.exe\""),
+            .ends_with(r#"Bearer realm="\u{9b}2J\u{9b}0;31mpwned\u{202e}txt.exe""#),
         "{error}"
     );
 }
 
 #[test]
-fn a_200_kb_www_authenticate_header_makes_a_capped_error_line() {
+fn a_200_kb_www_authenticate_header_makes_a_short_error_line() {
+    // The library keeps at most 512 bytes of a header in an error.
     let header = format!("Bearer realm=\"{}\"", "x".repeat(200_000));
     let server = unauthorized(&header);
     let run = mcpwire_run(&["call", "echo", "message=hi", &server.url()]);
     let message = one_line_message(run.expect_code(3));
     let shown = "mcpwire: tools/call echo: authorization required (401): Bearer realm=\"";
     assert!(message.starts_with(shown), "{}", &message[..100]);
-    assert_eq!(message.chars().take_while(|c| *c != '…').count(), 1000);
-    let left_out = shown.len() + header.len() - "Bearer realm=\"".len() - 1000;
+    assert!(message.len() < shown.len() + 512, "{}", message.len());
+    let run = mcpwire_run(&["--json", "call", "echo", "message=hi", &server.url()]);
+    let error = &json(run.expect_code(3))["error"];
+    assert!(error["message"].as_str().unwrap().len() < 700, "{error}");
     assert!(
-        message.ends_with(&format!("x… ({left_out} more bytes)")),
-        "{}",
-        &message[990..]
+        run.stderr.len() < 1100,
+        "{} bytes on stderr",
+        run.stderr.len()
     );
+}
+
+#[test]
+fn a_200_kb_error_message_makes_a_capped_error_line() {
+    let message = "x".repeat(200_000);
+    let server = TestServer::start_in_thread();
+    let body = serde_json::json!({
+        "jsonrpc": "2.0", "id": 1, "error": { "code": -32000, "message": message }
+    });
+    server.script(Rule::always(
+        Match::Tool("echo".into()),
+        Fault::Status {
+            status: 200,
+            body: body.to_string(),
+            headers: vec![],
+        },
+    ));
+    let run = mcpwire_run(&["call", "echo", "message=hi", &server.url()]);
+    let line = one_line_message(run.expect_code(2));
+    assert_eq!(line.chars().take_while(|c| *c != '…').count(), 1000);
+    assert!(line.ends_with(" more bytes)"), "{}", &line[990..]);
     assert!(
         run.stderr.len() < 1100,
         "{} bytes on stderr",
@@ -564,10 +591,10 @@ fn a_200_kb_www_authenticate_header_makes_a_capped_error_line() {
 
     // --json keeps the whole message for programs; its stderr line is capped all the same.
     let run = mcpwire_run(&["--json", "call", "echo", "message=hi", &server.url()]);
-    let error = &json(run.expect_code(3))["error"];
+    let error = &json(run.expect_code(2))["error"];
     assert!(
-        error["message"].as_str().unwrap().ends_with(&header),
-        "the whole header"
+        error["message"].as_str().unwrap().contains(&message),
+        "the whole message"
     );
     assert!(
         run.stderr.len() < 1100,

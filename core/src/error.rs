@@ -253,14 +253,21 @@ impl fmt::Display for TransportErrorKind {
 
 /// Server text made safe to print on one line: a line break or tab becomes a space, and every
 /// other control character (C0, DEL, C1, which include the escape that starts terminal
-/// sequences) and every bidirectional override is written as a visible `\u{..}` escape. Text
-/// the server sends goes into errors and warnings, and those end up on terminals.
+/// sequences) and every bidirectional override is written as a visible escape, `\x1b` for
+/// ASCII ones, `\u{9b}` for the others. Text the server sends goes into errors and warnings,
+/// and those end up on terminals.
 pub fn sanitize(text: &str) -> String {
+    use std::fmt::Write as _;
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
             '\n' | '\r' | '\t' => out.push(' '),
-            c if is_unsafe(c) => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c if is_unsafe(c) && c.is_ascii() => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            c if is_unsafe(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
             c => out.push(c),
         }
     }

@@ -379,7 +379,7 @@ fn an_event_id_that_cannot_be_a_header_value_is_a_warning_and_the_stream_is_not_
     assert!(
         warnings(&events)
             .iter()
-            .any(|w| matches!(w, Warning::UnusableEventId { id } if id == "bad\\u{1}id")),
+            .any(|w| matches!(w, Warning::UnusableEventId { id } if id == "bad\\x01id")),
         "{events:?}"
     );
     assert_eq!(responses(&events), vec![(id, Err(Error::StreamLost))]);
