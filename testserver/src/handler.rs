@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use tokio::sync::Notify;
 
 use crate::sse::Sse;
-use crate::{mcp, Fault, Session, Shared};
+use crate::{mcp, BadJson, Fault, RequestRecord, Session, Shared, State};
 
 /// Every response body the server writes.
 pub(crate) type ResponseBody = BoxBody<Bytes, Infallible>;
@@ -38,12 +38,25 @@ pub(crate) async fn handle(
     kill: Arc<Notify>,
     request: Request<Incoming>,
 ) -> Result<Reply, Infallible> {
-    if request.uri().path() != "/mcp" {
-        return Ok(full(StatusCode::NOT_FOUND, TEXT, "not an MCP endpoint"));
-    }
     let (parts, body) = request.into_parts();
     let body = body.collect().await.map(|body| body.to_bytes());
     let message: Option<Value> = body.ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let text_header = |name: &str| {
+        let value = parts.headers.get(name)?;
+        Some(String::from_utf8_lossy(value.as_bytes()).into_owned())
+    };
+    let record = RequestRecord {
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_owned(),
+        host: text_header("host").or_else(|| parts.uri.authority().map(|a| a.to_string())),
+        authorization: text_header("authorization"),
+        last_event_id: text_header("last-event-id"),
+        body: message.clone(),
+    };
+    shared.lock().record(record);
+    if parts.uri.path() != "/mcp" {
+        return Ok(full(StatusCode::NOT_FOUND, TEXT, "not an MCP endpoint"));
+    }
     let fault = {
         let mut state = shared.lock();
         let nth_post = state.stats.posts;
@@ -55,6 +68,9 @@ pub(crate) async fn handle(
         }
         if let Some(message) = &message {
             state.received.push(message.clone());
+            if parts.method == Method::POST {
+                state.stats.pings_answered += storm_answers(message);
+            }
             if mcp::method(message) == Some("notifications/cancelled") {
                 state.stats.cancellations += 1;
                 let cancelled = message.pointer("/params/requestId").map(Value::to_string);
@@ -133,7 +149,220 @@ pub(crate) async fn handle(
             }
             new_session_if(initialize, &shared, reply)
         }
+        Some(Fault::NotificationFlood {
+            count,
+            size,
+            then_answer,
+        }) => {
+            let (sse, reply) = Sse::open(&shared);
+            let answer = message.filter(|_| then_answer);
+            tokio::spawn(flood(shared.clone(), sse, count, size, answer, then_answer));
+            new_session_if(initialize, &shared, reply)
+        }
+        Some(Fault::ShortStreams { retry_ms }) => {
+            let id = {
+                let mut state = shared.lock();
+                let resumable = message
+                    .as_ref()
+                    .filter(|m| *method == Method::POST && mcp::is_request(m));
+                match resumable {
+                    Some(_) => {
+                        let owner = header(headers, "mcp-session-id").map(str::to_owned);
+                        let chain = State::fresh(&mut state.next_short);
+                        state.endless.insert(chain, (owner, retry_ms));
+                        let n = State::fresh(&mut state.next_short);
+                        format!("short-{chain}-{n}")
+                    }
+                    None => format!("short-{}", State::fresh(&mut state.next_short)),
+                }
+            };
+            new_session_if(initialize, &shared, short_stream(&shared, &id, retry_ms))
+        }
+        Some(Fault::PingStorm { count }) => {
+            let (sse, reply) = Sse::open(&shared);
+            tokio::spawn(storm(shared.clone(), sse, count, message));
+            new_session_if(initialize, &shared, reply)
+        }
+        Some(Fault::BadNotificationThenAnswer { kind }) => {
+            let (sse, reply) = Sse::open(&shared);
+            sse.raw(format!("data: {}\n\n", bad_json(kind)));
+            if let Some(message) = message.filter(mcp::is_request) {
+                tokio::spawn(answer_on(shared.clone(), sse, message, None));
+            }
+            new_session_if(initialize, &shared, reply)
+        }
+        Some(Fault::LoneSurrogateResult) => match message {
+            Some(message) if mcp::is_request(&message) => {
+                let answer = match mcp::streams(&message) {
+                    true => None, // it would need a stream; answered with the fixed result
+                    false => mcp::answer(&shared, &message, None).await,
+                };
+                let text = with_lone_surrogate(&message, answer);
+                new_session_if(initialize, &shared, full(StatusCode::OK, JSON, text))
+            }
+            other => normal(&shared, method, headers, other).await,
+        },
+        Some(Fault::EndlessPages { delay }) => {
+            tokio::time::sleep(delay).await;
+            match message.as_ref().and_then(|m| endless_page(&shared, m)) {
+                Some(page) => json_reply(&page),
+                None => normal(&shared, method, headers, message).await,
+            }
+        }
     })
+}
+
+/// How many of the client's responses in this POST body answer a [`Fault::PingStorm`] ping.
+fn storm_answers(body: &Value) -> usize {
+    let is_storm_answer = |m: &Value| {
+        mcp::method(m).is_none() && m["id"].as_str().is_some_and(|id| id.starts_with("storm-"))
+    };
+    match body {
+        Value::Array(batch) => batch.iter().filter(|m| is_storm_answer(m)).count(),
+        single => usize::from(is_storm_answer(single)),
+    }
+}
+
+/// A 200 `text/event-stream` with one priming event (`id`, `retry`, empty `data`) that ends
+/// at once.
+fn short_stream(shared: &Arc<Shared>, id: &str, retry_ms: u64) -> Reply {
+    let (sse, reply) = Sse::open(shared);
+    sse.raw(format!("id: {id}\nretry: {retry_ms}\ndata: \n\n"));
+    reply // `sse` is dropped: the stream ends after the event
+}
+
+/// The chain of a never-ending resumption that `last` (a `short-K-N` id) belongs to, if it is
+/// one owned by `session`: its `K` and `retry:`.
+fn endless_chain(shared: &Shared, last: &str, session: &str) -> Option<(u64, u64)> {
+    let (chain, _) = last.strip_prefix("short-")?.split_once('-')?;
+    let chain: u64 = chain.parse().ok()?;
+    let state = shared.lock();
+    let (owner, retry_ms) = state.endless.get(&chain)?;
+    owner
+        .as_ref()
+        .is_none_or(|o| o == session)
+        .then_some((chain, *retry_ms))
+}
+
+/// The [`Fault::NotificationFlood`]: `count` padded notifications, paced by the reader, then
+/// the answer to `answer` (if a request), or, unless `then_answer`, nothing until the client
+/// goes away.
+async fn flood(
+    shared: Arc<Shared>,
+    sse: Sse,
+    count: usize,
+    size: usize,
+    answer: Option<Value>,
+    then_answer: bool,
+) {
+    const TAIL: &[u8] = b"\"}}\n\n";
+    // One padding buffer, shared by every event (slices of it are not copies).
+    let padding = Bytes::from(vec![b'x'; size]);
+    for n in 1..=count {
+        let head = format!(
+            "data: {{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":\
+             {{\"level\":\"info\",\"logger\":\"mcpwire-testserver\",\"data\":\"flood {n} "
+        );
+        // The data value is the head (without `data: `), the padding and the tail's `"}}`.
+        let bare = head.len() - "data: ".len() + TAIL.len() - 2;
+        let pad = size.saturating_sub(bare);
+        let sent = sse.paced(Bytes::from(head)).await
+            && (pad == 0 || sse.paced(padding.slice(..pad)).await)
+            && sse.paced(Bytes::from_static(TAIL)).await;
+        if !sent {
+            return;
+        }
+    }
+    match answer.filter(mcp::is_request) {
+        Some(request) => answer_on(shared, sse, request, None).await,
+        None if then_answer => {}
+        None => sse.closed().await, // hold the stream open
+    }
+}
+
+/// The [`Fault::PingStorm`]: `count` pings `storm-N` (N fresh for each), paced by the reader,
+/// then the answer to `message` (if a request).
+async fn storm(shared: Arc<Shared>, sse: Sse, count: usize, message: Option<Value>) {
+    for _ in 0..count {
+        let n = State::fresh(&mut shared.lock().next_storm);
+        let ping = json!({"jsonrpc": "2.0", "id": format!("storm-{n}"), "method": "ping"});
+        if !sse.paced(Bytes::from(format!("data: {ping}\n\n"))).await {
+            return;
+        }
+    }
+    if let Some(message) = message.filter(mcp::is_request) {
+        answer_on(shared, sse, message, None).await;
+    }
+}
+
+/// The hostile event data of [`Fault::BadNotificationThenAnswer`].
+fn bad_json(kind: BadJson) -> String {
+    const HEAD: &str = r#"{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","logger":"mcpwire-testserver","data":"#;
+    match kind {
+        BadJson::DeepNesting => format!("{HEAD}{}{}}}}}", "[".repeat(10_000), "]".repeat(10_000)),
+        BadJson::HugeNumber => format!("{HEAD}1e400}}}}"),
+        BadJson::LoneSurrogate => format!(r#"{HEAD}"lone \ud800 surrogate"}}}}"#),
+        BadJson::NotJson => "this is not json".to_owned(),
+    }
+}
+
+/// The JSON text of the answer to `request` with the escape `\udc80` in a text item (see
+/// [`Fault::LoneSurrogateResult`]).
+fn with_lone_surrogate(request: &Value, answer: Option<Value>) -> String {
+    // A placeholder serde_json writes as is, replaced by the escape in the text.
+    const MARK: &str = "\u{e000}lone-surrogate\u{e000}";
+    let mut answer = answer.filter(|_| mcp::method(request) == Some("tools/call"));
+    let text = answer
+        .as_mut()
+        .and_then(|a| a.pointer_mut("/result/content")?.as_array_mut())
+        .and_then(|items| items.iter_mut().find(|item| item["type"] == "text"))
+        .and_then(|item| match item.get_mut("text") {
+            Some(Value::String(text)) => Some(text),
+            _ => None,
+        });
+    match text {
+        Some(text) => text.push_str(MARK),
+        None => {
+            let result = json!({"content": [{"type": "text", "text": MARK}], "isError": false});
+            answer = Some(json!({"jsonrpc": "2.0", "id": request["id"], "result": result}));
+        }
+    }
+    let answer = answer.expect("set above").to_string();
+    answer.replace(MARK, r"\udc80")
+}
+
+/// A page of [`Fault::EndlessPages`] for a list request; `None` for any other message.
+fn endless_page(shared: &Shared, message: &Value) -> Option<Value> {
+    if !mcp::is_request(message) {
+        return None;
+    }
+    let method = mcp::method(message)?;
+    if !matches!(
+        method,
+        "tools/list" | "resources/list" | "resources/templates/list" | "prompts/list"
+    ) {
+        return None;
+    }
+    let n = State::fresh(&mut shared.lock().next_page);
+    let name = format!("endless-{n}");
+    let (key, item) = match method {
+        "tools/list" => (
+            "tools",
+            json!({"name": name, "description": format!("tool {n} of an endless list"),
+                   "inputSchema": {"type": "object"}}),
+        ),
+        "resources/list" => (
+            "resources",
+            json!({"uri": format!("demo://endless/{n}"), "name": name}),
+        ),
+        "resources/templates/list" => (
+            "resourceTemplates",
+            json!({"uriTemplate": format!("demo://endless/{n}/{{x}}"), "name": name}),
+        ),
+        _ => ("prompts", json!({"name": name})),
+    };
+    let result = json!({key: [item], "nextCursor": format!("page-{n}")});
+    Some(json!({"jsonrpc": "2.0", "id": message["id"], "result": result}))
 }
 
 /// The correct answer to a request.
@@ -199,6 +428,14 @@ async fn post(
 fn get(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<Reply, HttpError> {
     let session_id = session(shared, headers)?;
     if let Some(last) = header(headers, "last-event-id") {
+        if let Some((chain, retry_ms)) = endless_chain(shared, last, &session_id) {
+            let n = State::fresh(&mut shared.lock().next_short);
+            return Ok(short_stream(
+                shared,
+                &format!("short-{chain}-{n}"),
+                retry_ms,
+            ));
+        }
         let mut state = shared.lock();
         let owned =
             |(owner, _): &(Option<String>, Value)| owner.as_ref().is_none_or(|o| *o == session_id);

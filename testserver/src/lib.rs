@@ -18,6 +18,11 @@
 //! - GET opens an idle server stream ([`TestServer::notify`] writes to it), or answers 405
 //!   with [`Builder::no_get_stream`]; GET with `Last-Event-ID` replays a stream cut short by
 //!   [`Fault::SseEndWithoutResponse`]; DELETE ends the session (and its GET streams).
+//! - Hostile faults (floods, storms, short and endless streams, malformed JSON) test that a
+//!   client stays bounded: [`Fault::NotificationFlood`], [`Fault::ShortStreams`],
+//!   [`Fault::PingStorm`], [`Fault::BadNotificationThenAnswer`], [`Fault::LoneSurrogateResult`],
+//!   [`Fault::EndlessPages`]; [`Stats`] has high-water marks of connections and streams, and
+//!   [`TestServer::requests`] records what came with each request.
 //! - Streams of normal answers carry no event ids (they are not resumable); `slow` stops, and
 //!   sends no response, once `notifications/cancelled` names its request.
 //!
@@ -36,7 +41,7 @@ mod handler;
 mod mcp;
 mod sse;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -116,6 +121,10 @@ pub enum Fault {
     /// `event_id` the only event is a priming event (`id`, optional `retry`, empty `data`) and
     /// the request is kept: a later GET with `Last-Event-ID: <event_id>` answers it. Without
     /// one, the only event is a `notifications/message` (with `retry` if given).
+    ///
+    /// The `event_id` is written verbatim on the `id:` line, so a hostile id can be sent: one
+    /// with a control character (e.g. `"bad\u{1}id"`, which no `Last-Event-ID` header can carry
+    /// back) or even a line break, which corrupts the stream.
     SseEndWithoutResponse {
         /// The `id:` of the priming event, making the stream resumable.
         event_id: Option<String>,
@@ -132,7 +141,107 @@ pub enum Fault {
     Delay(Duration),
     /// Answer 200 `text/plain` with a body that is not JSON-RPC.
     WrongContentType,
+    /// Answer 200 `text/event-stream` and send `count` `notifications/message` events, each
+    /// one's `data:` value exactly `size` bytes of JSON (its `params.data` string is padded
+    /// with `x`; a `size` below the smallest such notification, about 125 bytes, gives that).
+    /// Then, if `then_answer`, the normal response to the request follows on the same stream
+    /// and it ends (a notification or a GET has none: the stream just ends); else the stream
+    /// is held open, without the response, until the client goes away.
+    ///
+    /// The events are made as they are sent, never the whole body at once, and the server
+    /// waits while about 64 KiB are queued unread, so a slow reader paces it and
+    /// `count: 10_000, size: 1 << 20` costs the server little memory.
+    NotificationFlood {
+        /// How many notifications to send.
+        count: usize,
+        /// The length in bytes of each event's data (its JSON text).
+        size: usize,
+        /// Whether the normal response follows the flood.
+        then_answer: bool,
+    },
+    /// Answer 200 `text/event-stream` with one priming event, `id: <fresh id>`,
+    /// `retry: <retry_ms>` and an empty `data:`, then end the stream at once: a hostile server
+    /// that makes a naive client reconnect as fast as it can. Every such stream has a new id
+    /// (`short-N` on a GET; `short-K-N` on a POST and its resumptions, `K` naming the request).
+    ///
+    /// Meant for [`Match::Get`]. On a POST of a request the request stays resumable forever: a
+    /// later GET (of the same session) with `Last-Event-ID` set to any id of that chain gets
+    /// another short stream with a fresh id, never the response: the never-ending resumption.
+    /// (Such resumptions happen whatever the rules; the ids of GET-only short streams are not
+    /// remembered, and resuming one is answered 400 like any unknown `Last-Event-ID`.)
+    ShortStreams {
+        /// The `retry:` field (milliseconds) of each priming event.
+        retry_ms: u64,
+    },
+    /// Answer 200 `text/event-stream`, send `count` `ping` requests from the server (ids
+    /// `"storm-N"`, unique across the server's life), then the normal response, then end. The
+    /// server does not wait for the client's answers; those it gets (POSTs whose `id` starts
+    /// with `storm-`) are counted in [`Stats::pings_answered`]. Paced like
+    /// [`Fault::NotificationFlood`].
+    PingStorm {
+        /// How many pings to send before the response.
+        count: usize,
+    },
+    /// Answer 200 `text/event-stream` with one event whose data is a hostile message (see
+    /// [`BadJson`]), then the normal response as a second event, then end.
+    BadNotificationThenAnswer {
+        /// What the first event's data is.
+        kind: BadJson,
+    },
+    /// Answer a request normally but as `application/json`, with a lone low surrogate in the
+    /// response: the JSON text holds the escape `\udc80` literally (six bytes, written by hand,
+    /// as Python's `json.dumps` writes an undecodable file name), which parsers that insist on
+    /// valid Unicode (serde_json among them) reject. A `tools/call` of a tool that answers text (e.g. `echo` of `"hi"`) gets
+    /// the escape appended to its first text item (`"hi\udc80"`); any other request (another
+    /// method, an unknown or streaming tool) is answered with the tool result
+    /// `{"content":[{"type":"text","text":"\udc80"}],"isError":false}` instead. A
+    /// notification or response is answered normally.
+    LoneSurrogateResult,
+    /// For a list request (`tools/list`, `resources/list`, `resources/templates/list`,
+    /// `prompts/list`), wait `delay` and answer `application/json` a page of one item, named
+    /// `endless-N`, with a `nextCursor` that is new every time (`"page-N"`, counted across
+    /// the server's life), whatever the cursor asked for: pagination that never ends. Any
+    /// other request is answered normally, after the delay.
+    EndlessPages {
+        /// How long to wait before each page.
+        delay: Duration,
+    },
 }
+
+/// The hostile first event of [`Fault::BadNotificationThenAnswer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadJson {
+    /// A `notifications/message` whose `params.data` nests arrays 10,000 deep
+    /// (`[[[…]]]`, about 20 KB): valid JSON that a recursive parser may choke on.
+    DeepNesting,
+    /// A `notifications/message` whose `params.data` is the number `1e400`, beyond `f64`.
+    HugeNumber,
+    /// A `notifications/message` whose `params.data` string holds the escape `\ud800` followed
+    /// by a space, not by a low surrogate.
+    LoneSurrogate,
+    /// The text `this is not json`.
+    NotJson,
+}
+
+/// What came in with one HTTP request, from [`TestServer::requests`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// The HTTP method, e.g. `"POST"`.
+    pub method: String,
+    /// The request path, e.g. `"/mcp"` (every path is recorded, not only the endpoint).
+    pub path: String,
+    /// The `Host` header, or the HTTP/2 `:authority` if there is no `Host` header.
+    pub host: Option<String>,
+    /// The `Authorization` header (bytes that are not UTF-8 are replaced with U+FFFD).
+    pub authorization: Option<String>,
+    /// The `Last-Event-ID` header (likewise).
+    pub last_event_id: Option<String>,
+    /// The body, if it parsed as JSON.
+    pub body: Option<Value>,
+}
+
+/// How many [`RequestRecord`]s the server keeps: the last ones only.
+pub const MAX_REQUEST_RECORDS: usize = 10_000;
 
 /// Counters of what the server has seen, from [`TestServer::stats`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -149,6 +258,16 @@ pub struct Stats {
     pub open_streams: usize,
     /// TCP connections accepted.
     pub connections: usize,
+    /// The most TCP connections that were open at once.
+    pub max_concurrent_connections: usize,
+    /// TCP connections open now (accepted and not yet closed by either side).
+    pub open_connections: usize,
+    /// The most `text/event-stream` response bodies that were open at once (the high-water
+    /// mark of `open_streams`).
+    pub max_open_streams: usize,
+    /// Responses from the client (POSTed) whose `id` is a string starting with `storm-`:
+    /// answers to the pings of [`Fault::PingStorm`].
+    pub pings_answered: usize,
 }
 
 impl Rule {
@@ -301,6 +420,12 @@ impl TestServer {
         self.shared.lock().received.clone()
     }
 
+    /// What came in with each HTTP request (any method and path, faulted ones included), in
+    /// the order received; only the last [`MAX_REQUEST_RECORDS`] are kept.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.shared.lock().requests.iter().cloned().collect()
+    }
+
     /// Let every stream currently held by [`Fault::HoldSse`] send its response and end.
     /// Streams held after this call stay held until the next call.
     pub fn release_held(&self) {
@@ -357,6 +482,8 @@ pub(crate) struct State {
     rules: Vec<Rule>,
     stats: Stats,
     received: Vec<Value>,
+    /// The last `MAX_REQUEST_RECORDS` requests.
+    requests: VecDeque<RequestRecord>,
     sessions: HashMap<String, Session>,
     next_session: u64,
     next_server_request: i64,
@@ -366,6 +493,13 @@ pub(crate) struct State {
     waiting: HashMap<String, oneshot::Sender<Value>>,
     /// Request ids (as JSON text) the client has cancelled.
     cancelled: HashSet<String>,
+    /// POSTs answered with `Fault::ShortStreams`, by their number `K` in `short-K-N` ids ->
+    /// (their session, the `retry:` to send): resumable forever, never answered.
+    endless: HashMap<u64, (Option<String>, u64)>,
+    /// Counters for fresh ids: short streams, storm pings, endless pages.
+    next_short: u64,
+    next_storm: u64,
+    next_page: u64,
 }
 
 #[derive(Default)]
@@ -380,6 +514,20 @@ impl Shared {
 }
 
 impl State {
+    /// Keep `record`, dropping the oldest beyond `MAX_REQUEST_RECORDS`.
+    fn record(&mut self, record: RequestRecord) {
+        if self.requests.len() == MAX_REQUEST_RECORDS {
+            self.requests.pop_front();
+        }
+        self.requests.push_back(record);
+    }
+
+    /// A fresh number for ids.
+    fn fresh(counter: &mut u64) -> u64 {
+        *counter += 1;
+        *counter
+    }
+
     /// The fault of the first rule that fits this request, using up one of its `times`.
     fn take_fault(
         &mut self,
@@ -423,15 +571,41 @@ async fn accept_loop(
             },
             _ = stop.changed() => return,
         };
-        shared.lock().stats.connections += 1;
+        let open = OpenConnection::new(&shared);
         // Small SSE events must not wait for Nagle's algorithm.
         let _ = stream.set_nodelay(true);
-        tokio::spawn(connection(stream, shared.clone(), stop.clone()));
+        tokio::spawn(connection(stream, shared.clone(), stop.clone(), open));
+    }
+}
+
+/// Counts a connection in `Stats::open_connections` while it lives.
+struct OpenConnection(Arc<Shared>);
+
+impl OpenConnection {
+    fn new(shared: &Arc<Shared>) -> OpenConnection {
+        let mut state = shared.lock();
+        let stats = &mut state.stats;
+        stats.connections += 1;
+        stats.open_connections += 1;
+        stats.max_concurrent_connections =
+            stats.max_concurrent_connections.max(stats.open_connections);
+        OpenConnection(shared.clone())
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.lock().stats.open_connections -= 1;
     }
 }
 
 /// Serve one connection (HTTP/1.1 or HTTP/2) until it ends, a fault kills it, or shutdown.
-async fn connection(stream: TcpStream, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+async fn connection(
+    stream: TcpStream,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+    _open: OpenConnection,
+) {
     let kill = Arc::new(Notify::new());
     let service_kill = kill.clone();
     let service =
