@@ -6,26 +6,27 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderName, HeaderValue};
 use mcpwire_core::jsonrpc::RawJson;
 use mcpwire_core::schema::{
     CallToolParams, CallToolResult, CompleteParams, CompleteResult, EmptyResult, GetPromptParams,
-    GetPromptResult, Implementation, InitializeResult, ListPromptsParams, ListPromptsResult,
+    GetPromptResult, Implementation, ListPromptsParams, ListPromptsResult,
     ListResourceTemplatesParams, ListResourceTemplatesResult, ListResourcesParams,
     ListResourcesResult, ListToolsParams, ListToolsResult, LoggingLevel, Page, Paginated,
     PingParams, Prompt, ReadResourceParams, ReadResourceResult, Request, Resource,
-    ResourceTemplate, SetLevelParams, SubscribeParams, Tool, UnsubscribeParams,
+    ResourceTemplate, ServerInfo, SetLevelParams, SubscribeParams, Tool, UnsubscribeParams,
 };
-use mcpwire_core::{Config, Error, Limit, Policy, ProtocolError, RequestOptions, Session};
-use serde_json::{Map, Value};
+use mcpwire_core::{
+    Config, Limit, Policy, ProtocolError, RequestError, RequestOptions, SessionError,
+};
+use serde_json::Value;
 use tracing::Instrument;
 
-use crate::driver::{Command, Driver, ProgressFn, Shared, Transport};
-use crate::handler::{Handler, NoHandler};
-use crate::http::Pool;
-use crate::notifications::{Notifications, Queue};
+use crate::driver::{self, Command, Connection};
+use crate::error::{ConfigError, Error};
+use crate::handler::Handler;
+use crate::notifications::Notifications;
+use crate::options::{CallOptions, Settings};
 use crate::runtime::{self, Runtime};
-use crate::stdio::{StderrSink, Stdio};
 
 /// Where the server is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,83 +69,12 @@ impl From<&str> for Target {
     }
 }
 
-/// Progress reported by the server for a call.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Progress {
-    /// Progress so far.
-    pub progress: f64,
-    /// The total, if known.
-    pub total: Option<f64>,
-    /// A message, if any.
-    pub message: Option<String>,
-}
-
-/// Options of one call.
-#[derive(Clone, Default)]
-pub struct CallOptions {
-    timeout: Option<Duration>,
-    progress: Option<ProgressFn>,
-}
-
-impl CallOptions {
-    /// No options: the client's default timeout, no progress.
-    pub fn new() -> Self {
-        CallOptions::default()
-    }
-
-    /// The call's deadline (progress pushes it back, up to the policy's maximum).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-
-    /// Asks for progress and calls `f` with each report, on the driver task: keep it quick.
-    pub fn on_progress(mut self, f: impl Fn(Progress) + Send + Sync + 'static) -> Self {
-        self.progress = Some(Arc::new(f));
-        self
-    }
-}
-
-impl fmt::Debug for CallOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CallOptions")
-            .field("timeout", &self.timeout)
-            .field("progress", &self.progress.is_some())
-            .finish()
-    }
-}
-
 /// Sets up a [`Client`].
+#[derive(Default)]
 pub struct ClientBuilder {
     config: Config,
     headers: Vec<(String, String)>,
-    handler: Arc<dyn Handler>,
-    connect_timeout: Duration,
-    extra_roots: Vec<Vec<u8>>,
-    stderr: Option<StderrSink>,
-    notification_capacity: usize,
-    notification_bytes: usize,
-    stderr_line: usize,
-    max_list_bytes: usize,
-    max_list_pages: usize,
-}
-
-impl Default for ClientBuilder {
-    fn default() -> Self {
-        ClientBuilder {
-            config: Config::default(),
-            headers: Vec::new(),
-            handler: Arc::new(NoHandler),
-            connect_timeout: Duration::from_secs(10),
-            extra_roots: Vec::new(),
-            stderr: None,
-            notification_capacity: 1024,
-            notification_bytes: 16 << 20,
-            stderr_line: 64 << 10,
-            max_list_bytes: 64 << 20,
-            max_list_pages: 1000,
-        }
-    }
+    settings: Settings,
 }
 
 /// What a client holds that grows with what the server sends, in bytes: each is bounded by a
@@ -205,57 +135,57 @@ impl ClientBuilder {
     /// Answers the server's sampling, elicitation and roots requests; the client declares the
     /// handler's capabilities.
     pub fn handler(mut self, handler: impl Handler) -> Self {
-        self.handler = Arc::new(handler);
+        self.settings.handler = Arc::new(handler);
         self
     }
 
     /// How long a TCP connect and TLS handshake may take (default 10 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.settings.connect_timeout = timeout;
         self
     }
 
     /// Trusts this root certificate (DER) as well as the webpki roots: for servers behind a
     /// private certificate authority.
     pub fn add_root_certificate(mut self, der: impl Into<Vec<u8>>) -> Self {
-        self.extra_roots.push(der.into());
+        self.settings.extra_roots.push(der.into());
         self
     }
 
     /// Where a stdio server's stderr goes, a line at a time (default: `tracing` at info).
     pub fn on_stderr(mut self, f: impl Fn(&str) + Send + Sync + 'static) -> Self {
-        self.stderr = Some(Arc::new(f));
+        self.settings.stderr = Some(Arc::new(f));
         self
     }
 
     /// How many server notifications wait for [`Client::notifications`] before new ones are
     /// dropped (default 1024); 0 keeps none (for a client that never reads them).
     pub fn notification_capacity(mut self, capacity: usize) -> Self {
-        self.notification_capacity = capacity;
+        self.settings.notification_capacity = capacity;
         self
     }
 
     /// How many bytes of server notifications (as sized on the wire) wait for
     /// [`Client::notifications`] before new ones are dropped (default 16 MiB); 0 keeps none.
     pub fn notification_bytes(mut self, bytes: usize) -> Self {
-        self.notification_bytes = bytes;
+        self.settings.notification_bytes = bytes;
         self
     }
 
     /// The longest stderr line of a stdio server passed on whole (default 64 KiB): the rest
     /// of a longer line is cut, with a note of how much, and never held.
     pub fn stderr_line_limit(mut self, bytes: usize) -> Self {
-        self.stderr_line = bytes.max(1);
+        self.settings.stderr_line = bytes.max(1);
         self
     }
 
     /// Bounds of [`Client::list_all`]: at most `bytes` of results (default 64 MiB) over at
     /// most `pages` pages (default 1,000); past either the listing fails with
-    /// [`Error::LimitReached`]. The whole listing also has one deadline, the client's
+    /// [`RequestError::LimitReached`]. The whole listing also has one deadline, the client's
     /// [`timeout`](ClientBuilder::timeout).
     pub fn list_limits(mut self, bytes: usize, pages: usize) -> Self {
-        self.max_list_bytes = bytes;
-        self.max_list_pages = pages.max(1);
+        self.settings.list.bytes = bytes;
+        self.settings.list.pages = pages.max(1);
         self
     }
 
@@ -267,125 +197,32 @@ impl ClientBuilder {
     }
 
     /// Connects on the given runtime and initializes the session: returns once the server has
-    /// answered `initialize`, or with why it did not.
+    /// answered the handshake, or with why it did not.
     pub async fn connect_with(
         self,
         runtime: Arc<dyn Runtime>,
         target: impl Into<Target>,
     ) -> Result<Client, Error> {
-        let mut config = self.config;
-        config.capabilities = self.handler.capabilities();
-        for (name, value) in &self.headers {
-            let bad = |e: &dyn fmt::Display| Error::Config(format!("header {name}: {e}").into());
-            let name = HeaderName::try_from(name.as_str()).map_err(|e| bad(&e))?;
-            let mut value = HeaderValue::try_from(value.as_str()).map_err(|e| bad(&e))?;
-            value.set_sensitive(crate::http::is_secret(&name));
-            config.headers.append(name, value);
-        }
-        let (to_driver, msgs) = async_channel::bounded(256);
-        let target = target.into();
-        let now = std::time::Instant::now();
-        let (notify_tx, notifications) =
-            Queue::new(self.notification_capacity, self.notification_bytes);
-        let shared = Arc::new(Shared {
-            notifications: notify_tx.held().clone(),
-            ..Shared::default()
-        });
-        let list_limits = ListLimits {
-            bytes: self.max_list_bytes,
-            pages: self.max_list_pages,
-            deadline: config
-                .policy
-                .request_timeout
-                .min(config.policy.max_request_time),
-        };
-        let (session, transport, span) = match &target {
-            Target::Http(url) => {
-                // `user:password@` becomes Basic authorization, and leaves the URL: it would
-                // go into every Host header, log line and error otherwise.
-                let (url, basic) = crate::http::split_userinfo(url);
-                let uri: http::Uri = url
-                    .parse()
-                    .map_err(|e| Error::Config(format!("{url}: {e}").into()))?;
-                if let Some(basic) = basic {
-                    if !config.headers.contains_key(http::header::AUTHORIZATION) {
-                        config.headers.insert(http::header::AUTHORIZATION, basic);
-                    }
-                }
-                let pool = Arc::new(Pool::new(
-                    runtime.clone(),
-                    &uri,
-                    self.connect_timeout,
-                    config.policy.max_concurrent_exchanges,
-                    &self.extra_roots,
-                )?);
-                let span = tracing::info_span!("mcp_session", transport = "http", url = %url);
-                let transport = Transport::Http {
-                    pool,
-                    in_flight: Default::default(),
-                };
-                (Session::http(now, uri, config), transport, span)
-            }
-            Target::Stdio(command) => {
-                let stdio = Stdio::start(
-                    runtime.clone(),
-                    command,
-                    to_driver.clone(),
-                    self.stderr,
-                    self.stderr_line,
-                    shared.stderr_peak.clone(),
-                )?;
-                let span = tracing::info_span!("mcp_session", transport = "stdio", program = %command.program);
-                (Session::stdio(now, config), Transport::Stdio(stdio), span)
-            }
-        };
-        let (commands, commands_rx) = async_channel::unbounded();
-        let (ready_tx, ready_rx) = async_channel::bounded(1);
-        let driver = Driver::new(
-            session,
-            runtime.clone(),
-            transport,
-            to_driver,
-            self.handler,
-            notify_tx,
-            ready_tx,
-            shared.clone(),
-        );
-        runtime.spawn(Box::pin(driver.run(commands_rx, msgs).instrument(span)));
-        let server = match ready_rx.recv().await {
-            Ok(Ok(server)) => server,
-            Ok(Err(e)) => return Err(e),
-            Err(_) => return Err(Error::Closed),
-        };
-        let inner = Inner {
-            commands,
-            tickets: AtomicU64::new(0),
-            server,
-            notifications,
-            shared,
-            list_limits,
-        };
+        let mut settings = self.settings;
+        let policy = &self.config.policy;
+        settings.list.deadline = policy.request_timeout.min(policy.max_request_time);
+        let list = settings.list;
+        let connection =
+            driver::connect(runtime, target.into(), self.config, &self.headers, settings).await?;
         Ok(Client {
-            inner: Arc::new(inner),
+            inner: Arc::new(Inner {
+                connection,
+                tickets: AtomicU64::new(0),
+                list,
+            }),
         })
     }
 }
 
 struct Inner {
-    commands: async_channel::Sender<Command>,
+    connection: Connection,
     tickets: AtomicU64,
-    server: InitializeResult,
-    notifications: Notifications,
-    shared: Arc<Shared>,
-    list_limits: ListLimits,
-}
-
-/// The bounds of one [`Client::list_all`].
-#[derive(Clone, Copy, Debug)]
-struct ListLimits {
-    bytes: usize,
-    pages: usize,
-    deadline: Duration,
+    list: crate::options::ListLimits,
 }
 
 /// An MCP client session. Cheap to clone; every clone talks to the same session. Dropping the
@@ -402,7 +239,7 @@ pub struct Client {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("server", &self.inner.server.server_info)
+            .field("server", &self.inner.connection.server.server_info)
             .finish_non_exhaustive()
     }
 }
@@ -434,21 +271,22 @@ impl Client {
         ClientBuilder::default().connect(target).await
     }
 
-    /// The server's answer to `initialize`: its name, version, capabilities, instructions.
-    pub fn server(&self) -> &InitializeResult {
-        &self.inner.server
+    /// Who the server is: its name, version, capabilities, instructions, and the protocol
+    /// revision spoken with it.
+    pub fn server(&self) -> &ServerInfo {
+        &self.inner.connection.server
     }
 
     /// The server's notifications (logging, list changes, resource updates, ...). Every
     /// handle takes from the same queue, which holds at most
     /// [`ClientBuilder::notification_bytes`].
     pub fn notifications(&self) -> Notifications {
-        self.inner.notifications.clone()
+        self.inner.connection.notifications.clone()
     }
 
     /// What the client holds that grows with what the server sends, and the most it held.
     pub fn memory(&self) -> Memory {
-        let shared = &self.inner.shared;
+        let shared = &self.inner.connection.shared;
         let n = &shared.notifications;
         Memory {
             send_backlog: shared.send_backlog.load(Ordering::Relaxed),
@@ -461,17 +299,16 @@ impl Client {
     }
 
     /// Why the session ended, if it has.
-    pub fn closed(&self) -> Option<Error> {
-        self.inner
-            .shared
-            .closed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+    pub fn closed(&self) -> Option<SessionError> {
+        self.inner.connection.shared.closed()
     }
 
     fn ended(&self) -> Error {
-        self.closed().unwrap_or(Error::Closed)
+        self.closed().unwrap_or(SessionError::Closed).into()
+    }
+
+    fn commands(&self) -> &async_channel::Sender<Command> {
+        &self.inner.connection.commands
     }
 
     /// Sends any request and returns its raw result.
@@ -500,24 +337,26 @@ impl Client {
             ticket,
             method: method.to_owned(),
             params,
-            options: RequestOptions {
-                timeout: options.timeout,
-                progress: options.progress.is_some(),
-            },
+            options: RequestOptions::default()
+                .with_timeout(options.timeout)
+                .with_progress(options.progress.is_some()),
             progress: options.progress,
             reply,
         };
-        if self.inner.commands.send(command).await.is_err() {
+        if self.commands().send(command).await.is_err() {
             return Err(self.ended());
         }
         let mut guard = CancelOnDrop {
-            commands: &self.inner.commands,
+            commands: self.commands(),
             ticket,
             armed: true,
         };
         let result = result.recv().await;
         guard.armed = false;
-        let result = result.unwrap_or_else(|_| Err(self.ended()));
+        let result = match result {
+            Ok(r) => r.map_err(Error::from),
+            Err(_) => Err(self.ended()),
+        };
         if let Err(e) = &result {
             tracing::debug!(error = %e, "request failed");
         }
@@ -533,8 +372,11 @@ impl Client {
         let raw = self
             .request_raw(R::METHOD, Some(to_params(params)?), options)
             .await?;
-        serde_json::from_str(raw.get())
-            .map_err(|e| Error::Protocol(ProtocolError::InvalidResult(e.to_string().into())))
+        serde_json::from_str(raw.get()).map_err(|e| {
+            Error::from(RequestError::Protocol(ProtocolError::InvalidResult(
+                e.to_string().into(),
+            )))
+        })
     }
 
     /// Sends a typed request.
@@ -550,10 +392,13 @@ impl Client {
             params,
             reply,
         };
-        if self.inner.commands.send(command).await.is_err() {
+        if self.commands().send(command).await.is_err() {
             return Err(self.ended());
         }
-        result.recv().await.unwrap_or_else(|_| Err(self.ended()))
+        match result.recv().await {
+            Ok(r) => r.map_err(Error::from),
+            Err(_) => Err(self.ended()),
+        }
     }
 
     /// Follows every page of a list, within the bounds of [`ClientBuilder::list_limits`]: at
@@ -563,17 +408,18 @@ impl Client {
         &self,
         mut params: P,
     ) -> Result<Vec<<P::Result as Page>::Item>, Error> {
-        let limits = self.inner.list_limits;
+        let limits = self.inner.list;
         let start = std::time::Instant::now();
         let mut items = Vec::new();
         let mut bytes = 0usize;
         for _ in 0..limits.pages {
             let left = limits.deadline.saturating_sub(start.elapsed());
             if left.is_zero() {
-                return Err(Error::Timeout {
+                return Err(RequestError::Timeout {
                     after: limits.deadline,
                     skipped: 0,
-                });
+                }
+                .into());
             }
             let raw = self
                 .request_raw(
@@ -584,13 +430,17 @@ impl Client {
                 .await?;
             bytes = bytes.saturating_add(raw.get().len());
             if bytes > limits.bytes {
-                return Err(Error::LimitReached {
+                return Err(RequestError::LimitReached {
                     what: Limit::ListBytes,
                     limit: limits.bytes,
-                });
+                }
+                .into());
             }
-            let page: P::Result = serde_json::from_str(raw.get())
-                .map_err(|e| Error::Protocol(ProtocolError::InvalidResult(e.to_string().into())))?;
+            let page: P::Result = serde_json::from_str(raw.get()).map_err(|e| {
+                Error::from(RequestError::Protocol(ProtocolError::InvalidResult(
+                    e.to_string().into(),
+                )))
+            })?;
             let next = page.next_cursor().map(str::to_owned);
             items.extend(page.into_items());
             match next {
@@ -600,10 +450,11 @@ impl Client {
                 _ => return Ok(items),
             }
         }
-        Err(Error::LimitReached {
+        Err(RequestError::LimitReached {
             what: Limit::ListPages,
             limit: limits.pages,
-        })
+        }
+        .into())
     }
 
     /// `ping`.
@@ -632,9 +483,10 @@ impl Client {
             Value::Null => None,
             Value::Object(map) => Some(map),
             other => {
-                return Err(Error::Config(
+                return Err(ConfigError::InvalidArguments(
                     format!("tool arguments must be an object, not {other}").into(),
-                ))
+                )
+                .into())
             }
         };
         let params = CallToolParams {
@@ -744,11 +596,11 @@ impl Client {
             .map(drop::<EmptyResult>)
     }
 
-    /// Ends the session: outstanding calls fail with [`Error::Closed`], a `DELETE` is sent
+    /// Ends the session: outstanding calls fail with [`SessionError::Closed`], a `DELETE` is sent
     /// where the server gave a session id, a stdio server is shut down; returns when done.
     pub async fn close(&self) {
         let (done, wait) = async_channel::bounded(1);
-        if self.inner.commands.send(Command::Close(done)).await.is_ok() {
+        if self.commands().send(Command::Close(done)).await.is_ok() {
             let _ = wait.recv().await;
         }
     }
@@ -756,21 +608,6 @@ impl Client {
 
 /// A request's params as JSON.
 fn to_params<R: serde::Serialize>(params: &R) -> Result<Value, Error> {
-    serde_json::to_value(params).map_err(|e| Error::Config(e.to_string().into()))
-}
-
-/// Turns `key=value` pairs into tool arguments: values that parse as JSON are kept as JSON,
-/// others are strings.
-pub fn arguments_from_pairs<'a>(
-    pairs: impl IntoIterator<Item = &'a str>,
-) -> Result<Map<String, Value>, Error> {
-    let mut map = Map::new();
-    for pair in pairs {
-        let (k, v) = pair
-            .split_once('=')
-            .ok_or_else(|| Error::Config(format!("{pair:?} is not key=value").into()))?;
-        let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_owned()));
-        map.insert(k.to_owned(), value);
-    }
-    Ok(map)
+    serde_json::to_value(params)
+        .map_err(|e| ConfigError::InvalidArguments(e.to_string().into()).into())
 }

@@ -1,34 +1,33 @@
 //! The one driver task per client: it owns the core `Session`, performs what it outputs,
 //! feeds it what the transport and the application say, and routes every completion to the
-//! call waiting for it. No protocol decision is made here.
+//! call waiting for it. It makes no protocol decision: which exchanges die with the session,
+//! and for how long the others may linger, are the core's to say; notifications arrive typed.
+//! [`connect`] wires a session, its transport and this task together.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use ::http::{HeaderName, HeaderValue};
 use futures_lite::future;
-use mcpwire_core::jsonrpc::{ErrorObject, Id, RawJson};
-use mcpwire_core::schema::{InitializeResult, ServerNotification, ServerRequest};
+use mcpwire_core::jsonrpc::{Id, RawJson};
+use mcpwire_core::schema::{ServerInfo, ServerRequest};
 use mcpwire_core::{
-    Error, Event, ExchangeId, ExchangeKind, Input, Output, RequestId, RequestOptions, Session,
-    Transmit, TransportError,
+    Config, Event, ExchangeId, Input, Output, RequestError, RequestId, RequestOptions, Session,
+    SessionError, Transmit,
 };
 use serde_json::Value;
+use tracing::Instrument;
 
-use crate::client::Progress;
+use crate::client::Target;
+use crate::error::{ConfigError, Error};
 use crate::handler::Handler;
 use crate::http::{self, Pool};
-use crate::notifications::Queue;
-use crate::runtime::{deadline, timeout, Runtime};
+use crate::notifications::{Notifications, Queue};
+use crate::options::{Progress, ProgressFn, Settings};
+use crate::runtime::{timeout, Runtime};
 use crate::stdio::Stdio;
-
-/// How long a notification POST or the closing `DELETE` may go on after the session ended.
-const LINGER: Duration = Duration::from_secs(2);
-
-/// A progress callback.
-pub(crate) type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
+use crate::transport::{Inbox, Incoming};
 
 /// What the application asks of the driver.
 pub(crate) enum Command {
@@ -38,48 +37,19 @@ pub(crate) enum Command {
         params: Option<Value>,
         options: RequestOptions,
         progress: Option<ProgressFn>,
-        reply: async_channel::Sender<Result<RawJson, Error>>,
+        reply: async_channel::Sender<Result<RawJson, RequestError>>,
     },
     /// The call with this ticket was dropped before it completed.
     Cancel(u64),
     Notify {
         method: String,
         params: Option<Value>,
-        reply: async_channel::Sender<Result<(), Error>>,
+        reply: async_channel::Sender<Result<(), RequestError>>,
     },
     Close(async_channel::Sender<()>),
 }
 
-/// What the transport tasks and handler tasks tell the driver.
-pub(crate) enum Msg {
-    ResponseHead {
-        exchange: ExchangeId,
-        status: ::http::StatusCode,
-        headers: ::http::HeaderMap,
-    },
-    ResponseBody {
-        exchange: ExchangeId,
-        data: Bytes,
-    },
-    ResponseEnd {
-        exchange: ExchangeId,
-    },
-    ExchangeFailed {
-        exchange: ExchangeId,
-        error: TransportError,
-    },
-    Stdout(Bytes),
-    StdoutClosed,
-    ProcessExited {
-        code: Option<i32>,
-    },
-    WriteFailed(TransportError),
-    /// The child took this many bytes of stdin.
-    StdinWritten(usize),
-    Respond(Id, Result<Value, ErrorObject>),
-}
-
-pub(crate) enum Transport {
+enum Transport {
     Http {
         pool: Arc<Pool>,
         in_flight: HashMap<ExchangeId, InFlight>,
@@ -88,15 +58,14 @@ pub(crate) enum Transport {
 }
 
 /// An exchange's task: dropping `abort` ends it; `done` closes when it has ended.
-pub(crate) struct InFlight {
+struct InFlight {
     abort: async_channel::Sender<()>,
     done: async_channel::Receiver<()>,
-    kind: ExchangeKind,
 }
 
 struct Call {
     ticket: u64,
-    reply: async_channel::Sender<Result<RawJson, Error>>,
+    reply: async_channel::Sender<Result<RawJson, RequestError>>,
     progress: Option<ProgressFn>,
 }
 
@@ -104,7 +73,7 @@ struct Call {
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
     /// Why the session ended, once it has.
-    pub(crate) closed: Mutex<Option<Error>>,
+    pub(crate) closed: Mutex<Option<SessionError>>,
     /// The core's send backlog, now and at its most, as of the driver's last pump.
     pub(crate) send_backlog: AtomicUsize,
     pub(crate) send_backlog_peak: AtomicUsize,
@@ -114,56 +83,146 @@ pub(crate) struct Shared {
     pub(crate) stderr_peak: Arc<AtomicUsize>,
 }
 
-pub(crate) struct Driver {
-    pub(crate) session: Session,
-    pub(crate) runtime: Arc<dyn Runtime>,
-    pub(crate) transport: Transport,
-    pub(crate) to_driver: async_channel::Sender<Msg>,
-    pub(crate) handler: Arc<dyn Handler>,
-    pub(crate) notifications: Queue,
-    pub(crate) ready: Option<async_channel::Sender<Result<InitializeResult, Error>>>,
+impl Shared {
+    pub(crate) fn closed(&self) -> Option<SessionError> {
+        self.closed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// A connected session, as the client handle holds it.
+pub(crate) struct Connection {
+    pub(crate) commands: async_channel::Sender<Command>,
+    pub(crate) server: ServerInfo,
+    pub(crate) notifications: Notifications,
     pub(crate) shared: Arc<Shared>,
+}
+
+/// Starts a session to `target` on `runtime` and waits until it is ready, or why not.
+pub(crate) async fn connect(
+    runtime: Arc<dyn Runtime>,
+    target: Target,
+    mut config: Config,
+    headers: &[(String, String)],
+    settings: Settings,
+) -> Result<Connection, Error> {
+    config.capabilities = settings.handler.capabilities();
+    for (name, value) in headers {
+        let bad = |e: &dyn std::fmt::Display| ConfigError::InvalidHeader {
+            name: name.clone(),
+            reason: e.to_string(),
+        };
+        let name = HeaderName::try_from(name.as_str()).map_err(|e| bad(&e))?;
+        let mut value = HeaderValue::try_from(value.as_str()).map_err(|e| bad(&e))?;
+        value.set_sensitive(http::is_secret(&name));
+        config.headers.append(name, value);
+    }
+    let (inbox, incoming) = async_channel::bounded(256);
+    let now = runtime.now();
+    let (queue, notifications) =
+        Queue::new(settings.notification_capacity, settings.notification_bytes);
+    let shared = Arc::new(Shared {
+        notifications: queue.held().clone(),
+        ..Shared::default()
+    });
+    let (session, transport, span) = match target {
+        Target::Http(url) => {
+            // `user:password@` becomes Basic authorization, and leaves the URL: it would go
+            // into every Host header, log line and error otherwise.
+            let (url, basic) = http::split_userinfo(&url);
+            let uri: ::http::Uri =
+                url.parse()
+                    .map_err(|e: ::http::uri::InvalidUri| ConfigError::InvalidUrl {
+                        url: url.clone(),
+                        reason: e.to_string(),
+                    })?;
+            if let Some(basic) = basic {
+                if !config.headers.contains_key(::http::header::AUTHORIZATION) {
+                    config.headers.insert(::http::header::AUTHORIZATION, basic);
+                }
+            }
+            let pool = Arc::new(Pool::new(
+                runtime.clone(),
+                &uri,
+                settings.connect_timeout,
+                config.policy.max_concurrent_exchanges,
+                &settings.extra_roots,
+            )?);
+            let span = tracing::info_span!("mcp_session", transport = "http", url = %url);
+            let transport = Transport::Http {
+                pool,
+                in_flight: HashMap::new(),
+            };
+            (Session::http(now, uri, config), transport, span)
+        }
+        Target::Stdio(command) => {
+            let stdio = Stdio::start(
+                runtime.clone(),
+                &command,
+                inbox.clone(),
+                settings.stderr.clone(),
+                settings.stderr_line,
+                shared.stderr_peak.clone(),
+            )?;
+            let span =
+                tracing::info_span!("mcp_session", transport = "stdio", program = %command.program);
+            (Session::stdio(now, config), Transport::Stdio(stdio), span)
+        }
+    };
+    let (commands, commands_rx) = async_channel::unbounded();
+    let (ready_tx, ready_rx) = async_channel::bounded(1);
+    let driver = Driver {
+        session,
+        runtime: runtime.clone(),
+        transport,
+        inbox,
+        handler: settings.handler,
+        notifications: queue,
+        ready: Some(ready_tx),
+        shared: shared.clone(),
+        calls: HashMap::new(),
+        tickets: HashMap::new(),
+    };
+    runtime.spawn(Box::pin(driver.run(commands_rx, incoming).instrument(span)));
+    let server = match ready_rx.recv().await {
+        Ok(Ok(server)) => server,
+        Ok(Err(e)) => return Err(e.into()),
+        Err(_) => return Err(SessionError::Closed.into()),
+    };
+    Ok(Connection {
+        commands,
+        server,
+        notifications,
+        shared,
+    })
+}
+
+struct Driver {
+    session: Session,
+    runtime: Arc<dyn Runtime>,
+    transport: Transport,
+    inbox: Inbox,
+    handler: Arc<dyn Handler>,
+    notifications: Queue,
+    ready: Option<async_channel::Sender<Result<ServerInfo, SessionError>>>,
+    shared: Arc<Shared>,
     calls: HashMap<RequestId, Call>,
     tickets: HashMap<u64, RequestId>,
 }
 
 enum Woke {
     Command(Option<Command>),
-    Msg(Msg),
+    Incoming(Incoming),
     Timer,
 }
 
 impl Driver {
-    // One call site (the client builder), each argument a different part of the wiring.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
-        session: Session,
-        runtime: Arc<dyn Runtime>,
-        transport: Transport,
-        to_driver: async_channel::Sender<Msg>,
-        handler: Arc<dyn Handler>,
-        notifications: Queue,
-        ready: async_channel::Sender<Result<InitializeResult, Error>>,
-        shared: Arc<Shared>,
-    ) -> Driver {
-        Driver {
-            session,
-            runtime,
-            transport,
-            to_driver,
-            handler,
-            notifications,
-            ready: Some(ready),
-            shared,
-            calls: HashMap::new(),
-            tickets: HashMap::new(),
-        }
-    }
-
-    pub(crate) async fn run(
+    async fn run(
         mut self,
         commands: async_channel::Receiver<Command>,
-        msgs: async_channel::Receiver<Msg>,
+        incoming: async_channel::Receiver<Incoming>,
     ) {
         let mut closers = Vec::new();
         loop {
@@ -188,20 +247,20 @@ impl Driver {
             let woke = future::or(
                 future::or(async { Woke::Command(commands.recv().await.ok()) }, async {
                     // The driver holds a sender itself, so this channel never closes.
-                    msgs.recv().await.map_or(Woke::Timer, Woke::Msg)
+                    incoming.recv().await.map_or(Woke::Timer, Woke::Incoming)
                 }),
                 timer,
             )
             .await;
-            let now = Instant::now();
+            let now = self.runtime.now();
             match woke {
                 Woke::Timer => self.session.handle_input(now, Input::Timeout),
-                Woke::Msg(msg) => {
-                    self.on_msg(now, msg);
+                Woke::Incoming(msg) => {
+                    self.on_incoming(now, msg);
                     // Take what else has arrived before pumping: fewer wake-ups under load.
                     for _ in 0..64 {
-                        let Ok(msg) = msgs.try_recv() else { break };
-                        self.on_msg(now, msg);
+                        let Ok(msg) = incoming.try_recv() else { break };
+                        self.on_incoming(now, msg);
                     }
                 }
                 Woke::Command(Some(command)) => self.on_command(now, command, &mut closers),
@@ -213,7 +272,7 @@ impl Driver {
 
     /// Performs every output until the session says to wait; returns when to wake, or the
     /// error the session ended with.
-    fn pump(&mut self) -> Result<Option<Instant>, Error> {
+    fn pump(&mut self) -> Result<Option<::std::time::Instant>, SessionError> {
         // Known before any call completes with it, so that a caller who got the session's
         // error also finds it in `Client::closed`.
         if let Some(error) = self.session.error() {
@@ -238,6 +297,7 @@ impl Driver {
                 }
                 Output::Event(Event::Closed(error)) => return Err(error),
                 Output::Event(event) => self.on_event(event),
+                _ => {}
             }
         }
     }
@@ -246,15 +306,13 @@ impl Driver {
         match (transmit, &mut self.transport) {
             (
                 Transmit::Http {
-                    exchange,
-                    kind,
-                    request,
+                    exchange, request, ..
                 },
                 Transport::Http { pool, in_flight },
             ) => {
                 let (abort_tx, abort_rx) = async_channel::bounded::<()>(1);
                 let (done_tx, done_rx) = async_channel::bounded::<()>(1);
-                let run = http::exchange(pool.clone(), exchange, request, self.to_driver.clone());
+                let run = http::exchange(pool.clone(), exchange, request, self.inbox.clone());
                 self.runtime.spawn(Box::pin(async move {
                     // Dropping the abort sender (an `Output::Abort`, or the driver ending)
                     // ends the exchange and closes its connection.
@@ -267,12 +325,11 @@ impl Driver {
                 let task = InFlight {
                     abort: abort_tx,
                     done: done_rx,
-                    kind,
                 };
                 in_flight.insert(exchange, task);
             }
             (Transmit::Stdin(bytes), Transport::Stdio(stdio)) => stdio.write(bytes),
-            _ => unreachable!("the session transmits on its own transport"),
+            _ => tracing::error!("the session transmitted on another transport than its own"),
         }
     }
 
@@ -303,46 +360,30 @@ impl Driver {
                     });
                 }
             }
-            Event::Notification {
-                method,
-                params,
-                size,
-            } => match ServerNotification::parse(&method, params) {
-                Ok(n) => self.notifications.push(n, size),
-                Err(e) => {
-                    tracing::warn!(%method, error = %e, "notification with invalid params dropped")
-                }
-            },
+            Event::Notification { notification, size } => {
+                self.notifications.push(notification, size)
+            }
             Event::Request { id, request } => self.on_server_request(id, *request),
             Event::Warning(w) => tracing::warn!(warning = ?w, "mcp"),
-            Event::Closed(_) => {}
+            _ => {}
         }
     }
 
     /// Runs the handler for a server request in its own task; its answer comes back as a
     /// message.
     fn on_server_request(&mut self, id: Id, request: ServerRequest) {
-        let answer: crate::runtime::BoxFuture<'static, Result<Value, ErrorObject>> = match request {
-            ServerRequest::CreateMessage(p) => to_value(self.handler.create_message(p)),
-            ServerRequest::Elicit(p) => to_value(self.handler.elicit(p)),
-            ServerRequest::ListRoots => to_value(self.handler.list_roots()),
-            // The core answers ping and undeclared methods itself; nothing else arrives.
-            other => {
-                let error = ErrorObject::new(ErrorObject::METHOD_NOT_FOUND, other.method());
-                Box::pin(future::ready(Err(error)))
-            }
-        };
-        let to_driver = self.to_driver.clone();
+        let answer = crate::handler::answer(&*self.handler, request);
+        let inbox = self.inbox.clone();
         self.runtime.spawn(Box::pin(async move {
             let result = answer.await;
-            drop(to_driver.send(Msg::Respond(id, result)).await);
+            drop(inbox.send(Incoming::Respond(id, result)).await);
         }));
     }
 
-    fn on_msg(&mut self, now: Instant, msg: Msg) {
+    fn on_incoming(&mut self, now: ::std::time::Instant, msg: Incoming) {
         let s = &mut self.session;
         match msg {
-            Msg::ResponseHead {
+            Incoming::ResponseHead {
                 exchange,
                 status,
                 headers,
@@ -354,29 +395,29 @@ impl Driver {
                     headers: &headers,
                 },
             ),
-            Msg::ResponseBody { exchange, data } => s.handle_input(
+            Incoming::ResponseBody { exchange, data } => s.handle_input(
                 now,
                 Input::ResponseBody {
                     exchange,
                     data: &data,
                 },
             ),
-            Msg::ResponseEnd { exchange } => {
+            Incoming::ResponseEnd { exchange } => {
                 self.forget(exchange);
                 self.session
                     .handle_input(now, Input::ResponseEnd { exchange })
             }
-            Msg::ExchangeFailed { exchange, error } => {
+            Incoming::ExchangeFailed { exchange, error } => {
                 self.forget(exchange);
                 self.session
                     .handle_input(now, Input::ExchangeFailed { exchange, error })
             }
-            Msg::Stdout(data) => s.handle_input(now, Input::Stdout(&data)),
-            Msg::StdoutClosed => s.handle_input(now, Input::StdoutClosed),
-            Msg::ProcessExited { code } => s.handle_input(now, Input::ProcessExited { code }),
-            Msg::WriteFailed(error) => s.handle_input(now, Input::WriteFailed(error)),
-            Msg::StdinWritten(bytes) => s.handle_input(now, Input::StdinWritten { bytes }),
-            Msg::Respond(id, result) => drop(s.respond(id, result)),
+            Incoming::Stdout(data) => s.handle_input(now, Input::Stdout(&data)),
+            Incoming::StdoutClosed => s.handle_input(now, Input::StdoutClosed),
+            Incoming::ProcessExited { code } => s.handle_input(now, Input::ProcessExited { code }),
+            Incoming::WriteFailed(error) => s.handle_input(now, Input::WriteFailed(error)),
+            Incoming::StdinWritten(bytes) => s.handle_input(now, Input::StdinWritten { bytes }),
+            Incoming::Respond(id, result) => drop(s.respond(id, result)),
         }
     }
 
@@ -390,7 +431,7 @@ impl Driver {
 
     fn on_command(
         &mut self,
-        now: Instant,
+        now: ::std::time::Instant,
         command: Command,
         closers: &mut Vec<async_channel::Sender<()>>,
     ) {
@@ -435,8 +476,9 @@ impl Driver {
         }
     }
 
-    /// The session ended: stop the transport, let a closing DELETE finish, tell everyone.
-    async fn finish(mut self, error: Error, closers: Vec<async_channel::Sender<()>>) {
+    /// The session ended: what the core did not abort may finish until its linger deadline;
+    /// then everyone is told.
+    async fn finish(mut self, error: SessionError, closers: Vec<async_channel::Sender<()>>) {
         tracing::debug!(%error, "session ended");
         *self.shared.closed.lock().unwrap_or_else(|e| e.into_inner()) = Some(error.clone());
         if let Some(ready) = self.ready.take() {
@@ -445,17 +487,14 @@ impl Driver {
         // Calls still registered were completed by the core before `Closed`; this only drops
         // what raced with the end.
         self.calls.clear();
+        let linger = self.session.linger_deadline();
         match self.transport {
             Transport::Http { in_flight, .. } => {
-                // Streams and requests end now; what the server should still hear (a
-                // cancellation, the DELETE) may finish, briefly.
-                let (linger, end_now): (Vec<_>, Vec<_>) = in_flight.into_values().partition(|x| {
-                    matches!(x.kind, ExchangeKind::Notification | ExchangeKind::Delete)
-                });
-                drop(end_now);
-                let deadline = deadline(LINGER);
-                for x in linger {
-                    timeout(&*self.runtime, deadline, x.done.recv()).await;
+                for x in in_flight.into_values() {
+                    let left = linger.map_or(std::time::Duration::ZERO, |at| {
+                        at.saturating_duration_since(self.runtime.now())
+                    });
+                    timeout(&*self.runtime, left, x.done.recv()).await;
                     drop(x.abort);
                 }
             }
@@ -466,22 +505,12 @@ impl Driver {
 }
 
 /// Answers a command that came too late with the session's error.
-fn refuse(command: Command, error: &Error, closers: &mut Vec<async_channel::Sender<()>>) {
+fn refuse(command: Command, error: &SessionError, closers: &mut Vec<async_channel::Sender<()>>) {
+    let error = RequestError::Session(error.clone());
     match command {
-        Command::Request { reply, .. } => drop(reply.try_send(Err(error.clone()))),
-        Command::Notify { reply, .. } => drop(reply.try_send(Err(error.clone()))),
+        Command::Request { reply, .. } => drop(reply.try_send(Err(error))),
+        Command::Notify { reply, .. } => drop(reply.try_send(Err(error))),
         Command::Cancel(_) => {}
         Command::Close(done) => closers.push(done),
     }
-}
-
-fn to_value<T: serde::Serialize + Send + 'static>(
-    answer: crate::runtime::BoxFuture<'static, Result<T, ErrorObject>>,
-) -> crate::runtime::BoxFuture<'static, Result<Value, ErrorObject>> {
-    Box::pin(async move {
-        answer.await.and_then(|r| {
-            serde_json::to_value(r)
-                .map_err(|e| ErrorObject::new(ErrorObject::INTERNAL_ERROR, e.to_string()))
-        })
-    })
 }

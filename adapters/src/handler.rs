@@ -6,6 +6,9 @@ use mcpwire_core::schema::{
     ListRootsResult,
 };
 
+use mcpwire_core::schema::ServerRequest;
+use serde_json::Value;
+
 use crate::runtime::BoxFuture;
 
 /// Answers the server's requests. `ping` is answered by the core.
@@ -49,6 +52,35 @@ pub trait Handler: Send + Sync + 'static {
 pub struct NoHandler;
 
 impl Handler for NoHandler {}
+
+/// The handler's answer to a server request, as JSON.
+pub(crate) fn answer(
+    handler: &dyn Handler,
+    request: ServerRequest,
+) -> BoxFuture<'static, Result<Value, ErrorObject>> {
+    match request {
+        ServerRequest::CreateMessage(p) => to_value(handler.create_message(p)),
+        ServerRequest::Elicit(p) => to_value(handler.elicit(p)),
+        ServerRequest::ListRoots => to_value(handler.list_roots()),
+        // The core surfaces only the requests of declared capabilities; a variant this
+        // version does not know gets the core's own answer for it.
+        other => {
+            let error = other.not_handled();
+            Box::pin(async move { Err(error) })
+        }
+    }
+}
+
+fn to_value<T: serde::Serialize + Send + 'static>(
+    answer: BoxFuture<'static, Result<T, ErrorObject>>,
+) -> BoxFuture<'static, Result<Value, ErrorObject>> {
+    Box::pin(async move {
+        answer.await.and_then(|r| {
+            serde_json::to_value(r)
+                .map_err(|e| ErrorObject::new(ErrorObject::INTERNAL_ERROR, e.to_string()))
+        })
+    })
+}
 
 fn not_supported(method: &str) -> ErrorObject {
     ErrorObject::new(

@@ -14,11 +14,13 @@ use http::header::HOST;
 use http::{HeaderValue, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::{http1, http2};
-use mcpwire_core::{Error, ExchangeId, TransportError, TransportErrorKind};
+use mcpwire_core::{ExchangeId, TransportError, TransportErrorKind};
 
-use crate::driver::Msg;
+use crate::error::ConfigError;
+
 use crate::io::HyperIo;
-use crate::runtime::{deadline, timeout, Runtime};
+use crate::runtime::{timeout, Runtime};
+use crate::transport::{Inbox, Incoming};
 
 type Body = Full<Bytes>;
 
@@ -64,8 +66,8 @@ impl<F: std::future::Future<Output = ()> + Send + 'static> hyper::rt::Executor<F
 
 /// rustls with the webpki roots (and any extra ones), the ring provider, and ALPN offering
 /// HTTP/2 then HTTP/1.1.
-fn tls_config(extra_roots: &[Vec<u8>]) -> Result<Arc<ClientConfig>, Error> {
-    let tls_error = |e: &dyn std::fmt::Display| Error::Config(format!("TLS: {e}").into());
+fn tls_config(extra_roots: &[Vec<u8>]) -> Result<Arc<ClientConfig>, ConfigError> {
+    let tls_error = |e: &dyn std::fmt::Display| ConfigError::Tls(e.to_string().into());
     let mut roots = RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
@@ -92,8 +94,11 @@ impl Pool {
         connect_timeout: Duration,
         max_idle: usize,
         extra_roots: &[Vec<u8>],
-    ) -> Result<Pool, Error> {
-        let bad = |why: &str| Error::Config(format!("{endpoint}: {why}").into());
+    ) -> Result<Pool, ConfigError> {
+        let bad = |why: &str| ConfigError::InvalidUrl {
+            url: endpoint.to_string(),
+            reason: why.into(),
+        };
         let https = match endpoint.scheme_str() {
             Some("http") => false,
             Some("https") => true,
@@ -153,10 +158,10 @@ impl Pool {
 
     async fn connect(&self) -> Result<Conn, TransportError> {
         let rt = &*self.runtime;
-        let deadline = deadline(self.connect_timeout);
+        let deadline = crate::runtime::after(rt, self.connect_timeout);
         let timed_out =
             || TransportError::new(TransportErrorKind::ConnectTimeout, "connect timed out");
-        let tcp = timeout(rt, deadline, rt.connect(&self.host, self.port))
+        let tcp = timeout(rt, self.connect_timeout, rt.connect(&self.host, self.port))
             .await
             .ok_or_else(timed_out)?
             .map_err(|e| {
@@ -177,7 +182,8 @@ impl Pool {
         };
         let name = ServerName::try_from(self.host.clone())
             .map_err(|e| TransportError::new(TransportErrorKind::Tls, e.to_string()))?;
-        let stream = timeout(rt, deadline, tls.connect(name, tcp))
+        let left = deadline.saturating_duration_since(rt.now());
+        let stream = timeout(rt, left, tls.connect(name, tcp))
             .await
             .ok_or_else(timed_out)?
             .map_err(|e| TransportError::new(TransportErrorKind::Tls, e.to_string()))?;
@@ -210,7 +216,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// that never comes.
 struct Verdict {
     exchange: ExchangeId,
-    to_driver: async_channel::Sender<Msg>,
+    to_driver: Inbox,
     runtime: Arc<dyn Runtime>,
     given: bool,
 }
@@ -224,7 +230,7 @@ impl Drop for Verdict {
             TransportErrorKind::Other,
             "the exchange's task ended without an answer",
         );
-        let msg = Msg::ExchangeFailed {
+        let msg = Incoming::ExchangeFailed {
             exchange: self.exchange,
             error,
         };
@@ -243,7 +249,7 @@ pub(crate) async fn exchange(
     pool: Arc<Pool>,
     exchange: ExchangeId,
     request: http::Request<Vec<u8>>,
-    to_driver: async_channel::Sender<Msg>,
+    to_driver: Inbox,
 ) {
     let mut verdict = Verdict {
         exchange,
@@ -259,9 +265,9 @@ async fn run_exchange(
     pool: &Pool,
     exchange: ExchangeId,
     request: http::Request<Vec<u8>>,
-    to_driver: &async_channel::Sender<Msg>,
+    to_driver: &Inbox,
 ) {
-    let failed = |error| Msg::ExchangeFailed { exchange, error };
+    let failed = |error| Incoming::ExchangeFailed { exchange, error };
     let (parts, body) = request.into_parts();
     let body = Bytes::from(body);
     // One retry, on a fresh connection, when a reused one turned out to be closed before the
@@ -297,7 +303,7 @@ async fn run_exchange(
         }
     };
     let (head, mut body) = response.into_parts();
-    let head = Msg::ResponseHead {
+    let head = Incoming::ResponseHead {
         exchange,
         status: head.status,
         headers: head.headers,
@@ -311,7 +317,7 @@ async fn run_exchange(
             Some(Ok(frame)) => {
                 if let Ok(data) = frame.into_data() {
                     if to_driver
-                        .send(Msg::ResponseBody { exchange, data })
+                        .send(Incoming::ResponseBody { exchange, data })
                         .await
                         .is_err()
                     {
@@ -326,7 +332,7 @@ async fn run_exchange(
         }
     }
     pool.put(conn);
-    drop(to_driver.send(Msg::ResponseEnd { exchange }).await);
+    drop(to_driver.send(Incoming::ResponseEnd { exchange }).await);
 }
 
 /// Whether a header holds a credential: its value is marked sensitive, so that it never

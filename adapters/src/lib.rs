@@ -29,20 +29,25 @@
 
 mod client;
 mod driver;
+mod error;
 mod handler;
 mod http;
 mod io;
 mod notifications;
+mod options;
 pub mod runtime;
 mod stdio;
+mod transport;
 
-pub use client::{
-    arguments_from_pairs, CallOptions, Client, ClientBuilder, Memory, Progress, Target,
-};
+pub use client::{Client, ClientBuilder, Memory, Target};
+pub use error::{ConfigError, Error};
 pub use handler::{Handler, NoHandler};
 pub use mcpwire_core::schema;
-pub use mcpwire_core::{self as core, Error, HttpError, Limit, Policy, ProtocolError, Scope};
+pub use mcpwire_core::{
+    self as core, HttpError, Limit, Policy, ProtocolError, RequestError, Scope, SessionError,
+};
 pub use notifications::Notifications;
+pub use options::{CallOptions, Progress};
 
 /// The README's snippets, compiled as doc tests (they use both runtimes).
 #[cfg(all(doctest, feature = "tokio", feature = "smol"))]

@@ -12,11 +12,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_lite::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use mcpwire_core::{Error, TransportError, TransportErrorKind};
+use mcpwire_core::{TransportError, TransportErrorKind};
 use rustix::process::{kill_process_group, Pid, Signal};
 
-use crate::driver::Msg;
-use crate::runtime::{deadline, timeout, Command, Runtime};
+use crate::error::ConfigError;
+use crate::runtime::{after, timeout, Command, Runtime};
+use crate::transport::{Inbox, Incoming};
 
 /// How long the server gets to exit after its stdin closes, and again after SIGTERM.
 const GRACE: Duration = Duration::from_secs(2);
@@ -60,14 +61,17 @@ impl Stdio {
     pub(crate) fn start(
         runtime: Arc<dyn Runtime>,
         command: &Command,
-        to_driver: async_channel::Sender<Msg>,
+        to_driver: Inbox,
         stderr: Option<StderrSink>,
         stderr_line: usize,
         stderr_peak: Arc<AtomicUsize>,
-    ) -> Result<Stdio, Error> {
-        let process = runtime.spawn_process(command).map_err(|e| {
-            Error::Config(format!("cannot start {:?}: {e}", command.program).into())
-        })?;
+    ) -> Result<Stdio, ConfigError> {
+        let process = runtime
+            .spawn_process(command)
+            .map_err(|e| ConfigError::Spawn {
+                program: command.program.clone(),
+                source: Arc::new(e),
+            })?;
         let (mut stdin, mut stdout, err_pipe, mut child) =
             (process.stdin, process.stdout, process.stderr, process.child);
         let group = Group(child.id().and_then(|p| Pid::from_raw(p as i32)));
@@ -84,13 +88,13 @@ impl Stdio {
                 }
                 .await;
                 let msg = match written {
-                    Ok(()) => Msg::StdinWritten(bytes.len()),
+                    Ok(()) => Incoming::StdinWritten(bytes.len()),
                     Err(e) => {
                         let error = TransportError::new(
                             TransportErrorKind::Other,
                             format!("writing to the server: {e}"),
                         );
-                        drop(writer_events.send(Msg::WriteFailed(error)).await);
+                        drop(writer_events.send(Incoming::WriteFailed(error)).await);
                         return;
                     }
                 };
@@ -111,15 +115,15 @@ impl Stdio {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
                         let data = Bytes::copy_from_slice(&buf[..n]);
-                        if reader_events.send(Msg::Stdout(data)).await.is_err() {
+                        if reader_events.send(Incoming::Stdout(data)).await.is_err() {
                             return;
                         }
                     }
                 }
             }
             // Give the exit status a moment to arrive first: it says more than "closed".
-            rt.sleep_until(deadline(EXIT_STATUS_WAIT)).await;
-            drop(reader_events.send(Msg::StdoutClosed).await);
+            rt.sleep_until(after(&*rt, EXIT_STATUS_WAIT)).await;
+            drop(reader_events.send(Incoming::StdoutClosed).await);
         }));
 
         // Closed when stderr ends, so that the exit is reported after the last stderr line.
@@ -147,8 +151,8 @@ impl Stdio {
                     // What the server started ends with it.
                     group.signal(Signal::TERM);
                     let code = status.ok().and_then(|s| s.code());
-                    let _ = timeout(&*rt, deadline(EXIT_STATUS_WAIT), stderr_ended.recv()).await;
-                    drop(to_driver.send(Msg::ProcessExited { code }).await);
+                    let _ = timeout(&*rt, EXIT_STATUS_WAIT, stderr_ended.recv()).await;
+                    drop(to_driver.send(Incoming::ProcessExited { code }).await);
                 }
                 None => shut_down(&*rt, &mut *child, &group).await,
             }
@@ -232,11 +236,11 @@ fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
 
 /// The spec's shutdown: stdin is already closed; wait, SIGTERM (the group), wait, SIGKILL.
 async fn shut_down(rt: &dyn Runtime, child: &mut dyn crate::runtime::Child, group: &Group) {
-    if timeout(rt, deadline(GRACE), child.wait()).await.is_some() {
+    if timeout(rt, GRACE, child.wait()).await.is_some() {
         return;
     }
     group.signal(Signal::TERM);
-    if timeout(rt, deadline(GRACE), child.wait()).await.is_some() {
+    if timeout(rt, GRACE, child.wait()).await.is_some() {
         return;
     }
     group.signal(Signal::KILL);

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use clap::Args;
-use mcpwire::{Client, Error, Handler, NoHandler, Target};
+use mcpwire::{Client, Error, Handler, NoHandler, RequestError, SessionError, Target};
 
 use crate::exit::Failure;
 use crate::Common;
@@ -112,7 +112,8 @@ impl StderrTail {
         match failure {
             Failure::Mcp {
                 doing,
-                error: error @ Error::ProcessExited { .. },
+                error:
+                    error @ Error::Request(RequestError::Session(SessionError::ProcessExited { .. })),
                 ..
             } => {
                 let mut lines = self.0.lock().unwrap_or_else(|e| e.into_inner());

@@ -11,7 +11,7 @@ use mcpwire::schema::{
     ElicitResult, ListRootsResult, OneOrMany, Role, Root, RootsCapability, SamplingContent,
     ServerNotification,
 };
-use mcpwire::{CallOptions, Client, Error, Handler};
+use mcpwire::{CallOptions, Client, Handler};
 use mcpwire_testserver::{Fault, Match, Rule, TestServer};
 use serde_json::{json, Map, Value};
 
@@ -181,7 +181,7 @@ async fn fail_with_503(client: &Client, server: &TestServer) -> Result<(), Failu
         };
         let text = match result {
             Err(e) => {
-                all_503 &= matches!(e, Error::Http(h) if h.status.as_u16() == 503);
+                all_503 &= e.status().is_some_and(|s| s.as_u16() == 503);
                 one_line(&e.to_string())
             }
             Ok(r) => {

@@ -2,7 +2,7 @@
 
 use std::io;
 
-use mcpwire::Error;
+use mcpwire::{Error, RequestError, SessionError};
 use serde_json::{json, Value};
 
 use crate::print;
@@ -125,55 +125,85 @@ pub fn after_output(written: io::Result<()>, outcome: Result<(), Failure>) -> Re
 /// The exit code of an MCP error.
 pub fn code_of(error: &Error) -> u8 {
     match error {
-        Error::Rpc(_) => RPC_ERROR,
-        Error::Timeout { .. } => TIMEOUT,
         Error::Config(_) => USAGE,
+        _ if error.is_timeout() => TIMEOUT,
+        Error::Request(RequestError::Rpc(_) | RequestError::Session(SessionError::Rpc(_))) => {
+            RPC_ERROR
+        }
         _ => TRANSPORT,
     }
 }
 
 /// A short name of the error's kind, for `--json` and the bench's tally.
 pub fn kind_of(error: &Error) -> &'static str {
-    match error {
-        Error::Http(_) => "http",
-        Error::Rpc(_) => "rpc",
-        Error::SessionExpired => "session_expired",
-        Error::AuthRequired { .. } => "auth_required",
-        Error::UnsupportedProtocolVersion(_) => "unsupported_protocol_version",
-        Error::Protocol(_) => "protocol",
-        Error::StreamLost => "stream_lost",
-        Error::Transport(_) => "transport",
-        Error::ProcessExited { .. } => "process_exited",
-        Error::TooLarge { .. } => "too_large",
-        Error::Timeout { .. } => "timeout",
-        Error::Cancelled => "cancelled",
-        Error::Closed => "closed",
-        Error::TooManyRequests { .. } => "too_many_requests",
-        Error::Config(_) => "config",
+    let request = match error {
+        Error::Config(_) => return "config",
+        Error::Request(e) => e,
+        _ => return "other",
+    };
+    if let RequestError::Session(s) = request {
+        return match s {
+            SessionError::Http(_) => "http",
+            SessionError::SessionExpired => "session_expired",
+            SessionError::AuthRequired { .. } => "auth_required",
+            SessionError::UnsupportedProtocolVersion(_) => "unsupported_protocol_version",
+            SessionError::Rpc(_) => "rpc",
+            SessionError::Protocol(_) => "protocol",
+            SessionError::Timeout { .. } => "timeout",
+            SessionError::StreamLost => "stream_lost",
+            SessionError::Transport(_) => "transport",
+            SessionError::ProcessExited { .. } => "process_exited",
+            SessionError::TooLarge { .. } => "too_large",
+            SessionError::LimitReached { .. } => "limit_reached",
+            SessionError::Closed => "closed",
+            _ => "other",
+        };
+    }
+    match request {
+        RequestError::Http(_) => "http",
+        RequestError::Rpc(_) => "rpc",
+        RequestError::Protocol(_) => "protocol",
+        RequestError::StreamLost => "stream_lost",
+        RequestError::Transport(_) => "transport",
+        RequestError::TooLarge { .. } => "too_large",
+        RequestError::Timeout { .. } => "timeout",
+        RequestError::Cancelled => "cancelled",
+        RequestError::TooManyRequests { .. } => "too_many_requests",
+        RequestError::LimitReached { .. } => "limit_reached",
         _ => "other",
     }
 }
 
-/// Adds the error's kind and its details (HTTP status, JSON-RPC code) to `object`.
+/// Adds the error's kind, its scope and its details (HTTP status, JSON-RPC code) to `object`.
 fn describe(error: &Error, object: &mut Value) {
     object["kind"] = json!(kind_of(error));
-    match error {
-        Error::Http(http) => {
-            object["status"] = json!(http.status.as_u16());
-            object["body"] = json!(http.body);
-            if let Some(rpc) = &http.rpc {
-                object["rpc"] = serde_json::to_value(rpc).unwrap_or(Value::Null);
-            }
-            if let Some(retry) = &http.retry_after {
-                object["retryAfter"] = json!(retry);
-            }
+    object["scope"] = json!(match error {
+        Error::Config(_) => "config",
+        _ if error.session().is_some() => "session",
+        _ => "request",
+    });
+    if let Some(http) = error.http() {
+        object["status"] = json!(http.status.as_u16());
+        object["body"] = json!(http.body);
+        if let Some(rpc) = &http.rpc {
+            object["rpc"] = serde_json::to_value(rpc).unwrap_or(Value::Null);
         }
-        Error::Rpc(rpc) => {
+        if let Some(retry) = &http.retry_after {
+            object["retryAfter"] = json!(retry);
+        }
+    }
+    match error {
+        Error::Request(RequestError::Rpc(rpc) | RequestError::Session(SessionError::Rpc(rpc))) => {
             object["code"] = json!(rpc.code);
             object["rpc"] = serde_json::to_value(rpc).unwrap_or(Value::Null);
         }
-        Error::Timeout { after, .. } => object["afterMs"] = json!(after.as_millis() as u64),
-        Error::ProcessExited { code } => object["processExitCode"] = json!(code),
+        Error::Request(
+            RequestError::Timeout { after, .. }
+            | RequestError::Session(SessionError::Timeout { after, .. }),
+        ) => object["afterMs"] = json!(after.as_millis() as u64),
+        Error::Request(RequestError::Session(SessionError::ProcessExited { code })) => {
+            object["processExitCode"] = json!(code)
+        }
         _ => {}
     }
 }

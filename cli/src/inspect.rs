@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use mcpwire::schema::CallToolParams;
-use mcpwire::{arguments_from_pairs, CallOptions, Error};
+use mcpwire::{CallOptions, Error, RequestError};
 use serde_json::{json, Map, Value};
 
 use crate::connect::{with_client, ServerArgs, ServerWithArgs};
@@ -75,7 +75,7 @@ pub async fn resources(common: &Common, server: &ServerArgs) -> Result<(), Failu
         // A server with resources but no templates may not implement the method at all.
         let templates = match c.client.list_all_resource_templates().await {
             Ok(templates) => templates,
-            Err(Error::Rpc(_)) => Vec::new(),
+            Err(Error::Request(RequestError::Rpc(_))) => Vec::new(),
             Err(e) => return Err(c.failure("resources/templates/list", e)),
         };
         if common.json {
@@ -161,10 +161,24 @@ pub fn tool_arguments(words: &[String]) -> Result<Map<String, Value>, Failure> {
             return json_object(only);
         }
     }
-    arguments_from_pairs(words.iter().map(String::as_str)).map_err(|e| match e {
-        Error::Config(message) => Failure::Usage(format!("tool arguments: {message}")),
-        other => Failure::Usage(format!("tool arguments: {other}")),
-    })
+    arguments_from_pairs(words.iter().map(String::as_str))
+        .map_err(|e| Failure::Usage(format!("tool arguments: {e}")))
+}
+
+/// Turns `key=value` pairs into tool arguments: values that parse as JSON are kept as JSON,
+/// others are strings.
+fn arguments_from_pairs<'a>(
+    pairs: impl IntoIterator<Item = &'a str>,
+) -> Result<Map<String, Value>, String> {
+    let mut map = Map::new();
+    for pair in pairs {
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("{pair:?} is not key=value"))?;
+        let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_owned()));
+        map.insert(k.to_owned(), value);
+    }
+    Ok(map)
 }
 
 /// Prompt arguments (strings): one JSON object, or `key=value` pairs taken as they are.

@@ -126,11 +126,7 @@ mod tests {
     use super::*;
 
     fn progress(progress: f64, total: Option<f64>, message: Option<&str>) -> Progress {
-        Progress {
-            progress,
-            total,
-            message: message.map(str::to_owned),
-        }
+        Progress::new(progress, total, message.map(str::to_owned))
     }
 
     #[test]

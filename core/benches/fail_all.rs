@@ -17,7 +17,7 @@ mod driver;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, BatchSize, Criterion};
-use mcpwire_core::{Error, Event, ExchangeId, Output, Session};
+use mcpwire_core::{Event, ExchangeId, Output, RequestError, Session, SessionError};
 
 use driver::{drain, end, head, output_vec, ready_http, start_requests, Heads};
 
@@ -29,7 +29,7 @@ fn check(out: &[Output]) {
         match o {
             Output::Event(Event::Response {
                 id,
-                result: Err(Error::Http(e)),
+                result: Err(RequestError::Session(SessionError::Http(e))),
             }) => {
                 assert_eq!(id.0, i as u64 + 1);
                 assert_eq!(e.status, 503);
@@ -39,7 +39,7 @@ fn check(out: &[Output]) {
     }
     assert!(matches!(
         out[N],
-        Output::Event(Event::Closed(Error::Http(_)))
+        Output::Event(Event::Closed(SessionError::Http(_)))
     ));
 }
 

@@ -24,7 +24,9 @@ fn main() {
     while !answered {
         match session.poll_output() {
             Output::Transmit(Transmit::Stdin(bytes)) => {
-                // Write `bytes` to the child; our script answers each request it reads.
+                // Write `bytes` to the child, and say so (the core bounds what waits); our
+                // script answers each request it reads.
+                session.handle_input(now, Input::StdinWritten { bytes: bytes.len() });
                 if bytes.starts_with(b"{\"jsonrpc\":\"2.0\",\"id\"") {
                     let mut line = script.next().unwrap();
                     line.push(b'\n');
@@ -37,11 +39,11 @@ fn main() {
                 answered = true;
             }
             Output::Event(_) => {}
-            Output::Transmit(_) | Output::Abort(_) => unreachable!("stdio"),
             Output::Wait(_deadline) => {
                 // Sleep until `_deadline` or the next input, then:
                 session.handle_input(now, Input::Timeout);
             }
+            _ => unreachable!("stdio has no HTTP exchanges"),
         }
     }
     println!("the request completed");

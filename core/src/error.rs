@@ -1,9 +1,13 @@
-//! Errors: what a request or the whole session failed with.
+//! Errors, in two layers whose types say their scope (quinn's `ConnectionError` and
+//! `ReadError::ConnectionLost`):
 //!
-//! One type, [`Error`], serves both layers: a request's own failure completes that request;
-//! a session-fatal error completes every outstanding request, is reported once in
-//! [`Event::Closed`](crate::Event::Closed), and is returned by every command afterwards.
-//! It is cheap to clone (strings are shared) because one session error is handed to every
+//! - [`SessionError`]: the whole session failed or closed. Every outstanding request completes
+//!   with it (as [`RequestError::Session`]) in ascending id, it is reported once in
+//!   [`Event::Closed`](crate::Event::Closed), and every later command returns it at once.
+//! - [`RequestError`]: one request failed; the session goes on — unless the variant is
+//!   [`RequestError::Session`], which wraps the session's error.
+//!
+//! Both are cheap to clone (strings are shared): one session error is handed to every
 //! outstanding request.
 
 use std::fmt;
@@ -12,15 +16,15 @@ use std::time::Duration;
 
 use crate::jsonrpc::ErrorObject;
 
-/// Why a request, or the whole session, failed.
+/// Why the whole session failed, or that it was closed.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum Error {
-    /// The server answered an HTTP status that the policy treats as a failure.
+pub enum SessionError {
+    /// The server answered an HTTP status that ends the session: a 5xx on any exchange (by
+    /// default), or any failure status to the handshake.
     Http(Arc<HttpError>),
-    /// The server answered the request with a JSON-RPC error object.
-    Rpc(ErrorObject),
-    /// The server answered 404 to an exchange that carried `Mcp-Session-Id`: the session is gone.
+    /// The server answered 404 to an exchange that carried `Mcp-Session-Id`: it no longer
+    /// knows the session.
     SessionExpired,
     /// The server answered 401; authorization is required.
     AuthRequired {
@@ -30,23 +34,69 @@ pub enum Error {
     },
     /// The server chose a protocol version this client does not speak.
     UnsupportedProtocolVersion(Arc<str>),
-    /// The server broke the protocol (no response, invalid JSON, wrong content type, ...).
+    /// The server answered the handshake with a JSON-RPC error.
+    Rpc(ErrorObject),
+    /// The server broke the protocol where the session depends on it (an invalid answer to
+    /// the handshake).
     Protocol(ProtocolError),
-    /// An SSE stream ended before the response and could not be resumed.
+    /// The handshake got no answer within its deadline.
+    Timeout {
+        /// How long it was allowed to run.
+        after: Duration,
+        /// How many server messages were skipped as not JSON-RPC while it waited.
+        skipped: u64,
+    },
+    /// The event stream carrying the handshake's answer ended before it.
     StreamLost,
-    /// The transport failed: connection refused or reset, TLS failure, ...
+    /// The transport failed where the session depends on it: the handshake could not be
+    /// sent or answered, or writing to a child's stdin failed.
     Transport(TransportError),
-    /// The server process exited (stdio).
+    /// The server process exited, or closed its stdout (stdio).
     ProcessExited {
         /// Its exit code, if it exited normally.
         code: Option<i32>,
     },
-    /// A message, SSE event or line exceeded the configured limit.
+    /// A stdout line exceeded the message limit (stdio: the framing cannot recover).
     TooLarge {
         /// The limit, in bytes.
         limit: usize,
     },
-    /// The request's deadline passed; `notifications/cancelled` was sent.
+    /// A bound on what the client holds was reached by what the client owes the server (the
+    /// answers to a server that keeps asking without taking them); see [`Limit`].
+    LimitReached {
+        /// Which bound.
+        what: Limit,
+        /// Its value.
+        limit: usize,
+    },
+    /// The application closed the session.
+    Closed,
+}
+
+/// Why one request failed.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// The session failed or closed; every outstanding request failed with it.
+    Session(SessionError),
+    /// The server answered this request's exchange with a failure status (a 4xx, or a 5xx
+    /// when the policy makes it request-scoped).
+    Http(Arc<HttpError>),
+    /// The server answered the request with a JSON-RPC error object.
+    Rpc(ErrorObject),
+    /// The server broke the protocol in its answer (no response, invalid JSON, wrong content
+    /// type, a result of the wrong shape, ...).
+    Protocol(ProtocolError),
+    /// The event stream carrying the answer ended before it and could not be resumed.
+    StreamLost,
+    /// The transport failed before the answer: connection refused or reset, TLS failure, ...
+    Transport(TransportError),
+    /// The answer (a body or an SSE event) exceeded the message limit, or the request did.
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The request's deadline passed; the server was told (`notifications/cancelled`).
     Timeout {
         /// How long the request was allowed to run.
         after: Duration,
@@ -54,10 +104,8 @@ pub enum Error {
         /// (lines on stdout, SSE events): often the reason no answer was seen.
         skipped: u64,
     },
-    /// The application cancelled the request; `notifications/cancelled` was sent.
+    /// The application cancelled the request; the server was told.
     Cancelled,
-    /// The application closed the session.
-    Closed,
     /// The configured cap on outstanding requests is reached.
     TooManyRequests {
         /// The cap.
@@ -70,8 +118,6 @@ pub enum Error {
         /// Its value, in bytes or items as [`Limit`] says.
         limit: usize,
     },
-    /// The client was set up wrongly (an invalid URL, a command that would not start, ...).
-    Config(Arc<str>),
 }
 
 /// The bounds whose reaching is an error (the others drop with a warning).
@@ -88,6 +134,7 @@ pub enum Limit {
 
 /// An HTTP status the server answered, with what its body said.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct HttpError {
     /// The status code.
     pub status: http::StatusCode,
@@ -104,6 +151,16 @@ pub struct HttpError {
 impl HttpError {
     /// How much of a failed response's body is kept.
     pub const EXCERPT: usize = 512;
+
+    /// An error for `status` with a body excerpt and nothing else.
+    pub fn new(status: http::StatusCode, body: impl Into<String>) -> Self {
+        HttpError {
+            status,
+            body: body.into(),
+            rpc: None,
+            retry_after: None,
+        }
+    }
 }
 
 /// How the server broke the protocol.
@@ -157,97 +214,52 @@ pub enum TransportErrorKind {
     Other,
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl RequestError {
+    /// The session's error, if the session's failure (or close) is why this request failed.
+    pub fn session(&self) -> Option<&SessionError> {
         match self {
-            Error::Http(e) => {
-                write!(f, "HTTP {}", e.status)?;
-                if let Some(rpc) = &e.rpc {
-                    write!(f, ": {} (code {})", Untrusted(&rpc.message), rpc.code)?;
-                } else if !e.body.is_empty() {
-                    write!(f, ": {}", Untrusted(e.body.trim()))?;
-                }
-                if let Some(r) = &e.retry_after {
-                    write!(f, " (retry after {})", Untrusted(r))?;
-                }
-                Ok(())
-            }
-            Error::Rpc(e) => write!(f, "server error {}: {}", e.code, Untrusted(&e.message)),
-            Error::SessionExpired => f.write_str("the server no longer knows this session (404)"),
-            Error::AuthRequired {
-                www_authenticate: Some(w),
-            } => {
-                write!(f, "authorization required (401): {}", Untrusted(w))
-            }
-            Error::AuthRequired {
-                www_authenticate: None,
-            } => f.write_str("authorization required (401)"),
-            Error::UnsupportedProtocolVersion(v) => {
-                write!(
-                    f,
-                    "the server chose protocol version {v:?}, which this client does not support"
-                )
-            }
-            Error::Protocol(p) => write!(f, "protocol error: {p}"),
-            Error::StreamLost => f.write_str("the event stream ended before the response"),
-            Error::Transport(t) => write!(f, "{}: {}", t.kind, t.message),
-            Error::ProcessExited { code: Some(c) } => {
-                write!(f, "the server process exited with code {c}")
-            }
-            Error::ProcessExited { code: None } => f.write_str("the server process exited"),
-            Error::TooLarge { limit } => {
-                write!(f, "message larger than the limit of {limit} bytes")
-            }
-            Error::Timeout { after, skipped } => {
-                write!(f, "no response within {after:?}")?;
-                match skipped {
-                    0 => Ok(()),
-                    1 => f.write_str(" (1 message from the server was not JSON-RPC)"),
-                    n => write!(f, " ({n} messages from the server were not JSON-RPC)"),
-                }
-            }
-            Error::Cancelled => f.write_str("cancelled"),
-            Error::Closed => f.write_str("the session is closed"),
-            Error::TooManyRequests { limit } => write!(f, "more than {limit} requests outstanding"),
-            Error::LimitReached { what, limit } => match what {
-                Limit::SendBacklog => write!(
-                    f,
-                    "more than {limit} bytes wait to be sent: the server is not taking what the \
-                     client sends"
-                ),
-                Limit::ListBytes => write!(f, "the listing is larger than {limit} bytes"),
-                Limit::ListPages => write!(f, "the listing has more than {limit} pages"),
-            },
-            Error::Config(e) => write!(f, "invalid configuration: {e}"),
+            RequestError::Session(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Whether the request's deadline passed.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, RequestError::Timeout { .. })
+    }
+
+    /// The HTTP failure behind this error, request- or session-scoped.
+    pub fn http(&self) -> Option<&HttpError> {
+        match self {
+            RequestError::Http(e) | RequestError::Session(SessionError::Http(e)) => Some(e),
+            _ => None,
         }
     }
 }
 
-impl fmt::Display for ProtocolError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ProtocolError::NoResponse => {
-                f.write_str("the server's answer carried no response to the request")
-            }
-            ProtocolError::InvalidJson(e) => write!(f, "invalid JSON-RPC: {e}"),
-            ProtocolError::UnexpectedContentType(c) => write!(f, "unexpected content type {c:?}"),
-            ProtocolError::InvalidInitializeResult(e) => {
-                write!(f, "invalid initialize result: {e}")
-            }
-            ProtocolError::InvalidResult(e) => write!(f, "invalid result: {e}"),
-        }
+impl From<SessionError> for RequestError {
+    fn from(e: SessionError) -> Self {
+        RequestError::Session(e)
     }
 }
 
-impl fmt::Display for TransportErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TransportErrorKind::Connect => "cannot connect",
-            TransportErrorKind::ConnectTimeout => "connect timed out",
-            TransportErrorKind::Tls => "TLS failed",
-            TransportErrorKind::Reset => "connection lost",
-            TransportErrorKind::Other => "transport error",
-        })
+impl SessionError {
+    /// What the handshake's request failing with `e` means for the session.
+    pub(crate) fn from_handshake(e: RequestError) -> SessionError {
+        match e {
+            RequestError::Session(e) => e,
+            RequestError::Http(e) => SessionError::Http(e),
+            RequestError::Rpc(e) => SessionError::Rpc(e),
+            RequestError::Protocol(e) => SessionError::Protocol(e),
+            RequestError::StreamLost => SessionError::StreamLost,
+            RequestError::Transport(e) => SessionError::Transport(e),
+            RequestError::TooLarge { limit } => SessionError::TooLarge { limit },
+            RequestError::Timeout { after, skipped } => SessionError::Timeout { after, skipped },
+            RequestError::LimitReached { what, limit } => {
+                SessionError::LimitReached { what, limit }
+            }
+            RequestError::Cancelled | RequestError::TooManyRequests { .. } => SessionError::Closed,
+        }
     }
 }
 
@@ -292,5 +304,196 @@ impl fmt::Display for Untrusted<'_> {
     }
 }
 
-impl std::error::Error for Error {}
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HTTP {}", self.status)?;
+        if let Some(rpc) = &self.rpc {
+            write!(f, ": {} (code {})", Untrusted(&rpc.message), rpc.code)?;
+        } else if !self.body.is_empty() {
+            write!(f, ": {}", Untrusted(self.body.trim()))?;
+        }
+        if let Some(r) = &self.retry_after {
+            write!(f, " (retry after {})", Untrusted(r))?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SessionError::Http(e) => e.fmt(f),
+            SessionError::SessionExpired => {
+                f.write_str("the server no longer knows this session (404)")
+            }
+            SessionError::AuthRequired {
+                www_authenticate: Some(w),
+            } => write!(f, "authorization required (401): {}", Untrusted(w)),
+            SessionError::AuthRequired {
+                www_authenticate: None,
+            } => f.write_str("authorization required (401)"),
+            SessionError::UnsupportedProtocolVersion(v) => write!(
+                f,
+                "the server chose protocol version {v:?}, which this client does not support"
+            ),
+            SessionError::Rpc(e) => write!(f, "server error {}: {}", e.code, Untrusted(&e.message)),
+            SessionError::Protocol(p) => write!(f, "protocol error: {p}"),
+            SessionError::Timeout { after, skipped } => {
+                write!(f, "no answer to the handshake within {after:?}")?;
+                fmt_skipped(f, *skipped)
+            }
+            SessionError::StreamLost => {
+                f.write_str("the event stream ended before the answer to the handshake")
+            }
+            SessionError::Transport(t) => t.fmt(f),
+            SessionError::ProcessExited { code: Some(c) } => {
+                write!(f, "the server process exited with code {c}")
+            }
+            SessionError::ProcessExited { code: None } => f.write_str("the server process exited"),
+            SessionError::TooLarge { limit } => {
+                write!(f, "message larger than the limit of {limit} bytes")
+            }
+            SessionError::LimitReached { what, limit } => fmt_limit(f, *what, *limit),
+            SessionError::Closed => f.write_str("the session is closed"),
+        }
+    }
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequestError::Session(e) => e.fmt(f),
+            RequestError::Http(e) => e.fmt(f),
+            RequestError::Rpc(e) => write!(f, "server error {}: {}", e.code, Untrusted(&e.message)),
+            RequestError::Protocol(p) => write!(f, "protocol error: {p}"),
+            RequestError::StreamLost => f.write_str("the event stream ended before the response"),
+            RequestError::Transport(t) => t.fmt(f),
+            RequestError::TooLarge { limit } => {
+                write!(f, "message larger than the limit of {limit} bytes")
+            }
+            RequestError::Timeout { after, skipped } => {
+                write!(f, "no response within {after:?}")?;
+                fmt_skipped(f, *skipped)
+            }
+            RequestError::Cancelled => f.write_str("cancelled"),
+            RequestError::TooManyRequests { limit } => {
+                write!(f, "more than {limit} requests outstanding")
+            }
+            RequestError::LimitReached { what, limit } => fmt_limit(f, *what, *limit),
+        }
+    }
+}
+
+fn fmt_skipped(f: &mut fmt::Formatter<'_>, skipped: u64) -> fmt::Result {
+    match skipped {
+        0 => Ok(()),
+        1 => f.write_str(" (1 message from the server was not JSON-RPC)"),
+        n => write!(f, " ({n} messages from the server were not JSON-RPC)"),
+    }
+}
+
+fn fmt_limit(f: &mut fmt::Formatter<'_>, what: Limit, limit: usize) -> fmt::Result {
+    match what {
+        Limit::SendBacklog => write!(
+            f,
+            "more than {limit} bytes wait to be sent: the server is not taking what the client sends"
+        ),
+        Limit::ListBytes => write!(f, "the listing is larger than {limit} bytes"),
+        Limit::ListPages => write!(f, "the listing has more than {limit} pages"),
+    }
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProtocolError::NoResponse => {
+                f.write_str("the server's answer carried no response to the request")
+            }
+            ProtocolError::InvalidJson(e) => write!(f, "invalid JSON-RPC: {e}"),
+            ProtocolError::UnexpectedContentType(c) => write!(f, "unexpected content type {c:?}"),
+            ProtocolError::InvalidInitializeResult(e) => {
+                write!(f, "invalid initialize result: {e}")
+            }
+            ProtocolError::InvalidResult(e) => write!(f, "invalid result: {e}"),
+        }
+    }
+}
+
+impl fmt::Display for TransportErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransportErrorKind::Connect => "cannot connect",
+            TransportErrorKind::ConnectTimeout => "connect timed out",
+            TransportErrorKind::Tls => "TLS failed",
+            TransportErrorKind::Reset => "connection lost",
+            TransportErrorKind::Other => "transport error",
+        })
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind, self.message)
+    }
+}
+
+impl std::error::Error for HttpError {}
 impl std::error::Error for ProtocolError {}
+impl std::error::Error for TransportError {}
+
+impl std::error::Error for SessionError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SessionError::Http(e) => Some(&**e),
+            SessionError::Protocol(e) => Some(e),
+            SessionError::Transport(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl std::error::Error for RequestError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            RequestError::Session(e) => Some(e),
+            RequestError::Http(e) => Some(&**e),
+            RequestError::Protocol(e) => Some(e),
+            RequestError::Transport(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn a_request_error_says_its_scope_and_its_source_is_the_session_error() {
+        let session = SessionError::Http(Arc::new(HttpError::new(
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            "down",
+        )));
+        let e = RequestError::from(session.clone());
+        assert_eq!(e.session(), Some(&session));
+        assert_eq!(e.http().map(|h| h.status.as_u16()), Some(503));
+        assert_eq!(e.to_string(), "HTTP 503 Service Unavailable: down");
+        let source = e.source().expect("a source");
+        assert_eq!(source.to_string(), session.to_string());
+        assert!(RequestError::StreamLost.session().is_none());
+        let t = TransportError::new(TransportErrorKind::Reset, "eof");
+        assert_eq!(t.to_string(), "connection lost: eof");
+        assert!(RequestError::Transport(t).source().is_some());
+    }
+
+    #[test]
+    fn server_text_in_an_error_is_escaped_and_on_one_line() {
+        assert_eq!(
+            sanitize("a\u{1b}[2J\r\nb\u{9b}c\u{202e}"),
+            "a\\x1b[2J  b\\u{9b}c\\u{202e}"
+        );
+        let e = RequestError::Rpc(ErrorObject::new(-1, "\u{7}ding"));
+        assert_eq!(e.to_string(), "server error -1: \\x07ding");
+    }
+}

@@ -12,6 +12,7 @@
 //!   must be identical) and with its bytes fed one at a time (the events must be identical).
 
 pub mod driver;
+pub mod harness;
 pub mod invariants;
 pub mod script;
 

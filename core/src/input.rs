@@ -8,6 +8,7 @@ pub struct ExchangeId(pub u64);
 
 /// A transport event, handed to [`Session::handle_input`](crate::Session::handle_input).
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Input<'a> {
     /// The status line and headers of the response to an exchange.
     ResponseHead {

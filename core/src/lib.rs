@@ -18,11 +18,14 @@ pub mod policy;
 pub mod schema;
 mod session;
 pub mod sse;
+mod transport;
 
-pub use error::{Error, HttpError, Limit, ProtocolError, TransportError, TransportErrorKind};
+pub use error::{
+    HttpError, Limit, ProtocolError, RequestError, SessionError, TransportError, TransportErrorKind,
+};
 pub use input::{ExchangeId, Input};
 pub use output::{Event, Output, RequestId, Transmit, Warning};
-pub use policy::{ExchangeKind, Policy, Scope};
+pub use policy::{Effect, ExchangeKind, Failure, Policy, Scope, StreamState};
 pub use session::{
     Config, RequestOptions, Session, TimerReason, LATEST_PROTOCOL_VERSION,
     SUPPORTED_PROTOCOL_VERSIONS,

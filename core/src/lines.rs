@@ -52,6 +52,11 @@ impl LineDecoder {
         }
     }
 
+    /// The bytes the decoder holds (the unfinished line's buffer): bounded by the limit.
+    pub fn retained(&self) -> usize {
+        std::mem::size_of::<Self>() + self.partial.capacity()
+    }
+
     /// Splits `input` at '\n', appending each complete line (without the '\n' and without one
     /// trailing '\r') to `out`. Empty lines are skipped. Incomplete input is kept for the next
     /// call (never more than max_line bytes). After an error the decoder stays failed.

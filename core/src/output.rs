@@ -5,11 +5,11 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::error::Error;
+use crate::error::{RequestError, SessionError};
 use crate::input::ExchangeId;
 use crate::jsonrpc::{Id, RawJson};
 use crate::policy::ExchangeKind;
-use crate::schema::ServerRequest;
+use crate::schema::{ServerNotification, ServerRequest};
 
 /// The id of a request the application started; allocated in order, starting at 0.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -18,6 +18,7 @@ pub struct RequestId(pub u64);
 /// The next thing to do, from [`Session::poll_output`](crate::Session::poll_output).
 #[derive(Debug)]
 #[must_use = "outputs must be acted on"]
+#[non_exhaustive]
 // An output is moved once, from the queue to the adapter; boxing the request would cost an
 // allocation per message for nothing.
 #[allow(clippy::large_enum_variant)]
@@ -34,6 +35,7 @@ pub enum Output {
 
 /// Bytes to put on the wire.
 #[derive(Debug)]
+#[non_exhaustive]
 #[allow(clippy::large_enum_variant)] // moved once; see `Output`
 pub enum Transmit {
     /// Start HTTP exchange `exchange`: send `request`, then feed its response back as
@@ -42,9 +44,7 @@ pub enum Transmit {
     Http {
         /// The exchange this request starts.
         exchange: ExchangeId,
-        /// What it is for. After [`Event::Closed`] an adapter may let a
-        /// [`Notification`](ExchangeKind::Notification) or the
-        /// [`Delete`](ExchangeKind::Delete) finish, briefly; every other exchange is dropped.
+        /// What it is for.
         kind: ExchangeKind,
         /// The request, body included.
         request: http::Request<Vec<u8>>,
@@ -55,15 +55,17 @@ pub enum Transmit {
 
 /// Something that happened, for the application.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Event {
-    /// The session is initialized; [`Session::server`](crate::Session::server) says with whom.
+    /// The session is ready: requests go out. [`Session::server`](crate::Session::server)
+    /// says with whom.
     Ready,
     /// A request completed: exactly once per request started.
     Response {
         /// The request.
         id: RequestId,
         /// Its result as raw JSON, or why it failed.
-        result: Result<RawJson, Error>,
+        result: Result<RawJson, RequestError>,
     },
     /// A request that asked for progress reported some.
     Progress {
@@ -76,12 +78,11 @@ pub enum Event {
         /// A message, if any.
         message: Option<String>,
     },
-    /// The server sent a notification (logging, list_changed, resources/updated, ...).
+    /// The server sent a notification (logging, list_changed, resources/updated, ...). One
+    /// whose params do not fit its method is a [`Warning::InvalidMessage`] instead.
     Notification {
-        /// The method.
-        method: String,
-        /// Its parameters.
-        params: Option<Value>,
+        /// The notification.
+        notification: ServerNotification,
         /// Its size on the wire (method and params), in bytes: what an adapter that queues
         /// notifications counts against its byte limit.
         size: usize,
@@ -99,7 +100,7 @@ pub enum Event {
     /// Something went wrong that fails nothing.
     Warning(Warning),
     /// The session ended: the last event. Every outstanding request completed before it.
-    Closed(Error),
+    Closed(SessionError),
 }
 
 /// A problem that fails no request.

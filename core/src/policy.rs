@@ -1,10 +1,50 @@
-//! What each failure does: the failure policy as data, with the defaults that the README
-//! documents (DESIGN.md, "What each failure does").
+//! What each failure does: the whole failure table of DESIGN.md ("What each failure does") as
+//! data. A transport or the session classifies what happened into a [`Failure`];
+//! [`Policy::effect`] says what it does ([`Effect`]); the session applies it and decides
+//! nothing itself. The limits and deadlines the table refers to are [`Policy`]'s fields, and
+//! `Policy::default()` is what the README documents.
+//!
+//! Each row has a unit test here named after it, and a behaviour test that proves it end to end
+//! through the [`Session`](crate::Session):
+//!
+//! | row | unit test | behaviour test (`core/tests/`) |
+//! |---|---|---|
+//! | 5xx on any exchange | `row_5xx_on_any_exchange_fails_the_session` | `mission_5xx_fails_every_outstanding_request.rs`, `http_failure_policy.rs` |
+//! | 404 with `Mcp-Session-Id` | `row_404_with_a_session_id_means_the_session_expired` | `http_failure_policy.rs` (`a_404_on_an_exchange_with_a_session_id_*`) |
+//! | 401 | `row_401_fails_the_session_with_auth_required` | `http_failure_policy.rs` (`a_401_*`) |
+//! | non-2xx on `initialize` | `row_any_failure_status_to_initialize_fails_the_session` | `lifecycle.rs` (`a_failure_status_to_initialize_*`) |
+//! | 400…429 on a request POST | `row_4xx_on_a_request_post_fails_that_request` | `http_failure_policy.rs` (`a_client_error_on_a_request_post_*`) |
+//! | 4xx on a notification POST | `row_4xx_on_a_notification_post_is_a_warning` | `http_failure_policy.rs` (`a_client_error_on_a_notification_post_*`) |
+//! | 400/404/405 on the GET stream | `row_400_404_405_on_the_get_stream_mean_no_server_stream` | `http_failure_policy.rs` (`a_400_or_405_on_the_get_stream_*`) |
+//! | 2xx body not JSON-RPC, wrong content type | `row_a_2xx_body_that_is_not_json_rpc_fails_the_request` | `http_response_bodies.rs` |
+//! | 202/204, or a body without the response | `row_no_response_in_a_2xx_fails_the_request` | `http_response_bodies.rs` |
+//! | SSE ends before the response, event id seen | `row_a_stream_that_ends_with_an_event_id_is_resumed_within_bounds` | `sse_resumption.rs`, `hostile_servers.rs` |
+//! | SSE ends before the response, no event id | `row_a_stream_that_ends_without_an_event_id_loses_the_request` | `sse_resumption.rs` |
+//! | refused, reset, TLS before the response | `row_a_transport_failure_fails_the_request_or_the_handshake` | `http_transport_failures.rs` |
+//! | child exits, stdout closes | `row_the_child_exiting_fails_the_session` | `stdio_transport.rs` |
+//! | a stdout line or event that is not JSON-RPC | `row_a_message_that_is_not_json_rpc_is_a_warning` | `stdio_transport.rs`, `http_response_bodies.rs` |
+//! | over the message limit | `row_a_message_over_the_limit_fails_the_request_or_the_stdio_session` | `concurrent_requests_and_limits.rs`, `stdio_transport.rs` |
+//! | the deadline passes | `row_a_deadline_abandons_the_request` | `deadlines_and_cancellation.rs` |
+//! | the application cancels | `row_the_application_cancelling_abandons_the_request` | `deadlines_and_cancellation.rs` |
+//! | JSON-RPC error response | `row_a_json_rpc_error_fails_the_request` | `server_requests_and_notifications.rs` |
+//! | the send backlog at its limit | `row_the_send_backlog_at_its_limit_fails_the_request_or_the_session` | `hostile_servers.rs` |
+//! | every reconnect | `row_every_reconnect_waits_a_floor_and_backs_off` | `hostile_servers.rs`, `sse_resumption.rs` |
+//! | the GET stream ends | `row_the_get_stream_is_reopened_within_bounds` | `hostile_servers.rs`, `server_requests_and_notifications.rs` |
+//! | an unsupported protocol version, an invalid handshake answer | `row_a_bad_handshake_answer_fails_the_session` | `lifecycle.rs` |
+//! | more exchanges than the cap | (no effect: the transport queues) | `hostile_servers.rs` (`at_most_max_concurrent_exchanges_*`) |
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use http::StatusCode;
+
+use crate::error::{HttpError, Limit, ProtocolError, RequestError, SessionError, TransportError};
+use crate::jsonrpc::ErrorObject;
+use crate::output::Warning;
 
 /// How far a failure reaches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Scope {
     /// Every outstanding request fails with the same error and the session closes.
     Session,
@@ -12,7 +52,8 @@ pub enum Scope {
     Request,
 }
 
-/// Limits, deadlines and scopes. `Policy::default()` is the documented default policy.
+/// Limits, deadlines and scopes. `Policy::default()` is the documented default policy; the
+/// `with_*` methods change one field each.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Policy {
@@ -32,8 +73,9 @@ pub struct Policy {
     pub max_sse_line: usize,
     /// At most this many requests outstanding at once; `None` for no cap. Default: `None`.
     pub max_outstanding: Option<usize>,
-    /// How many times in a row a request's SSE stream is resumed without any new event before
-    /// the request fails with [`Error::StreamLost`](crate::Error::StreamLost). Default: 3.
+    /// How many times in a row a request's SSE stream is resumed without anything new (no
+    /// message, no new event id) before the request fails with
+    /// [`RequestError::StreamLost`]. Default: 3.
     pub max_resume_attempts: u32,
     /// How long the handshake waits for the server to answer the GET stream before the
     /// session is ready without it. Default: 1 s.
@@ -48,20 +90,30 @@ pub struct Policy {
     pub min_retry: Duration,
     /// How many times in all one request's stream may be resumed, and how many times in a row
     /// the GET stream may be reopened without it bringing a message. Past it the request fails
-    /// with [`Error::StreamLost`](crate::Error::StreamLost), or the client goes on without a
-    /// GET stream (a warning). Each reconnect after a stream that brought no message waits
-    /// twice as long as the one before, up to `max_retry`. Default: 100.
+    /// with [`RequestError::StreamLost`], or the client goes on without a GET stream (a
+    /// warning). Each reconnect after a stream that brought no message waits twice as long as
+    /// the one before, up to `max_retry`. Default: 100.
     pub max_reconnects: u32,
     /// At most this many HTTP exchanges (and so connections) open at once; more wait, in
     /// order, until one ends. Default: 64.
     pub max_concurrent_exchanges: usize,
     /// The most bytes that may wait to be sent: messages queued before the session is ready,
     /// HTTP requests waiting for a free exchange, and stdin bytes the child has not read yet.
-    /// A request that would pass it fails at once with
-    /// [`Error::LimitReached`](crate::Error::LimitReached); an answer the client owes the
-    /// server (a `ping`'s) that would pass it fails the session, since a server that stops
-    /// reading while it keeps asking would make the client hold ever more. Default: 32 MiB.
+    /// A request that would pass it fails at once with [`RequestError::LimitReached`]; an
+    /// answer the client owes the server (a `ping`'s) that would pass it fails the session,
+    /// since a server that stops reading while it keeps asking would make the client hold ever
+    /// more. Default: 32 MiB.
     pub max_send_backlog: usize,
+    /// How much of a failed response's body is read, for a JSON-RPC error or an excerpt.
+    /// Default: 64 KiB.
+    pub error_body_max: usize,
+    /// How long the rest of a failed response's body is waited for before the failure is
+    /// reported without it. Default: 1 s.
+    pub error_body_wait: Duration,
+    /// How long the exchanges the server should still hear from a session that ended (a
+    /// cancellation, the closing `DELETE`) may go on after it; the rest are aborted at once.
+    /// Default: 2 s.
+    pub linger: Duration,
 }
 
 impl Default for Policy {
@@ -82,11 +134,64 @@ impl Default for Policy {
             max_reconnects: 100,
             max_concurrent_exchanges: 64,
             max_send_backlog: 32 << 20,
+            error_body_max: 64 << 10,
+            error_body_wait: Duration::from_secs(1),
+            linger: Duration::from_secs(2),
         }
     }
 }
 
+macro_rules! with {
+    ($($(#[$doc:meta])* $name:ident: $field:ident: $ty:ty;)*) => {$(
+        $(#[$doc])*
+        #[must_use]
+        pub fn $name(mut self, value: $ty) -> Self {
+            self.$field = value;
+            self
+        }
+    )*};
+}
+
 impl Policy {
+    with! {
+        /// Sets [`server_error_scope`](Policy::server_error_scope).
+        with_server_error_scope: server_error_scope: Scope;
+        /// Sets [`request_timeout`](Policy::request_timeout).
+        with_request_timeout: request_timeout: Duration;
+        /// Sets [`progress_resets_timeout`](Policy::progress_resets_timeout).
+        with_progress_resets_timeout: progress_resets_timeout: bool;
+        /// Sets [`max_request_time`](Policy::max_request_time).
+        with_max_request_time: max_request_time: Duration;
+        /// Sets [`max_message_size`](Policy::max_message_size).
+        with_max_message_size: max_message_size: usize;
+        /// Sets [`max_sse_line`](Policy::max_sse_line).
+        with_max_sse_line: max_sse_line: usize;
+        /// Sets [`max_outstanding`](Policy::max_outstanding).
+        with_max_outstanding: max_outstanding: Option<usize>;
+        /// Sets [`max_resume_attempts`](Policy::max_resume_attempts).
+        with_max_resume_attempts: max_resume_attempts: u32;
+        /// Sets [`server_stream_wait`](Policy::server_stream_wait).
+        with_server_stream_wait: server_stream_wait: Duration;
+        /// Sets [`default_retry`](Policy::default_retry).
+        with_default_retry: default_retry: Duration;
+        /// Sets [`max_retry`](Policy::max_retry).
+        with_max_retry: max_retry: Duration;
+        /// Sets [`min_retry`](Policy::min_retry).
+        with_min_retry: min_retry: Duration;
+        /// Sets [`max_reconnects`](Policy::max_reconnects).
+        with_max_reconnects: max_reconnects: u32;
+        /// Sets [`max_concurrent_exchanges`](Policy::max_concurrent_exchanges).
+        with_max_concurrent_exchanges: max_concurrent_exchanges: usize;
+        /// Sets [`max_send_backlog`](Policy::max_send_backlog).
+        with_max_send_backlog: max_send_backlog: usize;
+        /// Sets [`error_body_max`](Policy::error_body_max).
+        with_error_body_max: error_body_max: usize;
+        /// Sets [`error_body_wait`](Policy::error_body_wait).
+        with_error_body_wait: error_body_wait: Duration;
+        /// Sets [`linger`](Policy::linger).
+        with_linger: linger: Duration;
+    }
+
     /// How long to wait before reconnecting a stream: the server's `retry` (else
     /// `default_retry`) within `min_retry..=max_retry`, doubled for each stream in a row that
     /// ended without bringing a message beyond the first (`empty_in_a_row` counts the one that
@@ -101,11 +206,11 @@ impl Policy {
     }
 }
 
-/// What an exchange is for: the failure policy depends on it, and an adapter may too (a
-/// notification's POST or the closing DELETE may be let finish after the session ends).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What an exchange is for: the failure policy depends on it, and an adapter may too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ExchangeKind {
-    /// The POST of `initialize`.
+    /// The POST of the handshake's request (`initialize`).
     Initialize,
     /// The POST of any other request.
     Request,
@@ -119,180 +224,596 @@ pub enum ExchangeKind {
     Delete,
 }
 
-/// What a response status means for its exchange.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Verdict {
-    /// 2xx: read the body.
+/// Where a stream stands when it ends: what the reconnect rows depend on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StreamState {
+    /// The server gave an event id the stream can be resumed from.
+    pub resumable: bool,
+    /// The server's `retry`, if it sent one.
+    pub retry: Option<Duration>,
+    /// Resumed streams in a row that brought nothing new (no message, no new event id),
+    /// counting the one that just ended (0 when it brought something).
+    pub fruitless: u32,
+    /// Streams in a row that ended without a message, counting this one.
+    pub empty: u32,
+    /// Reconnects so far: in all for a request's stream; in a row without a message for the
+    /// GET stream.
+    pub reconnects: u32,
+}
+
+/// What happened: a failure classified by a transport or by the session, the input of the
+/// table.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Failure {
+    /// A response head. `www_authenticate` and `retry_after` are the headers' excerpts.
+    Status {
+        /// What the exchange was for.
+        kind: ExchangeKind,
+        /// Its status.
+        status: StatusCode,
+        /// It carried `Mcp-Session-Id`.
+        carried_session: bool,
+        /// The method it carried (for a warning).
+        method: Arc<str>,
+        /// The `WWW-Authenticate` header, capped and escaped.
+        www_authenticate: Option<Arc<str>>,
+    },
+    /// A failure status's body (or as much as was read of it): what fails with it.
+    ErrorBody {
+        /// The failure scope the status was given.
+        scope: Scope,
+        /// The error it becomes.
+        error: Arc<HttpError>,
+    },
+    /// A 2xx answer to a request with a content type that is neither JSON nor an event stream.
+    UnexpectedContentType(Arc<str>),
+    /// A 2xx that cannot carry the response (202, 204), or a JSON body without it.
+    NoResponse,
+    /// A JSON body (the whole answer) that is not JSON-RPC.
+    InvalidBody(Arc<str>),
+    /// A stdout line or an SSE event that is not JSON-RPC (it cannot be known to be the
+    /// answer; the answer may come next).
+    InvalidMessage {
+        /// Why.
+        error: String,
+        /// Its beginning, escaped.
+        excerpt: String,
+    },
+    /// The stream that carried (or was to carry) a request's answer ended before it.
+    StreamEnded {
+        /// Where it stands.
+        state: StreamState,
+        /// The transport error that ended it, if any.
+        error: Option<TransportError>,
+    },
+    /// The optional GET stream ended.
+    ServerStreamEnded {
+        /// Where it stands.
+        state: StreamState,
+        /// Why, if it failed.
+        error: Option<TransportError>,
+    },
+    /// An exchange failed in the transport before it had an answer.
+    ExchangeFailed {
+        /// What the exchange was for.
+        kind: ExchangeKind,
+        /// The method it carried (for a warning).
+        method: Arc<str>,
+        /// What failed.
+        error: TransportError,
+    },
+    /// A body or SSE event of an exchange over the message limit.
+    TooLargeOnExchange {
+        /// What the exchange was for.
+        kind: ExchangeKind,
+        /// The limit.
+        limit: usize,
+    },
+    /// A stdout line over the message limit.
+    TooLargeOnStdout {
+        /// The limit.
+        limit: usize,
+    },
+    /// The child exited (`code`) or closed its stdout (`None`).
+    ProcessExited {
+        /// Its exit code.
+        code: Option<i32>,
+    },
+    /// Writing to the child's stdin failed.
+    WriteFailed(TransportError),
+    /// A request's deadline passed.
+    DeadlinePassed {
+        /// How long it was allowed to run.
+        after: Duration,
+        /// How many server messages were skipped while it waited.
+        skipped: u64,
+    },
+    /// The application cancelled a request.
+    Cancelled,
+    /// A JSON-RPC error response to a request.
+    RpcError(ErrorObject),
+    /// A message would take the send backlog past its limit; `owed` when it is an answer the
+    /// client owes the server.
+    SendBacklog {
+        /// The limit.
+        limit: usize,
+        /// It is an answer to a server request.
+        owed: bool,
+    },
+    /// The GET stream was answered 2xx without an event stream.
+    NotAStream {
+        /// The status.
+        status: StatusCode,
+    },
+    /// A stream's last event id cannot be sent back as `Last-Event-ID` (it holds a control
+    /// character): the stream cannot be resumed.
+    UnusableEventId {
+        /// The id, escaped.
+        id: String,
+    },
+    /// The handshake's answer chose a version the client does not speak.
+    UnsupportedVersion(Arc<str>),
+    /// The handshake's answer was not what it must be.
+    InvalidHandshake(Arc<str>),
+}
+
+/// What a [`Failure`] does.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Effect {
+    /// A 2xx: read the answer.
     Proceed,
-    /// The session fails with this cause.
-    FailSession(Cause),
-    /// The exchange's request fails with this cause.
-    FailRequest(Cause),
-    /// Nothing fails; the application gets a warning.
-    Warn,
-    /// The server offers no GET stream; not an error.
+    /// Every outstanding request fails with this error and the session closes.
+    FailSession(SessionError),
+    /// The request fails because of what the server did; its exchange is aborted.
+    FailRequest(RequestError),
+    /// The client gives up on the request: it fails, its exchange is aborted, and the server
+    /// is told (`notifications/cancelled`).
+    Abandon(RequestError),
+    /// Read the failure's body (at most `max` bytes, for at most `wait`) for its excerpt and a
+    /// JSON-RPC error; then [`Failure::ErrorBody`] with `scope`.
+    ReadErrorBody {
+        /// Who fails once the body is read.
+        scope: Scope,
+        /// How much of it.
+        max: usize,
+        /// How long to wait for it.
+        wait: Duration,
+    },
+    /// Nothing fails; the application is warned.
+    Warn(Warning),
+    /// Reconnect the stream after this long.
+    Reconnect {
+        /// The wait.
+        after: Duration,
+    },
+    /// The server offers no GET stream: not an error, and not asked again.
     NoServerStream,
-    /// Nothing to do (the answer to a DELETE).
+    /// Nothing to do (the answer to a `DELETE`, a GET stream that is not resumable).
     Ignore,
 }
 
-/// Which error a failing status becomes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Cause {
-    /// [`Error::Http`](crate::Error::Http), once the body's excerpt is read.
-    Http,
-    /// [`Error::SessionExpired`](crate::Error::SessionExpired).
-    Expired,
-    /// [`Error::AuthRequired`](crate::Error::AuthRequired).
-    Auth,
-}
-
 impl Policy {
-    /// The default policy table of DESIGN.md ("What each failure does"), for HTTP statuses.
-    pub(crate) fn verdict(
+    /// The table: what `failure` does under this policy.
+    pub fn effect(&self, failure: &Failure) -> Effect {
+        use Effect::*;
+        match failure {
+            Failure::Status {
+                kind,
+                status,
+                carried_session,
+                method,
+                www_authenticate,
+            } => self.status(*kind, *status, *carried_session, method, www_authenticate),
+            Failure::ErrorBody { scope, error } => match scope {
+                Scope::Session => FailSession(SessionError::Http(error.clone())),
+                Scope::Request => FailRequest(RequestError::Http(error.clone())),
+            },
+            Failure::UnexpectedContentType(c) => FailRequest(RequestError::Protocol(
+                ProtocolError::UnexpectedContentType(c.clone()),
+            )),
+            Failure::NoResponse => FailRequest(RequestError::Protocol(ProtocolError::NoResponse)),
+            Failure::InvalidBody(e) => FailRequest(RequestError::Protocol(
+                ProtocolError::InvalidJson(e.clone()),
+            )),
+            Failure::InvalidMessage { error, excerpt } => Warn(Warning::InvalidMessage {
+                error: error.clone(),
+                excerpt: excerpt.clone(),
+            }),
+            Failure::StreamEnded { state, error } => {
+                let within = state.fruitless < self.max_resume_attempts
+                    && state.reconnects < self.max_reconnects;
+                if state.resumable && within {
+                    Reconnect {
+                        after: self.reconnect_delay(state.retry, state.empty),
+                    }
+                } else {
+                    FailRequest(match error {
+                        Some(e) if !state.resumable => RequestError::Transport(e.clone()),
+                        _ => RequestError::StreamLost,
+                    })
+                }
+            }
+            Failure::ServerStreamEnded { state, error } => {
+                let can = state.resumable || state.retry.is_some();
+                let capped = state.reconnects >= self.max_reconnects;
+                if can && state.fruitless < self.max_resume_attempts && !capped {
+                    Reconnect {
+                        after: self.reconnect_delay(state.retry, state.empty),
+                    }
+                } else if can && capped {
+                    Warn(Warning::ServerStreamLost {
+                        reason: format!(
+                            "reopened {} times in a row without a message",
+                            self.max_reconnects
+                        ),
+                    })
+                } else if let Some(e) = error {
+                    Warn(Warning::ServerStreamLost {
+                        reason: e.message.to_string(),
+                    })
+                } else {
+                    Ignore
+                }
+            }
+            Failure::ExchangeFailed {
+                kind,
+                method,
+                error,
+            } => match kind {
+                ExchangeKind::Initialize => FailSession(SessionError::Transport(error.clone())),
+                ExchangeKind::Request | ExchangeKind::Resume => {
+                    FailRequest(RequestError::Transport(error.clone()))
+                }
+                ExchangeKind::Notification => Warn(Warning::NotificationFailed {
+                    method: method.to_string(),
+                    reason: error.message.to_string(),
+                }),
+                ExchangeKind::ServerStream => Warn(Warning::ServerStreamLost {
+                    reason: error.message.to_string(),
+                }),
+                ExchangeKind::Delete => Ignore,
+            },
+            Failure::TooLargeOnExchange { kind, limit } => match kind {
+                ExchangeKind::ServerStream => Warn(Warning::ServerStreamLost {
+                    reason: RequestError::TooLarge { limit: *limit }.to_string(),
+                }),
+                ExchangeKind::Initialize => FailSession(SessionError::TooLarge { limit: *limit }),
+                _ => FailRequest(RequestError::TooLarge { limit: *limit }),
+            },
+            Failure::TooLargeOnStdout { limit } => {
+                FailSession(SessionError::TooLarge { limit: *limit })
+            }
+            Failure::ProcessExited { code } => {
+                FailSession(SessionError::ProcessExited { code: *code })
+            }
+            Failure::WriteFailed(e) => FailSession(SessionError::Transport(e.clone())),
+            Failure::DeadlinePassed { after, skipped } => Abandon(RequestError::Timeout {
+                after: *after,
+                skipped: *skipped,
+            }),
+            Failure::Cancelled => Abandon(RequestError::Cancelled),
+            Failure::RpcError(e) => FailRequest(RequestError::Rpc(e.clone())),
+            Failure::SendBacklog { limit, owed } => {
+                let what = Limit::SendBacklog;
+                let limit = *limit;
+                if *owed {
+                    FailSession(SessionError::LimitReached { what, limit })
+                } else {
+                    FailRequest(RequestError::LimitReached { what, limit })
+                }
+            }
+            Failure::NotAStream { status } => {
+                Warn(Warning::ServerStreamRejected { status: *status })
+            }
+            Failure::UnusableEventId { id } => Warn(Warning::UnusableEventId { id: id.clone() }),
+            Failure::UnsupportedVersion(v) => {
+                FailSession(SessionError::UnsupportedProtocolVersion(v.clone()))
+            }
+            Failure::InvalidHandshake(e) => FailSession(SessionError::Protocol(
+                ProtocolError::InvalidInitializeResult(e.clone()),
+            )),
+        }
+    }
+
+    /// The rows that depend on an HTTP status.
+    fn status(
         &self,
-        role: ExchangeKind,
-        status: http::StatusCode,
+        kind: ExchangeKind,
+        status: StatusCode,
         carried_session: bool,
-    ) -> Verdict {
-        use Verdict::*;
-        if role == ExchangeKind::Delete {
+        method: &str,
+        www_authenticate: &Option<Arc<str>>,
+    ) -> Effect {
+        use Effect::*;
+        if kind == ExchangeKind::Delete {
             return Ignore;
         }
         if status.is_success() {
             return Proceed;
         }
+        let read = |scope| ReadErrorBody {
+            scope,
+            max: self.error_body_max,
+            wait: self.error_body_wait,
+        };
         let code = status.as_u16();
-        if role == ExchangeKind::Initialize {
-            return FailSession(match code {
-                401 => Cause::Auth,
-                _ => Cause::Http,
+        if code == 401 {
+            return FailSession(SessionError::AuthRequired {
+                www_authenticate: www_authenticate.clone(),
             });
         }
-        if code == 401 {
-            return FailSession(Cause::Auth);
+        if kind == ExchangeKind::Initialize {
+            return read(Scope::Session);
         }
         // The GET stream is optional: 400, 404 or 405 only say the server offers none. (A
         // session that really expired fails on the next POST.)
-        if role == ExchangeKind::ServerStream && matches!(code, 400 | 404 | 405) {
+        if kind == ExchangeKind::ServerStream && matches!(code, 400 | 404 | 405) {
             return NoServerStream;
         }
         if code == 404 && carried_session {
-            return FailSession(Cause::Expired);
+            return FailSession(SessionError::SessionExpired);
         }
+        let warn = || match kind {
+            ExchangeKind::ServerStream => Warn(Warning::ServerStreamRejected { status }),
+            _ => Warn(Warning::NotificationRejected {
+                method: method.to_owned(),
+                status,
+            }),
+        };
         if status.is_server_error() {
-            return match (self.server_error_scope, role) {
-                (Scope::Session, _) => FailSession(Cause::Http),
+            return match (self.server_error_scope, kind) {
+                (Scope::Session, _) => read(Scope::Session),
                 (Scope::Request, ExchangeKind::Request | ExchangeKind::Resume) => {
-                    FailRequest(Cause::Http)
+                    read(Scope::Request)
                 }
-                (Scope::Request, _) => Warn,
+                (Scope::Request, _) => warn(),
             };
         }
-        match role {
-            ExchangeKind::Request | ExchangeKind::Resume => FailRequest(Cause::Http),
-            _ => Warn,
+        match kind {
+            ExchangeKind::Request | ExchangeKind::Resume => read(Scope::Request),
+            _ => warn(),
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    //! One test per row of the default policy table that depends on an HTTP status.
+    //! One test per row of the failure table, named after it.
     use super::*;
     use http::StatusCode as S;
     use ExchangeKind::*;
-    use Verdict::*;
 
-    fn v(role: ExchangeKind, code: u16, carried: bool) -> Verdict {
-        Policy::default().verdict(role, S::from_u16(code).unwrap(), carried)
+    fn status(kind: ExchangeKind, code: u16, carried: bool) -> Effect {
+        Policy::default().effect(&Failure::Status {
+            kind,
+            status: S::from_u16(code).unwrap(),
+            carried_session: carried,
+            method: "m".into(),
+            www_authenticate: Some("Bearer".into()),
+        })
+    }
+
+    fn read(scope: Scope) -> Effect {
+        Effect::ReadErrorBody {
+            scope,
+            max: 64 << 10,
+            wait: Duration::from_secs(1),
+        }
+    }
+
+    fn stream(resumable: bool, fruitless: u32, empty: u32, reconnects: u32) -> StreamState {
+        StreamState {
+            resumable,
+            retry: Some(Duration::from_millis(500)),
+            fruitless,
+            empty,
+            reconnects,
+        }
+    }
+
+    fn http_error() -> Arc<HttpError> {
+        Arc::new(HttpError::new(S::SERVICE_UNAVAILABLE, "down"))
     }
 
     #[test]
-    fn http_5xx_on_any_exchange_fails_the_session() {
-        for role in [Request, Resume, Notification, ServerStream] {
+    fn row_5xx_on_any_exchange_fails_the_session() {
+        for kind in [Request, Resume, Notification, ServerStream] {
             for code in [500, 502, 503, 504] {
                 assert_eq!(
-                    v(role, code, true),
-                    FailSession(Cause::Http),
-                    "{role:?} {code}"
+                    status(kind, code, true),
+                    read(Scope::Session),
+                    "{kind:?} {code}"
                 );
             }
         }
+        let e = http_error();
+        assert_eq!(
+            Policy::default().effect(&Failure::ErrorBody {
+                scope: Scope::Session,
+                error: e.clone()
+            }),
+            Effect::FailSession(SessionError::Http(e))
+        );
     }
 
     #[test]
-    fn http_5xx_can_be_made_request_scoped() {
-        let p = Policy {
-            server_error_scope: Scope::Request,
-            ..Policy::default()
+    fn row_5xx_can_be_made_request_scoped() {
+        let p = Policy::default().with_server_error_scope(Scope::Request);
+        let f = |kind| Failure::Status {
+            kind,
+            status: S::SERVICE_UNAVAILABLE,
+            carried_session: true,
+            method: "notifications/x".into(),
+            www_authenticate: None,
         };
-        assert_eq!(
-            p.verdict(Request, S::SERVICE_UNAVAILABLE, true),
-            FailRequest(Cause::Http)
-        );
-        assert_eq!(p.verdict(Notification, S::SERVICE_UNAVAILABLE, true), Warn);
-        assert_eq!(
-            p.verdict(Initialize, S::SERVICE_UNAVAILABLE, false),
-            FailSession(Cause::Http)
-        );
+        assert_eq!(p.effect(&f(Request)), read(Scope::Request));
+        assert!(matches!(p.effect(&f(Notification)), Effect::Warn(_)));
+        assert_eq!(p.effect(&f(Initialize)), read(Scope::Session));
     }
 
     #[test]
-    fn http_404_with_session_id_means_session_expired() {
-        for role in [Request, Resume, Notification] {
-            assert_eq!(v(role, 404, true), FailSession(Cause::Expired), "{role:?}");
+    fn row_404_with_a_session_id_means_the_session_expired() {
+        for kind in [Request, Resume, Notification] {
+            assert_eq!(
+                status(kind, 404, true),
+                Effect::FailSession(SessionError::SessionExpired),
+                "{kind:?}"
+            );
         }
-        assert_eq!(v(Request, 404, false), FailRequest(Cause::Http));
+        assert_eq!(status(Request, 404, false), read(Scope::Request));
     }
 
     #[test]
-    fn http_401_fails_the_session_with_auth_required() {
-        for role in [Initialize, Request, Resume, Notification, ServerStream] {
-            assert_eq!(v(role, 401, true), FailSession(Cause::Auth), "{role:?}");
+    fn row_401_fails_the_session_with_auth_required() {
+        for kind in [Initialize, Request, Resume, Notification, ServerStream] {
+            assert_eq!(
+                status(kind, 401, true),
+                Effect::FailSession(SessionError::AuthRequired {
+                    www_authenticate: Some("Bearer".into())
+                }),
+                "{kind:?}"
+            );
         }
     }
 
     #[test]
-    fn any_non_2xx_on_initialize_fails_the_session() {
+    fn row_any_failure_status_to_initialize_fails_the_session() {
         for code in [301, 400, 403, 404, 405, 406, 409, 429, 500, 503] {
             assert_eq!(
-                v(Initialize, code, false),
-                FailSession(Cause::Http),
+                status(Initialize, code, false),
+                read(Scope::Session),
                 "{code}"
             );
         }
     }
 
     #[test]
-    fn http_4xx_on_a_request_post_fails_only_that_request() {
+    fn row_4xx_on_a_request_post_fails_that_request() {
         for code in [400, 403, 405, 406, 409, 413, 415, 422, 429] {
-            assert_eq!(v(Request, code, true), FailRequest(Cause::Http), "{code}");
+            assert_eq!(status(Request, code, true), read(Scope::Request), "{code}");
         }
-    }
-
-    #[test]
-    fn http_4xx_on_a_notification_post_is_a_warning() {
-        for code in [400, 403, 405, 406, 409, 413, 415, 422, 429] {
-            assert_eq!(v(Notification, code, true), Warn, "{code}");
-        }
-    }
-
-    #[test]
-    fn http_400_404_405_on_the_get_stream_mean_no_server_stream() {
-        assert_eq!(v(ServerStream, 400, true), NoServerStream);
-        assert_eq!(v(ServerStream, 404, false), NoServerStream);
+        let e = http_error();
         assert_eq!(
-            v(ServerStream, 404, true),
-            NoServerStream,
-            "even with a session id"
+            Policy::default().effect(&Failure::ErrorBody {
+                scope: Scope::Request,
+                error: e.clone()
+            }),
+            Effect::FailRequest(RequestError::Http(e))
         );
-        assert_eq!(v(ServerStream, 405, true), NoServerStream);
-        assert_eq!(v(ServerStream, 409, true), Warn);
     }
 
     #[test]
-    fn every_reconnect_waits_at_least_the_floor_and_backs_off_on_empty_streams() {
+    fn row_4xx_on_a_notification_post_is_a_warning() {
+        for code in [400, 403, 405, 406, 409, 413, 415, 422, 429] {
+            assert_eq!(
+                status(Notification, code, true),
+                Effect::Warn(Warning::NotificationRejected {
+                    method: "m".into(),
+                    status: S::from_u16(code).unwrap()
+                }),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn row_400_404_405_on_the_get_stream_mean_no_server_stream() {
+        for code in [400, 404, 405] {
+            for carried in [false, true] {
+                assert_eq!(status(ServerStream, code, carried), Effect::NoServerStream);
+            }
+        }
+        assert_eq!(
+            status(ServerStream, 409, true),
+            Effect::Warn(Warning::ServerStreamRejected {
+                status: S::CONFLICT
+            })
+        );
+    }
+
+    #[test]
+    fn row_a_2xx_proceeds_and_the_answer_to_a_delete_is_ignored() {
+        assert_eq!(status(Request, 200, true), Effect::Proceed);
+        assert_eq!(status(Notification, 202, true), Effect::Proceed);
+        assert_eq!(status(Delete, 500, true), Effect::Ignore);
+        assert_eq!(status(Delete, 200, true), Effect::Ignore);
+    }
+
+    #[test]
+    fn row_a_2xx_body_that_is_not_json_rpc_fails_the_request() {
+        let p = Policy::default();
+        assert_eq!(
+            p.effect(&Failure::InvalidBody("eof".into())),
+            Effect::FailRequest(RequestError::Protocol(ProtocolError::InvalidJson(
+                "eof".into()
+            )))
+        );
+        assert_eq!(
+            p.effect(&Failure::UnexpectedContentType("text/html".into())),
+            Effect::FailRequest(RequestError::Protocol(
+                ProtocolError::UnexpectedContentType("text/html".into())
+            ))
+        );
+    }
+
+    #[test]
+    fn row_no_response_in_a_2xx_fails_the_request() {
+        assert_eq!(
+            Policy::default().effect(&Failure::NoResponse),
+            Effect::FailRequest(RequestError::Protocol(ProtocolError::NoResponse))
+        );
+    }
+
+    #[test]
+    fn row_a_stream_that_ends_with_an_event_id_is_resumed_within_bounds() {
+        let p = Policy::default();
+        let ended = |state| Failure::StreamEnded { state, error: None };
+        assert_eq!(
+            p.effect(&ended(stream(true, 1, 1, 0))),
+            Effect::Reconnect {
+                after: Duration::from_millis(500)
+            }
+        );
+        // Three resumptions in a row that bring nothing new are allowed, not a fourth.
+        assert!(matches!(
+            p.effect(&ended(stream(true, 2, 2, 2))),
+            Effect::Reconnect { .. }
+        ));
+        assert_eq!(
+            p.effect(&ended(stream(true, 3, 3, 3))),
+            Effect::FailRequest(RequestError::StreamLost)
+        );
+        // However much is new, a request's stream is resumed at most `max_reconnects` times.
+        assert_eq!(
+            p.effect(&ended(stream(true, 1, 1, 100))),
+            Effect::FailRequest(RequestError::StreamLost)
+        );
+    }
+
+    #[test]
+    fn row_a_stream_that_ends_without_an_event_id_loses_the_request() {
+        let p = Policy::default();
+        assert_eq!(
+            p.effect(&Failure::StreamEnded {
+                state: stream(false, 1, 1, 0),
+                error: None
+            }),
+            Effect::FailRequest(RequestError::StreamLost)
+        );
+        let e = TransportError::new(crate::TransportErrorKind::Reset, "eof");
+        assert_eq!(
+            p.effect(&Failure::StreamEnded {
+                state: stream(false, 1, 1, 0),
+                error: Some(e.clone())
+            }),
+            Effect::FailRequest(RequestError::Transport(e))
+        );
+    }
+
+    #[test]
+    fn row_every_reconnect_waits_a_floor_and_backs_off() {
         let p = Policy::default();
         let ms = Duration::from_millis;
         // `retry: 0` cannot make a tight loop.
@@ -305,18 +826,150 @@ mod tests {
         assert_eq!(p.reconnect_delay(Some(ms(500)), 40), p.max_retry);
         assert_eq!(p.reconnect_delay(Some(Duration::MAX), 1), p.max_retry);
         // A policy whose cap is below its floor waits the floor.
-        let odd = Policy {
-            max_retry: ms(0),
-            ..Policy::default()
-        };
+        let odd = Policy::default().with_max_retry(ms(0));
         assert_eq!(odd.reconnect_delay(Some(ms(0)), 9), ms(100));
     }
 
     #[test]
-    fn http_2xx_proceeds_and_delete_answers_are_ignored() {
-        assert_eq!(v(Request, 200, true), Proceed);
-        assert_eq!(v(Notification, 202, true), Proceed);
-        assert_eq!(v(Delete, 500, true), Ignore);
-        assert_eq!(v(Delete, 200, true), Ignore);
+    fn row_the_get_stream_is_reopened_within_bounds() {
+        let p = Policy::default().with_max_reconnects(4);
+        let ended = |state| Failure::ServerStreamEnded { state, error: None };
+        assert!(matches!(
+            p.effect(&ended(stream(true, 1, 2, 3))),
+            Effect::Reconnect { .. }
+        ));
+        assert!(matches!(
+            p.effect(&ended(stream(true, 1, 5, 4))),
+            Effect::Warn(Warning::ServerStreamLost { .. })
+        ));
+        assert_eq!(p.effect(&ended(StreamState::default())), Effect::Ignore);
+    }
+
+    #[test]
+    fn row_a_transport_failure_fails_the_request_or_the_handshake() {
+        let p = Policy::default();
+        let e = TransportError::new(crate::TransportErrorKind::Connect, "refused");
+        let f = |kind| Failure::ExchangeFailed {
+            kind,
+            method: "m".into(),
+            error: e.clone(),
+        };
+        assert_eq!(
+            p.effect(&f(Request)),
+            Effect::FailRequest(RequestError::Transport(e.clone()))
+        );
+        assert_eq!(
+            p.effect(&f(Initialize)),
+            Effect::FailSession(SessionError::Transport(e.clone()))
+        );
+        assert!(matches!(p.effect(&f(Notification)), Effect::Warn(_)));
+        assert!(matches!(p.effect(&f(ServerStream)), Effect::Warn(_)));
+        assert_eq!(p.effect(&f(Delete)), Effect::Ignore);
+    }
+
+    #[test]
+    fn row_the_child_exiting_fails_the_session() {
+        let p = Policy::default();
+        assert_eq!(
+            p.effect(&Failure::ProcessExited { code: Some(3) }),
+            Effect::FailSession(SessionError::ProcessExited { code: Some(3) })
+        );
+        let e = TransportError::new(crate::TransportErrorKind::Other, "EPIPE");
+        assert_eq!(
+            p.effect(&Failure::WriteFailed(e.clone())),
+            Effect::FailSession(SessionError::Transport(e))
+        );
+    }
+
+    #[test]
+    fn row_a_message_that_is_not_json_rpc_is_a_warning() {
+        assert!(matches!(
+            Policy::default().effect(&Failure::InvalidMessage {
+                error: "eof".into(),
+                excerpt: "{".into()
+            }),
+            Effect::Warn(Warning::InvalidMessage { .. })
+        ));
+    }
+
+    #[test]
+    fn row_a_message_over_the_limit_fails_the_request_or_the_stdio_session() {
+        let p = Policy::default();
+        let large = |kind| p.effect(&Failure::TooLargeOnExchange { kind, limit: 9 });
+        assert_eq!(
+            large(Request),
+            Effect::FailRequest(RequestError::TooLarge { limit: 9 })
+        );
+        assert!(matches!(large(ServerStream), Effect::Warn(_)));
+        assert_eq!(
+            p.effect(&Failure::TooLargeOnStdout { limit: 9 }),
+            Effect::FailSession(SessionError::TooLarge { limit: 9 })
+        );
+    }
+
+    #[test]
+    fn row_a_deadline_abandons_the_request() {
+        let after = Duration::from_secs(60);
+        assert_eq!(
+            Policy::default().effect(&Failure::DeadlinePassed { after, skipped: 2 }),
+            Effect::Abandon(RequestError::Timeout { after, skipped: 2 })
+        );
+    }
+
+    #[test]
+    fn row_the_application_cancelling_abandons_the_request() {
+        assert_eq!(
+            Policy::default().effect(&Failure::Cancelled),
+            Effect::Abandon(RequestError::Cancelled)
+        );
+    }
+
+    #[test]
+    fn row_a_json_rpc_error_fails_the_request() {
+        let e = ErrorObject::new(-32601, "no");
+        assert_eq!(
+            Policy::default().effect(&Failure::RpcError(e.clone())),
+            Effect::FailRequest(RequestError::Rpc(e))
+        );
+    }
+
+    #[test]
+    fn row_the_send_backlog_at_its_limit_fails_the_request_or_the_session() {
+        let p = Policy::default();
+        assert_eq!(
+            p.effect(&Failure::SendBacklog {
+                limit: 9,
+                owed: false
+            }),
+            Effect::FailRequest(RequestError::LimitReached {
+                what: Limit::SendBacklog,
+                limit: 9
+            })
+        );
+        assert_eq!(
+            p.effect(&Failure::SendBacklog {
+                limit: 9,
+                owed: true
+            }),
+            Effect::FailSession(SessionError::LimitReached {
+                what: Limit::SendBacklog,
+                limit: 9
+            })
+        );
+    }
+
+    #[test]
+    fn row_a_bad_handshake_answer_fails_the_session() {
+        let p = Policy::default();
+        assert_eq!(
+            p.effect(&Failure::UnsupportedVersion("1999-01-01".into())),
+            Effect::FailSession(SessionError::UnsupportedProtocolVersion(
+                "1999-01-01".into()
+            ))
+        );
+        assert!(matches!(
+            p.effect(&Failure::InvalidHandshake("missing field".into())),
+            Effect::FailSession(SessionError::Protocol(_))
+        ));
     }
 }

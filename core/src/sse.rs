@@ -165,6 +165,17 @@ impl SseDecoder {
         result
     }
 
+    /// The bytes the decoder holds (its buffers' capacities): bounded by the limits.
+    pub fn retained(&self) -> usize {
+        let id = |s: &Option<String>| s.as_ref().map_or(0, String::capacity);
+        std::mem::size_of::<Self>()
+            + self.partial.capacity()
+            + self.data.capacity()
+            + self.event_type.capacity()
+            + id(&self.id_buffer)
+            + id(&self.last_event_id)
+    }
+
     /// The last event id, as of the last blank line: the id of the last complete event, to
     /// send as `Last-Event-ID` when resuming. It persists across events and is also set by
     /// events that dispatch nothing (an `id:` line followed by a blank line with no data — the

@@ -4,7 +4,7 @@
 
 mod support;
 
-use mcpwire_core::{Config, Error, ExchangeId};
+use mcpwire_core::{Config, ExchangeId, RequestError};
 use support::*;
 
 #[test]
@@ -61,7 +61,7 @@ fn the_max_outstanding_cap_refuses_a_request_synchronously() {
     let (a, _b) = (h.request("a"), h.request("b"));
     let sent = h.sent();
     let refused = h.session.request(h.now, "c", None, Default::default());
-    assert_eq!(refused, Err(Error::TooManyRequests { limit: 2 }));
+    assert_eq!(refused, Err(RequestError::TooManyRequests { limit: 2 }));
     assert!(
         h.take().is_empty(),
         "nothing sent, nothing queued, no event for the refused request"
@@ -87,7 +87,7 @@ fn the_cap_counts_requests_queued_before_ready() {
     h.request("a");
     assert_eq!(
         h.session.request(h.now, "b", None, Default::default()),
-        Err(Error::TooManyRequests { limit: 1 })
+        Err(RequestError::TooManyRequests { limit: 1 })
     );
 }
 
@@ -100,6 +100,6 @@ fn a_request_larger_than_max_message_size_is_refused_synchronously() {
     let refused = h
         .session
         .request(h.now, "tools/call", Some(params), Default::default());
-    assert_eq!(refused, Err(Error::TooLarge { limit: 128 }));
+    assert_eq!(refused, Err(RequestError::TooLarge { limit: 128 }));
     assert_eq!(h.session.outstanding(), 0);
 }

@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use mcpwire_core::jsonrpc::Id;
-use mcpwire_core::{Config, Error, Event, RequestId, RequestOptions, Warning};
+use mcpwire_core::{Config, Event, RequestError, RequestId, RequestOptions, SessionError, Warning};
 use serde_json::json;
 use support::*;
 
@@ -27,10 +27,7 @@ fn progress(id: RequestId, progress: f64, total: Option<f64>, message: Option<&s
 }
 
 fn with_progress() -> RequestOptions {
-    RequestOptions {
-        progress: true,
-        ..Default::default()
-    }
+    RequestOptions::default().with_progress(true)
 }
 
 #[test]
@@ -64,7 +61,7 @@ fn a_request_without_an_answer_times_out_after_60_seconds_and_the_server_is_told
         responses(&h.events()),
         vec![(
             id,
-            Err(Error::Timeout {
+            Err(RequestError::Timeout {
                 after: 60 * SEC,
                 skipped: 0
             })
@@ -109,18 +106,12 @@ fn an_explicit_timeout_replaces_the_default() {
     let quick = h.request_with(
         "ping",
         None,
-        RequestOptions {
-            timeout: Some(5 * SEC),
-            ..Default::default()
-        },
+        RequestOptions::default().with_timeout(Some(5 * SEC)),
     );
     let slow = h.request_with(
         "tools/call",
         None,
-        RequestOptions {
-            timeout: Some(120 * SEC),
-            ..Default::default()
-        },
+        RequestOptions::default().with_timeout(Some(120 * SEC)),
     );
     let sent = h.sent();
     assert_eq!(h.session.poll_timeout(), Some(start + 5 * SEC));
@@ -132,7 +123,7 @@ fn an_explicit_timeout_replaces_the_default() {
         responses(&h.events()),
         vec![(
             quick,
-            Err(Error::Timeout {
+            Err(RequestError::Timeout {
                 after: 5 * SEC,
                 skipped: 0
             })
@@ -150,7 +141,7 @@ fn an_explicit_timeout_replaces_the_default() {
         responses(&h.events()),
         vec![(
             slow,
-            Err(Error::Timeout {
+            Err(RequestError::Timeout {
                 after: 120 * SEC,
                 skipped: 0
             })
@@ -166,10 +157,7 @@ fn a_timeout_is_never_longer_than_max_request_time() {
     let id = h.request_with(
         "tools/call",
         None,
-        RequestOptions {
-            timeout: Some(3600 * SEC),
-            ..Default::default()
-        },
+        RequestOptions::default().with_timeout(Some(3600 * SEC)),
     );
     assert_eq!(
         h.session.poll_timeout(),
@@ -181,7 +169,7 @@ fn a_timeout_is_never_longer_than_max_request_time() {
         responses(&h.events()),
         vec![(
             id,
-            Err(Error::Timeout {
+            Err(RequestError::Timeout {
                 after: 600 * SEC,
                 skipped: 0
             })
@@ -204,7 +192,7 @@ fn a_timeout_over_stdio_writes_notifications_cancelled_to_stdin() {
         responses(&h.events()),
         vec![(
             id,
-            Err(Error::Timeout {
+            Err(RequestError::Timeout {
                 after: 60 * SEC,
                 skipped: 0
             })
@@ -228,19 +216,13 @@ fn poll_timeout_reports_the_earliest_deadline() {
     h.request_with(
         "a",
         None,
-        RequestOptions {
-            timeout: Some(30 * SEC),
-            ..Default::default()
-        },
+        RequestOptions::default().with_timeout(Some(30 * SEC)),
     );
     h.advance(SEC);
     h.request_with(
         "b",
         None,
-        RequestOptions {
-            timeout: Some(10 * SEC),
-            ..Default::default()
-        },
+        RequestOptions::default().with_timeout(Some(10 * SEC)),
     );
     assert_eq!(h.session.poll_timeout(), Some(start + 11 * SEC));
     h.advance_to(start + 11 * SEC);
@@ -254,10 +236,7 @@ fn a_request_queued_before_ready_times_out_without_telling_the_server_and_is_nev
     let id = h.request_with(
         "tools/list",
         None,
-        RequestOptions {
-            timeout: Some(5 * SEC),
-            ..Default::default()
-        },
+        RequestOptions::default().with_timeout(Some(5 * SEC)),
     );
     let init = h.sent();
     h.advance(5 * SEC);
@@ -269,7 +248,7 @@ fn a_request_queued_before_ready_times_out_without_telling_the_server_and_is_nev
         responses(&h.events()),
         vec![(
             id,
-            Err(Error::Timeout {
+            Err(RequestError::Timeout {
                 after: 5 * SEC,
                 skipped: 0
             })
@@ -294,7 +273,7 @@ fn an_initialize_that_never_answers_fails_the_session_with_a_timeout() {
     let events = h.events();
     assert_eq!(
         assert_session_failed(&events, &[id]),
-        Error::Timeout {
+        SessionError::Timeout {
             after: 60 * SEC,
             skipped: 0
         }
@@ -349,7 +328,7 @@ fn progress_arrives_as_events_and_pushes_the_deadline_back() {
         responses(&h.events()),
         vec![(
             id,
-            Err(Error::Timeout {
+            Err(RequestError::Timeout {
                 after: 90 * SEC,
                 skipped: 0
             })
@@ -380,7 +359,7 @@ fn progress_never_pushes_the_deadline_beyond_max_request_time() {
         responses(&h.events()),
         vec![(
             id,
-            Err(Error::Timeout {
+            Err(RequestError::Timeout {
                 after: 100 * SEC,
                 skipped: 0
             })
@@ -453,7 +432,10 @@ fn cancelling_fails_the_request_tells_the_server_and_aborts_its_exchange() {
         sent_now[0].body,
         json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": a.0, "reason": "user pressed stop"}})
     );
-    assert_eq!(responses(&h.events()), vec![(a, Err(Error::Cancelled))]);
+    assert_eq!(
+        responses(&h.events()),
+        vec![(a, Err(RequestError::Cancelled))]
+    );
     // The aborted exchange is forgotten; the other request goes on.
     h.sse_event(xa, None, &response_line(a.0, "{}"));
     assert!(h.take().is_empty());
@@ -496,7 +478,10 @@ fn cancelling_over_stdio_writes_notifications_cancelled_and_drops_the_late_respo
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["method"], "notifications/cancelled");
     assert_eq!(lines[0]["params"]["requestId"], id.0);
-    assert_eq!(responses(&h.events()), vec![(id, Err(Error::Cancelled))]);
+    assert_eq!(
+        responses(&h.events()),
+        vec![(id, Err(RequestError::Cancelled))]
+    );
     h.stdout(&response_line(id.0, "{}"));
     assert_eq!(
         warnings(&h.events()),
@@ -514,7 +499,10 @@ fn cancelling_a_request_queued_before_ready_sends_nothing_and_it_is_never_sent()
     h.stdin();
     assert!(h.session.cancel(h.now, id, None));
     assert!(h.stdin().is_empty(), "the server never had it");
-    assert_eq!(responses(&h.events()), vec![(id, Err(Error::Cancelled))]);
+    assert_eq!(
+        responses(&h.events()),
+        vec![(id, Err(RequestError::Cancelled))]
+    );
     h.stdout(&response_line(0, INIT_RESULT));
     let lines = h.stdin();
     assert_eq!(lines.len(), 1, "only notifications/initialized: {lines:?}");
@@ -547,10 +535,7 @@ fn a_timeout_noticed_late_reports_the_time_the_request_was_allowed() {
     let id = h.request_with(
         "tools/call",
         None,
-        RequestOptions {
-            timeout: Some(10 * SEC),
-            ..Default::default()
-        },
+        RequestOptions::default().with_timeout(Some(10 * SEC)),
     );
     h.stdin();
     // The adapter wakes up late, or only when the next input comes.
@@ -559,7 +544,7 @@ fn a_timeout_noticed_late_reports_the_time_the_request_was_allowed() {
         responses(&h.events()),
         vec![(
             id,
-            Err(Error::Timeout {
+            Err(RequestError::Timeout {
                 after: 10 * SEC,
                 skipped: 0
             })

@@ -8,7 +8,9 @@ mod support;
 
 use std::time::Duration;
 
-use mcpwire_core::{Config, Error, Event, Input, Limit, Output, RequestId, Transmit, Warning};
+use mcpwire_core::{
+    Config, Event, Input, Limit, Output, RequestError, RequestId, SessionError, Transmit, Warning,
+};
 use support::*;
 
 const MS: Duration = Duration::from_millis(1);
@@ -103,7 +105,10 @@ fn a_request_stream_that_brings_a_new_event_id_every_time_is_resumed_at_most_max
         x = sent[0].exchange;
     }
     assert_eq!(gets, 5);
-    assert_eq!(responses(&h.events()), vec![(id, Err(Error::StreamLost))]);
+    assert_eq!(
+        responses(&h.events()),
+        vec![(id, Err(RequestError::StreamLost))]
+    );
 }
 
 #[test]
@@ -261,7 +266,7 @@ fn a_stdio_server_that_stops_reading_and_keeps_pinging_fails_the_session_at_the_
     let error = assert_session_failed(&events, &[id]);
     assert_eq!(
         error,
-        Error::LimitReached {
+        SessionError::LimitReached {
             what: Limit::SendBacklog,
             limit
         }
@@ -296,7 +301,7 @@ fn bytes_the_child_took_no_longer_count_and_a_request_past_the_limit_fails_alone
         .request(h.now, "tools/call", Some(big.clone()), Default::default());
     assert_eq!(
         second,
-        Err(Error::LimitReached {
+        Err(RequestError::LimitReached {
             what: Limit::SendBacklog,
             limit: 300
         })
@@ -330,10 +335,9 @@ fn durations_too_large_for_the_clock_are_a_far_deadline_not_a_panic() {
     let id = h.request_with(
         "tools/call",
         None,
-        mcpwire_core::RequestOptions {
-            timeout: Some(Duration::MAX),
-            progress: true,
-        },
+        mcpwire_core::RequestOptions::default()
+            .with_timeout(Some(Duration::MAX))
+            .with_progress(true),
     );
     let x = h.sent()[0].exchange;
     h.sse_head(x);
@@ -382,7 +386,10 @@ fn an_event_id_that_cannot_be_a_header_value_is_a_warning_and_the_stream_is_not_
             .any(|w| matches!(w, Warning::UnusableEventId { id } if id == "bad\\x01id")),
         "{events:?}"
     );
-    assert_eq!(responses(&events), vec![(id, Err(Error::StreamLost))]);
+    assert_eq!(
+        responses(&events),
+        vec![(id, Err(RequestError::StreamLost))]
+    );
     assert!(h.sent().is_empty(), "no plain GET pretending to resume");
 }
 
@@ -417,7 +424,7 @@ fn a_timeout_names_how_many_server_messages_were_skipped_while_the_request_waite
     let error = error_of(&done[0].1);
     assert_eq!(
         error,
-        Error::Timeout {
+        RequestError::Timeout {
             after: Duration::from_secs(5),
             skipped: 5
         }
@@ -448,7 +455,7 @@ fn error_excerpts_are_capped_and_carry_no_control_characters() {
     h.head(x2, 401, &[("www-authenticate", &long)]);
     let events = h.events();
     let error = assert_session_failed(&events, &[id2]);
-    let Error::AuthRequired {
+    let SessionError::AuthRequired {
         www_authenticate: Some(www),
     } = &error
     else {

@@ -6,16 +6,37 @@ mod support;
 use std::time::Duration;
 
 use mcpwire_core::jsonrpc::ErrorObject;
-use mcpwire_core::{Config, Error, Event, Policy, Scope, Warning};
+use mcpwire_core::{Config, Event, Policy, RequestError, Scope, SessionError, Warning};
 use support::*;
 
 const PROGRESS_NOTE: &str = r#"{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"working"}}"#;
 
-fn http_error(e: &Error) -> &mcpwire_core::HttpError {
-    match e {
-        Error::Http(h) => h,
-        other => panic!("expected Error::Http, got {other:?}"),
+/// The HTTP failure a request or the session failed with.
+trait AsHttp: std::fmt::Debug {
+    fn http(&self) -> Option<&mcpwire_core::HttpError>;
+}
+
+impl AsHttp for RequestError {
+    fn http(&self) -> Option<&mcpwire_core::HttpError> {
+        match self {
+            RequestError::Http(h) => Some(h),
+            _ => None,
+        }
     }
+}
+
+impl AsHttp for SessionError {
+    fn http(&self) -> Option<&mcpwire_core::HttpError> {
+        match self {
+            SessionError::Http(h) => Some(h),
+            _ => None,
+        }
+    }
+}
+
+fn http_error(e: &impl AsHttp) -> &mcpwire_core::HttpError {
+    e.http()
+        .unwrap_or_else(|| panic!("expected an HTTP error, got {e:?}"))
 }
 
 #[test]
@@ -139,10 +160,7 @@ fn with_request_scope_a_5xx_on_a_request_post_fails_only_that_request() {
 fn with_request_scope_a_5xx_on_a_notification_post_is_a_warning() {
     let mut policy = Policy::default();
     policy.server_error_scope = Scope::Request;
-    let mut h = Harness::http_with(Config {
-        policy,
-        ..Config::default()
-    });
+    let mut h = Harness::http_with(Config::default().with_policy(policy));
     h.ready_http();
     h.session
         .notify("notifications/roots/list_changed", None)
@@ -178,7 +196,7 @@ fn a_404_on_an_exchange_that_carried_the_session_id_means_the_session_expired() 
     );
     let events = h.events();
     let error = assert_session_failed(&events, &ids);
-    assert_eq!(error, Error::SessionExpired);
+    assert_eq!(error, SessionError::SessionExpired);
     h.assert_permanently_failed(&error);
 }
 
@@ -196,7 +214,10 @@ fn a_404_on_the_get_stream_that_carried_the_session_id_only_means_no_server_stre
     assert!(!h.session.is_closed());
     h.json(post.exchange, 404, "gone");
     let events = h.events();
-    assert_eq!(assert_session_failed(&events, &[id]), Error::SessionExpired);
+    assert_eq!(
+        assert_session_failed(&events, &[id]),
+        SessionError::SessionExpired
+    );
 }
 
 #[test]
@@ -234,7 +255,7 @@ fn a_401_fails_the_session_with_auth_required_carrying_www_authenticate() {
     let error = assert_session_failed(&events, &ids);
     assert_eq!(
         error,
-        Error::AuthRequired {
+        SessionError::AuthRequired {
             www_authenticate: Some(challenge.into())
         }
     );
@@ -249,7 +270,7 @@ fn a_401_without_www_authenticate_still_fails_the_session_with_auth_required() {
     let events = h.events();
     assert_eq!(
         assert_session_failed(&events, &[]),
-        Error::AuthRequired {
+        SessionError::AuthRequired {
             www_authenticate: None
         }
     );

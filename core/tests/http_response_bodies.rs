@@ -5,7 +5,7 @@
 mod support;
 
 use mcpwire_core::jsonrpc::ErrorObject;
-use mcpwire_core::{Config, Error, Event, ProtocolError, Warning};
+use mcpwire_core::{Config, Event, ProtocolError, RequestError, Warning};
 use support::*;
 
 const LOG: &str =
@@ -75,7 +75,7 @@ fn an_sse_response_completes_the_request_after_the_events_before_it() {
     );
     let events = h.events();
     assert!(
-        matches!(&events[0], Event::Notification { method, .. } if method == "notifications/message")
+        matches!(&events[0], Event::Notification { notification, .. } if notification.method() == "notifications/message")
     );
     assert_eq!(responses(&events), vec![(a, Ok("{}".to_owned()))]);
     h.end(x);
@@ -95,7 +95,7 @@ fn a_2xx_body_that_is_not_valid_json_fails_the_request_with_invalid_json() {
     assert!(
         matches!(
             error_of(&done[0].1),
-            Error::Protocol(ProtocolError::InvalidJson(_))
+            RequestError::Protocol(ProtocolError::InvalidJson(_))
         ),
         "{done:?}"
     );
@@ -112,7 +112,7 @@ fn a_2xx_body_that_is_json_but_not_json_rpc_fails_the_request_with_invalid_json(
     assert!(
         matches!(
             error_of(&done[0].1),
-            Error::Protocol(ProtocolError::InvalidJson(_))
+            RequestError::Protocol(ProtocolError::InvalidJson(_))
         ),
         "{done:?}"
     );
@@ -160,7 +160,7 @@ fn an_sse_stream_of_events_that_are_not_json_rpc_that_ends_without_an_event_id_f
     h.sse_event(xb, None, "{not json");
     h.end(xb);
     let done = responses(&h.events());
-    assert_eq!(done, vec![(b, Err(Error::StreamLost))]);
+    assert_eq!(done, vec![(b, Err(RequestError::StreamLost))]);
     other_still_completes(&mut h, a, xa);
 }
 
@@ -174,9 +174,9 @@ fn a_2xx_with_the_wrong_content_type_fails_the_request_and_aborts_the_exchange()
         done,
         vec![(
             b,
-            Err(Error::Protocol(ProtocolError::UnexpectedContentType(
-                "text/html".into()
-            )))
+            Err(RequestError::Protocol(
+                ProtocolError::UnexpectedContentType("text/html".into())
+            ))
         )]
     );
     h.body(xb, "<html>");
@@ -193,7 +193,7 @@ fn a_202_or_204_to_a_request_fails_it_with_no_response() {
         h.end(xb);
         assert_eq!(
             responses(&h.events()),
-            vec![(b, Err(Error::Protocol(ProtocolError::NoResponse)))],
+            vec![(b, Err(RequestError::Protocol(ProtocolError::NoResponse)))],
             "{code}"
         );
         other_still_completes(&mut h, a, xa);
@@ -206,7 +206,7 @@ fn an_empty_json_body_fails_the_request_with_no_response() {
     h.json(xb, 200, " \n");
     assert_eq!(
         responses(&h.events()),
-        vec![(b, Err(Error::Protocol(ProtocolError::NoResponse)))]
+        vec![(b, Err(RequestError::Protocol(ProtocolError::NoResponse)))]
     );
 }
 
@@ -218,11 +218,11 @@ fn a_json_body_holding_a_notification_but_not_the_response_dispatches_it_then_fa
     let events = h.events();
     assert_eq!(events.len(), 2, "{events:?}");
     assert!(
-        matches!(&events[0], Event::Notification { method, params: Some(p), .. } if method == "notifications/message" && p["data"] == "hi")
+        matches!(&events[0], Event::Notification { notification: mcpwire_core::schema::ServerNotification::LoggingMessage(m), .. } if m.data == "hi")
     );
     assert_eq!(
         responses(&events),
-        vec![(b, Err(Error::Protocol(ProtocolError::NoResponse)))]
+        vec![(b, Err(RequestError::Protocol(ProtocolError::NoResponse)))]
     );
     other_still_completes(&mut h, a, xa);
 }
@@ -235,7 +235,7 @@ fn a_json_body_holding_another_requests_response_completes_that_one_and_fails_th
         responses(&h.events()),
         vec![
             (a, Ok("1".to_owned())),
-            (b, Err(Error::Protocol(ProtocolError::NoResponse)))
+            (b, Err(RequestError::Protocol(ProtocolError::NoResponse)))
         ]
     );
 }
@@ -255,7 +255,7 @@ fn a_json_body_larger_than_the_limit_fails_the_request_and_aborts_the_exchange()
     assert_eq!(h.aborts(), vec![xb]);
     assert_eq!(
         responses(&h.events()),
-        vec![(b, Err(Error::TooLarge { limit: 1024 }))]
+        vec![(b, Err(RequestError::TooLarge { limit: 1024 }))]
     );
     h.body(xb, "\"}}");
     h.end(xb);
@@ -280,7 +280,7 @@ fn an_sse_event_larger_than_the_limit_fails_the_request_and_aborts_the_exchange(
     assert_eq!(h.aborts(), vec![xb]);
     assert_eq!(
         responses(&h.events()),
-        vec![(b, Err(Error::TooLarge { limit: 1024 }))]
+        vec![(b, Err(RequestError::TooLarge { limit: 1024 }))]
     );
     assert!(
         h.sent().is_empty(),
@@ -308,7 +308,10 @@ fn a_json_rpc_error_response_fails_the_request_with_the_servers_error_object() {
     h.json(xb, 200, &format!(r#"{{"jsonrpc":"2.0","id":{},"error":{{"code":-32602,"message":"Unknown tool: nope","data":{{"tool":"nope"}}}}}}"#, b.0));
     let mut expected = ErrorObject::new(-32602, "Unknown tool: nope");
     expected.data = Some(serde_json::json!({"tool": "nope"}));
-    assert_eq!(responses(&h.events()), vec![(b, Err(Error::Rpc(expected)))]);
+    assert_eq!(
+        responses(&h.events()),
+        vec![(b, Err(RequestError::Rpc(expected)))]
+    );
     other_still_completes(&mut h, a, xa);
 }
 
@@ -323,7 +326,10 @@ fn an_error_response_with_a_null_id_in_a_request_post_json_body_completes_that_r
     let events = h.events();
     assert_eq!(
         responses(&events),
-        vec![(b, Err(Error::Rpc(ErrorObject::new(-32700, "Parse error"))))]
+        vec![(
+            b,
+            Err(RequestError::Rpc(ErrorObject::new(-32700, "Parse error")))
+        )]
     );
     assert!(warnings(&events).is_empty(), "{events:?}");
     other_still_completes(&mut h, a, xa);
@@ -342,7 +348,10 @@ fn an_error_response_with_a_null_id_in_a_request_post_event_stream_completes_tha
         responses(&h.events()),
         vec![(
             b,
-            Err(Error::Rpc(ErrorObject::new(-32600, "Invalid Request")))
+            Err(RequestError::Rpc(ErrorObject::new(
+                -32600,
+                "Invalid Request"
+            )))
         )]
     );
     other_still_completes(&mut h, a, xa);
@@ -383,7 +392,7 @@ fn a_reset_after_the_head_of_a_json_answer_fails_the_request_with_a_transport_er
     assert_eq!(done.len(), 1);
     assert_eq!(done[0].0, b);
     assert!(
-        matches!(error_of(&done[0].1), Error::Transport(t) if t.kind == mcpwire_core::TransportErrorKind::Reset)
+        matches!(error_of(&done[0].1), RequestError::Transport(t) if t.kind == mcpwire_core::TransportErrorKind::Reset)
     );
     other_still_completes(&mut h, a, xa);
 }

@@ -3,7 +3,7 @@
 
 mod support;
 
-use mcpwire_core::{Error, TransportError, TransportErrorKind, Warning};
+use mcpwire_core::{RequestError, TransportError, TransportErrorKind, Warning};
 use support::*;
 
 #[test]
@@ -24,7 +24,9 @@ fn connection_refused_on_a_request_fails_only_that_request_with_a_transport_erro
             responses(&events),
             vec![(
                 b,
-                Err(Error::Transport(TransportError::new(kind, "refused")))
+                Err(RequestError::Transport(TransportError::new(
+                    kind, "refused"
+                )))
             )],
             "{kind:?}"
         );
@@ -49,7 +51,7 @@ fn an_exchange_that_ends_without_a_head_fails_its_request_with_a_transport_error
     assert_eq!(done.len(), 1);
     assert_eq!(done[0].0, id);
     assert!(
-        matches!(error_of(&done[0].1), Error::Transport(_)),
+        matches!(error_of(&done[0].1), RequestError::Transport(_)),
         "{done:?}"
     );
     assert!(h.session.is_ready());

@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use http::header::HeaderValue;
 use mcpwire_core::schema::{Implementation, RootsCapability};
-use mcpwire_core::{Config, Error, Event, Policy, ProtocolError, RequestId, TransportErrorKind};
+use mcpwire_core::{
+    Config, Event, Policy, ProtocolError, RequestId, SessionError, TransportErrorKind,
+};
 use support::*;
 
 fn config_with_everything() -> Config {
-    let mut config = Config {
-        client_info: Implementation::new("lifecycle-test", "9.9.9"),
-        ..Config::default()
-    };
+    let mut config =
+        Config::default().with_client_info(Implementation::new("lifecycle-test", "9.9.9"));
     config.capabilities.roots = Some(RootsCapability {
         list_changed: Some(true),
         ..Default::default()
@@ -109,7 +109,10 @@ fn a_server_answering_any_other_version_fails_the_session_before_ready() {
             "{version}"
         );
         let error = assert_session_failed(&events, &ids);
-        assert_eq!(error, Error::UnsupportedProtocolVersion(version.into()));
+        assert_eq!(
+            error,
+            SessionError::UnsupportedProtocolVersion(version.into())
+        );
         assert_eq!(h.session.protocol_version(), None);
         h.assert_permanently_failed(&error);
     }
@@ -126,7 +129,7 @@ fn an_initialize_result_that_does_not_parse_fails_the_session() {
     assert!(
         matches!(
             error,
-            Error::Protocol(ProtocolError::InvalidInitializeResult(_))
+            SessionError::Protocol(ProtocolError::InvalidInitializeResult(_))
         ),
         "{error:?}"
     );
@@ -140,7 +143,7 @@ fn an_error_response_to_initialize_fails_the_session_with_it() {
     h.stdout(r#"{"jsonrpc":"2.0","id":0,"error":{"code":-32602,"message":"Unsupported protocol version"}}"#);
     let events = h.events();
     let error = assert_session_failed(&events, &[id]);
-    let Error::Rpc(e) = error else {
+    let SessionError::Rpc(e) = error else {
         panic!("{error:?}")
     };
     assert_eq!(e.message, "Unsupported protocol version");
@@ -166,7 +169,7 @@ fn any_non_2xx_on_initialize_fails_the_session_and_the_queued_requests_with_it()
         let events = h.events();
         assert!(!events.iter().any(|e| matches!(e, Event::Ready)), "{code}");
         let error = assert_session_failed(&events, &ids);
-        let Error::Http(e) = &error else {
+        let SessionError::Http(e) = &error else {
             panic!("{code}: {error:?}")
         };
         assert_eq!((e.status.as_u16(), e.body.as_str()), (code, "nope"));
@@ -185,7 +188,7 @@ fn a_401_on_initialize_fails_the_session_with_auth_required() {
     let error = assert_session_failed(&events, &[id]);
     assert_eq!(
         error,
-        Error::AuthRequired {
+        SessionError::AuthRequired {
             www_authenticate: Some("Bearer realm=\"mcp\"".into())
         }
     );
@@ -201,7 +204,7 @@ fn a_202_to_initialize_fails_the_session_with_no_response() {
     let events = h.events();
     assert_eq!(
         assert_session_failed(&events, &[id]),
-        Error::Protocol(ProtocolError::NoResponse)
+        SessionError::Protocol(ProtocolError::NoResponse)
     );
 }
 
@@ -213,7 +216,7 @@ fn connection_refused_on_initialize_fails_the_session() {
     h.fail(init, TransportErrorKind::Connect, "connection refused");
     let events = h.events();
     let error = assert_session_failed(&events, &ids);
-    let Error::Transport(t) = &error else {
+    let SessionError::Transport(t) = &error else {
         panic!("{error:?}")
     };
     assert_eq!(
@@ -393,12 +396,12 @@ fn close_sends_delete_with_the_session_id_fails_outstanding_requests_with_closed
     assert_eq!(sent[0].method, http::Method::DELETE);
     assert_eq!(header(&sent[0], "mcp-session-id"), Some("sess-1"));
     let events = h.events();
-    assert_eq!(assert_session_failed(&events, &ids), Error::Closed);
+    assert_eq!(assert_session_failed(&events, &ids), SessionError::Closed);
     assert_eq!(h.session.outstanding(), 0);
     // The DELETE's answer, and anything else, does nothing.
     h.head(sent[0].exchange, 200, &[]);
     h.end(sent[0].exchange);
-    h.assert_permanently_failed(&Error::Closed);
+    h.assert_permanently_failed(&SessionError::Closed);
 }
 
 #[test]
@@ -409,7 +412,7 @@ fn close_before_the_server_assigned_a_session_sends_no_delete() {
     h.session.close(h.now);
     assert!(h.sent().is_empty());
     let events = h.events();
-    assert_eq!(assert_session_failed(&events, &[id]), Error::Closed);
+    assert_eq!(assert_session_failed(&events, &[id]), SessionError::Closed);
 }
 
 #[test]
@@ -420,8 +423,8 @@ fn close_over_stdio_fails_outstanding_requests_with_closed() {
     h.stdin();
     h.session.close(h.now);
     let events = h.events();
-    assert_eq!(assert_session_failed(&events, &ids), Error::Closed);
-    h.assert_permanently_failed(&Error::Closed);
+    assert_eq!(assert_session_failed(&events, &ids), SessionError::Closed);
+    h.assert_permanently_failed(&SessionError::Closed);
 }
 
 #[test]
@@ -463,7 +466,7 @@ fn a_request_not_yet_transmitted_when_close_is_called_is_never_sent() {
         "{sent:?}"
     );
     let events = h.events();
-    assert_eq!(assert_session_failed(&events, &[id]), Error::Closed);
+    assert_eq!(assert_session_failed(&events, &[id]), SessionError::Closed);
 }
 
 #[test]
@@ -477,5 +480,5 @@ fn a_request_not_yet_written_when_close_is_called_is_never_written_to_stdin() {
         "the server must not run a request reported as failed"
     );
     let events = h.events();
-    assert_eq!(assert_session_failed(&events, &[id]), Error::Closed);
+    assert_eq!(assert_session_failed(&events, &[id]), SessionError::Closed);
 }

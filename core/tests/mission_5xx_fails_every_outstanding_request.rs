@@ -3,13 +3,13 @@
 
 mod support;
 
-use mcpwire_core::{Error, Event};
+use mcpwire_core::{Event, RequestError, SessionError};
 use support::*;
 
 #[test]
 fn a_503_on_a_ninth_post_fails_all_nine_requests_in_ascending_id_then_closes() {
     let mut h = Harness::http();
-    h.ready_http();
+    let get = h.ready_http();
     let ids: Vec<_> = (0..9)
         .map(|i| h.request(&format!("tools/call/{i}")))
         .collect();
@@ -33,7 +33,7 @@ fn a_503_on_a_ninth_post_fails_all_nine_requests_in_ascending_id_then_closes() {
         ids,
         "all nine, ascending"
     );
-    let Err(Error::Http(e)) = &done[0].1 else {
+    let Err(RequestError::Session(SessionError::Http(e))) = &done[0].1 else {
         panic!("{:?}", done[0])
     };
     assert_eq!(e.status, 503);
@@ -46,7 +46,13 @@ fn a_503_on_a_ninth_post_fails_all_nine_requests_in_ascending_id_then_closes() {
         );
     }
     assert_eq!(events.len(), 10, "{events:?}");
-    assert!(matches!(&events[9], Event::Closed(Error::Http(_))));
+    assert!(matches!(&events[9], Event::Closed(SessionError::Http(_))));
+    // The held streams (and the GET stream) die with the session: the adapter is told.
+    let mut aborted = h.aborts();
+    aborted.sort();
+    let mut held: Vec<_> = sent[..8].iter().map(|s| s.exchange).collect();
+    held.insert(0, get.exchange);
+    assert_eq!(aborted, held);
     // Afterwards: commands fail at once with the same error; nothing more comes out.
     let later = h
         .session

@@ -6,7 +6,7 @@
 mod support;
 
 use mcpwire_core::jsonrpc::{ErrorObject, Id};
-use mcpwire_core::schema::RootsCapability;
+use mcpwire_core::schema::{RootsCapability, ServerNotification};
 use mcpwire_core::{Config, Event, Warning};
 use serde_json::json;
 use support::*;
@@ -37,11 +37,15 @@ fn server_notifications_on_the_get_stream_are_delivered_as_events() {
     h.sse_event(get.exchange, Some("2"), r#"{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"warning","data":{"x":1}}}"#);
     let events = h.events();
     assert_eq!(events.len(), 2, "{events:?}");
+    assert!(matches!(
+        &events[0],
+        Event::Notification {
+            notification: ServerNotification::ToolListChanged,
+            ..
+        }
+    ));
     assert!(
-        matches!(&events[0], Event::Notification { method, params: None, .. } if method == "notifications/tools/list_changed")
-    );
-    assert!(
-        matches!(&events[1], Event::Notification { method, params: Some(p), .. } if method == "notifications/message" && p["data"]["x"] == 1)
+        matches!(&events[1], Event::Notification { notification: ServerNotification::LoggingMessage(m), .. } if m.data["x"] == 1)
     );
 }
 

@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use mcpwire_core::{
-    Config, Error, Event, ExchangeId, RequestId, RequestOptions, TransportErrorKind,
+    Config, Event, ExchangeId, RequestError, RequestId, RequestOptions, TransportErrorKind,
 };
 use support::*;
 
@@ -150,7 +150,10 @@ fn resumptions_that_bring_nothing_fail_the_request_with_stream_lost_after_max_re
         h.end(get);
     }
     let events = h.events();
-    assert_eq!(responses(&events), vec![(id, Err(Error::StreamLost))]);
+    assert_eq!(
+        responses(&events),
+        vec![(id, Err(RequestError::StreamLost))]
+    );
     h.advance(Duration::from_secs(60));
     assert!(h.sent().is_empty(), "no fourth attempt");
     assert!(h.session.is_ready());
@@ -166,7 +169,10 @@ fn max_resume_attempts_is_the_policys() {
     h.advance(Duration::from_millis(100));
     let get = one_resume(&mut h, "1");
     h.fail(get, TransportErrorKind::Connect, "refused");
-    assert_eq!(responses(&h.events()), vec![(id, Err(Error::StreamLost))]);
+    assert_eq!(
+        responses(&h.events()),
+        vec![(id, Err(RequestError::StreamLost))]
+    );
     h.advance(Duration::from_secs(10));
     assert!(h.sent().is_empty());
 }
@@ -198,7 +204,10 @@ fn a_resumed_stream_that_brings_a_new_event_starts_the_attempt_count_again() {
     let g4 = one_resume(&mut h, "e2");
     h.sse_head(g4);
     h.end(g4);
-    assert_eq!(responses(&h.events()), vec![(id, Err(Error::StreamLost))]);
+    assert_eq!(
+        responses(&h.events()),
+        vec![(id, Err(RequestError::StreamLost))]
+    );
     h.advance(Duration::from_secs(1));
     assert!(h.sent().is_empty());
 }
@@ -210,7 +219,10 @@ fn a_stream_that_ends_without_an_event_id_fails_the_request_with_stream_lost_at_
     h.end(x);
     let events = h.events();
     assert!(matches!(&events[0], Event::Notification { .. }));
-    assert_eq!(responses(&events), vec![(id, Err(Error::StreamLost))]);
+    assert_eq!(
+        responses(&events),
+        vec![(id, Err(RequestError::StreamLost))]
+    );
     h.advance(Duration::from_secs(10));
     assert!(h.sent().is_empty(), "nothing to resume from");
     assert!(h.session.is_ready());
@@ -243,7 +255,7 @@ fn a_resume_answered_with_a_client_error_fails_the_request() {
     let done = responses(&h.events());
     assert_eq!(done.len(), 1);
     assert_eq!(done[0].0, id);
-    assert!(matches!(error_of(&done[0].1), Error::Http(e) if e.status == 400));
+    assert!(matches!(error_of(&done[0].1), RequestError::Http(e) if e.status == 400));
 }
 
 #[test]
@@ -254,10 +266,7 @@ fn the_request_deadline_still_applies_while_waiting_to_resume() {
     let id2 = h.request_with(
         "tools/call",
         None,
-        RequestOptions {
-            timeout: Some(Duration::from_secs(1)),
-            ..Default::default()
-        },
+        RequestOptions::default().with_timeout(Some(Duration::from_secs(1))),
     );
     let x2 = h.sent()[0].exchange;
     h.sse_head(x2);
@@ -279,7 +288,7 @@ fn the_request_deadline_still_applies_while_waiting_to_resume() {
         responses(&h.events()),
         vec![(
             id2,
-            Err(Error::Timeout {
+            Err(RequestError::Timeout {
                 after: Duration::from_secs(1),
                 skipped: 0,
             })
@@ -315,7 +324,10 @@ fn a_resumed_stream_that_only_repeats_the_priming_event_brings_nothing_new() {
         h.body(get, "id: 41\ndata: \n\n");
         h.end(get);
     }
-    assert_eq!(responses(&h.events()), vec![(id, Err(Error::StreamLost))]);
+    assert_eq!(
+        responses(&h.events()),
+        vec![(id, Err(RequestError::StreamLost))]
+    );
     h.advance(Duration::from_secs(1));
     assert!(h.sent().is_empty(), "no fourth attempt");
 }

@@ -4,7 +4,9 @@
 
 mod support;
 
-use mcpwire_core::{Config, Error, Event, Input, TransportError, TransportErrorKind, Warning};
+use mcpwire_core::{
+    Config, Event, Input, SessionError, TransportError, TransportErrorKind, Warning,
+};
 use support::*;
 
 #[test]
@@ -43,7 +45,7 @@ fn the_child_exiting_fails_the_session_with_its_exit_code() {
         .handle_input(h.now, Input::ProcessExited { code: Some(3) });
     let events = h.events();
     let error = assert_session_failed(&events, &ids);
-    assert_eq!(error, Error::ProcessExited { code: Some(3) });
+    assert_eq!(error, SessionError::ProcessExited { code: Some(3) });
     h.assert_permanently_failed(&error);
 }
 
@@ -58,7 +60,7 @@ fn the_child_exiting_before_initialize_is_answered_fails_the_queued_requests() {
     assert!(!events.iter().any(|e| matches!(e, Event::Ready)));
     assert_eq!(
         assert_session_failed(&events, &ids),
-        Error::ProcessExited { code: None }
+        SessionError::ProcessExited { code: None }
     );
 }
 
@@ -71,7 +73,7 @@ fn stdout_closing_fails_the_session() {
     h.session.handle_input(h.now, Input::StdoutClosed);
     let events = h.events();
     let error = assert_session_failed(&events, &ids);
-    assert_eq!(error, Error::ProcessExited { code: None });
+    assert_eq!(error, SessionError::ProcessExited { code: None });
     h.assert_permanently_failed(&error);
 }
 
@@ -142,7 +144,7 @@ fn a_stdout_line_longer_than_max_message_size_fails_the_session_with_too_large()
         "the line before is still read"
     );
     let error = assert_session_failed(&events, &[b]);
-    assert_eq!(error, Error::TooLarge { limit: 256 });
+    assert_eq!(error, SessionError::TooLarge { limit: 256 });
     h.assert_permanently_failed(&error);
 }
 
@@ -158,7 +160,7 @@ fn a_line_over_the_limit_fails_the_session_before_its_end_arrives() {
     let events = h.events();
     assert_eq!(
         assert_session_failed(&events, &[id]),
-        Error::TooLarge { limit: 200 }
+        SessionError::TooLarge { limit: 200 }
     );
 }
 
@@ -171,7 +173,13 @@ fn a_notification_before_the_initialize_response_is_delivered_and_initialization
     h.stdout(r#"{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}"#);
     let events = h.events();
     assert!(
-        matches!(&events[..], [Event::Notification { method, params: None, .. }] if method == "notifications/tools/list_changed"),
+        matches!(
+            &events[..],
+            [Event::Notification {
+                notification: mcpwire_core::schema::ServerNotification::ToolListChanged,
+                ..
+            }]
+        ),
         "{events:?}"
     );
     h.stdout(&response_line(0, INIT_RESULT));
@@ -224,7 +232,7 @@ fn a_failed_write_to_stdin_fails_the_session() {
     let events = h.events();
     assert_eq!(
         assert_session_failed(&events, &[id]),
-        Error::Transport(error)
+        SessionError::Transport(error)
     );
 }
 

@@ -5,9 +5,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mcpwire::core::{Error, ProtocolError, TransportErrorKind};
+use mcpwire::core::{ProtocolError, TransportErrorKind};
 use mcpwire::runtime::Runtime;
 use mcpwire::{CallOptions, Client, Target};
+use mcpwire::{Error, RequestError, SessionError};
 use mcpwire_tests::{join_timed, on_both_runtimes, sleep};
 use mcpwire_testserver::{Fault, Match, Rule, TestServer};
 use serde_json::json;
@@ -78,7 +79,7 @@ async fn mission_503(runtime: Arc<dyn Runtime>) {
     let mut last = t503;
     for (i, (result, at)) in results.iter().enumerate() {
         match result {
-            Err(Error::Http(e)) => {
+            Err(Error::Request(RequestError::Session(SessionError::Http(e)))) => {
                 assert_eq!(e.status, 503, "call {i}");
                 assert_eq!(e.body, "overloaded");
             }
@@ -95,9 +96,9 @@ async fn mission_503(runtime: Arc<dyn Runtime>) {
             "call {i} took {after:?} after the 503"
         );
     }
-    assert!(matches!(client.closed(), Some(Error::Http(_))));
+    assert!(matches!(client.closed(), Some(SessionError::Http(_))));
     assert!(
-        matches!(client.ping().await, Err(Error::Http(_))),
+        matches!(client.ping().await, Err(e) if matches!(e.session(), Some(SessionError::Http(_)))),
         "later calls fail at once"
     );
 }
@@ -117,7 +118,7 @@ async fn initialize_500(runtime: Arc<dyn Runtime>) {
         .connect_with(runtime, server.url().as_str())
         .await
         .unwrap_err();
-    let Error::Http(e) = err else {
+    let Error::Request(RequestError::Session(SessionError::Http(e))) = err else {
         panic!("{err:?}")
     };
     assert_eq!((e.status.as_u16(), e.body.as_str()), (500, "boom"));
@@ -129,7 +130,7 @@ async fn accepted_to_request(runtime: Arc<dyn Runtime>) {
     server.script(Rule::once(Match::Tool("echo".into()), Fault::Accepted));
     assert_eq!(
         echo(&client).await.unwrap_err(),
-        Error::Protocol(ProtocolError::NoResponse)
+        Error::Request(RequestError::Protocol(ProtocolError::NoResponse))
     );
     assert!(echo(&client).await.is_ok(), "only that call failed");
 }
@@ -144,7 +145,10 @@ async fn sse_end_without_response(runtime: Arc<dyn Runtime>) {
             retry_ms: None,
         },
     ));
-    assert_eq!(echo(&client).await.unwrap_err(), Error::StreamLost);
+    assert_eq!(
+        echo(&client).await.unwrap_err(),
+        Error::Request(RequestError::StreamLost)
+    );
     assert!(echo(&client).await.is_ok(), "only that call failed");
 }
 
@@ -168,7 +172,9 @@ async fn invalid_json(runtime: Arc<dyn Runtime>) {
     server.script(Rule::once(Match::Tool("echo".into()), Fault::InvalidJson));
     assert!(matches!(
         echo(&client).await,
-        Err(Error::Protocol(ProtocolError::InvalidJson(_)))
+        Err(Error::Request(RequestError::Protocol(
+            ProtocolError::InvalidJson(_)
+        )))
     ));
     server.script(Rule::once(
         Match::Tool("echo".into()),
@@ -176,7 +182,9 @@ async fn invalid_json(runtime: Arc<dyn Runtime>) {
     ));
     assert!(matches!(
         echo(&client).await,
-        Err(Error::Protocol(ProtocolError::UnexpectedContentType(_)))
+        Err(Error::Request(RequestError::Protocol(
+            ProtocolError::UnexpectedContentType(_)
+        )))
     ));
 }
 
@@ -191,7 +199,7 @@ async fn connection_refused(runtime: Arc<dyn Runtime>) {
         .connect_with(runtime, format!("http://127.0.0.1:{port}/mcp").as_str())
         .await
         .unwrap_err();
-    let Error::Transport(t) = err else {
+    let Error::Request(RequestError::Session(SessionError::Transport(t))) = err else {
         panic!("{err:?}")
     };
     assert_eq!(t.kind, TransportErrorKind::Connect);
@@ -207,7 +215,10 @@ async fn stalled_default_timeout(runtime: Arc<dyn Runtime>) {
     server.script(Rule::once(Match::Tool("echo".into()), Fault::Stall));
     let t = Instant::now();
     let err = echo(&client).await.unwrap_err();
-    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::Request(RequestError::Timeout { .. })),
+        "{err:?}"
+    );
     assert!(t.elapsed() >= Duration::from_millis(300));
     wait_for_cancellation(&*runtime, &server).await;
 }
@@ -219,7 +230,10 @@ async fn stalled_explicit_timeout(runtime: Arc<dyn Runtime>) {
     let params = mcpwire::schema::CallToolParams::new("echo", Default::default());
     let options = CallOptions::new().timeout(Duration::from_millis(200));
     let err = client.call_tool_with(params, options).await.unwrap_err();
-    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::Request(RequestError::Timeout { .. })),
+        "{err:?}"
+    );
     wait_for_cancellation(&*runtime, &server).await;
     assert!(echo(&client).await.is_ok(), "the session goes on");
 }
@@ -241,7 +255,10 @@ async fn cancel_then_close(runtime: Arc<dyn Runtime>) {
     let params = mcpwire::schema::CallToolParams::new("echo", Default::default());
     let options = CallOptions::new().timeout(Duration::from_millis(100));
     let err = client.call_tool_with(params, options).await.unwrap_err();
-    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::Request(RequestError::Timeout { .. })),
+        "{err:?}"
+    );
     // At once: the `notifications/cancelled` POST is still in flight.
     client.close().await;
     assert_eq!(
@@ -287,9 +304,15 @@ async fn stdio_exit(runtime: Arc<dyn Runtime>) {
     let (held, exit) =
         futures_lite::future::zip(join_timed(calls), client.call_tool("exit", json!({}))).await;
     for (r, _) in held {
-        assert_eq!(r.unwrap_err(), Error::ProcessExited { code: Some(3) });
+        assert_eq!(
+            r.unwrap_err(),
+            Error::from(SessionError::ProcessExited { code: Some(3) })
+        );
     }
-    assert_eq!(exit.unwrap_err(), Error::ProcessExited { code: Some(3) });
+    assert_eq!(
+        exit.unwrap_err(),
+        Error::from(SessionError::ProcessExited { code: Some(3) })
+    );
 }
 
 async fn stdio_garbage(runtime: Arc<dyn Runtime>) {
@@ -300,7 +323,10 @@ async fn stdio_garbage(runtime: Arc<dyn Runtime>) {
     let result = client.call_tool("garbage", json!({})).await.unwrap();
     assert_eq!(result.content[0].as_text(), Some("after garbage"));
     client.close().await;
-    assert_eq!(client.ping().await.unwrap_err(), Error::Closed);
+    assert_eq!(
+        client.ping().await.unwrap_err(),
+        Error::from(SessionError::Closed)
+    );
 }
 
 async fn close_deletes(runtime: Arc<dyn Runtime>) {
@@ -308,5 +334,8 @@ async fn close_deletes(runtime: Arc<dyn Runtime>) {
     let client = connect(runtime, &server).await;
     client.close().await;
     assert_eq!(server.stats().deletes, 1);
-    assert_eq!(echo(&client).await.unwrap_err(), Error::Closed);
+    assert_eq!(
+        echo(&client).await.unwrap_err(),
+        Error::from(SessionError::Closed)
+    );
 }

@@ -63,6 +63,9 @@ pub struct Command {
 
 /// An async runtime the client can run on: [`Tokio`] or [`Smol`].
 pub trait Runtime: fmt::Debug + Send + Sync + 'static {
+    /// The runtime's clock: the one instant every deadline is measured from (tokio's paused
+    /// test clock included).
+    fn now(&self) -> Instant;
     /// Runs a task in the background.
     fn spawn(&self, task: BoxFuture<'static, ()>);
     /// Completes at `deadline`.
@@ -95,9 +98,10 @@ pub(crate) fn default_runtime() -> std::sync::Arc<dyn Runtime> {
     std::sync::Arc::new(Smol)
 }
 
-/// The instant `d` from now, saturating: no configured duration can overflow the clock.
-pub(crate) fn deadline(d: std::time::Duration) -> Instant {
-    let now = Instant::now();
+/// The instant `d` from the runtime's now, saturating: no configured duration can overflow
+/// the clock.
+pub(crate) fn after(runtime: &dyn Runtime, d: std::time::Duration) -> Instant {
+    let now = runtime.now();
     let mut d = d;
     loop {
         if let Some(at) = now.checked_add(d) {
@@ -122,13 +126,13 @@ pub(crate) fn std_command(command: &Command) -> std::process::Command {
     std
 }
 
-/// Races `future` against a deadline on `runtime`; `None` if the deadline came first.
+/// Races `future` against `limit` on `runtime`; `None` if the time ran out first.
 pub(crate) async fn timeout<T>(
     runtime: &dyn Runtime,
-    deadline: Instant,
+    limit: std::time::Duration,
     future: impl Future<Output = T>,
 ) -> Option<T> {
-    let timer = runtime.sleep_until(deadline);
+    let timer = runtime.sleep_until(after(runtime, limit));
     futures_lite::future::or(async { Some(future.await) }, async {
         timer.await;
         None

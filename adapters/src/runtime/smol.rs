@@ -11,6 +11,10 @@ use super::{BoxFuture, Child, Command, Io, Process, Runtime};
 pub struct Smol;
 
 impl Runtime for Smol {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
     fn spawn(&self, task: BoxFuture<'static, ()>) {
         smol::spawn(task).detach();
     }

@@ -29,6 +29,10 @@ impl Tokio {
 }
 
 impl Runtime for Tokio {
+    fn now(&self) -> Instant {
+        tokio::time::Instant::now().into_std()
+    }
+
     fn spawn(&self, task: BoxFuture<'static, ()>) {
         drop(self.0.spawn(task));
     }

@@ -12,27 +12,23 @@
 //!    in ascending id, just before exactly one `Closed`, the last output ever; later commands
 //!    fail at once with that error.
 //! 3. (Determinism is checked by running a script several ways; see `script`.)
-//! 4. No step needs more than [`MAX_POLLS_PER_STEP`] polls to reach `Wait`, and the session's
-//!    retained state stays within a bound set by the configured limits (measured by the length
-//!    of its `Debug` rendering, a proxy for the bytes it buffers).
+//! 4. No step needs more than [`MAX_POLLS_PER_STEP`] polls to reach `Wait`; at most
+//!    `max_concurrent_exchanges` exchanges are open; the send backlog stays within its limit;
+//!    and the bytes the session says it holds ([`Session::retained_bytes`]: every buffer, queue
+//!    and table) stay within a bound set by the configured limits and what is outstanding.
 //! 5. Once drained, `poll_timeout` is never before the last `now`, and while a request is
 //!    outstanding it is at or before that request's latest possible deadline.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use crate::{Error, Event, ExchangeId, Limit, Output, Policy, RequestId, Session, Transmit};
+use crate::{
+    Event, ExchangeId, Limit, Output, Policy, RequestError, RequestId, Session, SessionError,
+    Transmit,
+};
 
 /// How many outputs one command or input may produce before `poll_output` must say `Wait`.
 pub const MAX_POLLS_PER_STEP: usize = 200_000;
-
-/// How much of a failed response's body the core may keep (its `ERROR_BODY_MAX`), for the
-/// memory bound.
-const ERROR_BODY_MAX: usize = 64 << 10;
-
-/// How many characters of `Debug` one buffered byte may take (`255, ` in a `Vec<u8>`, an
-/// escape in a `String`).
-const DEBUG_EXPANSION: usize = 6;
 
 /// A request the application started and that has not completed.
 #[derive(Clone, Copy, Debug)]
@@ -41,15 +37,13 @@ struct Open {
     latest: Instant,
     /// Whether it asked for progress.
     progress: bool,
-    /// Its own deadline when no progress extends it.
-    own_deadline: Instant,
 }
 
 /// What an output of the current step was, as far as the invariants care.
 #[derive(Clone, Debug, PartialEq)]
 enum Seen {
-    Response(RequestId, Result<(), Error>),
-    Closed(Error),
+    Response(RequestId, Result<(), RequestError>),
+    Closed(SessionError),
     Delete,
     Other,
 }
@@ -58,7 +52,7 @@ enum Seen {
 #[derive(Clone, Debug)]
 enum Expect {
     /// The session is closed with this error.
-    ClosedWith(Error),
+    ClosedWith(SessionError),
     /// The session is closed.
     Closed,
     /// This request completed in this step with `Error::Cancelled`.
@@ -81,7 +75,7 @@ pub struct Checker {
     open: BTreeMap<RequestId, Open>,
     done: BTreeMap<RequestId, Open>,
     ready: bool,
-    closed: Option<Error>,
+    closed: Option<SessionError>,
     closed_at_begin: bool,
     step: Vec<Seen>,
     expect: Vec<Expect>,
@@ -129,7 +123,7 @@ impl Checker {
     }
 
     /// The session's error, once it closed.
-    pub fn error(&self) -> Option<&Error> {
+    pub fn error(&self) -> Option<&SessionError> {
         self.closed.as_ref()
     }
 
@@ -143,13 +137,13 @@ impl Checker {
         &mut self,
         timeout: Option<Duration>,
         progress: bool,
-        result: &Result<RequestId, Error>,
+        result: &Result<RequestId, RequestError>,
     ) {
         self.commands += 1;
         if let Some(e) = self.closed.as_ref().filter(|_| self.closed_at_begin) {
             assert_eq!(
                 result.as_ref().err(),
-                Some(e),
+                Some(&RequestError::Session(e.clone())),
                 "invariant 2: a request after Closed must fail at once with the session error"
             );
             return;
@@ -166,22 +160,15 @@ impl Checker {
                 let timeout = timeout
                     .unwrap_or(self.policy.request_timeout)
                     .min(self.policy.max_request_time);
-                let own_deadline = at + timeout;
+                let later = crate::session::later;
                 let latest = if progress && self.policy.progress_resets_timeout {
-                    at + self.policy.max_request_time
+                    later(at, self.policy.max_request_time)
                 } else {
-                    own_deadline
+                    later(at, timeout)
                 };
-                self.open.insert(
-                    *id,
-                    Open {
-                        latest,
-                        progress,
-                        own_deadline,
-                    },
-                );
+                self.open.insert(*id, Open { latest, progress });
             }
-            Err(Error::TooManyRequests { limit }) => {
+            Err(RequestError::TooManyRequests { limit }) => {
                 assert_eq!(
                     Some(*limit),
                     self.policy.max_outstanding,
@@ -189,13 +176,13 @@ impl Checker {
                 );
                 self.expect.push(Expect::AtCap(*limit));
             }
-            Err(Error::TooLarge { limit }) => {
+            Err(RequestError::TooLarge { limit }) => {
                 assert_eq!(
                     *limit, self.policy.max_message_size,
                     "TooLarge with another limit"
                 );
             }
-            Err(Error::LimitReached {
+            Err(RequestError::LimitReached {
                 what: Limit::SendBacklog,
                 limit,
             }) => {
@@ -204,18 +191,20 @@ impl Checker {
                     "LimitReached(SendBacklog) with another limit"
                 );
             }
-            Err(e) => self.expect.push(Expect::ClosedWith(e.clone())),
+            Err(RequestError::Session(e)) => self.expect.push(Expect::ClosedWith(e.clone())),
+            Err(e) => panic!("request failed at once with {e:?}, which is no command error"),
         }
     }
 
-    /// A command that returns `Result<(), Error>` (`notify`, `respond`) returned `result`.
-    pub fn command(&mut self, result: &Result<(), Error>) {
+    /// A command that returns `Result<(), RequestError>` (`notify`, `respond`) returned
+    /// `result`.
+    pub fn command(&mut self, result: &Result<(), RequestError>) {
         self.commands += 1;
         match (&self.closed, result) {
             (Some(e), r) if self.closed_at_begin => {
                 assert_eq!(
                     r.as_ref().err(),
-                    Some(e),
+                    Some(&RequestError::Session(e.clone())),
                     "invariant 2: a command after Closed must fail at once with the session error"
                 )
             }
@@ -224,11 +213,25 @@ impl Checker {
             // session (with that error, which `settled` sees in `Closed`).
             (
                 _,
-                Err(Error::LimitReached {
+                Err(RequestError::LimitReached {
                     what: Limit::SendBacklog,
                     limit,
                 }),
             ) => assert_eq!(*limit, self.policy.max_send_backlog),
+            (
+                _,
+                Err(RequestError::Session(SessionError::LimitReached {
+                    what: Limit::SendBacklog,
+                    limit,
+                })),
+            ) => {
+                assert_eq!(*limit, self.policy.max_send_backlog);
+                self.expect
+                    .push(Expect::ClosedWith(SessionError::LimitReached {
+                        what: Limit::SendBacklog,
+                        limit: *limit,
+                    }));
+            }
             (_, Err(e)) => panic!("a command failed with {e:?} while the session was open"),
         }
     }
@@ -382,7 +385,7 @@ impl Checker {
                 }
                 Expect::Cancelled(id) => assert!(
                     self.step
-                        .contains(&Seen::Response(id, Err(Error::Cancelled))),
+                        .contains(&Seen::Response(id, Err(RequestError::Cancelled))),
                     "cancel({id:?}) returned true but the request did not complete with Cancelled"
                 ),
                 Expect::NotOpen(id) => {
@@ -426,11 +429,11 @@ impl Checker {
             "invariant 4: {peak} bytes waited to be sent, over the limit of {limit}"
         );
         if footprint {
-            let size = format!("{session:?}").len();
+            let size = session.retained_bytes();
             let bound = self.footprint_bound();
             assert!(
                 size <= bound,
-                "invariant 4: the session retains {size} bytes of state, over the bound {bound}"
+                "invariant 4: the session retains {size} bytes, over the bound {bound}"
             );
         }
     }
@@ -488,36 +491,35 @@ impl Checker {
             self.open.keys().collect::<Vec<_>>()
         );
         let mut i = k;
-        if *error == Error::Closed && i > 0 && self.step[i - 1] == Seen::Delete {
+        if *error == SessionError::Closed && i > 0 && self.step[i - 1] == Seen::Delete {
             i -= 1;
         }
+        let session_error = RequestError::Session(error.clone());
         let mut tail = Vec::new();
         while i > 0 {
             match &self.step[i - 1] {
-                Seen::Response(id, Err(e)) if e == error => tail.push(*id),
+                Seen::Response(id, Err(e)) if *e == session_error => tail.push(*id),
                 _ => break,
             }
             i -= 1;
         }
         tail.reverse();
-        // The session's completions are the longest ascending run before Closed; a completion
-        // just before them with an equal error must have failed on its own (a timeout firing in
-        // the same tick as the one that failed the session).
-        let mut start = tail.len().saturating_sub(1);
-        while start > 0 && tail[start - 1] < tail[start] {
-            start -= 1;
-        }
-        for id in &tail[..start] {
-            let own_deadline_passed = self
-                .done
-                .get(id)
-                .is_some_and(|o| o.own_deadline <= self.last_now);
-            let own = own_deadline_passed && matches!(error, Error::Timeout { .. });
-            assert!(
-                own,
-                "invariant 2: the requests failed by {error:?} are not in ascending id: {tail:?}"
-            );
-        }
+        // Only the session's failure completes a request with the session's error (a request's
+        // own failure has a request error), so every one of them is in this run, in order.
+        let failed_by_session = self
+            .step
+            .iter()
+            .filter(|s| matches!(s, Seen::Response(_, Err(e)) if *e == session_error))
+            .count();
+        assert_eq!(
+            failed_by_session,
+            tail.len(),
+            "invariant 2: the requests failed by {error:?} are not all just before Closed"
+        );
+        assert!(
+            tail.windows(2).all(|w| w[0] < w[1]),
+            "invariant 2: the requests failed by {error:?} are not in ascending id: {tail:?}"
+        );
     }
 
     /// What may wait to be sent without being checked against the limit: the session's own
@@ -527,22 +529,23 @@ impl Checker {
         (self.next_id as usize + 2).saturating_mul(per_message)
     }
 
-    /// The most state the session may retain: a constant, plus per command, per request, per
-    /// exchange what the limits allow, in `Debug` characters.
+    /// The most bytes the session may hold now, by the limits: per request outstanding its
+    /// params; per exchange open its request and what it reads (a body or an event, a line,
+    /// a failure's body); what waits to be sent; the server's description; a constant.
     fn footprint_bound(&self) -> usize {
-        let line = self.policy.max_sse_line;
-        let message = self.policy.max_message_size;
-        let per_command = 1024 + DEBUG_EXPANSION * message;
-        let per_request = 1024 + DEBUG_EXPANSION * 3 * line;
-        let per_exchange = 1024 + DEBUG_EXPANSION * (line + message + 9 * line);
-        // A `Vec<u8>` takes at most five characters per byte (`255, `).
-        let per_failed = 1024 + 5 * ERROR_BODY_MAX;
-        let fixed = 16 << 10;
-        let base = fixed + DEBUG_EXPANSION * (message + 3 * line);
-        base.saturating_add(self.commands.saturating_add(1).saturating_mul(per_command))
-            .saturating_add((self.next_id as usize).saturating_mul(per_request))
-            .saturating_add(self.exchanges.len().saturating_mul(per_exchange))
-            .saturating_add(self.failed_heads.len().saturating_mul(per_failed))
+        let p = &self.policy;
+        let (line, message) = (p.max_sse_line, p.max_message_size);
+        let per_request = 4096 + 2 * message;
+        let per_exchange = 8192 + line + 2 * message + p.error_body_max;
+        let waiting = p
+            .max_send_backlog
+            .saturating_add(self.unchecked_backlog())
+            .saturating_add(self.commands.saturating_mul(4096));
+        let fixed = (64 << 10) + 2 * message;
+        fixed
+            .saturating_add(self.open.len().saturating_mul(per_request))
+            .saturating_add(self.open_exchanges.len().saturating_mul(per_exchange))
+            .saturating_add(waiting)
     }
 
     /// The script is over and time has run out: nothing may be pending any more.

@@ -111,6 +111,7 @@ impl Setup {
             max_reconnects: u32::from(self.max_reconnects),
             max_concurrent_exchanges: usize::from(self.max_concurrent_exchanges),
             max_send_backlog: self.max_send_backlog as usize,
+            ..Policy::default()
         };
         let capabilities = if self.capabilities {
             ClientCapabilities {

@@ -127,3 +127,35 @@ impl super::Request for InitializeParams {
     const METHOD: &'static str = "initialize";
     type Result = InitializeResult;
 }
+
+/// Who the server is and what it can do, however the protocol revision learned it (the
+/// 2025-era `initialize` result today; `server/discover` in the 2026-07-28 revision).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ServerInfo {
+    /// The protocol revision the session speaks with it.
+    pub protocol_version: String,
+    /// What the server can do.
+    pub capabilities: ServerCapabilities,
+    /// Who the server is.
+    pub server_info: Implementation,
+    /// How to use the server, for the model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
+    /// Fields of the revision's answer that this version does not know.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl From<InitializeResult> for ServerInfo {
+    fn from(r: InitializeResult) -> Self {
+        ServerInfo {
+            protocol_version: r.protocol_version,
+            capabilities: r.capabilities,
+            server_info: r.server_info,
+            instructions: r.instructions,
+            extra: r.extra,
+        }
+    }
+}

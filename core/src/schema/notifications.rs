@@ -145,6 +145,7 @@ impl Notification for ResourceUpdatedParams {
 
 /// A notification from the server, by method.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum ServerNotification {
     /// `notifications/cancelled`: the server cancels a request it sent.
     Cancelled(CancelledParams),

@@ -7,6 +7,7 @@ use super::{decode_params, methods, CreateMessageParams, ElicitParams};
 
 /// A request from the server, by method.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum ServerRequest {
     /// `ping`: answer with an empty result.
     Ping,
@@ -45,6 +46,14 @@ impl ServerRequest {
                 params,
             },
         })
+    }
+
+    /// The answer to a request the client does not handle: "method not found".
+    pub fn not_handled(&self) -> crate::jsonrpc::ErrorObject {
+        crate::jsonrpc::ErrorObject::new(
+            crate::jsonrpc::ErrorObject::METHOD_NOT_FOUND,
+            format!("method not found: {}", self.method()),
+        )
     }
 
     /// The request's method.

@@ -1,47 +1,57 @@
-//! The session: lifecycle, the request table, deadlines, cancellation, progress and server
-//! requests. All state-machine logic lives in this folder; `http.rs` and `stdio.rs` translate
-//! their transport's inputs into the calls below.
+//! The session: the one type with `handle_input` and `poll_output`. It owns smaller parts and
+//! calls them; none of them reaches into another's state:
+//!
+//! - [`requests`]: the request table (what each request was, so it can be issued again);
+//! - [`lifecycle`]: the protocol revision (what goes out first, when the session is ready);
+//! - [`crate::transport`]: HTTP exchanges or stdio lines, classified into messages and
+//!   failures;
+//! - [`crate::policy`]: what each failure does;
+//! - [`timers`]: one table of deadlines by reason.
+//!
+//! The session classifies what the transports do not (a message that is not JSON-RPC, a body
+//! without its answer), asks the policy, and applies the effect. `impl Session` is in this
+//! file only.
 
-mod http;
-mod stdio;
+mod lifecycle;
+mod requests;
 mod timers;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
-use crate::error::Limit;
-use crate::error::{Error, ProtocolError};
+use crate::error::{RequestError, SessionError};
 use crate::input::{ExchangeId, Input};
 use crate::jsonrpc::{self, ErrorObject, Id, Message, RawJson};
 use crate::output::{Event, Output, RequestId, Transmit, Warning};
-use crate::policy::{ExchangeKind, Policy};
+use crate::policy::{Effect, ExchangeKind, Failure, Policy};
 use crate::schema::{
-    ClientCapabilities, Implementation, InitializeParams, InitializeResult, ServerRequest,
+    ClientCapabilities, Implementation, ServerInfo, ServerNotification, ServerRequest,
 };
-use serde_json::value::RawValue;
+use crate::transport::{self, Happened, Http, Stdio};
 
+pub use lifecycle::{LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS};
 pub use timers::TimerReason;
+
+use lifecycle::{Lifecycle, Next};
+use requests::{Owner, Pending, Requests};
 use timers::Timers;
-
-/// The protocol version the client offers.
-pub const LATEST_PROTOCOL_VERSION: &str = "2025-11-25";
-
-/// The protocol versions the client accepts from a server, newest first.
-pub const SUPPORTED_PROTOCOL_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26"];
 
 /// How a session is set up.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Config {
-    /// Who the client is, sent in `initialize`.
+    /// Who the client is, sent in the handshake.
     pub client_info: Implementation,
     /// What the client can do. Server requests for a capability not declared here are answered
     /// "method not found" by the core.
     pub capabilities: ClientCapabilities,
     /// Limits, deadlines and failure scopes.
     pub policy: Policy,
-    /// Headers added to every HTTP request (`Authorization`, ...).
+    /// Headers added to every HTTP request (`Authorization`, ...). Mark secrets with
+    /// `HeaderValue::set_sensitive` so that they never show in `Debug` output.
     pub headers: ::http::HeaderMap,
 }
 
@@ -56,8 +66,39 @@ impl Default for Config {
     }
 }
 
+impl Config {
+    /// Sets the client's name and version.
+    #[must_use]
+    pub fn with_client_info(mut self, info: Implementation) -> Self {
+        self.client_info = info;
+        self
+    }
+
+    /// Sets the capabilities the client declares.
+    #[must_use]
+    pub fn with_capabilities(mut self, capabilities: ClientCapabilities) -> Self {
+        self.capabilities = capabilities;
+        self
+    }
+
+    /// Sets the policy.
+    #[must_use]
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Adds a header to every HTTP request.
+    #[must_use]
+    pub fn with_header(mut self, name: ::http::HeaderName, value: ::http::HeaderValue) -> Self {
+        self.headers.append(name, value);
+        self
+    }
+}
+
 /// Options of one request.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RequestOptions {
     /// Its deadline, counted from its start; `None` for the policy's `request_timeout`.
     pub timeout: Option<Duration>,
@@ -66,66 +107,35 @@ pub struct RequestOptions {
     pub progress: bool,
 }
 
-/// Whose request an entry of the table is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Owner {
-    /// The application's: it completes with [`Event::Response`].
-    App,
-    /// The session's own `initialize`: it completes by making the session ready or failing it.
-    Initialize,
-}
+impl RequestOptions {
+    /// Sets the deadline.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeout = timeout;
+        self
+    }
 
-/// How to resume the SSE stream that carries a request's answer (or the GET stream).
-#[derive(Clone, Debug, Default)]
-struct Resume {
-    last_event_id: Option<String>,
-    retry: Option<Duration>,
-    /// Resumptions in a row that brought nothing new: no message and no new event id.
-    attempts: u32,
-    /// Streams in a row that ended without a message: each doubles the next wait.
-    empty: u32,
-    /// Reconnects in all (of a request's stream), or in a row without a message (the GET
-    /// stream); capped by `Policy::max_reconnects`.
-    reconnects: u32,
-}
-
-/// An outstanding request.
-#[derive(Debug)]
-struct Pending {
-    owner: Owner,
-    started: Instant,
-    timeout: Duration,
-    progress: bool,
-    /// How many server messages had been skipped as invalid when it started.
-    skipped_before: u64,
-    /// False while it waits for the session to be ready.
-    sent: bool,
-    /// HTTP: the exchange its answer is expected on now.
-    exchange: Option<ExchangeId>,
-    resume: Resume,
-}
-
-/// A message waiting for the session to be ready.
-#[derive(Debug)]
-struct Queued {
-    request: Option<RequestId>,
-    method: String,
-    body: Vec<u8>,
-}
-
-#[derive(Debug)]
-enum Phase {
-    Initializing,
-    Ready,
-    Closed(Error),
+    /// Asks for progress.
+    #[must_use]
+    pub fn with_progress(mut self, progress: bool) -> Self {
+        self.progress = progress;
+        self
+    }
 }
 
 #[derive(Debug)]
 // One per session, never moved after it is made: boxing would only add an indirection.
 #[allow(clippy::large_enum_variant)]
 enum Transport {
-    Http(http::HttpState),
-    Stdio(stdio::StdioState),
+    Http(Http),
+    Stdio(Stdio),
+}
+
+/// Something sent before the session was ready, in order.
+#[derive(Debug)]
+enum Early {
+    Request(RequestId),
+    Notification { method: String, body: Vec<u8> },
 }
 
 /// An MCP client session as a pure state machine.
@@ -148,13 +158,16 @@ enum Transport {
 /// - **Getters**: [`is_ready`](Session::is_ready), [`is_closed`](Session::is_closed),
 ///   [`error`](Session::error), [`server`](Session::server),
 ///   [`protocol_version`](Session::protocol_version), [`session_id`](Session::session_id),
-///   [`outstanding`](Session::outstanding),
+///   [`outstanding`](Session::outstanding), [`policy`](Session::policy),
+///   [`send_backlog`](Session::send_backlog), [`skipped_messages`](Session::skipped_messages),
+///   [`linger_deadline`](Session::linger_deadline),
 ///   [`last_timeout_reason`](Session::last_timeout_reason).
 ///
 /// A session-fatal failure (a 5xx, the process exiting, ...) completes every outstanding
-/// request with the same error in ascending id, then emits one [`Event::Closed`], the last
-/// event. After it the adapter drops every exchange still open, except that a `DELETE` sent by
-/// [`close`](Session::close) may be allowed to finish.
+/// request with the same [`SessionError`] (as [`RequestError::Session`]) in ascending id,
+/// then emits one [`Event::Closed`], the last event. With it the session asks the adapter to
+/// abort every exchange but those the server should still hear (a cancellation, the closing
+/// `DELETE`), which may finish until [`linger_deadline`](Session::linger_deadline).
 ///
 /// # The drive loop
 ///
@@ -166,118 +179,131 @@ enum Transport {
 /// ```
 #[derive(Debug)]
 pub struct Session {
-    config: Config,
+    client_info: Implementation,
+    capabilities: ClientCapabilities,
+    policy: Policy,
+    lifecycle: Lifecycle,
+    requests: Requests,
     transport: Transport,
-    phase: Phase,
-    next_request: u64,
-    requests: BTreeMap<RequestId, Pending>,
-    pre_ready: Vec<Queued>,
-    out: VecDeque<Output>,
     timers: Timers,
-    server: Option<InitializeResult>,
-    protocol_version: Option<&'static str>,
+    out: VecDeque<Output>,
+    closed: Option<SessionError>,
+    early: Vec<Early>,
+    early_bytes: usize,
+    /// Taking the transports' happenings now (no nested pumping).
+    pumping: bool,
     last_now: Instant,
     last_timeout_reason: Option<TimerReason>,
     /// Server messages skipped as not JSON-RPC, in all.
     skipped: u64,
-    /// Bytes waiting to be sent: queued before ready, waiting for an exchange, or written to
-    /// stdin and not yet reported taken ([`Input::StdinWritten`]).
-    backlog: usize,
-    /// The most `backlog` has been.
+    /// The most bytes that have waited to be sent.
     backlog_peak: usize,
+    linger_until: Option<Instant>,
 }
 
-/// The id of the session's own `initialize` request.
-const INITIALIZE: RequestId = RequestId(0);
-
 impl Session {
-    /// A session over Streamable HTTP at `endpoint`. `initialize` is the first output.
+    /// A session over Streamable HTTP at `endpoint`. The handshake is the first output.
     pub fn http(now: Instant, endpoint: ::http::Uri, config: Config) -> Session {
-        Session::new(now, Transport::Http(http::HttpState::new(endpoint)), config)
+        let limits = transport::http::Limits {
+            max_message: config.policy.max_message_size,
+            max_line: config.policy.max_sse_line,
+            max_exchanges: config.policy.max_concurrent_exchanges,
+        };
+        let http = Http::new(endpoint, config.headers.clone(), limits);
+        Session::new(now, Transport::Http(http), config)
     }
 
-    /// A session over a child process's stdin and stdout. `initialize` is the first output.
+    /// A session over a child process's stdin and stdout. The handshake is the first output.
     pub fn stdio(now: Instant, config: Config) -> Session {
-        let stdio = stdio::StdioState::new(config.policy.max_message_size);
+        let stdio = Stdio::new(config.policy.max_message_size);
         Session::new(now, Transport::Stdio(stdio), config)
     }
 
     fn new(now: Instant, transport: Transport, config: Config) -> Session {
         let mut session = Session {
-            config,
+            client_info: config.client_info,
+            capabilities: config.capabilities,
+            policy: config.policy,
+            lifecycle: Lifecycle::handshake(),
+            requests: Requests::default(),
             transport,
-            phase: Phase::Initializing,
-            next_request: 0,
-            requests: BTreeMap::new(),
-            pre_ready: Vec::new(),
-            out: VecDeque::new(),
             timers: Timers::default(),
-            server: None,
-            protocol_version: None,
+            out: VecDeque::new(),
+            closed: None,
+            early: Vec::new(),
+            early_bytes: 0,
+            pumping: false,
             last_now: now,
             last_timeout_reason: None,
             skipped: 0,
-            backlog: 0,
             backlog_peak: 0,
+            linger_until: None,
         };
-        let params = InitializeParams {
-            protocol_version: LATEST_PROTOCOL_VERSION.into(),
-            capabilities: session.config.capabilities.clone(),
-            client_info: session.config.client_info.clone(),
-            extra: Map::new(),
-        };
-        let params = serde_json::to_value(params).unwrap_or(Value::Null);
-        let id = session.insert(now, Owner::Initialize, None, false);
-        debug_assert_eq!(id, INITIALIZE);
-        let body = jsonrpc::encode_request(&wire_id(id), "initialize", Some(&params));
-        session.dispatch_request(id, "initialize", body);
+        let (method, params) = session
+            .lifecycle
+            .opening(&session.client_info, &session.capabilities);
+        let body_size = jsonrpc::encode_request(&Id::Number(0), method, Some(&params)).len();
+        let id = session.insert(
+            now,
+            Owner::Lifecycle,
+            method,
+            Some(params),
+            body_size,
+            None,
+            false,
+        );
+        session.lifecycle.opened(id);
+        session.dispatch(id);
+        session.pump(now);
         session
     }
 
     // ----- commands ---------------------------------------------------------------------
 
     /// Starts a request; returns its id at once. It completes exactly once with
-    /// [`Event::Response`]. Before the session is ready it is queued, not failed.
+    /// [`Event::Response`]. Before the session is ready it waits, and is not failed for it.
     pub fn request(
         &mut self,
         now: Instant,
         method: &str,
         params: Option<Value>,
         options: RequestOptions,
-    ) -> Result<RequestId, Error> {
+    ) -> Result<RequestId, RequestError> {
         let now = self.tick(now);
         self.check_open()?;
-        if let Some(limit) = self.config.policy.max_outstanding {
+        if let Some(limit) = self.policy.max_outstanding {
             if self.outstanding() >= limit {
-                return Err(Error::TooManyRequests { limit });
+                return Err(RequestError::TooManyRequests { limit });
             }
         }
-        let id = RequestId(self.next_request);
+        let id = self.requests.next_id();
         let params = if options.progress {
             Some(with_progress_token(params, id))
         } else {
             params
         };
-        let body = jsonrpc::encode_request(&wire_id(id), method, params.as_ref());
-        if body.len() > self.config.policy.max_message_size {
-            return Err(Error::TooLarge {
-                limit: self.config.policy.max_message_size,
+        let size = jsonrpc::encode_request(&wire_id(id), method, params.as_ref()).len();
+        if size > self.policy.max_message_size {
+            return Err(RequestError::TooLarge {
+                limit: self.policy.max_message_size,
             });
         }
-        if self.would_hold() {
-            self.check_backlog(body.len())?;
-        }
-        self.insert(now, Owner::App, options.timeout, options.progress);
-        if matches!(self.phase, Phase::Ready) {
-            self.dispatch_request(id, method, body);
+        self.check_backlog(size, false)?;
+        let id = self.insert(
+            now,
+            Owner::App,
+            method,
+            params,
+            size,
+            options.timeout,
+            options.progress,
+        );
+        if self.lifecycle.is_ready() {
+            self.dispatch(id);
         } else {
-            self.hold(body.len());
-            self.pre_ready.push(Queued {
-                request: Some(id),
-                method: method.into(),
-                body,
-            });
+            self.early.push(Early::Request(id));
         }
+        self.pump(now);
         Ok(id)
     }
 
@@ -288,76 +314,71 @@ impl Session {
         now: Instant,
         params: &R,
         options: RequestOptions,
-    ) -> Result<RequestId, Error> {
-        let params = serde_json::to_value(params)
-            .map_err(|e| Error::Protocol(ProtocolError::InvalidJson(e.to_string().into())))?;
+    ) -> Result<RequestId, RequestError> {
+        let params = serde_json::to_value(params).map_err(|e| {
+            RequestError::Protocol(crate::ProtocolError::InvalidJson(e.to_string().into()))
+        })?;
         self.request(now, R::METHOD, Some(params), options)
     }
 
-    /// Sends a notification. Before the session is ready it is queued.
-    pub fn notify(&mut self, method: &str, params: Option<Value>) -> Result<(), Error> {
+    /// Sends a notification. Before the session is ready it waits.
+    pub fn notify(&mut self, method: &str, params: Option<Value>) -> Result<(), RequestError> {
         self.check_open()?;
         let body = jsonrpc::encode_notification(method, params.as_ref());
-        if self.would_hold() {
-            self.check_backlog(body.len())?;
-        }
-        if matches!(self.phase, Phase::Ready) {
-            self.transmit(ExchangeKind::Notification, None, method, body);
+        self.check_backlog(body.len(), false)?;
+        if self.lifecycle.is_ready() {
+            self.send_message(ExchangeKind::Notification, None, method, body);
         } else {
-            self.hold(body.len());
-            self.pre_ready.push(Queued {
-                request: None,
+            self.early_bytes += body.len();
+            self.early.push(Early::Notification {
                 method: method.into(),
                 body,
             });
         }
+        self.pump(self.last_now);
         Ok(())
     }
 
     /// Answers a server request ([`Event::Request`]). An answer that would take the bytes
     /// waiting to be sent past [`Policy::max_send_backlog`] fails the session: the server keeps
     /// asking without taking the answers.
-    pub fn respond(&mut self, id: Id, result: Result<Value, ErrorObject>) -> Result<(), Error> {
+    pub fn respond(
+        &mut self,
+        id: Id,
+        result: Result<Value, ErrorObject>,
+    ) -> Result<(), RequestError> {
         self.check_open()?;
         let body = jsonrpc::encode_response(&id, result.as_ref());
-        if let Err(e) = self
-            .would_hold()
-            .then(|| self.check_backlog(body.len()))
-            .transpose()
-        {
-            self.fail_session(e.clone());
+        if let Err(e) = self.check_backlog(body.len(), true) {
+            self.pump(self.last_now);
             return Err(e);
         }
-        self.transmit(ExchangeKind::Notification, None, "response", body);
+        self.send_message(ExchangeKind::Notification, None, "response", body);
+        self.pump(self.last_now);
         Ok(())
     }
 
-    /// Cancels an outstanding request: it completes with [`Error::Cancelled`], the server is
-    /// sent `notifications/cancelled` (if it had the request), and a late answer is dropped.
-    /// Returns false if the request was not outstanding.
+    /// Cancels an outstanding request: it completes with [`RequestError::Cancelled`], the
+    /// server is told (`notifications/cancelled`, if it had the request), and a late answer is
+    /// dropped. Returns false if the request was not outstanding.
     pub fn cancel(&mut self, now: Instant, id: RequestId, reason: Option<&str>) -> bool {
-        self.tick(now);
-        match self.requests.get(&id) {
-            Some(p) if p.owner == Owner::App => {
-                self.abandon(
-                    id,
-                    Error::Cancelled,
-                    reason.unwrap_or("cancelled by the client"),
-                );
+        let now = self.tick(now);
+        match self.requests.get(id) {
+            Some(p) if p.owner == Owner::App && self.closed.is_none() => {
+                let reason = reason.unwrap_or("cancelled by the client");
+                self.apply(now, Failure::Cancelled, Some(id), None, reason);
+                self.pump(now);
                 true
             }
             _ => false,
         }
     }
 
-    /// Ends the session: outstanding requests fail with [`Error::Closed`], a `DELETE` is sent
-    /// where the server gave a session id, and [`Event::Closed`] follows.
+    /// Ends the session: outstanding requests fail with [`SessionError::Closed`], a `DELETE`
+    /// is sent where the server gave a session id, and [`Event::Closed`] follows.
     pub fn close(&mut self, now: Instant) {
         self.tick(now);
-        if self.is_closed() {
-            return;
-        }
-        self.fail_session(Error::Closed);
+        self.fail_session(SessionError::Closed);
     }
 
     // ----- input -------------------------------------------------------------------------
@@ -367,41 +388,33 @@ impl Session {
     /// the session no longer knows (aborted, finished) is ignored.
     pub fn handle_input(&mut self, now: Instant, input: Input<'_>) {
         let now = self.tick(now);
-        if self.is_closed() {
+        if self.closed.is_some() {
             return;
         }
-        match input {
-            Input::ResponseHead {
-                exchange,
-                status,
-                headers,
-            } => self.on_response_head(now, exchange, status, headers),
-            Input::ResponseBody { exchange, data } => self.on_response_body(now, exchange, data),
-            Input::ResponseEnd { exchange } => self.on_response_end(now, exchange),
-            Input::ExchangeFailed { exchange, error } => {
-                self.on_exchange_failed(now, exchange, error)
+        match (&mut self.transport, input) {
+            (
+                Transport::Http(h),
+                Input::ResponseHead {
+                    exchange,
+                    status,
+                    headers,
+                },
+            ) => h.on_head(exchange, status, headers),
+            (Transport::Http(h), Input::ResponseBody { exchange, data }) => {
+                h.on_body(exchange, data)
             }
-            Input::Stdout(data) => self.on_stdout(now, data),
-            Input::StdoutClosed => self.on_stdout_closed(now),
-            Input::ProcessExited { code } => {
-                if matches!(self.transport, Transport::Stdio(_)) {
-                    self.fail_session(Error::ProcessExited { code })
-                }
+            (Transport::Http(h), Input::ResponseEnd { exchange }) => h.on_end(exchange),
+            (Transport::Http(h), Input::ExchangeFailed { exchange, error }) => {
+                h.on_failed(exchange, error)
             }
-            Input::WriteFailed(error) => self.fail_session(Error::Transport(error)),
-            Input::StdinWritten { bytes } => {
-                if matches!(self.transport, Transport::Stdio(_)) {
-                    self.release(bytes);
-                }
-            }
-            Input::Timeout => {}
+            (Transport::Stdio(s), Input::Stdout(data)) => s.on_stdout(data),
+            (Transport::Stdio(s), Input::StdoutClosed) => s.on_exit(None),
+            (Transport::Stdio(s), Input::ProcessExited { code }) => s.on_exit(code),
+            (Transport::Stdio(s), Input::WriteFailed(error)) => s.on_write_failed(error),
+            (Transport::Stdio(s), Input::StdinWritten { bytes }) => s.written(bytes),
+            _ => {}
         }
-        // Only during the handshake: the scan must not cost every input of a ready session.
-        if let (Phase::Initializing, Transport::Http(h)) = (&self.phase, &self.transport) {
-            if !h.server_stream_pending() {
-                self.become_ready();
-            }
-        }
+        self.pump(now);
         self.fire_due();
     }
 
@@ -424,32 +437,29 @@ impl Session {
 
     // ----- getters -----------------------------------------------------------------------
 
-    /// The session is initialized and not closed.
+    /// Whether the handshake is over.
     pub fn is_ready(&self) -> bool {
-        matches!(self.phase, Phase::Ready)
+        self.lifecycle.is_ready() && self.closed.is_none()
     }
 
-    /// The session has failed or was closed.
+    /// Whether the session has ended.
     pub fn is_closed(&self) -> bool {
-        matches!(self.phase, Phase::Closed(_))
+        self.closed.is_some()
     }
 
-    /// The error that ended the session ([`Error::Closed`] after [`close`](Session::close)).
-    pub fn error(&self) -> Option<&Error> {
-        match &self.phase {
-            Phase::Closed(e) => Some(e),
-            _ => None,
-        }
+    /// The error the session ended with.
+    pub fn error(&self) -> Option<&SessionError> {
+        self.closed.as_ref()
     }
 
-    /// The server's answer to `initialize`, once the session is ready.
-    pub fn server(&self) -> Option<&InitializeResult> {
-        self.server.as_ref()
+    /// Who the server is and what it can do, once the handshake has told.
+    pub fn server(&self) -> Option<&ServerInfo> {
+        self.lifecycle.server()
     }
 
     /// The negotiated protocol version.
     pub fn protocol_version(&self) -> Option<&'static str> {
-        self.protocol_version
+        self.lifecycle.version()
     }
 
     /// The `Mcp-Session-Id` the server assigned (HTTP).
@@ -462,18 +472,18 @@ impl Session {
 
     /// How many of the application's requests are outstanding.
     pub fn outstanding(&self) -> usize {
-        self.requests.len() - usize::from(self.requests.contains_key(&INITIALIZE))
+        self.requests.app_count()
     }
 
-    /// Which timer fired last, for diagnosing timing.
-    pub fn last_timeout_reason(&self) -> Option<TimerReason> {
-        self.last_timeout_reason
+    /// The policy the session runs under.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
     /// Bytes waiting to be sent now (see [`Policy::max_send_backlog`]), and the most there
     /// have been: never more than the limit.
     pub fn send_backlog(&self) -> (usize, usize) {
-        (self.backlog, self.backlog_peak)
+        (self.backlog(), self.backlog_peak)
     }
 
     /// How many server messages were skipped as not JSON-RPC.
@@ -481,46 +491,40 @@ impl Session {
         self.skipped
     }
 
-    // ----- internals ---------------------------------------------------------------------
+    /// Once the session has ended: until when the exchanges it did not abort (a notification's
+    /// POST, the closing `DELETE`) may go on. The adapter drops them then.
+    pub fn linger_deadline(&self) -> Option<Instant> {
+        self.linger_until
+    }
 
-    fn check_open(&self) -> Result<(), Error> {
-        match &self.phase {
-            Phase::Closed(e) => Err(e.clone()),
-            _ => Ok(()),
+    /// Which timer fired last, for diagnosing timing.
+    pub fn last_timeout_reason(&self) -> Option<TimerReason> {
+        self.last_timeout_reason
+    }
+
+    /// An estimate of the bytes the session holds: every buffer, queue and table, each bounded
+    /// by a limit of the policy (invariant 4 is checked against it).
+    #[doc(hidden)]
+    pub fn retained_bytes(&self) -> usize {
+        let transport = match &self.transport {
+            Transport::Http(h) => h.retained(),
+            Transport::Stdio(s) => s.retained(),
+        };
+        let out: usize = self.out.iter().map(output_size).sum();
+        let early = self.early.len() * 64 + self.early_bytes;
+        let server = self.server().map_or(0, |s| {
+            s.instructions.as_ref().map_or(0, String::len) + 1024 + 8 * s.extra.len()
+        });
+        self.requests.retained() + transport + out + early + server + self.timers.len() * 96
+    }
+
+    // ----- internals: time ----------------------------------------------------------------
+
+    fn check_open(&self) -> Result<(), RequestError> {
+        match &self.closed {
+            Some(e) => Err(RequestError::Session(e.clone())),
+            None => Ok(()),
         }
-    }
-
-    /// Whether a message sent now would wait: before ready, over stdio (until the child takes
-    /// it), or when every HTTP exchange slot is taken.
-    fn would_hold(&self) -> bool {
-        match &self.transport {
-            _ if !matches!(self.phase, Phase::Ready) => true,
-            Transport::Stdio(_) => true,
-            Transport::Http(h) => !h.has_free_slot(self.config.policy.max_concurrent_exchanges),
-        }
-    }
-
-    /// Whether `bytes` more may wait to be sent.
-    fn check_backlog(&self, bytes: usize) -> Result<(), Error> {
-        let limit = self.config.policy.max_send_backlog;
-        match self.backlog.checked_add(bytes) {
-            Some(total) if total <= limit => Ok(()),
-            _ => Err(Error::LimitReached {
-                what: Limit::SendBacklog,
-                limit,
-            }),
-        }
-    }
-
-    /// `bytes` more wait to be sent.
-    fn hold(&mut self, bytes: usize) {
-        self.backlog = self.backlog.saturating_add(bytes);
-        self.backlog_peak = self.backlog_peak.max(self.backlog);
-    }
-
-    /// `bytes` that waited are sent (or dropped).
-    fn release(&mut self, bytes: usize) {
-        self.backlog = self.backlog.saturating_sub(bytes);
     }
 
     /// Advances the clock (never backwards) and fires what is due.
@@ -542,256 +546,461 @@ impl Session {
 
     /// A timer set for `at` fired (at `at` or later, if the adapter called back late).
     fn on_timer(&mut self, at: Instant, reason: TimerReason) {
+        let now = self.last_now;
         match reason {
             TimerReason::RequestDeadline(id) => {
-                let Some(p) = self.requests.get(&id) else {
+                let Some(p) = self.requests.get(id) else {
                     return;
                 };
                 // How long it was allowed to run, however late the deadline is noticed.
                 let after = at.saturating_duration_since(p.started);
                 let skipped = self.skipped - p.skipped_before;
-                self.abandon(id, Error::Timeout { after, skipped }, "timed out");
+                self.apply(
+                    now,
+                    Failure::DeadlinePassed { after, skipped },
+                    Some(id),
+                    None,
+                    "timed out",
+                );
             }
-            TimerReason::ResumeStream(id) => self.resume_stream(id),
-            TimerReason::ReopenServerStream => drop(self.open_server_stream()),
-            TimerReason::ServerStreamWait => self.become_ready(),
-            TimerReason::ErrorBody(exchange) => self.on_error_body_timeout(exchange),
+            TimerReason::ResumeStream(id) => {
+                if let Transport::Http(h) = &mut self.transport {
+                    h.resume(id);
+                }
+            }
+            TimerReason::ReopenServerStream => {
+                if let Transport::Http(h) = &mut self.transport {
+                    h.reopen_server_stream();
+                }
+            }
+            TimerReason::ServerStreamWait => self.become_ready(now),
+            TimerReason::ErrorBody(exchange) => {
+                if let Transport::Http(h) = &mut self.transport {
+                    h.error_body_done(exchange, true);
+                }
+            }
         }
+        self.pump(now);
     }
 
+    // ----- internals: the table and the wire ------------------------------------------------
+
     /// Adds a request to the table with its deadline.
+    #[allow(clippy::too_many_arguments)]
     fn insert(
         &mut self,
         now: Instant,
         owner: Owner,
+        method: &str,
+        params: Option<Value>,
+        size: usize,
         timeout: Option<Duration>,
         progress: bool,
     ) -> RequestId {
-        let id = RequestId(self.next_request);
-        self.next_request += 1;
-        let policy = &self.config.policy;
         let timeout = timeout
-            .unwrap_or(policy.request_timeout)
-            .min(policy.max_request_time);
-        self.timers
-            .set(TimerReason::RequestDeadline(id), later(now, timeout));
-        let pending = Pending {
+            .unwrap_or(self.policy.request_timeout)
+            .min(self.policy.max_request_time);
+        let id = self.requests.insert(Pending {
             owner,
+            method: method.into(),
+            params,
+            size,
             started: now,
             timeout,
             progress,
-            skipped_before: self.skipped,
             sent: false,
-            exchange: None,
-            resume: Resume::default(),
-        };
-        self.requests.insert(id, pending);
+            skipped_before: self.skipped,
+        });
+        self.timers
+            .set(TimerReason::RequestDeadline(id), later(now, timeout));
         id
     }
 
-    fn dispatch_request(&mut self, id: RequestId, method: &str, body: Vec<u8>) {
-        let role = if id == INITIALIZE {
-            ExchangeKind::Initialize
-        } else {
-            ExchangeKind::Request
+    /// Sends a request the table holds.
+    fn dispatch(&mut self, id: RequestId) {
+        let Some(p) = self.requests.get(id) else {
+            return;
         };
-        let exchange = self.transmit(role, Some(id), method, body);
-        if let Some(p) = self.requests.get_mut(&id) {
-            p.sent = true;
-            p.exchange = exchange;
-        }
+        let body = jsonrpc::encode_request(&wire_id(id), &p.method, p.params.as_ref());
+        let method = p.method.clone();
+        let kind = match p.owner {
+            Owner::Lifecycle => ExchangeKind::Initialize,
+            Owner::App => ExchangeKind::Request,
+        };
+        self.requests.mark_sent(id);
+        self.send_message(kind, Some(id), &method, body);
     }
 
-    /// Sends one message; over HTTP, returns the exchange that carries it.
-    fn transmit(
+    /// Hands one message to the transport.
+    fn send_message(
         &mut self,
-        role: ExchangeKind,
+        kind: ExchangeKind,
         request: Option<RequestId>,
         method: &str,
-        mut body: Vec<u8>,
-    ) -> Option<ExchangeId> {
+        body: Vec<u8>,
+    ) {
         match &mut self.transport {
-            Transport::Stdio(_) => {
-                body.push(b'\n');
-                // Held until the adapter says the child took it (`Input::StdinWritten`).
-                self.hold(body.len());
-                self.out.push_back(Output::Transmit(Transmit::Stdin(body)));
-                None
+            Transport::Http(h) => drop(h.post(kind, request, method, body)),
+            Transport::Stdio(s) => s.send(body),
+        }
+    }
+
+    /// Bytes waiting to be sent.
+    fn backlog(&self) -> usize {
+        let transport = match &self.transport {
+            Transport::Http(h) => h.held(),
+            Transport::Stdio(s) => s.held(),
+        };
+        self.requests.unsent_bytes() + self.early_bytes + transport
+    }
+
+    /// Whether a message sent now would wait: before ready, over stdio (until the child takes
+    /// it), or when every HTTP exchange slot is taken.
+    fn would_hold(&self) -> bool {
+        match &self.transport {
+            _ if !self.lifecycle.is_ready() => true,
+            Transport::Stdio(_) => true,
+            Transport::Http(h) => !h.has_free_slot(),
+        }
+    }
+
+    /// Whether `bytes` more may wait to be sent; past the limit the policy says what fails.
+    fn check_backlog(&mut self, bytes: usize, owed: bool) -> Result<(), RequestError> {
+        if !self.would_hold() {
+            return Ok(());
+        }
+        let limit = self.policy.max_send_backlog;
+        if self
+            .backlog()
+            .checked_add(bytes)
+            .is_some_and(|total| total <= limit)
+        {
+            return Ok(());
+        }
+        let failure = Failure::SendBacklog { limit, owed };
+        match self.policy.effect(&failure) {
+            Effect::FailSession(e) => {
+                self.fail_session(e.clone());
+                Err(RequestError::Session(e))
             }
-            Transport::Http(h) => {
-                let (exchange, req) = h.post(
-                    role,
-                    request,
-                    method,
-                    body,
-                    &self.config.headers,
-                    self.protocol_version,
-                );
-                self.start_exchange(exchange, role, req);
-                Some(exchange)
+            Effect::FailRequest(e) => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Takes what the transport has to say, one thing at a time, until it has nothing more.
+    fn pump(&mut self, now: Instant) {
+        if self.pumping {
+            return;
+        }
+        self.pumping = true;
+        while self.closed.is_none() {
+            let next = match &mut self.transport {
+                Transport::Http(h) => h.poll(),
+                Transport::Stdio(s) => s.poll(),
+            };
+            let Some(happened) = next else { break };
+            self.on_happened(now, happened);
+        }
+        self.pumping = false;
+        // The handshake's GET stream: ready once the server has said what becomes of it.
+        if let Transport::Http(h) = &self.transport {
+            if self.lifecycle.is_initialized()
+                && !self.lifecycle.is_ready()
+                && !h.server_stream_pending()
+            {
+                self.become_ready(now);
+            }
+        }
+        self.backlog_peak = self.backlog_peak.max(self.backlog());
+    }
+
+    fn on_happened(&mut self, now: Instant, happened: Happened) {
+        match happened {
+            Happened::Message {
+                text,
+                origin,
+                exchange: _,
+                whole_body,
+            } => self.on_text(now, &text, origin, whole_body),
+            Happened::Failed {
+                failure,
+                request,
+                exchange,
+            } => self.apply(now, failure, request, exchange, "cancelled by the client"),
+            Happened::Transmit(t) => self.out.push_back(Output::Transmit(t)),
+            Happened::Abort(x) => self.out.push_back(Output::Abort(x)),
+            Happened::Done(x) => self.timers.clear(TimerReason::ErrorBody(x)),
+        }
+    }
+
+    // ----- internals: what the policy says ----------------------------------------------------
+
+    /// Applies the policy's effect for `failure` of `request` (on `exchange`).
+    fn apply(
+        &mut self,
+        now: Instant,
+        failure: Failure,
+        request: Option<RequestId>,
+        exchange: Option<ExchangeId>,
+        reason: &str,
+    ) {
+        match self.policy.effect(&failure) {
+            Effect::Proceed => {}
+            Effect::FailSession(e) => self.fail_session(e),
+            Effect::FailRequest(e) => {
+                if let Some(id) = request {
+                    self.complete(id, Err(e), true);
+                }
+            }
+            Effect::Abandon(e) => {
+                if let Some(id) = request {
+                    self.abandon(id, e, reason);
+                }
+            }
+            Effect::ReadErrorBody { scope, max, wait } => {
+                if let (Transport::Http(h), Some(x)) = (&mut self.transport, exchange) {
+                    h.read_error_body(x, scope, max);
+                    self.timers.set(TimerReason::ErrorBody(x), later(now, wait));
+                }
+            }
+            Effect::Warn(w) => {
+                if let Transport::Http(h) = &mut self.transport {
+                    if let Some(x) = exchange {
+                        h.abort(x);
+                    }
+                    if matches!(failure, Failure::ServerStreamEnded { .. }) {
+                        h.server_stream_gone();
+                    }
+                }
+                self.warn(w);
+            }
+            Effect::Reconnect { after } => match (&failure, request) {
+                (Failure::ServerStreamEnded { .. }, _) => {
+                    self.timers
+                        .set(TimerReason::ReopenServerStream, later(now, after));
+                }
+                (_, Some(id)) => {
+                    self.timers
+                        .set(TimerReason::ResumeStream(id), later(now, after));
+                }
+                _ => {}
+            },
+            Effect::NoServerStream => {
+                if let Transport::Http(h) = &mut self.transport {
+                    h.no_server_stream(exchange);
+                }
+            }
+            Effect::Ignore => {
+                if let Transport::Http(h) = &mut self.transport {
+                    if matches!(failure, Failure::ServerStreamEnded { .. }) {
+                        h.server_stream_gone();
+                    }
+                }
             }
         }
     }
 
-    /// Completes a request exactly once.
-    fn complete(&mut self, id: RequestId, result: Result<RawJson, Error>) {
-        let Some(p) = self.requests.remove(&id) else {
+    /// Completes a request exactly once. `failed`: its exchange is aborted (it failed, or the
+    /// client gave up); an answer leaves a stream to run out by itself.
+    fn complete(&mut self, id: RequestId, result: Result<RawJson, RequestError>, failed: bool) {
+        let Some(p) = self.requests.complete(id) else {
             return;
         };
         self.timers.clear(TimerReason::RequestDeadline(id));
-        // A resumption is only ever scheduled after an attempt was counted.
-        if p.resume.attempts > 0 {
-            self.timers.clear(TimerReason::ResumeStream(id));
+        self.timers.clear(TimerReason::ResumeStream(id));
+        if let Transport::Http(h) = &mut self.transport {
+            h.forget_request(id, failed);
         }
         match p.owner {
             Owner::App => self
                 .out
                 .push_back(Output::Event(Event::Response { id, result })),
-            Owner::Initialize => self.on_initialize_result(result),
+            Owner::Lifecycle => self.on_opening_result(result),
         }
     }
 
-    /// Fails a request the client gives up on (timeout, cancel): the server is told with
-    /// `notifications/cancelled` and the exchange carrying its answer is aborted.
-    fn abandon(&mut self, id: RequestId, error: Error, reason: &str) {
-        let Some(p) = self.requests.get(&id) else {
+    /// Fails a request the client gives up on (timeout, cancel): its exchange is aborted and
+    /// the server, if it had the request, is told with `notifications/cancelled`.
+    fn abandon(&mut self, id: RequestId, error: RequestError, reason: &str) {
+        let Some(p) = self.requests.get(id) else {
             return;
         };
-        let (sent, exchange, owner) = (p.sent, p.exchange, p.owner);
-        // A request still waiting for a free exchange never reached the server.
-        let reached = sent && exchange.is_none_or(|x| self.exchange_started(x));
-        if let Some(exchange) = exchange {
-            self.abort_exchange(exchange);
-        }
-        if reached && owner == Owner::App {
+        let waiting = match &self.transport {
+            Transport::Http(h) => h.is_waiting(id),
+            Transport::Stdio(_) => false,
+        };
+        let reached = p.sent && !waiting && p.owner == Owner::App;
+        self.complete(id, Err(error), true);
+        if reached && self.closed.is_none() {
             let params = json!({ "requestId": wire_id(id), "reason": reason });
             let body = jsonrpc::encode_notification("notifications/cancelled", Some(&params));
-            self.transmit(
+            self.send_message(
                 ExchangeKind::Notification,
                 None,
                 "notifications/cancelled",
                 body,
             );
         }
-        self.complete(id, Err(error));
-    }
-
-    /// Fails a request because of what the server did; the exchange is aborted if still open.
-    fn fail_request(&mut self, id: RequestId, error: Error) {
-        if let Some(exchange) = self.requests.get(&id).and_then(|p| p.exchange) {
-            self.abort_exchange(exchange);
-        }
-        self.complete(id, Err(error));
-    }
-
-    fn abort_exchange(&mut self, exchange: ExchangeId) {
-        // One still waiting for a free slot was never handed to the adapter: no abort for it.
-        if self.drop_exchange(exchange, true).is_some() {
-            self.timers.clear(TimerReason::ErrorBody(exchange));
-        }
     }
 
     /// The session-fatal path: every outstanding request fails with `error` in ascending id,
     /// then one `Closed` event; the error is permanent.
-    fn fail_session(&mut self, error: Error) {
-        if self.is_closed() {
+    fn fail_session(&mut self, error: SessionError) {
+        if self.closed.is_some() {
             return;
         }
-        let closing = error == Error::Closed;
+        let closing = error == SessionError::Closed;
         // What was to be sent no longer matters, and a request not yet transmitted must not
-        // reach the server once it is reported failed; the events already queued stay ahead.
-        self.out.retain(|o| matches!(o, Output::Event(_)));
-        for (id, p) in std::mem::take(&mut self.requests) {
+        // reach the server once it is reported failed; the events already queued stay ahead,
+        // and so do the aborts of exchanges the adapter has.
+        let mut unsent = Vec::new();
+        self.out.retain(|o| match o {
+            Output::Transmit(Transmit::Http { exchange, .. }) => {
+                unsent.push(*exchange);
+                false
+            }
+            Output::Transmit(_) => false,
+            _ => true,
+        });
+        self.out
+            .retain(|o| !matches!(o, Output::Abort(x) if unsent.contains(x)));
+        let shut = match &mut self.transport {
+            Transport::Http(h) => h.shut(closing),
+            Transport::Stdio(_) => Vec::new(),
+        };
+        let mut delete = None;
+        for h in shut {
+            match h {
+                Happened::Abort(x) if !unsent.contains(&x) => self.out.push_back(Output::Abort(x)),
+                Happened::Transmit(t) => delete = Some(t),
+                _ => {}
+            }
+        }
+        for (id, p) in self.requests.drain() {
             if p.owner == Owner::App {
                 self.out.push_back(Output::Event(Event::Response {
                     id,
-                    result: Err(error.clone()),
+                    result: Err(RequestError::Session(error.clone())),
                 }));
             }
         }
-        self.pre_ready.clear();
+        self.early.clear();
+        self.early_bytes = 0;
         self.timers.clear_all();
-        self.backlog = 0;
-        if let Transport::Http(h) = &mut self.transport {
-            h.clear();
-            if closing {
-                if let Some((exchange, request)) =
-                    h.delete(&self.config.headers, self.protocol_version)
-                {
-                    let kind = ExchangeKind::Delete;
-                    let transmit = Transmit::Http {
-                        exchange,
-                        kind,
-                        request,
-                    };
-                    self.out.push_back(Output::Transmit(transmit));
-                }
-            }
+        if let Some(t) = delete {
+            self.out.push_back(Output::Transmit(t));
         }
-        self.phase = Phase::Closed(error.clone());
+        self.linger_until = Some(later(self.last_now, self.policy.linger));
+        self.closed = Some(error.clone());
         self.out.push_back(Output::Event(Event::Closed(error)));
     }
 
-    fn on_initialize_result(&mut self, result: Result<RawJson, Error>) {
+    // ----- internals: the lifecycle -------------------------------------------------------------
+
+    fn on_opening_result(&mut self, result: Result<RawJson, RequestError>) {
         let raw = match result {
             Ok(raw) => raw,
-            Err(e) => return self.fail_session(e),
+            Err(e) => return self.fail_session(SessionError::from_handshake(e)),
         };
-        let init: InitializeResult = match serde_json::from_str(raw.get()) {
-            Ok(init) => init,
-            Err(e) => {
-                let e = ProtocolError::InvalidInitializeResult(e.to_string().into());
-                return self.fail_session(Error::Protocol(e));
+        match self.lifecycle.on_result(raw.get()) {
+            Err(failure) => self.apply(self.last_now, failure, None, None, ""),
+            Ok(Next::Initialized { version }) => {
+                if let Transport::Http(h) = &mut self.transport {
+                    h.set_version(version);
+                }
+                let body = jsonrpc::encode_notification("notifications/initialized", None);
+                self.send_message(
+                    ExchangeKind::Notification,
+                    None,
+                    "notifications/initialized",
+                    body,
+                );
+                match &mut self.transport {
+                    Transport::Http(h) => {
+                        // Servers send their own requests on the GET stream (elicitation during
+                        // a tool call, ...): the session is ready once the server has answered
+                        // it, or soon.
+                        if h.open_server_stream() {
+                            let at = later(self.last_now, self.policy.server_stream_wait);
+                            self.timers.set(TimerReason::ServerStreamWait, at);
+                        } else {
+                            self.become_ready(self.last_now);
+                        }
+                    }
+                    Transport::Stdio(_) => self.become_ready(self.last_now),
+                }
             }
-        };
-        let Some(version) = SUPPORTED_PROTOCOL_VERSIONS
-            .iter()
-            .copied()
-            .find(|v| *v == init.protocol_version)
-        else {
-            return self.fail_session(Error::UnsupportedProtocolVersion(
-                init.protocol_version.into(),
-            ));
-        };
-        self.protocol_version = Some(version);
-        self.server = Some(init);
-        let body = jsonrpc::encode_notification("notifications/initialized", None);
-        self.transmit(
-            ExchangeKind::Notification,
-            None,
-            "notifications/initialized",
-            body,
-        );
-        if self.open_server_stream() {
-            // Servers send their own requests on the GET stream (elicitation during a tool
-            // call, ...): the session is ready once the server has answered it, or soon.
-            let at = later(self.last_now, self.config.policy.server_stream_wait);
-            self.timers.set(TimerReason::ServerStreamWait, at);
-        } else {
-            self.become_ready();
         }
     }
 
     /// The handshake is over: `Ready`, then what waited for it, in order.
-    fn become_ready(&mut self) {
-        if !matches!(self.phase, Phase::Initializing) || self.server.is_none() {
+    fn become_ready(&mut self, now: Instant) {
+        if self.closed.is_some() || !self.lifecycle.become_ready() {
             return;
         }
         self.timers.clear(TimerReason::ServerStreamWait);
-        self.phase = Phase::Ready;
         self.out.push_back(Output::Event(Event::Ready));
-        for q in std::mem::take(&mut self.pre_ready) {
-            self.release(q.body.len());
-            match q.request {
-                Some(id) if self.requests.contains_key(&id) => {
-                    self.dispatch_request(id, &q.method, q.body)
-                }
-                Some(_) => {} // cancelled or timed out while queued
-                None => {
-                    self.transmit(ExchangeKind::Notification, None, &q.method, q.body);
+        for early in std::mem::take(&mut self.early) {
+            match early {
+                Early::Request(id) => self.dispatch(id),
+                Early::Notification { method, body } => {
+                    self.early_bytes -= body.len();
+                    self.send_message(ExchangeKind::Notification, None, &method, body);
                 }
             }
         }
+        self.pump(now);
+    }
+
+    // ----- internals: messages --------------------------------------------------------------------
+
+    /// One JSON text that should hold JSON-RPC. A whole body must hold the answer of the
+    /// request it came for; an event or a line that is not JSON-RPC is skipped.
+    fn on_text(&mut self, now: Instant, text: &[u8], origin: Option<RequestId>, whole_body: bool) {
+        match jsonrpc::decode(text) {
+            Ok(jsonrpc::Decoded::Single(m)) => {
+                self.on_message(now, m, origin);
+                self.fire_due();
+            }
+            Ok(jsonrpc::Decoded::Batch(items)) => {
+                for item in items {
+                    if self.closed.is_some() {
+                        return;
+                    }
+                    match item {
+                        Ok(m) => self.on_message(now, m, origin),
+                        Err(e) => self.skip(e.0, String::new()),
+                    }
+                    self.fire_due();
+                }
+            }
+            Err(e) if whole_body => {
+                let failure = if text.iter().all(u8::is_ascii_whitespace) {
+                    Failure::NoResponse
+                } else {
+                    Failure::InvalidBody(e.0.into())
+                };
+                return self.apply(now, failure, origin, None, "");
+            }
+            Err(e) => self.skip(e.0, excerpt(text, 200)),
+        }
+        // A JSON body is the whole answer: if the response was not in it, none will come.
+        if let Some(id) = origin.filter(|id| whole_body && self.requests.get(*id).is_some()) {
+            self.apply(now, Failure::NoResponse, Some(id), None, "");
+        }
+    }
+
+    /// A message that is not JSON-RPC: the policy's warning, and it counts as skipped.
+    fn skip(&mut self, error: String, excerpt: String) {
+        let now = self.last_now;
+        self.apply(
+            now,
+            Failure::InvalidMessage { error, excerpt },
+            None,
+            None,
+            "",
+        );
     }
 
     /// Handles one message from the server. `origin` is the request whose exchange carried it
@@ -802,14 +1011,17 @@ impl Session {
             Message::Error {
                 id: Some(id),
                 error,
-            } => self.on_answer(id, Err(Error::Rpc(error))),
+            } => self.on_answer(id, Err(error)),
             Message::Error { id: None, error } => {
-                match origin.filter(|o| self.requests.contains_key(o)) {
-                    Some(origin) => self.complete(origin, Err(Error::Rpc(error))),
-                    None => self.warn(Warning::InvalidMessage {
-                        error: "an error response without an id".into(),
-                        excerpt: format!("{} (code {})", error.message, error.code),
-                    }),
+                match origin.filter(|o| self.requests.get(*o).is_some()) {
+                    Some(origin) => self.on_answer(wire_id(origin), Err(error)),
+                    None => self.skip(
+                        "an error response without an id".into(),
+                        excerpt(
+                            format!("{} (code {})", error.message, error.code).as_bytes(),
+                            200,
+                        ),
+                    ),
                 }
             }
             Message::Request { id, method, params } => match params_value(params.as_deref()) {
@@ -824,32 +1036,51 @@ impl Session {
             },
             Message::Notification { method, params } => {
                 let size = method.len() + params.as_ref().map_or(0, |p| p.get().len());
-                match params_value(params.as_deref()) {
-                    Ok(params) => self.on_notification(now, method, params, size),
-                    Err(e) => self.warn(Warning::InvalidMessage {
-                        error: format!("invalid params for {method}: {e}"),
-                        excerpt: excerpt(params.as_ref().map_or("", |p| p.get()).as_bytes(), 200),
-                    }),
+                let value = params_value(params.as_deref());
+                let parsed = match value {
+                    Ok(v) if method == "notifications/progress" => {
+                        return self.on_progress(now, v.unwrap_or(Value::Null))
+                    }
+                    Ok(v) => ServerNotification::parse(&method, v),
+                    Err(e) => Err(e),
+                };
+                match parsed {
+                    Ok(notification) => self
+                        .out
+                        .push_back(Output::Event(Event::Notification { notification, size })),
+                    Err(e) => self.skip(
+                        format!("invalid params for {method}: {e}"),
+                        excerpt(params.as_ref().map_or("", |p| p.get()).as_bytes(), 200),
+                    ),
                 }
             }
         }
     }
 
-    fn on_answer(&mut self, id: Id, result: Result<RawJson, Error>) {
+    fn on_answer(&mut self, id: Id, result: Result<RawJson, ErrorObject>) {
         let ours = match id {
             Id::Number(n) if n >= 0 => Some(RequestId(n as u64)),
             _ => None,
         };
-        match ours {
-            Some(rid) if self.requests.get(&rid).is_some_and(|p| p.sent) => {
-                self.complete(rid, result)
+        match ours.filter(|rid| self.requests.get(*rid).is_some_and(|p| p.sent)) {
+            Some(rid) => {
+                // An answer, even an error, completes its request: its stream runs out by
+                // itself.
+                let result =
+                    result.map_err(
+                        |e| match self.policy.effect(&Failure::RpcError(e.clone())) {
+                            Effect::FailRequest(err) => err,
+                            _ => RequestError::Rpc(e),
+                        },
+                    );
+                self.complete(rid, result, false);
             }
-            _ => self.warn(Warning::LateResponse { id }),
+            None => self.warn(Warning::LateResponse { id }),
         }
     }
 
     fn on_server_request(&mut self, id: Id, method: String, params: Option<Value>) {
-        let caps = &self.config.capabilities;
+        let caps = &self.capabilities;
         let handled = match method.as_str() {
             "ping" => {
                 let _ = self.respond(id, Ok(json!({})));
@@ -883,34 +1114,20 @@ impl Session {
         }
     }
 
-    fn on_notification(
-        &mut self,
-        now: Instant,
-        method: String,
-        params: Option<Value>,
-        size: usize,
-    ) {
-        if method != "notifications/progress" {
-            self.out.push_back(Output::Event(Event::Notification {
-                method,
-                params,
-                size,
-            }));
-            return;
-        }
-        let params = params.unwrap_or(Value::Null);
+    /// `notifications/progress`, read leniently: for a request that asked for it, it pushes
+    /// the deadline back (within the maximum) and becomes an [`Event::Progress`].
+    fn on_progress(&mut self, now: Instant, params: Value) {
         let token = params.get("progressToken").cloned().unwrap_or(Value::Null);
         let id = token.as_u64().map(RequestId);
-        let reset = self.config.policy.progress_resets_timeout;
-        let max = self.config.policy.max_request_time;
-        let Some((id, p)) = id
-            .and_then(|id| Some(id).zip(self.requests.get(&id)))
-            .filter(|(_, p)| p.progress)
+        let Some((id, pending)) = id
+            .and_then(|id| Some(id).zip(self.requests.get(id)))
+            .filter(|(_, pending)| pending.progress)
         else {
             return self.warn(Warning::UnknownProgressToken { token });
         };
-        if reset {
-            let deadline = later(now, p.timeout).min(later(p.started, max));
+        if self.policy.progress_resets_timeout {
+            let deadline = later(now, pending.timeout)
+                .min(later(pending.started, self.policy.max_request_time));
             self.timers.set(TimerReason::RequestDeadline(id), deadline);
         }
         self.out.push_back(Output::Event(Event::Progress {
@@ -927,39 +1144,6 @@ impl Session {
         }));
     }
 
-    /// Handles one JSON text (a message or a batch) that is expected to hold JSON-RPC.
-    /// Returns the decode error of a text that held none.
-    fn on_json(
-        &mut self,
-        now: Instant,
-        text: &[u8],
-        origin: Option<RequestId>,
-    ) -> Result<(), jsonrpc::DecodeError> {
-        match jsonrpc::decode(text)? {
-            jsonrpc::Decoded::Single(m) => self.on_message(now, m, origin),
-            jsonrpc::Decoded::Batch(items) => {
-                for item in items {
-                    if self.is_closed() {
-                        break;
-                    }
-                    match item {
-                        Ok(m) => self.on_message(now, m, origin),
-                        Err(e) => self.warn(Warning::InvalidMessage {
-                            error: e.0,
-                            excerpt: String::new(),
-                        }),
-                    }
-                    self.fire_due();
-                }
-                return Ok(());
-            }
-        }
-        // A timer due at once (a zero wait set by this message) fires here, at a message
-        // boundary, wherever the bytes around it were cut.
-        self.fire_due();
-        Ok(())
-    }
-
     fn warn(&mut self, warning: Warning) {
         if matches!(warning, Warning::InvalidMessage { .. }) {
             self.skipped += 1;
@@ -974,7 +1158,6 @@ pub(crate) fn later(now: Instant, d: Duration) -> Instant {
     if let Some(at) = now.checked_add(d) {
         return at;
     }
-    // Far enough that nothing waits that long, near enough to be representable.
     let mut step = d;
     loop {
         step /= 2;
@@ -1016,4 +1199,15 @@ fn params_value(params: Option<&RawValue>) -> Result<Option<Value>, serde_json::
 pub(crate) fn excerpt(bytes: &[u8], max: usize) -> String {
     let cut = bytes.len().min(max);
     crate::error::sanitize(&String::from_utf8_lossy(&bytes[..cut]))
+}
+
+fn output_size(o: &Output) -> usize {
+    match o {
+        Output::Transmit(Transmit::Http { request, .. }) => request.body().capacity() + 512,
+        Output::Transmit(Transmit::Stdin(b)) => b.capacity() + 32,
+        Output::Event(Event::Response { result: Ok(r), .. }) => r.get().len() + 64,
+        Output::Event(Event::Notification { size, .. }) => size * 2 + 128,
+        Output::Event(Event::Request { .. }) => 1024,
+        _ => 128,
+    }
 }

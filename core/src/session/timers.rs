@@ -8,6 +8,7 @@ use crate::output::RequestId;
 
 /// Why the session wants to be called back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum TimerReason {
     /// A request's deadline.
     RequestDeadline(RequestId),
@@ -66,6 +67,11 @@ impl<T: Ord + Copy> Timers<T> {
         self.by_time.pop_first();
         self.by_reason.remove(&reason);
         Some((at, reason))
+    }
+
+    /// How many timers are set.
+    pub(crate) fn len(&self) -> usize {
+        self.by_reason.len()
     }
 
     pub(crate) fn clear_all(&mut self) {

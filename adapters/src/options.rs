@@ -1,0 +1,110 @@
+//! What a call and a connection are set up with: shared by the public API, which fills them,
+//! and the driver, which acts on them.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::handler::{Handler, NoHandler};
+use crate::stdio::StderrSink;
+
+/// Progress reported by the server for a call.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Progress {
+    /// Progress so far.
+    pub progress: f64,
+    /// The total, if known.
+    pub total: Option<f64>,
+    /// A message, if any.
+    pub message: Option<String>,
+}
+
+impl Progress {
+    /// Progress of `progress` out of `total`, with a message.
+    pub fn new(progress: f64, total: Option<f64>, message: Option<String>) -> Self {
+        Progress {
+            progress,
+            total,
+            message,
+        }
+    }
+}
+
+/// A progress callback.
+pub(crate) type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// Options of one call.
+#[derive(Clone, Default)]
+pub struct CallOptions {
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) progress: Option<ProgressFn>,
+}
+
+impl CallOptions {
+    /// No options: the client's default timeout, no progress.
+    pub fn new() -> Self {
+        CallOptions::default()
+    }
+
+    /// The call's deadline (progress pushes it back, up to the policy's maximum).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Asks for progress and calls `f` with each report, on the driver task: keep it quick.
+    pub fn on_progress(mut self, f: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(f));
+        self
+    }
+}
+
+impl fmt::Debug for CallOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallOptions")
+            .field("timeout", &self.timeout)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+/// What the builder sets besides the core's `Config`.
+#[derive(Clone)]
+pub(crate) struct Settings {
+    pub(crate) handler: Arc<dyn Handler>,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) extra_roots: Vec<Vec<u8>>,
+    pub(crate) stderr: Option<StderrSink>,
+    pub(crate) stderr_line: usize,
+    pub(crate) notification_capacity: usize,
+    pub(crate) notification_bytes: usize,
+    pub(crate) list: ListLimits,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            handler: Arc::new(NoHandler),
+            connect_timeout: Duration::from_secs(10),
+            extra_roots: Vec::new(),
+            stderr: None,
+            stderr_line: 64 << 10,
+            notification_capacity: 1024,
+            notification_bytes: 16 << 20,
+            list: ListLimits {
+                bytes: 64 << 20,
+                pages: 1000,
+                deadline: Duration::from_secs(60),
+            },
+        }
+    }
+}
+
+/// The bounds of one `list_all`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ListLimits {
+    pub(crate) bytes: usize,
+    pub(crate) pages: usize,
+    pub(crate) deadline: Duration,
+}

@@ -1,0 +1,40 @@
+//! What the transport tasks (HTTP exchanges, a child's pipes) and the handler tasks tell the
+//! driver: the adapter's side of the core's `Input`, owned, so that it can cross a channel.
+
+use bytes::Bytes;
+use mcpwire_core::jsonrpc::{ErrorObject, Id};
+use mcpwire_core::{ExchangeId, TransportError};
+use serde_json::Value;
+
+/// One event for the driver, which feeds it to the core.
+pub(crate) enum Incoming {
+    ResponseHead {
+        exchange: ExchangeId,
+        status: http::StatusCode,
+        headers: http::HeaderMap,
+    },
+    ResponseBody {
+        exchange: ExchangeId,
+        data: Bytes,
+    },
+    ResponseEnd {
+        exchange: ExchangeId,
+    },
+    ExchangeFailed {
+        exchange: ExchangeId,
+        error: TransportError,
+    },
+    Stdout(Bytes),
+    StdoutClosed,
+    ProcessExited {
+        code: Option<i32>,
+    },
+    WriteFailed(TransportError),
+    /// The child took this many bytes of stdin.
+    StdinWritten(usize),
+    /// A handler's answer to a server request.
+    Respond(Id, Result<Value, ErrorObject>),
+}
+
+/// The driver's inbox.
+pub(crate) type Inbox = async_channel::Sender<Incoming>;

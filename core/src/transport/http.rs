@@ -1,0 +1,858 @@
+//! Streamable HTTP: every outgoing message is an exchange; a response is a JSON body or an SSE
+//! stream; a stream that ends early resumes with `Last-Event-ID`; the optional GET stream
+//! carries the server's own messages. This part owns the exchanges, which request each one
+//! carries, the session id, the GET stream and where each stream left off; it bounds how many
+//! exchanges are open at once (the rest wait, in order) and how many bytes wait.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ::http::header::{
+    HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE,
+};
+use ::http::{HeaderMap, Method, StatusCode, Uri};
+
+use super::Happened;
+use crate::error::{HttpError, TransportError, TransportErrorKind};
+use crate::input::ExchangeId;
+use crate::jsonrpc::{self, Decoded, Message};
+use crate::output::{RequestId, Transmit};
+use crate::policy::{ExchangeKind, Failure, Scope, StreamState};
+use crate::session::excerpt;
+use crate::sse::{SseDecoder, SseLimits};
+
+const MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
+const MCP_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
+const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
+const ACCEPT_BOTH: HeaderValue = HeaderValue::from_static("application/json, text/event-stream");
+const ACCEPT_SSE: HeaderValue = HeaderValue::from_static("text/event-stream");
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+/// The limits this part enforces.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    /// The largest body or SSE event.
+    pub(crate) max_message: usize,
+    /// The longest SSE line.
+    pub(crate) max_line: usize,
+    /// At most this many exchanges open.
+    pub(crate) max_exchanges: usize,
+}
+
+/// What the session knows of Streamable HTTP.
+#[derive(Debug)]
+pub(crate) struct Http {
+    endpoint: Uri,
+    headers: HeaderMap,
+    limits: Limits,
+    version: Option<&'static str>,
+    session_id: Option<HeaderValue>,
+    next_exchange: u64,
+    exchanges: BTreeMap<ExchangeId, Exchange>,
+    /// Which exchange carries each request now: kept here only, beside `Exchange::request`.
+    by_request: BTreeMap<RequestId, ExchangeId>,
+    /// Exchanges handed to the adapter and not over yet: at most `limits.max_exchanges`.
+    open: usize,
+    /// Exchanges waiting for a slot, in order.
+    queued: VecDeque<ExchangeId>,
+    /// Body bytes of the queued exchanges.
+    queued_bytes: usize,
+    server_stream: ServerStream,
+    /// Where each request's stream left off, while it may be resumed.
+    resumes: BTreeMap<RequestId, Resume>,
+    happened: VecDeque<Happened>,
+}
+
+/// The optional GET stream.
+#[derive(Debug, Default)]
+struct ServerStream {
+    /// Open, or waiting to be reopened: not to be opened again.
+    active: bool,
+    /// The server said it has none.
+    unsupported: bool,
+    resume: Resume,
+}
+
+/// Where a stream left off, and how its reconnects have gone.
+#[derive(Clone, Debug, Default)]
+struct Resume {
+    last_event_id: Option<String>,
+    retry: Option<Duration>,
+    fruitless: u32,
+    empty: u32,
+    reconnects: u32,
+}
+
+impl Resume {
+    fn state(&self) -> StreamState {
+        StreamState {
+            resumable: self.last_event_id.is_some(),
+            retry: self.retry,
+            fruitless: self.fruitless,
+            empty: self.empty,
+            reconnects: self.reconnects,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Exchange {
+    kind: ExchangeKind,
+    /// The request it carries, while it is carried here.
+    request: Option<RequestId>,
+    method: Arc<str>,
+    carried_session: bool,
+    /// The request, while it waits for a slot (`None` once handed to the adapter).
+    waiting: Option<::http::Request<Vec<u8>>>,
+    body: Body,
+    /// An event stream that delivered a message (not only priming events).
+    news: bool,
+}
+
+#[derive(Debug)]
+enum Body {
+    AwaitingHead,
+    /// A failure status whose effect the session has not yet said.
+    Judged(Box<Judged>),
+    Json(Vec<u8>),
+    Sse(Box<SseDecoder>),
+    Discard,
+    Failing(Box<FailureBody>),
+}
+
+/// A failure status's head, kept until the session says what it does.
+#[derive(Debug)]
+struct Judged {
+    status: StatusCode,
+    retry_after: Option<String>,
+}
+
+/// A failure status's body, being read for its excerpt.
+#[derive(Debug)]
+struct FailureBody {
+    scope: Scope,
+    status: StatusCode,
+    retry_after: Option<String>,
+    max: usize,
+    body: Vec<u8>,
+}
+
+fn media_type(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(CONTENT_TYPE)?.to_str().ok()?;
+    Some(
+        v.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase(),
+    )
+}
+
+impl Http {
+    pub(crate) fn new(endpoint: Uri, headers: HeaderMap, limits: Limits) -> Self {
+        Http {
+            endpoint,
+            headers,
+            limits,
+            version: None,
+            session_id: None,
+            next_exchange: 0,
+            exchanges: BTreeMap::new(),
+            by_request: BTreeMap::new(),
+            open: 0,
+            queued: VecDeque::new(),
+            queued_bytes: 0,
+            server_stream: ServerStream::default(),
+            resumes: BTreeMap::new(),
+            happened: VecDeque::new(),
+        }
+    }
+
+    // ----- getters -----------------------------------------------------------------------
+
+    pub(crate) fn session_id(&self) -> Option<&str> {
+        self.session_id.as_ref().and_then(|v| v.to_str().ok())
+    }
+
+    /// Body bytes waiting for a free exchange.
+    pub(crate) fn held(&self) -> usize {
+        self.queued_bytes
+    }
+
+    /// Whether a message sent now would go out at once.
+    pub(crate) fn has_free_slot(&self) -> bool {
+        self.open < self.limits.max_exchanges.max(1) && self.queued.is_empty()
+    }
+
+    /// Whether the request's exchange has not reached the adapter yet (it waits for a slot).
+    pub(crate) fn is_waiting(&self, request: RequestId) -> bool {
+        self.by_request
+            .get(&request)
+            .and_then(|x| self.exchanges.get(x))
+            .is_some_and(|x| x.waiting.is_some())
+    }
+
+    /// The GET stream was sent and the server has not said what becomes of it yet.
+    pub(crate) fn server_stream_pending(&self) -> bool {
+        self.exchanges.values().any(|x| {
+            x.kind == ExchangeKind::ServerStream
+                && matches!(
+                    x.body,
+                    Body::AwaitingHead | Body::Judged(_) | Body::Failing(_)
+                )
+        })
+    }
+
+    /// The next thing to tell the session.
+    pub(crate) fn poll(&mut self) -> Option<Happened> {
+        self.happened.pop_front()
+    }
+
+    /// An estimate of the bytes this part holds: bodies being read, requests waiting.
+    pub(crate) fn retained(&self) -> usize {
+        let per_exchange = std::mem::size_of::<Exchange>() + 64;
+        let bodies: usize = self
+            .exchanges
+            .values()
+            .map(|x| {
+                let body = match &x.body {
+                    Body::Json(b) => b.capacity(),
+                    Body::Sse(d) => d.retained(),
+                    Body::Failing(e) => e.body.capacity(),
+                    _ => 0,
+                };
+                let waiting = x.waiting.as_ref().map_or(0, request_size);
+                per_exchange + x.method.len() + body + waiting
+            })
+            .sum();
+        let happened: usize = self.happened.iter().map(happened_size).sum();
+        let resumes: usize = self
+            .resumes
+            .values()
+            .chain(Some(&self.server_stream.resume))
+            .map(|r| 64 + r.last_event_id.as_ref().map_or(0, String::capacity))
+            .sum();
+        bodies + happened + resumes + self.by_request.len() * 32
+    }
+
+    // ----- what the session sends ---------------------------------------------------------
+
+    /// The protocol version to send in `MCP-Protocol-Version` from now on.
+    pub(crate) fn set_version(&mut self, version: &'static str) {
+        self.version = Some(version);
+    }
+
+    /// A POST carrying one message; queued if every slot is taken.
+    pub(crate) fn post(
+        &mut self,
+        kind: ExchangeKind,
+        request: Option<RequestId>,
+        method: &str,
+        body: Vec<u8>,
+    ) -> ExchangeId {
+        let mut req = self.request(Method::POST, body);
+        req.headers_mut().insert(ACCEPT, ACCEPT_BOTH);
+        req.headers_mut().insert(CONTENT_TYPE, JSON);
+        self.start(kind, request, method.into(), req)
+    }
+
+    /// Opens the optional GET stream unless the server has none or it is open; says whether
+    /// it did.
+    pub(crate) fn open_server_stream(&mut self) -> bool {
+        let s = &mut self.server_stream;
+        if s.unsupported || s.active {
+            return false;
+        }
+        s.active = true;
+        let last = s.resume.last_event_id.clone();
+        self.get(ExchangeKind::ServerStream, None, last.as_deref());
+        true
+    }
+
+    /// Reopens the GET stream (its reconnect wait is over).
+    pub(crate) fn reopen_server_stream(&mut self) {
+        if self.server_stream.unsupported {
+            return;
+        }
+        self.server_stream.resume.reconnects += 1;
+        let last = self.server_stream.resume.last_event_id.clone();
+        self.get(ExchangeKind::ServerStream, None, last.as_deref());
+    }
+
+    /// Resumes a request's stream with `Last-Event-ID` (its reconnect wait is over).
+    pub(crate) fn resume(&mut self, request: RequestId) {
+        let Some(r) = self.resumes.get_mut(&request) else {
+            return;
+        };
+        let Some(last) = r.last_event_id.clone() else {
+            return;
+        };
+        r.reconnects += 1;
+        self.get(ExchangeKind::Resume, Some(request), Some(&last));
+    }
+
+    fn get(&mut self, kind: ExchangeKind, request: Option<RequestId>, last_event_id: Option<&str>) {
+        let mut req = self.request(Method::GET, Vec::new());
+        req.headers_mut().insert(ACCEPT, ACCEPT_SSE);
+        if let Some(v) = last_event_id.and_then(|l| HeaderValue::from_str(l).ok()) {
+            req.headers_mut().insert(LAST_EVENT_ID, v);
+        }
+        let method = if kind == ExchangeKind::ServerStream {
+            "GET"
+        } else {
+            "GET (resume)"
+        };
+        self.start(kind, request, method.into(), req);
+    }
+
+    fn request(&self, method: Method, body: Vec<u8>) -> ::http::Request<Vec<u8>> {
+        let mut req = ::http::Request::new(body);
+        *req.method_mut() = method;
+        *req.uri_mut() = self.endpoint.clone();
+        let h = req.headers_mut();
+        h.extend(self.headers.clone());
+        if let Some(s) = &self.session_id {
+            h.insert(MCP_SESSION_ID, s.clone());
+        }
+        if let Some(v) = self.version {
+            h.insert(MCP_PROTOCOL_VERSION, HeaderValue::from_static(v));
+        }
+        req
+    }
+
+    /// Hands an exchange to the adapter, or queues it behind the ones open.
+    fn start(
+        &mut self,
+        kind: ExchangeKind,
+        request: Option<RequestId>,
+        method: Arc<str>,
+        req: ::http::Request<Vec<u8>>,
+    ) -> ExchangeId {
+        let id = ExchangeId(self.next_exchange);
+        self.next_exchange += 1;
+        let free = self.has_free_slot();
+        let exchange = Exchange {
+            kind,
+            request,
+            method,
+            carried_session: self.session_id.is_some(),
+            waiting: None,
+            body: Body::AwaitingHead,
+            news: false,
+        };
+        self.exchanges.insert(id, exchange);
+        if let Some(r) = request {
+            self.by_request.insert(r, id);
+        }
+        if free {
+            self.open += 1;
+            self.happened.push_back(Happened::Transmit(Transmit::Http {
+                exchange: id,
+                kind,
+                request: req,
+            }));
+        } else {
+            self.queued_bytes += req.body().len();
+            if let Some(x) = self.exchanges.get_mut(&id) {
+                x.waiting = Some(req);
+            }
+            self.queued.push_back(id);
+        }
+        id
+    }
+
+    /// Forgets an exchange: it is over (`abort`: the adapter must drop it). Starts what waited
+    /// for its slot.
+    fn remove(&mut self, id: ExchangeId, abort: bool) -> Option<Exchange> {
+        let x = self.exchanges.remove(&id)?;
+        if let Some(r) = x.request {
+            if self.by_request.get(&r) == Some(&id) {
+                self.by_request.remove(&r);
+            }
+        }
+        match &x.waiting {
+            Some(req) => {
+                self.queued_bytes -= req.body().len();
+                self.queued.retain(|q| *q != id);
+            }
+            None => {
+                self.open -= 1;
+                if abort {
+                    self.happened.push_back(Happened::Abort(id));
+                }
+                self.happened.push_back(Happened::Done(id));
+            }
+        }
+        self.start_queued();
+        Some(x)
+    }
+
+    /// The session gave up on an exchange: what it delivered and the session has not taken
+    /// yet is moot. (When the transport itself ends an exchange, what came before stays.)
+    fn purge(&mut self, id: ExchangeId) {
+        self.happened
+            .retain(|h| !matches!(h, Happened::Message { exchange: Some(e), .. } if *e == id));
+    }
+
+    fn start_queued(&mut self) {
+        while self.open < self.limits.max_exchanges.max(1) {
+            let Some(id) = self.queued.pop_front() else {
+                return;
+            };
+            let Some(x) = self.exchanges.get_mut(&id) else {
+                continue;
+            };
+            let Some(req) = x.waiting.take() else {
+                continue;
+            };
+            self.queued_bytes -= req.body().len();
+            self.open += 1;
+            self.happened.push_back(Happened::Transmit(Transmit::Http {
+                exchange: id,
+                kind: x.kind,
+                request: req,
+            }));
+        }
+    }
+
+    /// The request is over (answered: its stream may run on, `abort` false; failed or given
+    /// up: `abort` true). Nothing more is delivered for it.
+    pub(crate) fn forget_request(&mut self, request: RequestId, abort: bool) {
+        self.resumes.remove(&request);
+        let Some(id) = self.by_request.remove(&request) else {
+            return;
+        };
+        if abort {
+            self.purge(id);
+            self.remove(id, true);
+        } else if let Some(x) = self.exchanges.get_mut(&id) {
+            x.request = None;
+        }
+    }
+
+    /// The session ended: every exchange is dropped (the adapter aborts them, but for the
+    /// notifications and the `DELETE`, which may linger); with `close`, the `DELETE` that ends
+    /// the server's session.
+    pub(crate) fn shut(&mut self, close: bool) -> Vec<Happened> {
+        let mut out = Vec::new();
+        for (id, x) in std::mem::take(&mut self.exchanges) {
+            let lingers = matches!(x.kind, ExchangeKind::Notification | ExchangeKind::Delete);
+            if x.waiting.is_none() && !lingers {
+                out.push(Happened::Abort(id));
+            }
+        }
+        self.by_request.clear();
+        self.queued.clear();
+        self.queued_bytes = 0;
+        self.open = 0;
+        self.happened.clear();
+        self.resumes.clear();
+        if close && self.session_id.is_some() {
+            let req = self.request(Method::DELETE, Vec::new());
+            let exchange = ExchangeId(self.next_exchange);
+            self.next_exchange += 1;
+            out.push(Happened::Transmit(Transmit::Http {
+                exchange,
+                kind: ExchangeKind::Delete,
+                request: req,
+            }));
+        }
+        out
+    }
+
+    // ----- what the adapter says --------------------------------------------------------------
+
+    pub(crate) fn on_head(
+        &mut self,
+        exchange: ExchangeId,
+        status: StatusCode,
+        headers: &HeaderMap,
+    ) {
+        let Some(x) = self.exchanges.get_mut(&exchange) else {
+            return;
+        };
+        if !matches!(x.body, Body::AwaitingHead) || x.waiting.is_some() {
+            return;
+        }
+        if x.kind == ExchangeKind::Delete {
+            x.body = Body::Discard;
+            return;
+        }
+        if !status.is_success() {
+            let www_authenticate = headers
+                .get(WWW_AUTHENTICATE)
+                .map(|v| Arc::from(excerpt(v.as_bytes(), HttpError::EXCERPT)));
+            let retry_after = headers
+                .get(RETRY_AFTER)
+                .map(|v| excerpt(v.as_bytes(), HttpError::EXCERPT));
+            x.body = Body::Judged(Box::new(Judged {
+                status,
+                retry_after,
+            }));
+            let failure = Failure::Status {
+                kind: x.kind,
+                status,
+                carried_session: x.carried_session,
+                method: x.method.clone(),
+                www_authenticate,
+            };
+            let request = x.request;
+            self.fail(failure, request, Some(exchange));
+            return;
+        }
+        if x.kind == ExchangeKind::Initialize {
+            if let Some(id) = headers.get(&MCP_SESSION_ID) {
+                self.session_id = Some(id.clone());
+            }
+        }
+        let media = media_type(headers);
+        let limits = SseLimits {
+            max_line: self.limits.max_line,
+            max_event: self.limits.max_message,
+        };
+        // A stream carries on from where the last one for the same purpose left off.
+        let seed = match x.kind {
+            ExchangeKind::ServerStream => self.server_stream.resume.last_event_id.clone(),
+            _ => x
+                .request
+                .and_then(|r| self.resumes.get(&r))
+                .and_then(|r| r.last_event_id.clone()),
+        };
+        let decoder = || Body::Sse(Box::new(SseDecoder::resuming(limits, seed)));
+        let sse = media.as_deref() == Some("text/event-stream");
+        let body = match x.kind {
+            ExchangeKind::Notification | ExchangeKind::Delete => Ok(Body::Discard),
+            ExchangeKind::ServerStream if sse => Ok(decoder()),
+            ExchangeKind::ServerStream => Err(Failure::NotAStream { status }),
+            _ if status == StatusCode::ACCEPTED || status == StatusCode::NO_CONTENT => {
+                Err(Failure::NoResponse)
+            }
+            _ if sse => Ok(decoder()),
+            _ => match media.as_deref() {
+                Some("application/json") | None => Ok(Body::Json(Vec::new())),
+                Some(other) => Err(Failure::UnexpectedContentType(other.into())),
+            },
+        };
+        match body {
+            Ok(body) => x.body = body,
+            Err(failure) => {
+                let request = x.request;
+                if x.kind == ExchangeKind::ServerStream {
+                    self.remove(exchange, true);
+                    self.server_stream.active = false;
+                    self.fail(failure, None, None);
+                } else if request.is_some() {
+                    x.body = Body::Discard;
+                    self.fail(failure, request, Some(exchange));
+                } else {
+                    self.remove(exchange, true);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn on_body(&mut self, exchange: ExchangeId, data: &[u8]) {
+        let max = self.limits.max_message;
+        let Some(x) = self.exchanges.get_mut(&exchange) else {
+            return;
+        };
+        match &mut x.body {
+            Body::AwaitingHead | Body::Discard | Body::Judged(_) => {}
+            Body::Json(buf) => {
+                if buf.len() + data.len() > max {
+                    self.too_large(exchange);
+                } else {
+                    buf.extend_from_slice(data);
+                }
+            }
+            Body::Failing(f) => {
+                let room = f.max.saturating_sub(f.body.len());
+                f.body.extend_from_slice(&data[..data.len().min(room)]);
+                if f.body.len() >= f.max {
+                    self.error_body_done(exchange, true);
+                }
+            }
+            Body::Sse(decoder) => {
+                let mut events = Vec::new();
+                let result = decoder.feed(data, &mut events);
+                // A priming event (an id and empty data) carries no message: it is nothing new.
+                x.news |= events.iter().any(|e| !e.data.trim().is_empty());
+                let origin = x.request;
+                for event in events {
+                    let message = event.event.is_empty() || event.event == "message";
+                    if !message || event.data.trim().is_empty() {
+                        continue;
+                    }
+                    self.happened.push_back(Happened::Message {
+                        text: event.data.into_bytes(),
+                        origin,
+                        exchange: Some(exchange),
+                        whole_body: false,
+                    });
+                }
+                if result.is_err() {
+                    self.too_large(exchange);
+                }
+            }
+        }
+    }
+
+    fn too_large(&mut self, exchange: ExchangeId) {
+        let limit = self.limits.max_message;
+        let Some(x) = self.remove(exchange, true) else {
+            return;
+        };
+        if x.kind == ExchangeKind::ServerStream {
+            self.server_stream.active = false;
+        }
+        let failure = Failure::TooLargeOnExchange {
+            kind: x.kind,
+            limit,
+        };
+        self.fail(failure, x.request, None);
+    }
+
+    pub(crate) fn on_end(&mut self, exchange: ExchangeId) {
+        let Some(x) = self.exchanges.get(&exchange) else {
+            return;
+        };
+        if matches!(x.body, Body::Failing(_)) {
+            return self.error_body_done(exchange, false);
+        }
+        let Some(x) = self.remove(exchange, false) else {
+            return;
+        };
+        match x.body {
+            Body::Discard | Body::Judged(_) | Body::Failing(_) => {}
+            Body::AwaitingHead => {
+                let error = TransportError::new(
+                    TransportErrorKind::Reset,
+                    "the exchange ended without a response",
+                );
+                self.lost(exchange, x, error);
+            }
+            Body::Json(buf) => self.happened.push_back(Happened::Message {
+                text: buf,
+                origin: x.request,
+                exchange: None,
+                whole_body: true,
+            }),
+            Body::Sse(_) => self.stream_ended(x, None),
+        }
+    }
+
+    pub(crate) fn on_failed(&mut self, exchange: ExchangeId, error: TransportError) {
+        let Some(x) = self.exchanges.get(&exchange) else {
+            return;
+        };
+        if matches!(x.body, Body::Failing(_)) {
+            return self.error_body_done(exchange, false);
+        }
+        let Some(x) = self.remove(exchange, false) else {
+            return;
+        };
+        match x.body {
+            Body::Sse(_) => self.stream_ended(x, Some(error)),
+            Body::Discard | Body::Judged(_) if x.kind != ExchangeKind::ServerStream => {}
+            _ => self.lost(exchange, x, error),
+        }
+    }
+
+    /// An exchange failed before it had a usable answer.
+    fn lost(&mut self, exchange: ExchangeId, x: Exchange, error: TransportError) {
+        let _ = exchange;
+        match x.kind {
+            ExchangeKind::Resume => self.stream_ended(x, Some(error)),
+            ExchangeKind::ServerStream => {
+                // A stream that never opened: reopened if it may be, like one that ended.
+                let state = self.settle_server_stream();
+                self.fail(
+                    Failure::ServerStreamEnded {
+                        state,
+                        error: Some(error),
+                    },
+                    None,
+                    None,
+                );
+            }
+            kind => {
+                let failure = Failure::ExchangeFailed {
+                    kind,
+                    method: x.method,
+                    error,
+                };
+                self.fail(failure, x.request, None);
+            }
+        }
+    }
+
+    /// A stream that carried (or was to carry) a request's answer, or the GET stream, ended:
+    /// where it left off is settled from the stream's own bytes (never from how they were
+    /// cut), then the policy says whether it reconnects.
+    fn stream_ended(&mut self, x: Exchange, error: Option<TransportError>) {
+        let (last, retry) = match &x.body {
+            Body::Sse(d) => (d.last_event_id().map(str::to_owned), d.retry_ms()),
+            _ => (None, None),
+        };
+        let last = self.usable_id(last);
+        if x.kind == ExchangeKind::ServerStream {
+            let r = &mut self.server_stream.resume;
+            let new_id = last.is_some() && last != r.last_event_id;
+            settle(r, x.news, new_id, last, retry);
+            if x.news {
+                r.reconnects = 0;
+            }
+            let state = r.state();
+            return self.fail(Failure::ServerStreamEnded { state, error }, None, None);
+        }
+        let Some(request) = x.request else {
+            return;
+        };
+        let opened = matches!(x.body, Body::Sse(_));
+        let r = self.resumes.entry(request).or_default();
+        if opened {
+            let new_id = last.is_some() && last != r.last_event_id;
+            settle(r, x.news, new_id, last, retry);
+        } else {
+            // A resumption that never opened brought nothing, and moved nothing.
+            r.fruitless += 1;
+            r.empty = r.empty.saturating_add(1);
+        }
+        let state = r.state();
+        self.fail(Failure::StreamEnded { state, error }, Some(request), None);
+    }
+
+    /// The GET stream's state after an attempt that never opened.
+    fn settle_server_stream(&mut self) -> StreamState {
+        let r = &mut self.server_stream.resume;
+        r.fruitless += 1;
+        r.empty = r.empty.saturating_add(1);
+        r.state()
+    }
+
+    /// An event id that can be sent back as `Last-Event-ID`; one that cannot (a control
+    /// character) makes the stream not resumable, with a warning.
+    fn usable_id(&mut self, id: Option<String>) -> Option<String> {
+        let id = id?;
+        if HeaderValue::from_str(&id).is_ok() {
+            return Some(id);
+        }
+        let id = excerpt(id.as_bytes(), 200);
+        self.fail(Failure::UnusableEventId { id }, None, None);
+        None
+    }
+
+    fn fail(&mut self, failure: Failure, request: Option<RequestId>, exchange: Option<ExchangeId>) {
+        self.happened.push_back(Happened::Failed {
+            failure,
+            request,
+            exchange,
+        });
+    }
+
+    // ----- what the session decided ----------------------------------------------------------
+
+    /// The session's answer to a [`Failure::Status`]: read the failure's body for its excerpt.
+    pub(crate) fn read_error_body(&mut self, exchange: ExchangeId, scope: Scope, max: usize) {
+        let Some(x) = self.exchanges.get_mut(&exchange) else {
+            return;
+        };
+        let Body::Judged(j) = &x.body else {
+            return;
+        };
+        x.body = Body::Failing(Box::new(FailureBody {
+            scope,
+            status: j.status,
+            retry_after: j.retry_after.clone(),
+            max,
+            body: Vec::new(),
+        }));
+    }
+
+    /// The failure's body is complete (or cut off, or its wait is over: `abort`).
+    pub(crate) fn error_body_done(&mut self, exchange: ExchangeId, abort: bool) {
+        let Some(x) = self.remove(exchange, abort) else {
+            return;
+        };
+        let Body::Failing(f) = x.body else {
+            return;
+        };
+        let rpc = match jsonrpc::decode(&f.body) {
+            Ok(Decoded::Single(Message::Error { error, .. })) => Some(error),
+            _ => None,
+        };
+        let error = Arc::new(HttpError {
+            status: f.status,
+            body: excerpt(&f.body, HttpError::EXCERPT),
+            rpc,
+            retry_after: f.retry_after,
+        });
+        let failure = Failure::ErrorBody {
+            scope: f.scope,
+            error,
+        };
+        self.fail(failure, x.request, None);
+    }
+
+    /// The session's answer to a failure of this exchange that ends it: drop it now.
+    pub(crate) fn abort(&mut self, exchange: ExchangeId) {
+        self.purge(exchange);
+        if let Some(x) = self.remove(exchange, true) {
+            if x.kind == ExchangeKind::ServerStream {
+                self.server_stream.active = false;
+            }
+        }
+    }
+
+    /// The server offers no GET stream: not asked again.
+    pub(crate) fn no_server_stream(&mut self, exchange: Option<ExchangeId>) {
+        if let Some(x) = exchange {
+            self.remove(x, true);
+        }
+        self.server_stream.unsupported = true;
+        self.server_stream.active = false;
+    }
+
+    /// The GET stream is not reopened (given up, or not resumable).
+    pub(crate) fn server_stream_gone(&mut self) {
+        self.server_stream.active = false;
+    }
+}
+
+/// Where a stream left off, and whether it brought anything new: a message (which also ends
+/// the run of empty streams) or a new event id.
+fn settle(r: &mut Resume, news: bool, new_id: bool, last: Option<String>, retry: Option<u64>) {
+    if news || new_id {
+        r.fruitless = 0;
+    } else {
+        r.fruitless += 1;
+    }
+    if news {
+        r.empty = 0;
+    } else {
+        r.empty = r.empty.saturating_add(1);
+    }
+    r.last_event_id = last;
+    if let Some(ms) = retry {
+        r.retry = Some(Duration::from_millis(ms));
+    }
+}
+
+fn request_size(req: &::http::Request<Vec<u8>>) -> usize {
+    let headers: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 32)
+        .sum();
+    req.body().capacity() + headers + 128
+}
+
+fn happened_size(h: &Happened) -> usize {
+    match h {
+        Happened::Message { text, .. } => text.capacity() + 64,
+        Happened::Transmit(Transmit::Http { request, .. }) => request_size(request),
+        Happened::Transmit(Transmit::Stdin(b)) => b.capacity(),
+        _ => 128,
+    }
+}

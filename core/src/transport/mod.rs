@@ -1,0 +1,48 @@
+//! The transports: what the session knows of each wire. A transport frames and classifies:
+//! it turns the adapter's inputs into messages to read and failures for the policy to judge,
+//! and the session's sends into [`Transmit`]s. It never reads or writes the request table,
+//! the timers or the output queue; everything it has to say it queues as a [`Happened`],
+//! which the session takes one at a time ([`Http::poll`], [`Stdio::poll`]), so that what the
+//! session does with one (failing a request, aborting its exchange) is seen by the next.
+
+pub(crate) mod http;
+pub(crate) mod stdio;
+
+pub(crate) use self::http::Http;
+pub(crate) use self::stdio::Stdio;
+
+use crate::input::ExchangeId;
+use crate::output::{RequestId, Transmit};
+use crate::policy::Failure;
+
+/// Something a transport has to tell the session, in the order it happened.
+#[derive(Debug)]
+pub(crate) enum Happened {
+    /// A JSON text that should hold JSON-RPC: a whole JSON body (`whole_body`), an SSE
+    /// event's data, or a stdout line.
+    Message {
+        /// The text.
+        text: Vec<u8>,
+        /// The request whose exchange carried it, if it is still carried there.
+        origin: Option<RequestId>,
+        /// The exchange it came on (HTTP).
+        exchange: Option<ExchangeId>,
+        /// It is a whole JSON body: the request's answer must be in it.
+        whole_body: bool,
+    },
+    /// Something failed; the policy says what it does.
+    Failed {
+        /// What, classified.
+        failure: Failure,
+        /// The request it concerns, if any.
+        request: Option<RequestId>,
+        /// The exchange it came on (HTTP).
+        exchange: Option<ExchangeId>,
+    },
+    /// Send this.
+    Transmit(Transmit),
+    /// The adapter must drop this exchange.
+    Abort(ExchangeId),
+    /// This exchange is over (ended, failed or aborted): nothing more comes for it.
+    Done(ExchangeId),
+}
