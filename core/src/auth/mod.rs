@@ -71,6 +71,9 @@ mod pkce;
 mod token;
 mod url;
 
+#[cfg(test)]
+mod tests;
+
 pub use config::{Config, PreRegistered};
 pub use error::{Error, Metadata};
 pub use flow::{Event, Flow, HttpRequest, Output, Purpose, RequestId, TokenStatus};
