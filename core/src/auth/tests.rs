@@ -2318,3 +2318,132 @@ fn debug_never_shows_tokens_secrets_codes_or_verifiers() {
     }
     assert!(debug.contains("pre-registered-client"));
 }
+
+// ---- any answers ----
+
+mod any_answers {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A body for a request to `url`: the right document for it (shape 0), or another shape.
+    fn body(url: &str, shape: usize) -> Vec<u8> {
+        let right = if url.contains("oauth-protected-resource") {
+            json!({"resource": MCP, "authorization_servers": [AS], "scopes_supported": ["a"]})
+        } else if url.contains("/.well-known/") {
+            json!({"issuer": AS, "authorization_endpoint": format!("{AS}/authorize"),
+                   "token_endpoint": format!("{AS}/token"), "registration_endpoint": format!("{AS}/register"),
+                   "code_challenge_methods_supported": ["S256"], "scopes_supported": ["offline_access"]})
+        } else if url.ends_with("/register") {
+            json!({"client_id": "c", "client_secret": "s"})
+        } else {
+            json!({"access_token": "t", "token_type": "Bearer", "expires_in": 1, "refresh_token": "r"})
+        };
+        match shape {
+            0 => right.to_string().into_bytes(),
+            1 => b"{}".to_vec(),
+            2 => b"<html>".to_vec(),
+            3 => json!({"error": "invalid_grant", "error_description": "\u{1b}x"})
+                .to_string()
+                .into_bytes(),
+            4 => Vec::new(),
+            _ => {
+                json!({"resource": "https://evil.example/", "authorization_servers": ["https://as"],
+                        "issuer": "https://as", "access_token": "a b"})
+                .to_string()
+                .into_bytes()
+            }
+        }
+    }
+
+    const STATUSES: [u16; 9] = [200, 201, 404, 400, 302, 500, 401, 204, 200];
+
+    /// What the user step hands back.
+    fn redirect(url: &str, kind: usize) -> Result<String, String> {
+        let q = decode_form(url.split_once('?').map_or("", |(_, q)| q));
+        let state = q
+            .iter()
+            .find(|(k, _)| k == "state")
+            .map_or("", |(_, v)| v.as_str());
+        let iss = super::super::url::encode(AS);
+        match kind {
+            0 => Ok(format!("{REDIRECT}?code=c&state={state}&iss={iss}")),
+            1 => Ok(format!("{REDIRECT}?code=c&state={state}")),
+            2 => Ok(format!(
+                "{REDIRECT}?error=access_denied&state={state}&iss={iss}"
+            )),
+            3 => Ok(format!("{REDIRECT}?code=c&state=x")),
+            4 => Ok("not a url".into()),
+            _ => Err("closed".into()),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn every_challenge_ends_exactly_once(
+            challenges in proptest::collection::vec((0usize..4, any::<bool>()), 1..4),
+            answers in proptest::collection::vec((0usize..STATUSES.len(), 0usize..6), 0..60),
+            redirects in proptest::collection::vec(0usize..6, 0..6),
+            short_random in any::<bool>(),
+            refresh_between in any::<bool>(),
+        ) {
+            let mut flow = Flow::new(Config::new(REDIRECT).client_metadata_url(CIMD)).unwrap();
+            let mut answers = answers.into_iter();
+            let mut redirects = redirects.into_iter();
+            let now = Instant::now();
+            let mcp: Uri = MCP.parse().unwrap();
+            for (which, forbidden) in challenges {
+                let www = [
+                    None,
+                    Some(www(PRM_PATH)),
+                    Some(r#"Bearer scope="a b", resource_metadata="http://localhost:3000/x""#.to_owned()),
+                    Some(r#"Bearer error="insufficient_scope", scope="w""#.to_owned()),
+                ][which].clone();
+                let mut headers = HeaderMap::new();
+                if let Some(w) = &www {
+                    headers.insert("www-authenticate", HeaderValue::from_str(w).unwrap());
+                }
+                let status = if forbidden { StatusCode::FORBIDDEN } else { StatusCode::UNAUTHORIZED };
+                let started = refresh_between && flow.refresh();
+                let taken = flow.handle_challenge(&mcp, status, &headers);
+                prop_assert_eq!(taken, !forbidden || which == 3);
+                let mut ends = 0;
+                for _ in 0..300 {
+                    let Some(output) = flow.poll_output() else { break };
+                    match output {
+                        Output::Send(r) => {
+                            let url = r.request.uri().to_string();
+                            let (s, b) = answers.next().unwrap_or((0, 0));
+                            let mut h = HeaderMap::new();
+                            h.insert("location", HeaderValue::from_static("https://x/"));
+                            flow.handle_response(
+                                now,
+                                r.id,
+                                StatusCode::from_u16(STATUSES[s]).unwrap(),
+                                &h,
+                                &body(&url, b),
+                            );
+                        }
+                        Output::Random(n) => {
+                            let n = if short_random { n - 1 } else { n };
+                            flow.handle_random(&vec![5; n]);
+                        }
+                        Output::Event(Event::Authorize { url, .. }) => {
+                            let r = redirect(&url, redirects.next().unwrap_or(0));
+                            flow.handle_redirect(r.as_deref().map_err(String::as_str));
+                        }
+                        Output::Event(Event::Authorized | Event::Failed(_)) => ends += 1,
+                    }
+                }
+                prop_assert!(!flow.is_busy(), "the flow did not settle");
+                // One end per run: the refresh's and the challenge's (when it was not joined).
+                let runs = usize::from(taken && !started) + usize::from(started);
+                prop_assert_eq!(ends, runs);
+                if flow.authorization(&mcp).is_some() {
+                    prop_assert!(flow.authorization(&"https://evil.example/".parse().unwrap()).is_none());
+                }
+            }
+        }
+    }
+}
