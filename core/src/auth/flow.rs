@@ -434,16 +434,22 @@ impl Flow {
                 unix.as_secs()
             }),
         });
+        let pre_registered_issuers =
+            match (&self.config.pre_registered, &self.pre_registered_issuer) {
+                (Some(pre), Some(issuer)) => [(pre.client_id.clone(), issuer.clone())].into(),
+                _ => BTreeMap::new(),
+            };
         Credentials {
             clients: self.clients.clone(),
             tokens,
+            pre_registered_issuers,
         }
     }
 
     // ---- commands ----
 
-    /// Takes back what [`credentials`](Flow::credentials) gave (registered clients and
-    /// tokens), replacing what the flow holds. The secret of the tokens' client is taken from
+    /// Takes back what [`credentials`](Flow::credentials) gave (registered clients, tokens,
+    /// the issuer a pre-registered client was bound to), replacing what the flow holds. The secret of the tokens' client is taken from
     /// the registered clients, or from the pre-registered one. Fails, changing nothing, when
     /// the tokens cannot be used (a resource or endpoint that is not a URL, a token that
     /// cannot go in a header).
@@ -509,6 +515,17 @@ impl Flow {
             self.requested.retain(|s| s != "offline_access");
         }
         self.token = token;
+        self.pre_registered_issuer = self
+            .config
+            .pre_registered
+            .as_ref()
+            .filter(|p| p.issuer.is_none())
+            .and_then(|p| {
+                credentials
+                    .pre_registered_issuers
+                    .get(&p.client_id)
+                    .cloned()
+            });
         self.clients = credentials.clients;
         while self.clients.len() > MAX_CLIENTS {
             self.clients.pop_first();

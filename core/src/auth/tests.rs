@@ -906,6 +906,53 @@ fn pre_registration_without_an_issuer_binds_to_the_first_server() {
 }
 
 #[test]
+fn the_binding_of_a_pre_registered_client_survives_a_restore() {
+    let h = pre_registration(
+        PreRegistered::new("pre-registered-client").secret("pre-registered-secret"),
+    );
+    let creds = h.flow.credentials(h.now, Duration::ZERO);
+    assert_eq!(creds.pre_registered_issuers["pre-registered-client"], AS);
+    let stored = serde_json::to_string(&creds).unwrap();
+
+    const AS2: &str = "http://localhost:5000";
+    let config = Config::new(REDIRECT).pre_registered(
+        PreRegistered::new("pre-registered-client").secret("pre-registered-secret"),
+    );
+    let mut h = Harness::new(config);
+    h.flow
+        .restore(
+            serde_json::from_str(&stored).unwrap(),
+            h.now,
+            Duration::ZERO,
+        )
+        .unwrap();
+    h.get(PRM_PATH, prm(MCP, &[AS2], None));
+    h.server(&AuthServer::new(AS2));
+    assert_eq!(
+        h.challenge(401, Some(&www(PRM_PATH))),
+        [Outcome::Failed(Error::ClientIssuerMismatch {
+            registered: AS.into(),
+            issuer: AS2.into(),
+        })]
+    );
+    // Another client id is not bound by it.
+    let mut h = Harness::new(Config::new(REDIRECT).pre_registered(PreRegistered::new("other")));
+    h.flow
+        .restore(
+            serde_json::from_str(&stored).unwrap(),
+            h.now,
+            Duration::ZERO,
+        )
+        .unwrap();
+    h.get(PRM_PATH, prm(MCP, &[AS2], None));
+    h.server(&AuthServer::new(AS2));
+    assert_eq!(
+        h.challenge(401, Some(&www(PRM_PATH))),
+        [Outcome::Authorized]
+    );
+}
+
+#[test]
 fn pre_registration_for_another_issuer_is_refused() {
     let mut h = Harness::new(Config::new(REDIRECT).pre_registered(
         PreRegistered::new("pre-registered-client").issuer("https://other.example"),

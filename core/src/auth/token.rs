@@ -103,6 +103,10 @@ pub struct Credentials {
     /// The current tokens, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens: Option<Tokens>,
+    /// The issuer each pre-registered client configured without one was first used with,
+    /// by `client_id`: the binding outlives the process.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pre_registered_issuers: BTreeMap<String, String>,
 }
 
 impl fmt::Debug for Credentials {
@@ -110,11 +114,14 @@ impl fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("clients", &self.clients)
             .field("tokens", &self.tokens)
+            .field("pre_registered_issuers", &self.pre_registered_issuers)
             .finish()
     }
 }
 
-/// Tokens issued by one authorization server for one resource.
+/// Tokens issued by one authorization server for one resource, as
+/// [`Flow::credentials`](super::Flow::credentials) gives them (or as deserialized from a
+/// store).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Tokens {
@@ -368,6 +375,7 @@ mod tests {
                 scope: Some("a".into()),
                 expires_at: Some(1_700_000_000),
             }),
+            pre_registered_issuers: [("pre".to_owned(), "https://as".to_owned())].into(),
         };
         let json = serde_json::to_string(&c).unwrap();
         assert!(
