@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod auth;
 #[cfg(test)]
 mod chunkings;
 pub mod error;
