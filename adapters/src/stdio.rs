@@ -80,6 +80,7 @@ impl Stdio {
         // it has been told was written.
         let (stdin_tx, stdin_rx) = async_channel::unbounded::<Vec<u8>>();
         let writer_events = to_driver.clone();
+        let rt = runtime.clone();
         runtime.spawn(Box::pin(async move {
             while let Ok(bytes) = stdin_rx.recv().await {
                 let written = async {
@@ -90,6 +91,11 @@ impl Stdio {
                 let msg = match written {
                     Ok(()) => Incoming::StdinWritten(bytes.len()),
                     Err(e) => {
+                        // A closed pipe mostly means the child is exiting: its exit status,
+                        // reported meanwhile, says more than "broken pipe".
+                        if e.kind() == std::io::ErrorKind::BrokenPipe {
+                            rt.sleep_until(after(&*rt, EXIT_STATUS_WAIT)).await;
+                        }
                         let error = TransportError::new(
                             TransportErrorKind::Other,
                             format!("writing to the server: {e}"),
