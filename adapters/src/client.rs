@@ -27,47 +27,7 @@ use crate::handler::Handler;
 use crate::notifications::Notifications;
 use crate::options::{CallOptions, Settings};
 use crate::runtime::{self, Runtime};
-
-/// Where the server is.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Target {
-    /// A Streamable HTTP endpoint (`http://` or `https://`).
-    Http(String),
-    /// A command to run, spoken to over its stdin and stdout.
-    Stdio(runtime::Command),
-}
-
-impl Target {
-    /// An HTTP endpoint.
-    pub fn http(url: impl Into<String>) -> Target {
-        Target::Http(url.into())
-    }
-
-    /// A command with its arguments.
-    pub fn stdio<I: IntoIterator<Item = S>, S: Into<String>>(
-        program: impl Into<String>,
-        args: I,
-    ) -> Target {
-        let args = args.into_iter().map(Into::into).collect();
-        Target::Stdio(runtime::Command {
-            program: program.into(),
-            args,
-            env: Vec::new(),
-        })
-    }
-}
-
-impl From<&str> for Target {
-    /// A URL if it starts with `http://` or `https://`, else a command line split at spaces.
-    fn from(s: &str) -> Target {
-        if s.starts_with("http://") || s.starts_with("https://") {
-            return Target::http(s);
-        }
-        let mut words = s.split_whitespace().map(str::to_owned);
-        let program = words.next().unwrap_or_default();
-        Target::stdio(program, words)
-    }
-}
+use crate::target::Target;
 
 /// Sets up a [`Client`].
 #[derive(Default)]
@@ -207,11 +167,18 @@ impl ClientBuilder {
         let policy = &self.config.policy;
         settings.list.deadline = policy.request_timeout.min(policy.max_request_time);
         let list = settings.list;
-        let connection =
-            driver::connect(runtime, target.into(), self.config, &self.headers, settings).await?;
+        let connection = driver::connect(
+            runtime.clone(),
+            target.into(),
+            self.config,
+            &self.headers,
+            settings,
+        )
+        .await?;
         Ok(Client {
             inner: Arc::new(Inner {
                 connection,
+                runtime,
                 tickets: AtomicU64::new(0),
                 list,
             }),
@@ -221,6 +188,7 @@ impl ClientBuilder {
 
 struct Inner {
     connection: Connection,
+    runtime: Arc<dyn Runtime>,
     tickets: AtomicU64,
     list: crate::options::ListLimits,
 }
@@ -409,11 +377,14 @@ impl Client {
         mut params: P,
     ) -> Result<Vec<<P::Result as Page>::Item>, Error> {
         let limits = self.inner.list;
-        let start = std::time::Instant::now();
+        let clock = &self.inner.runtime;
+        let start = clock.now();
         let mut items = Vec::new();
         let mut bytes = 0usize;
         for _ in 0..limits.pages {
-            let left = limits.deadline.saturating_sub(start.elapsed());
+            let left = limits
+                .deadline
+                .saturating_sub(clock.now().saturating_duration_since(start));
             if left.is_zero() {
                 return Err(RequestError::Timeout {
                     after: limits.deadline,

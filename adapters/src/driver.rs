@@ -19,7 +19,6 @@ use mcpwire_core::{
 use serde_json::Value;
 use tracing::Instrument;
 
-use crate::client::Target;
 use crate::error::{ConfigError, Error};
 use crate::handler::Handler;
 use crate::http::{self, Pool};
@@ -27,6 +26,7 @@ use crate::notifications::{Notifications, Queue};
 use crate::options::{Progress, ProgressFn, Settings};
 use crate::runtime::{timeout, Runtime};
 use crate::stdio::Stdio;
+use crate::target::Target;
 use crate::transport::{Inbox, Incoming};
 
 /// What the application asks of the driver.
@@ -312,7 +312,7 @@ impl Driver {
             ) => {
                 let (abort_tx, abort_rx) = async_channel::bounded::<()>(1);
                 let (done_tx, done_rx) = async_channel::bounded::<()>(1);
-                let run = http::exchange(pool.clone(), exchange, request, self.inbox.clone());
+                let run = http::exchange(pool.clone(), exchange, *request, self.inbox.clone());
                 self.runtime.spawn(Box::pin(async move {
                     // Dropping the abort sender (an `Output::Abort`, or the driver ending)
                     // ends the exchange and closes its connection.
@@ -361,7 +361,7 @@ impl Driver {
                 }
             }
             Event::Notification { notification, size } => {
-                self.notifications.push(notification, size)
+                self.notifications.push(*notification, size)
             }
             Event::Request { id, request } => self.on_server_request(id, *request),
             Event::Warning(w) => tracing::warn!(warning = ?w, "mcp"),

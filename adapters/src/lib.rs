@@ -37,9 +37,10 @@ mod notifications;
 mod options;
 pub mod runtime;
 mod stdio;
+mod target;
 mod transport;
 
-pub use client::{Client, ClientBuilder, Memory, Target};
+pub use client::{Client, ClientBuilder, Memory};
 pub use error::{ConfigError, Error};
 pub use handler::{Handler, NoHandler};
 pub use mcpwire_core::schema;
@@ -48,6 +49,7 @@ pub use mcpwire_core::{
 };
 pub use notifications::Notifications;
 pub use options::{CallOptions, Progress};
+pub use target::Target;
 
 /// The README's snippets, compiled as doc tests (they use both runtimes).
 #[cfg(all(doctest, feature = "tokio", feature = "smol"))]

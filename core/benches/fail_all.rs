@@ -2,8 +2,9 @@
 //!
 //! Setup (untimed, one session per timing): a ready HTTP session, 10,000 `tools/call` requests
 //! started and their POSTs taken. Timed: a `503` head on the first request's exchange, the end
-//! of its (empty) body, and `poll_output` until `Wait`: 10,000 `Event::Response` errors in
-//! ascending id, then `Event::Closed` — 10,001 outputs pushed into a Vec allocated in setup.
+//! of its (empty) body, and `poll_output` until `Wait`: an `Output::Abort` for each of the
+//! 9,999 other exchanges, 10,000 `Event::Response` errors in ascending id, then
+//! `Event::Closed` — 20,000 outputs pushed into a Vec allocated in setup.
 //! Dropping the session and the outputs afterwards is untimed (but freeing the session's
 //! request, exchange and timer tables happens inside `fail_session`, so that part is timed).
 //!
@@ -12,20 +13,24 @@
 //! Run: `cargo bench -p mcpwire-core --bench fail_all`. Profile the timed part only:
 //! `MCPWIRE_BENCH_PROFILE=1 valgrind --tool=callgrind --toggle-collect='fail_all::timed_*' <bench binary>`.
 
-mod driver;
-
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, BatchSize, Criterion};
 use mcpwire_core::{Event, ExchangeId, Output, RequestError, Session, SessionError};
 
-use driver::{drain, end, head, output_vec, ready_http, start_requests, Heads};
+use mcpwire_core::fuzzing::harness::raw::{
+    drain, end, head, output_vec, ready_http, start_requests, Heads,
+};
 
 const N: usize = 10_000;
 
 fn check(out: &[Output]) {
-    assert_eq!(out.len(), N + 1);
-    for (i, o) in out[..N].iter().enumerate() {
+    // The other 9,999 exchanges die with the session: the core says so, one abort each, before
+    // the completions.
+    assert_eq!(out.len(), 2 * N);
+    let (aborts, rest) = out.split_at(N - 1);
+    assert!(aborts.iter().all(|o| matches!(o, Output::Abort(_))));
+    for (i, o) in rest[..N].iter().enumerate() {
         match o {
             Output::Event(Event::Response {
                 id,
@@ -38,7 +43,7 @@ fn check(out: &[Output]) {
         }
     }
     assert!(matches!(
-        out[N],
+        rest[N],
         Output::Event(Event::Closed(SessionError::Http(_)))
     ));
 }
@@ -50,7 +55,7 @@ fn setup(heads: &Heads) -> Input {
     let now = Instant::now();
     let mut s = ready_http(now, heads);
     let exchanges = start_requests(&mut s, now, N);
-    (s, now, exchanges[0], output_vec(N + 8))
+    (s, now, exchanges[0], output_vec(2 * N + 8))
 }
 
 /// Timed (never inlined, for a profiler's `--toggle-collect='fail_all::timed_*'`).

@@ -25,8 +25,6 @@
 //! `MCPWIRE_BENCH_PROFILE=one_exchange valgrind --tool=callgrind --toggle-collect='sse_responses::timed_*' <bench binary>`
 //! (routines: value, raw_result, sse_decoder, one_exchange, one_exchange_8k_chunks, per_exchange).
 
-mod driver;
-
 use std::time::Instant;
 
 use std::hint::black_box;
@@ -38,7 +36,9 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use driver::{body, count_ok, drain, end, head, output_vec, ready_http, start_requests, Heads};
+use mcpwire_core::fuzzing::harness::raw::{
+    body, count_ok, drain, end, head, output_vec, ready_http, start_requests, Heads,
+};
 
 const BODY_MAX: usize = 64 << 10;
 

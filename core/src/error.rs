@@ -243,26 +243,6 @@ impl From<SessionError> for RequestError {
     }
 }
 
-impl SessionError {
-    /// What the handshake's request failing with `e` means for the session.
-    pub(crate) fn from_handshake(e: RequestError) -> SessionError {
-        match e {
-            RequestError::Session(e) => e,
-            RequestError::Http(e) => SessionError::Http(e),
-            RequestError::Rpc(e) => SessionError::Rpc(e),
-            RequestError::Protocol(e) => SessionError::Protocol(e),
-            RequestError::StreamLost => SessionError::StreamLost,
-            RequestError::Transport(e) => SessionError::Transport(e),
-            RequestError::TooLarge { limit } => SessionError::TooLarge { limit },
-            RequestError::Timeout { after, skipped } => SessionError::Timeout { after, skipped },
-            RequestError::LimitReached { what, limit } => {
-                SessionError::LimitReached { what, limit }
-            }
-            RequestError::Cancelled | RequestError::TooManyRequests { .. } => SessionError::Closed,
-        }
-    }
-}
-
 /// Server text made safe to print on one line: a line break or tab becomes a space, and every
 /// other control character (C0, DEL, C1, which include the escape that starts terminal
 /// sequences) and every bidirectional override is written as a visible escape, `\x1b` for

@@ -301,6 +301,25 @@ pub fn encode_request(id: &Id, method: &str, params: Option<&Value>) -> Vec<u8> 
     })
 }
 
+#[derive(Serialize)]
+struct OutRawRequest<'a> {
+    jsonrpc: &'static str,
+    id: &'a Id,
+    method: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    params: Option<&'a RawValue>,
+}
+
+/// The JSON text of a request whose params are JSON text already.
+pub fn encode_request_raw(id: &Id, method: &str, params: Option<&RawValue>) -> Vec<u8> {
+    to_vec(&OutRawRequest {
+        jsonrpc: "2.0",
+        id,
+        method,
+        params,
+    })
+}
+
 /// The JSON text of a notification.
 pub fn encode_notification(method: &str, params: Option<&Value>) -> Vec<u8> {
     to_vec(&OutNotification {

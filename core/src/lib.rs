@@ -13,12 +13,20 @@ pub mod error;
 pub mod fuzzing;
 pub mod input;
 pub mod jsonrpc;
+// The decoders are the core's own; the fuzz targets and benches reach them through the
+// `fuzzing` feature.
+#[cfg(feature = "fuzzing")]
 pub mod lines;
+#[cfg(not(feature = "fuzzing"))]
+mod lines;
 pub mod output;
 pub mod policy;
 pub mod schema;
 mod session;
+#[cfg(feature = "fuzzing")]
 pub mod sse;
+#[cfg(not(feature = "fuzzing"))]
+mod sse;
 mod transport;
 
 pub use error::{

@@ -46,8 +46,9 @@ pub enum Transmit {
         exchange: ExchangeId,
         /// What it is for.
         kind: ExchangeKind,
-        /// The request, body included.
-        request: http::Request<Vec<u8>>,
+        /// The request, body included (boxed: it is large, and an output is moved a few times
+        /// on its way to the adapter).
+        request: Box<http::Request<Vec<u8>>>,
     },
     /// Write these bytes (one or more newline-terminated messages) to the server's stdin.
     Stdin(Vec<u8>),
@@ -81,8 +82,8 @@ pub enum Event {
     /// The server sent a notification (logging, list_changed, resources/updated, ...). One
     /// whose params do not fit its method is a [`Warning::InvalidMessage`] instead.
     Notification {
-        /// The notification.
-        notification: ServerNotification,
+        /// The notification (boxed: it is large, and rarer than responses).
+        notification: Box<ServerNotification>,
         /// Its size on the wire (method and params), in bytes: what an adapter that queues
         /// notifications counts against its byte limit.
         size: usize,

@@ -218,7 +218,8 @@ fn a_json_body_holding_a_notification_but_not_the_response_dispatches_it_then_fa
     let events = h.events();
     assert_eq!(events.len(), 2, "{events:?}");
     assert!(
-        matches!(&events[0], Event::Notification { notification: mcpwire_core::schema::ServerNotification::LoggingMessage(m), .. } if m.data == "hi")
+        matches!(&events[0], Event::Notification { notification, .. }
+            if matches!(&**notification, mcpwire_core::schema::ServerNotification::LoggingMessage(m) if m.data == "hi"))
     );
     assert_eq!(
         responses(&events),

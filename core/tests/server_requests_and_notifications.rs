@@ -39,13 +39,12 @@ fn server_notifications_on_the_get_stream_are_delivered_as_events() {
     assert_eq!(events.len(), 2, "{events:?}");
     assert!(matches!(
         &events[0],
-        Event::Notification {
-            notification: ServerNotification::ToolListChanged,
-            ..
-        }
+        Event::Notification { notification, .. }
+            if matches!(**notification, ServerNotification::ToolListChanged)
     ));
     assert!(
-        matches!(&events[1], Event::Notification { notification: ServerNotification::LoggingMessage(m), .. } if m.data["x"] == 1)
+        matches!(&events[1], Event::Notification { notification, .. }
+            if matches!(&**notification, ServerNotification::LoggingMessage(m) if m.data["x"] == 1))
     );
 }
 

@@ -175,10 +175,8 @@ fn a_notification_before_the_initialize_response_is_delivered_and_initialization
     assert!(
         matches!(
             &events[..],
-            [Event::Notification {
-                notification: mcpwire_core::schema::ServerNotification::ToolListChanged,
-                ..
-            }]
+            [Event::Notification { notification, .. }]
+                if matches!(**notification, mcpwire_core::schema::ServerNotification::ToolListChanged)
         ),
         "{events:?}"
     );

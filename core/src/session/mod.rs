@@ -17,6 +17,7 @@ mod requests;
 mod timers;
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::value::RawValue;
@@ -199,6 +200,8 @@ pub struct Session {
     /// The most bytes that have waited to be sent.
     backlog_peak: usize,
     linger_until: Option<Instant>,
+    /// The methods requests were made with, shared: a request's method costs no allocation.
+    methods: Vec<Arc<str>>,
 }
 
 impl Session {
@@ -238,22 +241,25 @@ impl Session {
             skipped: 0,
             backlog_peak: 0,
             linger_until: None,
+            methods: Vec::new(),
         };
         let (method, params) = session
             .lifecycle
             .opening(&session.client_info, &session.capabilities);
-        let body_size = jsonrpc::encode_request(&Id::Number(0), method, Some(&params)).len();
+        let params = serde_json::value::to_raw_value(&params).ok();
+        let id = session.requests.next_id();
+        let body = jsonrpc::encode_request_raw(&wire_id(id), method, params.as_deref());
         let id = session.insert(
             now,
             Owner::Lifecycle,
-            method,
-            Some(params),
-            body_size,
+            method.into(),
+            params,
+            body.len(),
             None,
             false,
         );
         session.lifecycle.opened(id);
-        session.dispatch(id);
+        session.dispatch(id, Some(body));
         session.pump(now);
         session
     }
@@ -282,13 +288,21 @@ impl Session {
         } else {
             params
         };
-        let size = jsonrpc::encode_request(&wire_id(id), method, params.as_ref()).len();
+        let params = params
+            .map(|p| serde_json::value::to_raw_value(&p))
+            .transpose()
+            .map_err(|e| {
+                RequestError::Protocol(crate::ProtocolError::InvalidJson(e.to_string().into()))
+            })?;
+        let body = jsonrpc::encode_request_raw(&wire_id(id), method, params.as_deref());
+        let size = body.len();
         if size > self.policy.max_message_size {
             return Err(RequestError::TooLarge {
                 limit: self.policy.max_message_size,
             });
         }
         self.check_backlog(size, false)?;
+        let method = self.intern(method);
         let id = self.insert(
             now,
             Owner::App,
@@ -299,7 +313,7 @@ impl Session {
             options.progress,
         );
         if self.lifecycle.is_ready() {
-            self.dispatch(id);
+            self.dispatch(id, Some(body));
         } else {
             self.early.push(Early::Request(id));
         }
@@ -327,7 +341,7 @@ impl Session {
         let body = jsonrpc::encode_notification(method, params.as_ref());
         self.check_backlog(body.len(), false)?;
         if self.lifecycle.is_ready() {
-            self.send_message(ExchangeKind::Notification, None, method, body);
+            self.send_message(ExchangeKind::Notification, None, method.into(), body);
         } else {
             self.early_bytes += body.len();
             self.early.push(Early::Notification {
@@ -353,7 +367,7 @@ impl Session {
             self.pump(self.last_now);
             return Err(e);
         }
-        self.send_message(ExchangeKind::Notification, None, "response", body);
+        self.send_message(ExchangeKind::Notification, None, "response".into(), body);
         self.pump(self.last_now);
         Ok(())
     }
@@ -591,8 +605,8 @@ impl Session {
         &mut self,
         now: Instant,
         owner: Owner,
-        method: &str,
-        params: Option<Value>,
+        method: Arc<str>,
+        params: Option<RawJson>,
         size: usize,
         timeout: Option<Duration>,
         progress: bool,
@@ -602,7 +616,7 @@ impl Session {
             .min(self.policy.max_request_time);
         let id = self.requests.insert(Pending {
             owner,
-            method: method.into(),
+            method,
             params,
             size,
             started: now,
@@ -617,18 +631,20 @@ impl Session {
     }
 
     /// Sends a request the table holds.
-    fn dispatch(&mut self, id: RequestId) {
+    fn dispatch(&mut self, id: RequestId, body: Option<Vec<u8>>) {
         let Some(p) = self.requests.get(id) else {
             return;
         };
-        let body = jsonrpc::encode_request(&wire_id(id), &p.method, p.params.as_ref());
+        let body = body.unwrap_or_else(|| {
+            jsonrpc::encode_request_raw(&wire_id(id), &p.method, p.params.as_deref())
+        });
         let method = p.method.clone();
         let kind = match p.owner {
             Owner::Lifecycle => ExchangeKind::Initialize,
             Owner::App => ExchangeKind::Request,
         };
         self.requests.mark_sent(id);
-        self.send_message(kind, Some(id), &method, body);
+        self.send_message(kind, Some(id), method, body);
     }
 
     /// Hands one message to the transport.
@@ -636,13 +652,25 @@ impl Session {
         &mut self,
         kind: ExchangeKind,
         request: Option<RequestId>,
-        method: &str,
+        method: Arc<str>,
         body: Vec<u8>,
     ) {
         match &mut self.transport {
             Transport::Http(h) => drop(h.post(kind, request, method, body)),
             Transport::Stdio(s) => s.send(body),
         }
+    }
+
+    /// The shared text of a method (a few dozen are kept; the rest are allocated each time).
+    fn intern(&mut self, method: &str) -> Arc<str> {
+        if let Some(m) = self.methods.iter().find(|m| &***m == method) {
+            return m.clone();
+        }
+        let m: Arc<str> = method.into();
+        if self.methods.len() < 32 {
+            self.methods.push(m.clone());
+        }
+        m
     }
 
     /// Bytes waiting to be sent.
@@ -838,7 +866,7 @@ impl Session {
             self.send_message(
                 ExchangeKind::Notification,
                 None,
-                "notifications/cancelled",
+                "notifications/cancelled".into(),
                 body,
             );
         }
@@ -869,6 +897,7 @@ impl Session {
             Transport::Http(h) => h.shut(closing),
             Transport::Stdio(_) => Vec::new(),
         };
+        self.out.reserve(shut.len() + self.requests.len() + 2);
         let mut delete = None;
         for h in shut {
             match h {
@@ -901,7 +930,7 @@ impl Session {
     fn on_opening_result(&mut self, result: Result<RawJson, RequestError>) {
         let raw = match result {
             Ok(raw) => raw,
-            Err(e) => return self.fail_session(SessionError::from_handshake(e)),
+            Err(e) => return self.fail_session(handshake_failure(e)),
         };
         match self.lifecycle.on_result(raw.get()) {
             Err(failure) => self.apply(self.last_now, failure, None, None, ""),
@@ -913,7 +942,7 @@ impl Session {
                 self.send_message(
                     ExchangeKind::Notification,
                     None,
-                    "notifications/initialized",
+                    "notifications/initialized".into(),
                     body,
                 );
                 match &mut self.transport {
@@ -943,10 +972,10 @@ impl Session {
         self.out.push_back(Output::Event(Event::Ready));
         for early in std::mem::take(&mut self.early) {
             match early {
-                Early::Request(id) => self.dispatch(id),
+                Early::Request(id) => self.dispatch(id, None),
                 Early::Notification { method, body } => {
                     self.early_bytes -= body.len();
-                    self.send_message(ExchangeKind::Notification, None, &method, body);
+                    self.send_message(ExchangeKind::Notification, None, method.into(), body);
                 }
             }
         }
@@ -1045,9 +1074,10 @@ impl Session {
                     Err(e) => Err(e),
                 };
                 match parsed {
-                    Ok(notification) => self
-                        .out
-                        .push_back(Output::Event(Event::Notification { notification, size })),
+                    Ok(notification) => self.out.push_back(Output::Event(Event::Notification {
+                        notification: Box::new(notification),
+                        size,
+                    })),
                     Err(e) => self.skip(
                         format!("invalid params for {method}: {e}"),
                         excerpt(params.as_ref().map_or("", |p| p.get()).as_bytes(), 200),
@@ -1164,6 +1194,22 @@ pub(crate) fn later(now: Instant, d: Duration) -> Instant {
         if let Some(at) = now.checked_add(step) {
             return at;
         }
+    }
+}
+
+/// What the handshake's request failing with `e` means for the session.
+fn handshake_failure(e: RequestError) -> SessionError {
+    match e {
+        RequestError::Session(e) => e,
+        RequestError::Http(e) => SessionError::Http(e),
+        RequestError::Rpc(e) => SessionError::Rpc(e),
+        RequestError::Protocol(e) => SessionError::Protocol(e),
+        RequestError::StreamLost => SessionError::StreamLost,
+        RequestError::Transport(e) => SessionError::Transport(e),
+        RequestError::TooLarge { limit } => SessionError::TooLarge { limit },
+        RequestError::Timeout { after, skipped } => SessionError::Timeout { after, skipped },
+        RequestError::LimitReached { what, limit } => SessionError::LimitReached { what, limit },
+        RequestError::Cancelled | RequestError::TooManyRequests { .. } => SessionError::Closed,
     }
 }
 

@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
+use crate::jsonrpc::RawJson;
 use crate::output::RequestId;
 
 /// Whose request an entry is.
@@ -24,8 +23,9 @@ pub(crate) enum Owner {
 pub(crate) struct Pending {
     pub(crate) owner: Owner,
     pub(crate) method: Arc<str>,
-    /// Its params as given, so that it can be encoded (and issued again) at any time.
-    pub(crate) params: Option<Value>,
+    /// Its params as JSON text, so that it can be encoded (and issued again) at any time: one
+    /// allocation, whatever their shape.
+    pub(crate) params: Option<RawJson>,
     /// The size of its encoded message, for the send backlog.
     pub(crate) size: usize,
     pub(crate) started: Instant,
@@ -89,6 +89,11 @@ impl Requests {
     pub(crate) fn drain(&mut self) -> impl Iterator<Item = (RequestId, Pending)> {
         self.unsent_bytes = 0;
         std::mem::take(&mut self.table).into_iter()
+    }
+
+    /// How many requests are outstanding, the session's own included.
+    pub(crate) fn len(&self) -> usize {
+        self.table.len()
     }
 
     /// How many of the application's requests are outstanding.

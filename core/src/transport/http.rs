@@ -248,13 +248,13 @@ impl Http {
         &mut self,
         kind: ExchangeKind,
         request: Option<RequestId>,
-        method: &str,
+        method: Arc<str>,
         body: Vec<u8>,
     ) -> ExchangeId {
         let mut req = self.request(Method::POST, body);
         req.headers_mut().insert(ACCEPT, ACCEPT_BOTH);
         req.headers_mut().insert(CONTENT_TYPE, JSON);
-        self.start(kind, request, method.into(), req)
+        self.start(kind, request, method, req)
     }
 
     /// Opens the optional GET stream unless the server has none or it is open; says whether
@@ -350,7 +350,7 @@ impl Http {
             self.happened.push_back(Happened::Transmit(Transmit::Http {
                 exchange: id,
                 kind,
-                request: req,
+                request: Box::new(req),
             }));
         } else {
             self.queued_bytes += req.body().len();
@@ -411,7 +411,7 @@ impl Http {
             self.happened.push_back(Happened::Transmit(Transmit::Http {
                 exchange: id,
                 kind: x.kind,
-                request: req,
+                request: Box::new(req),
             }));
         }
     }
@@ -435,7 +435,7 @@ impl Http {
     /// notifications and the `DELETE`, which may linger); with `close`, the `DELETE` that ends
     /// the server's session.
     pub(crate) fn shut(&mut self, close: bool) -> Vec<Happened> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(self.exchanges.len() + 1);
         for (id, x) in std::mem::take(&mut self.exchanges) {
             let lingers = matches!(x.kind, ExchangeKind::Notification | ExchangeKind::Delete);
             if x.waiting.is_none() && !lingers {
@@ -455,7 +455,7 @@ impl Http {
             out.push(Happened::Transmit(Transmit::Http {
                 exchange,
                 kind: ExchangeKind::Delete,
-                request: req,
+                request: Box::new(req),
             }));
         }
         out
