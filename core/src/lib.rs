@@ -1,7 +1,16 @@
 //! # mcpwire-core
 //!
 //! A Model Context Protocol client as a pure state machine: no IO, no executor, no clock, no
-//! threads. See [`Session`].
+//! threads, no randomness. See [`Session`]. To use MCP from an application, use the `mcpwire`
+//! crate, which drives this core over tokio or smol; this crate is for those who move the bytes
+//! themselves.
+//!
+//! Inside, [`Session`] owns smaller parts and calls them: the request table, the lifecycle (the
+//! protocol revision), a transport (Streamable HTTP or stdio), the timers, and the failure
+//! [`policy`], where every row of the failure table is data: a classified [`Failure`] in, an
+//! [`Effect`] out. Errors come in two layers: a [`SessionError`] ends the session (delivered
+//! once in [`Event::Closed`], returned by every later command), and a [`RequestError`] fails one
+//! request (or wraps the session's error: [`RequestError::Session`]).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

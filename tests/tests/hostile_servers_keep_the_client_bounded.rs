@@ -32,6 +32,21 @@ on_both_runtimes! {
     pretty_printed_json_times_out_naming_the_skipped_lines => pretty;
     a_stdio_notification_flood_is_held_within_the_byte_limit => stdio_notification_flood;
     a_server_started_through_a_wrapper_ends_with_the_client => wrapped_child;
+    an_exchange_whose_task_panics_fails_at_once => panicking_exchange;
+}
+
+/// With both runtime features on (as in this crate), `Client::connect` picks the runtime it is
+/// called in: inside `smol::block_on` there is no tokio reactor, and it must not panic.
+#[test]
+fn connect_inside_smol_block_on_with_both_features_uses_smol() {
+    let server = TestServer::start_in_thread();
+    smol::block_on(async {
+        let client = Client::connect(server.url().as_str())
+            .await
+            .expect("connect");
+        client.ping().await.unwrap();
+        client.close().await;
+    });
 }
 
 const FIXTURE: &str = env!("CARGO_BIN_EXE_hostile_stdio");
@@ -427,6 +442,76 @@ async fn wrapped_child(runtime: Arc<dyn Runtime>) {
         );
         sleep(&*runtime, Duration::from_millis(50)).await;
     }
+}
+
+/// A runtime whose TCP connects panic once `panic` is set: a dependency failing inside an
+/// exchange's task.
+#[derive(Debug)]
+struct PanickingConnect {
+    inner: Arc<dyn Runtime>,
+    panic: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Runtime for PanickingConnect {
+    fn now(&self) -> Instant {
+        self.inner.now()
+    }
+    fn spawn(&self, task: mcpwire::runtime::BoxFuture<'static, ()>) {
+        self.inner.spawn(task)
+    }
+    fn sleep_until(&self, deadline: Instant) -> mcpwire::runtime::BoxFuture<'static, ()> {
+        self.inner.sleep_until(deadline)
+    }
+    fn connect(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> mcpwire::runtime::BoxFuture<'static, std::io::Result<Box<dyn mcpwire::runtime::Io>>> {
+        let connect = self.inner.connect(host, port);
+        let panic = self.panic.load(std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async move {
+            if panic {
+                panic!("a dependency panicked inside the exchange (scripted by the test)");
+            }
+            connect.await
+        })
+    }
+    fn spawn_process(
+        &self,
+        command: &mcpwire::runtime::Command,
+    ) -> std::io::Result<mcpwire::runtime::Process> {
+        self.inner.spawn_process(command)
+    }
+}
+
+async fn panicking_exchange(runtime: Arc<dyn Runtime>) {
+    let server = TestServer::start_in_thread();
+    let panic = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let runtime: Arc<dyn Runtime> = Arc::new(PanickingConnect {
+        inner: runtime,
+        panic: panic.clone(),
+    });
+    let client = Client::builder()
+        .connect_with(runtime, server.url().as_str())
+        .await
+        .unwrap();
+    panic.store(true, std::sync::atomic::Ordering::SeqCst);
+    let start = Instant::now();
+    // More calls at once than idle connections: some need a new one, whose task panics.
+    let calls: Vec<_> = (0..4)
+        .map(|_| Box::pin(client.call_tool("echo", json!({ "message": "hi" }))))
+        .collect();
+    let results = mcpwire_tests::join_timed(calls).await;
+    assert!(
+        results
+            .iter()
+            .any(|(r, _)| matches!(r, Err(Error::Request(RequestError::Transport(_))))),
+        "{results:?}"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "no call waited for its deadline"
+    );
 }
 
 /// Whether process `pid` exists and is not a zombie.
