@@ -780,6 +780,10 @@ impl Session {
                 if let Some(id) = request {
                     self.complete(id, Err(e), true);
                 }
+                // The exchange dies with the request, and also when its request was answered.
+                if let (Transport::Http(h), Some(x)) = (&mut self.transport, exchange) {
+                    h.abort(x);
+                }
             }
             Effect::Abandon(e) => {
                 if let Some(id) = request {

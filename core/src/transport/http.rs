@@ -598,19 +598,22 @@ impl Http {
         }
     }
 
+    /// A body or event over the limit. The exchange stays (its later bytes are discarded) until
+    /// the session has taken what came before the failure and decided: removing it here would
+    /// start a queued exchange ahead of those messages, and what the session sees would depend
+    /// on how the bytes were chunked.
     fn too_large(&mut self, exchange: ExchangeId) {
         let limit = self.limits.max_message;
-        let Some(x) = self.remove(exchange, true) else {
+        let Some(x) = self.exchanges.get_mut(&exchange) else {
             return;
         };
-        if x.kind == ExchangeKind::ServerStream {
-            self.server_stream.active = false;
-        }
+        x.body = Body::Discard;
         let failure = Failure::TooLargeOnExchange {
             kind: x.kind,
             limit,
         };
-        self.fail(failure, x.request, None);
+        let request = x.request;
+        self.fail(failure, request, Some(exchange));
     }
 
     pub(crate) fn on_end(&mut self, exchange: ExchangeId) {
