@@ -1,7 +1,8 @@
-//! Shared helpers for mcpwire's cross-crate tests: real npm peers, and running one scenario
-//! under both runtimes.
+//! Shared helpers for mcpwire's cross-crate tests: real npm peers, a real 2026-07-28 server
+//! (the Python SDK, `peer2026`), and running one scenario under both runtimes.
 
 pub mod npm;
+pub mod peer2026;
 pub mod scripts;
 
 use std::future::Future;
