@@ -56,6 +56,10 @@ pub(crate) async fn handle(
         authorization: text_header("authorization"),
         last_event_id: text_header("last-event-id"),
         body: message.clone(),
+        query: parts.uri.query().map(str::to_owned),
+        form: header(&parts.headers, "content-type")
+            .filter(|t| t.starts_with("application/x-www-form-urlencoded"))
+            .map(|_| String::from_utf8_lossy(&body).into_owned()),
     };
     shared.lock().record(record);
     let path = parts.uri.path();

@@ -254,6 +254,30 @@ pub struct RequestRecord {
     pub last_event_id: Option<String>,
     /// The body, if it parsed as JSON.
     pub body: Option<Value>,
+    /// The query string of the URL (without `?`), if any: e.g. an authorization request's.
+    pub query: Option<String>,
+    /// The body, if its `Content-Type` is `application/x-www-form-urlencoded` (e.g. a token
+    /// request's); bytes that are not UTF-8 are replaced with U+FFFD.
+    pub form: Option<String>,
+}
+
+impl RequestRecord {
+    /// The decoded parameters of [`RequestRecord::query`], in order (none if it has none).
+    pub fn query_params(&self) -> Vec<(String, String)> {
+        oauth::decode_form(self.query.as_deref().unwrap_or_default())
+    }
+
+    /// The decoded parameters of [`RequestRecord::form`], in order (none if it has none).
+    pub fn form_params(&self) -> Vec<(String, String)> {
+        oauth::decode_form(self.form.as_deref().unwrap_or_default())
+    }
+
+    /// The first value of the query or form parameter `name`, if any.
+    pub fn param(&self, name: &str) -> Option<String> {
+        let mut params = self.query_params();
+        params.extend(self.form_params());
+        params.into_iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
 }
 
 /// How many [`RequestRecord`]s the server keeps: the last ones only.

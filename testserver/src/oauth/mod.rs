@@ -17,6 +17,7 @@ use crate::handler::{full, with_header, Reply, JSON};
 use crate::{mcp, State};
 
 pub(crate) use endpoints::serve;
+pub(crate) use form::decode as decode_form;
 
 /// How many clients, codes, access tokens and refresh tokens the server keeps, each: past
 /// this the oldest are forgotten (a forgotten token is refused like an unknown one).
