@@ -255,7 +255,9 @@ impl OAuthConfig {
 
     /// A `tools/call` of `tool` needs `scope` too (space-separated for several): without it
     /// the answer is 403 `insufficient_scope` with `scope="<scope>"` (the tool's scope only,
-    /// as the conformance suite does: a client must add it to what it had).
+    /// as the conformance suite does: a client must add it to what it had). Any name will do,
+    /// e.g. `echo`; a tool not in the catalogue gets the 403 first, and with the scope the
+    /// usual `Unknown tool` error.
     pub fn tool_scope(mut self, tool: &str, scope: &str) -> OAuthConfig {
         self.tool_scopes.insert(tool.to_owned(), split_scope(scope));
         self
