@@ -1,6 +1,7 @@
 //! HTTP handling: counting, fault rules, sessions, and the Streamable HTTP framing.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -13,11 +14,11 @@ use serde_json::{json, Value};
 use tokio::sync::Notify;
 
 use crate::sse::Sse;
-use crate::{mcp, BadJson, Fault, RequestRecord, Session, Shared, State};
+use crate::{mcp, oauth, BadJson, Fault, RequestRecord, Session, Shared, State};
 
 /// Every response body the server writes.
 pub(crate) type ResponseBody = BoxBody<Bytes, Infallible>;
-type Reply = Response<ResponseBody>;
+pub(crate) type Reply = Response<ResponseBody>;
 /// An HTTP error answered with a JSON-RPC error body: status, code, message.
 type HttpError = (StatusCode, i64, &'static str);
 
@@ -29,33 +30,46 @@ const BAD_VERSION: HttpError = (
     "Unsupported MCP-Protocol-Version",
 );
 const INVALID: HttpError = (StatusCode::BAD_REQUEST, -32600, "Invalid Request");
-const JSON: &str = "application/json";
-const TEXT: &str = "text/plain";
+pub(crate) const JSON: &str = "application/json";
+pub(crate) const TEXT: &str = "text/plain";
 
-/// Answer one HTTP request.
+/// Answer one HTTP request, which came in on `listener`.
 pub(crate) async fn handle(
     shared: Arc<Shared>,
     kill: Arc<Notify>,
+    listener: SocketAddr,
     request: Request<Incoming>,
 ) -> Result<Reply, Infallible> {
     let (parts, body) = request.into_parts();
     let body = body.collect().await.map(|body| body.to_bytes());
-    let message: Option<Value> = body.ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let body = body.unwrap_or_default();
+    let message: Option<Value> = serde_json::from_slice(&body).ok();
     let text_header = |name: &str| {
         let value = parts.headers.get(name)?;
         Some(String::from_utf8_lossy(value.as_bytes()).into_owned())
     };
     let record = RequestRecord {
         method: parts.method.to_string(),
+        listener,
         path: parts.uri.path().to_owned(),
         host: text_header("host").or_else(|| parts.uri.authority().map(|a| a.to_string())),
         authorization: text_header("authorization"),
         last_event_id: text_header("last-event-id"),
         body: message.clone(),
+        query: parts.uri.query().map(str::to_owned),
+        form: header(&parts.headers, "content-type")
+            .filter(|t| t.starts_with("application/x-www-form-urlencoded"))
+            .map(|_| String::from_utf8_lossy(&body).into_owned()),
     };
     shared.lock().record(record);
-    if parts.uri.path() != "/mcp" {
-        return Ok(full(StatusCode::NOT_FOUND, TEXT, "not an MCP endpoint"));
+    let path = parts.uri.path();
+    if listener != shared.addr || path != "/mcp" {
+        let query = parts.uri.query().unwrap_or_default();
+        let (method, headers) = (&parts.method, &parts.headers);
+        let answer = oauth::serve(&shared, listener, method, path, query, headers, &body);
+        return Ok(
+            answer.unwrap_or_else(|| full(StatusCode::NOT_FOUND, TEXT, "not an MCP endpoint"))
+        );
     }
     let fault = {
         let mut state = shared.lock();
@@ -68,6 +82,11 @@ pub(crate) async fn handle(
         }
         if let Some(message) = &message {
             state.received.push(message.clone());
+        }
+        if let Some(refusal) = oauth::check(&mut state, &parts.headers, message.as_ref()) {
+            return Ok(refusal);
+        }
+        if let Some(message) = &message {
             if parts.method == Method::POST {
                 state.stats.pings_answered += storm_answers(message);
             }
@@ -504,7 +523,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn with_header(mut reply: Reply, name: &'static str, value: &str) -> Reply {
+pub(crate) fn with_header(mut reply: Reply, name: &'static str, value: &str) -> Reply {
     reply
         .headers_mut()
         .insert(name, HeaderValue::from_str(value).expect("visible ASCII"));
@@ -515,7 +534,11 @@ fn json_reply(message: &Value) -> Reply {
     full(StatusCode::OK, JSON, message.to_string())
 }
 
-fn full(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Reply {
+pub(crate) fn full(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Reply {
     let reply = Response::builder()
         .status(status)
         .body(Full::new(body.into()).boxed());
@@ -526,7 +549,7 @@ fn not_allowed(allow: &str) -> Reply {
     with_header(empty(StatusCode::METHOD_NOT_ALLOWED), "allow", allow)
 }
 
-fn empty(status: StatusCode) -> Reply {
+pub(crate) fn empty(status: StatusCode) -> Reply {
     Response::builder()
         .status(status)
         .body(Empty::new().boxed())

@@ -25,6 +25,11 @@
 //!   [`TestServer::requests`] records what came with each request.
 //! - Streams of normal answers carry no event ids (they are not resumable); `slow` stops, and
 //!   sends no response, once `notifications/cancelled` names its request.
+//! - [`Builder::oauth`] makes `/mcp` an OAuth 2.1 protected resource (401 without a valid
+//!   bearer token, 403 `insufficient_scope` for step-up) and serves its authorization servers
+//!   on the same listener or on listeners of their own (other origins): metadata,
+//!   registration, authorization (a 302 the test follows by hand) and token endpoints; see
+//!   [`OAuthConfig`].
 //!
 //! ```no_run
 //! use mcpwire_testserver::{Fault, Match, Rule, TestServer};
@@ -39,7 +44,12 @@
 
 mod handler;
 mod mcp;
+mod oauth;
 mod sse;
+
+pub use oauth::{
+    AsOrigin, ClientAuth, OAuthConfig, PreRegistered, Redirect, RefreshTokens, MAX_OAUTH_RECORDS,
+};
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
@@ -60,6 +70,8 @@ use tokio::sync::{oneshot, watch, Notify};
 pub struct TestServer {
     addr: SocketAddr,
     shared: Arc<Shared>,
+    /// The listener of each authorization server (the MCP one for those on the same origin).
+    as_addrs: Vec<SocketAddr>,
     shutdown: watch::Sender<bool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -69,6 +81,7 @@ pub struct TestServer {
 pub struct Builder {
     no_get_stream: bool,
     rules: Vec<Rule>,
+    oauth: Option<OAuthConfig>,
 }
 
 /// A scripted fault: when a request fits `when`, answer it with `fault` instead of normally.
@@ -230,6 +243,9 @@ pub struct RequestRecord {
     pub method: String,
     /// The request path, e.g. `"/mcp"` (every path is recorded, not only the endpoint).
     pub path: String,
+    /// The listener it came in on: [`TestServer::addr`], or that of an authorization server
+    /// on an origin of its own ([`TestServer::as_addr`]).
+    pub listener: SocketAddr,
     /// The `Host` header, or the HTTP/2 `:authority` if there is no `Host` header.
     pub host: Option<String>,
     /// The `Authorization` header (bytes that are not UTF-8 are replaced with U+FFFD).
@@ -238,6 +254,30 @@ pub struct RequestRecord {
     pub last_event_id: Option<String>,
     /// The body, if it parsed as JSON.
     pub body: Option<Value>,
+    /// The query string of the URL (without `?`), if any: e.g. an authorization request's.
+    pub query: Option<String>,
+    /// The body, if its `Content-Type` is `application/x-www-form-urlencoded` (e.g. a token
+    /// request's); bytes that are not UTF-8 are replaced with U+FFFD.
+    pub form: Option<String>,
+}
+
+impl RequestRecord {
+    /// The decoded parameters of [`RequestRecord::query`], in order (none if it has none).
+    pub fn query_params(&self) -> Vec<(String, String)> {
+        oauth::decode_form(self.query.as_deref().unwrap_or_default())
+    }
+
+    /// The decoded parameters of [`RequestRecord::form`], in order (none if it has none).
+    pub fn form_params(&self) -> Vec<(String, String)> {
+        oauth::decode_form(self.form.as_deref().unwrap_or_default())
+    }
+
+    /// The first value of the query or form parameter `name`, if any.
+    pub fn param(&self, name: &str) -> Option<String> {
+        let mut params = self.query_params();
+        params.extend(self.form_params());
+        params.into_iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
 }
 
 /// How many [`RequestRecord`]s the server keeps: the last ones only.
@@ -268,6 +308,36 @@ pub struct Stats {
     /// Responses from the client (POSTed) whose `id` is a string starting with `storm-`:
     /// answers to the pings of [`Fault::PingStorm`].
     pub pings_answered: usize,
+    /// OAuth: POSTs to a registration endpoint (whatever their outcome).
+    pub registrations: usize,
+    /// OAuth: GETs of an authorization endpoint (whatever their outcome).
+    pub authorizations: usize,
+    /// OAuth: POSTs to a token endpoint, by grant type (whatever their outcome).
+    pub token_requests: TokenRequests,
+    /// OAuth: refresh token grants that issued a new access token.
+    pub refreshes: usize,
+    /// OAuth: requests to `/mcp` answered 401 for want of a valid token.
+    pub unauthorized: usize,
+    /// OAuth: requests to `/mcp` answered 403 `insufficient_scope`.
+    pub forbidden: usize,
+}
+
+/// Token endpoint requests by `grant_type`, in [`Stats::token_requests`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TokenRequests {
+    /// `authorization_code`.
+    pub authorization_code: usize,
+    /// `refresh_token`.
+    pub refresh_token: usize,
+    /// Any other grant type, none, or a form that could not be read.
+    pub other: usize,
+}
+
+impl TokenRequests {
+    /// All of them.
+    pub fn total(&self) -> usize {
+        self.authorization_code + self.refresh_token + self.other
+    }
 }
 
 impl Rule {
@@ -303,6 +373,13 @@ impl Builder {
     /// Answer 405 to GET requests that open a server stream (resumption GETs still work).
     pub fn no_get_stream(mut self) -> Builder {
         self.no_get_stream = true;
+        self
+    }
+
+    /// Make `/mcp` a protected resource and serve authorization servers for it (see
+    /// [`OAuthConfig`]).
+    pub fn oauth(mut self, config: OAuthConfig) -> Builder {
+        self.oauth = Some(config);
         self
     }
 
@@ -342,15 +419,28 @@ impl Builder {
         server
     }
 
-    /// Bind the port; the server, and the accept loop to run in some runtime.
+    /// Bind the ports; the server, and the accept loops to run in some runtime.
     fn prepare(self) -> (TestServer, impl Future<Output = ()> + Send + 'static) {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        listener
-            .set_nonblocking(true)
-            .expect("non-blocking listener");
+        let listener = bind();
         let addr = listener.local_addr().expect("listener address");
+        let mut listeners = vec![listener];
+        let mut as_addrs = Vec::new();
+        for origin in self.oauth.iter().flat_map(|config| &config.servers) {
+            as_addrs.push(match origin {
+                AsOrigin::Same => addr,
+                AsOrigin::Own => {
+                    let own = bind();
+                    let own_addr = own.local_addr().expect("listener address");
+                    listeners.push(own);
+                    own_addr
+                }
+            });
+        }
         let state = State {
             rules: self.rules,
+            oauth: self
+                .oauth
+                .map(|config| oauth::OAuth::new(config, addr, &as_addrs)),
             ..State::default()
         };
         let release = watch::channel(0).0;
@@ -359,19 +449,39 @@ impl Builder {
             state: Mutex::new(state),
             release,
             get_stream,
+            addr,
         });
         let (shutdown, stop) = watch::channel(false);
-        let serve = accept_loop(listener, shared.clone(), stop);
+        let loops: Vec<_> = listeners
+            .into_iter()
+            .map(|listener| accept_loop(listener, shared.clone(), stop.clone()))
+            .collect();
+        let serve = async move {
+            let loops: Vec<_> = loops.into_iter().map(tokio::spawn).collect();
+            for accept in loops {
+                let _ = accept.await;
+            }
+        };
         (
             TestServer {
                 addr,
                 shared,
+                as_addrs,
                 shutdown,
                 thread: None,
             },
             serve,
         )
     }
+}
+
+/// A non-blocking listener on `127.0.0.1:0`.
+fn bind() -> std::net::TcpListener {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener
+        .set_nonblocking(true)
+        .expect("non-blocking listener");
+    listener
 }
 
 impl TestServer {
@@ -448,6 +558,112 @@ impl TestServer {
         false
     }
 
+    /// `http://127.0.0.1:PORT`: the origin of the MCP endpoint. A plain server (without
+    /// [`Builder::oauth`]) serves as an "other origin" that records every request on any
+    /// path ([`TestServer::requests`]) and answers 404 but on `/mcp`.
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// OAuth: the URL of the protected resource metadata,
+    /// `http://127.0.0.1:PORT/.well-known/oauth-protected-resource/mcp`.
+    ///
+    /// # Panics
+    /// Without [`Builder::oauth`].
+    pub fn resource_metadata_url(&self) -> String {
+        self.with_oauth(|oauth| oauth.prm_url().to_owned())
+    }
+
+    /// OAuth: the issuer of authorization server `n` (0 is the first), e.g.
+    /// `http://127.0.0.1:PORT/as`.
+    ///
+    /// # Panics
+    /// Without [`Builder::oauth`] or authorization server `n`.
+    pub fn issuer(&self, n: usize) -> String {
+        self.with_oauth(|oauth| oauth.servers[n].issuer.clone())
+    }
+
+    /// OAuth: the URL of the metadata of authorization server `n`, e.g.
+    /// `http://127.0.0.1:PORT/.well-known/oauth-authorization-server/as`.
+    ///
+    /// # Panics
+    /// Without [`Builder::oauth`] or authorization server `n`.
+    pub fn metadata_url(&self, n: usize) -> String {
+        let path = self.with_oauth(|oauth| oauth.servers[n].path.clone());
+        let addr = self.as_addr(n);
+        format!("http://{addr}/.well-known/oauth-authorization-server{path}")
+    }
+
+    /// OAuth: the listener of authorization server `n`: [`TestServer::addr`] for one on the
+    /// same origin.
+    ///
+    /// # Panics
+    /// Without [`Builder::oauth`] or authorization server `n`.
+    pub fn as_addr(&self, n: usize) -> SocketAddr {
+        self.as_addrs[n]
+    }
+
+    /// OAuth: every access token issued so far expires now (later ones are good as usual).
+    ///
+    /// # Panics
+    /// Without [`Builder::oauth`].
+    pub fn expire_access_tokens(&self) {
+        self.with_oauth(oauth::OAuth::expire_access_tokens);
+    }
+
+    /// OAuth: every refresh token issued so far is revoked (a grant with one is
+    /// `invalid_grant`).
+    ///
+    /// # Panics
+    /// Without [`Builder::oauth`].
+    pub fn revoke_refresh_tokens(&self) {
+        self.with_oauth(oauth::OAuth::revoke_refresh_tokens);
+    }
+
+    /// OAuth: a `tools/call` of `tool` needs `scope` from now on (`None`: no more than
+    /// other requests); see [`OAuthConfig::tool_scope`].
+    ///
+    /// # Panics
+    /// Without [`Builder::oauth`].
+    pub fn set_tool_scope(&self, tool: &str, scope: Option<&str>) {
+        self.with_oauth(|oauth| oauth.set_tool_scope(tool, scope));
+    }
+
+    /// OAuth: the scopes every request needs from now on; see
+    /// [`OAuthConfig::required_scopes`].
+    ///
+    /// # Panics
+    /// Without [`Builder::oauth`].
+    pub fn set_required_scopes(&self, scopes: &[&str]) {
+        self.with_oauth(|oauth| oauth.set_required_scopes(scopes));
+    }
+
+    /// OAuth: the authorization servers (by number) the protected resource metadata lists
+    /// from now on, e.g. `&[1]` to migrate from the first to the second; tokens of the
+    /// others are refused (401 `invalid_token`) from now on.
+    ///
+    /// # Panics
+    /// Without [`Builder::oauth`].
+    pub fn set_authorization_servers(&self, servers: &[usize]) {
+        self.with_oauth(|oauth| oauth.set_listed(servers));
+    }
+
+    /// OAuth: what valid authorization requests are answered with from now on.
+    ///
+    /// # Panics
+    /// Without [`Builder::oauth`].
+    pub fn set_redirect(&self, redirect: Redirect) {
+        self.with_oauth(|oauth| oauth.set_redirect(redirect));
+    }
+
+    fn with_oauth<T>(&self, f: impl FnOnce(&mut oauth::OAuth) -> T) -> T {
+        let mut state = self.shared.lock();
+        f(state
+            .oauth
+            .as_mut()
+            .expect("the server was built without Builder::oauth"))
+    }
+
     /// Stop the server (the same as dropping it).
     pub fn shutdown(self) {}
 }
@@ -475,6 +691,8 @@ pub(crate) struct Shared {
     /// Bumped by `release_held`; held streams wait for it to change.
     release: watch::Sender<u64>,
     get_stream: bool,
+    /// The MCP listener.
+    addr: SocketAddr,
 }
 
 #[derive(Default)]
@@ -500,6 +718,8 @@ pub(crate) struct State {
     next_short: u64,
     next_storm: u64,
     next_page: u64,
+    /// The OAuth mode, if on.
+    oauth: Option<oauth::OAuth>,
 }
 
 #[derive(Default)]
@@ -572,9 +792,16 @@ async fn accept_loop(
             _ = stop.changed() => return,
         };
         let open = OpenConnection::new(&shared);
+        let local = stream.local_addr().expect("accepted stream address");
         // Small SSE events must not wait for Nagle's algorithm.
         let _ = stream.set_nodelay(true);
-        tokio::spawn(connection(stream, shared.clone(), stop.clone(), open));
+        tokio::spawn(connection(
+            stream,
+            local,
+            shared.clone(),
+            stop.clone(),
+            open,
+        ));
     }
 }
 
@@ -602,14 +829,16 @@ impl Drop for OpenConnection {
 /// Serve one connection (HTTP/1.1 or HTTP/2) until it ends, a fault kills it, or shutdown.
 async fn connection(
     stream: TcpStream,
+    local: SocketAddr,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
     _open: OpenConnection,
 ) {
     let kill = Arc::new(Notify::new());
     let service_kill = kill.clone();
-    let service =
-        service_fn(move |request| handler::handle(shared.clone(), service_kill.clone(), request));
+    let service = service_fn(move |request| {
+        handler::handle(shared.clone(), service_kill.clone(), local, request)
+    });
     let builder = auto::Builder::new(TokioExecutor::new());
     let serving = builder.serve_connection(TokioIo::new(stream), service);
     tokio::select! {

@@ -204,3 +204,37 @@ impl Events {
         }
     }
 }
+
+/// Send one request to any `http://HOST:PORT/PATH?QUERY` URL on a new HTTP/1.1 connection,
+/// with these headers and body; no redirect is followed.
+pub async fn send_url(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response<Incoming> {
+    let rest = url.strip_prefix("http://").expect("an http:// URL");
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let path = if path.is_empty() { "/" } else { path };
+    let exchange = async {
+        let stream = TcpStream::connect(authority).await.expect("connect");
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", authority);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request
+            .body(Full::new(Bytes::copy_from_slice(body)))
+            .expect("request");
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(conn);
+        sender.send_request(request).await
+    };
+    tokio::time::timeout(TIMEOUT, exchange)
+        .await
+        .expect("answer in time")
+        .expect("HTTP exchange")
+}
