@@ -1,0 +1,30 @@
+//! The pieces of the 2026-07-28 revision ("modern": per-request metadata, no `initialize`),
+//! as pure functions and small types the session calls. None of them holds a request, a
+//! timer or a transport; each takes JSON text or values and returns JSON text, headers or a
+//! classification.
+
+pub mod meta;
+mod raw;
+
+pub use meta::{MetaError, RequestMeta};
+
+/// The protocol revision these pieces implement.
+pub const PROTOCOL_VERSION: &str = "2026-07-28";
+
+/// JSON-RPC method names this revision adds.
+pub mod methods {
+    /// `server/discover` (client → server): versions, capabilities, identity.
+    pub const SERVER_DISCOVER: &str = "server/discover";
+    /// `subscriptions/listen` (client → server): a long-lived stream of notifications.
+    pub const SUBSCRIPTIONS_LISTEN: &str = "subscriptions/listen";
+    /// `notifications/subscriptions/acknowledged` (server → client): the first message of a
+    /// subscription.
+    pub const NOTIFICATION_SUBSCRIPTIONS_ACKNOWLEDGED: &str =
+        "notifications/subscriptions/acknowledged";
+    /// `tasks/get` (tasks extension): poll a task.
+    pub const TASKS_GET: &str = "tasks/get";
+    /// `tasks/update` (tasks extension): answer a task's input requests.
+    pub const TASKS_UPDATE: &str = "tasks/update";
+    /// `tasks/cancel` (tasks extension): cancel a task.
+    pub const TASKS_CANCEL: &str = "tasks/cancel";
+}
