@@ -3,9 +3,14 @@
 //! timer or a transport; each takes JSON text or values and returns JSON text, headers or a
 //! classification.
 
+pub mod headers;
 pub mod meta;
 mod raw;
 
+pub use headers::{
+    filter_tools_list, protocol_version_header, request_headers, FilteredTools, HeaderError,
+    RejectedTool, ToolHeaderPlans, ToolHeaders,
+};
 pub use meta::{MetaError, RequestMeta};
 
 /// The protocol revision these pieces implement.
