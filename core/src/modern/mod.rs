@@ -6,12 +6,16 @@
 pub mod headers;
 pub mod meta;
 mod raw;
+pub mod results;
 
 pub use headers::{
     filter_tools_list, protocol_version_header, request_headers, FilteredTools, HeaderError,
     RejectedTool, ToolHeaderPlans, ToolHeaders,
 };
 pub use meta::{MetaError, RequestMeta};
+pub use results::{
+    classify_result, retry_params, Classified, InputRequired, ResultError, RetryError,
+};
 
 /// The protocol revision these pieces implement.
 pub const PROTOCOL_VERSION: &str = "2026-07-28";
