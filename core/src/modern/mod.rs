@@ -3,11 +3,17 @@
 //! timer or a transport; each takes JSON text or values and returns JSON text, headers or a
 //! classification.
 
+pub mod errors;
 pub mod headers;
 pub mod meta;
 mod raw;
 pub mod results;
+pub mod schema;
 
+pub use errors::{
+    choose_version, is_modern_error, recognize, ModernError, UnsupportedProtocolVersion,
+    HEADER_MISMATCH, MISSING_REQUIRED_CLIENT_CAPABILITY, UNSUPPORTED_PROTOCOL_VERSION,
+};
 pub use headers::{
     filter_tools_list, protocol_version_header, request_headers, FilteredTools, HeaderError,
     RejectedTool, ToolHeaderPlans, ToolHeaders,
@@ -15,6 +21,10 @@ pub use headers::{
 pub use meta::{MetaError, RequestMeta};
 pub use results::{
     classify_result, retry_params, Classified, InputRequired, ResultError, RetryError,
+};
+pub use schema::{
+    subscription_id, AcknowledgedParams, DiscoverParams, DiscoverResult, ListenParams,
+    ListenResult, SubscriptionFilter,
 };
 
 /// The protocol revision these pieces implement.
