@@ -22,6 +22,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod input;
 pub mod jsonrpc;
+pub mod modern;
 // The decoders are the core's own; the fuzz targets and benches reach them through the
 // `fuzzing` feature.
 #[cfg(feature = "fuzzing")]
