@@ -8,15 +8,16 @@ use std::time::Instant;
 fn main() {
     let now = Instant::now(); // the adapter's clock; the core never reads one
     let mut session = Session::stdio(now, Config::default());
-    // Requests may be started at once; they wait for the handshake.
+    // Requests may be started at once; they wait for the session to be ready (by default the
+    // session first probes the 2026-07-28 revision with `server/discover`).
     let id = session
         .request(now, "tools/list", None, RequestOptions::default())
         .unwrap();
 
-    // A scripted server: it answers `initialize` (id 0) and then the request.
+    // A scripted server of 2026-07-28: it answers `server/discover` (id 0), then the request.
     let mut script = vec![
-        br#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"s","version":"1"}}}"#.to_vec(),
-        br#"{"jsonrpc":"2.0","id":1,"result":{"tools":[]}}"#.to_vec(),
+        br#"{"jsonrpc":"2.0","id":0,"result":{"resultType":"complete","supportedVersions":["2026-07-28"],"capabilities":{"tools":{}},"ttlMs":0,"cacheScope":"public"}}"#.to_vec(),
+        br#"{"jsonrpc":"2.0","id":1,"result":{"resultType":"complete","tools":[]}}"#.to_vec(),
     ]
     .into_iter();
 
@@ -35,7 +36,10 @@ fn main() {
             }
             Output::Event(Event::Response { id: done, result }) => {
                 assert_eq!(done, id);
-                assert_eq!(result.unwrap().get(), r#"{"tools":[]}"#);
+                assert_eq!(
+                    result.unwrap().get(),
+                    r#"{"resultType":"complete","tools":[]}"#
+                );
                 answered = true;
             }
             Output::Event(_) => {}

@@ -69,6 +69,9 @@ pub enum SessionError {
         /// Its value.
         limit: usize,
     },
+    /// The revision was pinned to 2026-07-28 ([`Revision::Modern`](crate::Revision::Modern))
+    /// and the server does not speak it: its answer to `server/discover` is given.
+    NotModern(Arc<str>),
     /// The application closed the session.
     Closed,
 }
@@ -118,6 +121,38 @@ pub enum RequestError {
         /// Its value, in bytes or items as [`Limit`] says.
         limit: usize,
     },
+    /// The server rejected the request's HTTP headers as not matching its body
+    /// (`HeaderMismatch`, -32020): the tool's `x-mcp-header` annotations may have changed
+    /// since it was listed.
+    HeaderMismatch(ErrorObject),
+    /// The server needs a client capability the request did not declare
+    /// (`MissingRequiredClientCapability`, -32021); `required` is what it lists.
+    CapabilityRequired {
+        /// The capabilities the server requires, as it sent them.
+        required: serde_json::Value,
+        /// The server's error.
+        error: ErrorObject,
+    },
+    /// The server does not speak the request's protocol version (-32022), and none of those it
+    /// lists is one this client speaks (or it rejected the one retry with one of them).
+    UnsupportedVersion {
+        /// The version the request was sent with.
+        requested: Arc<str>,
+        /// The versions the server says it supports.
+        supported: Vec<String>,
+    },
+    /// The method does not exist in the protocol revision the session speaks (`ping`,
+    /// `logging/setLevel`, `resources/subscribe`, ... were removed in 2026-07-28).
+    Removed {
+        /// The method.
+        method: String,
+        /// The revision.
+        revision: &'static str,
+    },
+    /// The server asked for input to complete the request (2026-07-28, `input_required`) and
+    /// the client could not give it: the handler failed, the server asked for something the
+    /// client did not declare, or more rounds were asked than the policy allows.
+    Input(Arc<str>),
 }
 
 /// The bounds whose reaching is an error (the others drop with a warning).
@@ -334,6 +369,11 @@ impl fmt::Display for SessionError {
                 write!(f, "message larger than the limit of {limit} bytes")
             }
             SessionError::LimitReached { what, limit } => fmt_limit(f, *what, *limit),
+            SessionError::NotModern(why) => write!(
+                f,
+                "the server does not speak protocol revision 2026-07-28: {}",
+                Untrusted(why)
+            ),
             SessionError::Closed => f.write_str("the session is closed"),
         }
     }
@@ -360,6 +400,33 @@ impl fmt::Display for RequestError {
                 write!(f, "more than {limit} requests outstanding")
             }
             RequestError::LimitReached { what, limit } => fmt_limit(f, *what, *limit),
+            RequestError::HeaderMismatch(e) => write!(
+                f,
+                "the server rejected the request's headers (code {}): {}",
+                e.code,
+                Untrusted(&e.message)
+            ),
+            RequestError::CapabilityRequired { required, .. } => write!(
+                f,
+                "the server requires client capabilities the request did not declare: {}",
+                Untrusted(&required.to_string())
+            ),
+            RequestError::UnsupportedVersion {
+                requested,
+                supported,
+            } => write!(
+                f,
+                "the server does not support protocol version {requested:?} (it supports {})",
+                Untrusted(&supported.join(", "))
+            ),
+            RequestError::Removed { method, revision } => write!(
+                f,
+                "{} does not exist in protocol revision {revision}",
+                Untrusted(method)
+            ),
+            RequestError::Input(why) => {
+                write!(f, "could not give the input the server asked for: {why}")
+            }
         }
     }
 }

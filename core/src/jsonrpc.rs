@@ -62,6 +62,13 @@ impl ErrorObject {
     pub const INVALID_PARAMS: i64 = -32602;
     /// Internal error (-32603).
     pub const INTERNAL_ERROR: i64 = -32603;
+    /// 2026-07-28: the request's HTTP headers do not match its body (-32020).
+    pub const HEADER_MISMATCH: i64 = -32020;
+    /// 2026-07-28: the request needs a client capability it did not declare (-32021).
+    pub const MISSING_CAPABILITY: i64 = -32021;
+    /// 2026-07-28: the server does not speak the request's protocol version (-32022); `data`
+    /// has `supported` and `requested`.
+    pub const UNSUPPORTED_VERSION: i64 = -32022;
 
     /// An error object with `code` and `message` and no data.
     pub fn new(code: i64, message: impl Into<String>) -> Self {

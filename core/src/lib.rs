@@ -46,6 +46,7 @@ pub use input::{ExchangeId, Input};
 pub use output::{Event, Output, RequestId, Transmit, Warning};
 pub use policy::{Effect, ExchangeKind, Failure, Policy, Scope, StreamState};
 pub use session::{
-    Config, RequestOptions, Session, TimerReason, LATEST_PROTOCOL_VERSION,
+    Config, RequestOptions, Revision, Session, TimerReason, LATEST_PROTOCOL_VERSION,
+    MODERN_PROTOCOL_VERSION, MODERN_PROTOCOL_VERSIONS, REMOVED_IN_MODERN,
     SUPPORTED_PROTOCOL_VERSIONS,
 };

@@ -157,4 +157,30 @@ pub enum Warning {
         /// The id, control characters escaped.
         id: String,
     },
+    /// 2026-07-28: the response stream of a request broke before its answer, and the request
+    /// was issued again with a new id (the revision has no resumption; see
+    /// [`Policy::max_reissues`](crate::Policy::max_reissues)). A `subscriptions/listen` stream
+    /// is opened again the same way.
+    Reissued {
+        /// The request.
+        id: RequestId,
+        /// Its method.
+        method: String,
+        /// How many times it has been issued again, this one included.
+        attempt: u32,
+    },
+    /// 2026-07-28 over HTTP: a tool whose `x-mcp-header` annotations break the rules was left
+    /// out of a `tools/list` result, as the revision requires.
+    ToolRejected {
+        /// The tool's name, control characters escaped.
+        tool: String,
+        /// Why.
+        reason: String,
+    },
+    /// 2026-07-28: the server sent a JSON-RPC request, which this revision does not allow (it
+    /// asks for input in an `input_required` result instead); it was not answered.
+    ServerRequestIgnored {
+        /// Its method, control characters escaped.
+        method: String,
+    },
 }

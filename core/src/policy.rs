@@ -114,6 +114,19 @@ pub struct Policy {
     /// cancellation, the closing `DELETE`) may go on after it; the rest are aborted at once.
     /// Default: 2 s.
     pub linger: Duration,
+    /// 2026-07-28: how many times a request whose response stream broke before its answer is
+    /// issued again (the revision has no resumption: a broken stream loses the request, and
+    /// the client issues it again with a new id). Each time is an
+    /// [`Event::Warning`](crate::Event::Warning) ([`Warning::Reissued`]). Default: 2.
+    pub max_reissues: u32,
+    /// 2026-07-28: how many `input_required` rounds one request may take before it fails with
+    /// [`RequestError::Input`]. Default: 16.
+    pub max_input_rounds: u32,
+    /// How long the probe of the 2026-07-28 revision (`server/discover`) is waited for over
+    /// stdio before the server is taken for one of the handshake's revisions (a server of
+    /// those may not answer a request before `initialize` at all). Over HTTP the probe has the
+    /// request timeout. Default: 5 s.
+    pub probe_timeout: Duration,
 }
 
 impl Default for Policy {
@@ -137,6 +150,9 @@ impl Default for Policy {
             error_body_max: 64 << 10,
             error_body_wait: Duration::from_secs(1),
             linger: Duration::from_secs(2),
+            max_reissues: 2,
+            max_input_rounds: 16,
+            probe_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -190,6 +206,12 @@ impl Policy {
         with_error_body_wait: error_body_wait: Duration;
         /// Sets [`linger`](Policy::linger).
         with_linger: linger: Duration;
+        /// Sets [`max_reissues`](Policy::max_reissues).
+        with_max_reissues: max_reissues: u32;
+        /// Sets [`max_input_rounds`](Policy::max_input_rounds).
+        with_max_input_rounds: max_input_rounds: u32;
+        /// Sets [`probe_timeout`](Policy::probe_timeout).
+        with_probe_timeout: probe_timeout: Duration;
     }
 
     /// How long to wait before reconnecting a stream: the server's `retry` (else
@@ -212,6 +234,9 @@ impl Policy {
 pub enum ExchangeKind {
     /// The POST of the handshake's request (`initialize`).
     Initialize,
+    /// The POST of the 2026-07-28 revision's probe (`server/discover`): what its failure
+    /// says decides the revision, so a 4xx fails only the probe.
+    Discover,
     /// The POST of any other request.
     Request,
     /// A GET resuming a request's stream with `Last-Event-ID`.
@@ -287,6 +312,26 @@ pub enum Failure {
         /// The transport error that ended it, if any.
         error: Option<TransportError>,
     },
+    /// 2026-07-28: the stream that carried (or was to carry) a request's answer ended before
+    /// it; the revision has no resumption.
+    StreamBroken {
+        /// Where it stands (`reconnects`: how many times the request was issued again).
+        state: StreamState,
+        /// The transport error that ended it, if any.
+        error: Option<TransportError>,
+        /// It is a `subscriptions/listen` stream (it is opened again after a delay, like the
+        /// GET stream, rather than failing).
+        listen: bool,
+    },
+    /// 2026-07-28: the server does not speak the request's protocol version (-32022).
+    VersionRejected {
+        /// The version the request was sent with.
+        requested: Arc<str>,
+        /// The versions the server lists.
+        supported: Vec<String>,
+        /// The request was already sent again once for a version error.
+        retried: bool,
+    },
     /// The optional GET stream ended.
     ServerStreamEnded {
         /// Where it stands.
@@ -356,6 +401,9 @@ pub enum Failure {
     UnsupportedVersion(Arc<str>),
     /// The handshake's answer was not what it must be.
     InvalidHandshake(Arc<str>),
+    /// The revision is pinned to 2026-07-28 and the probe's answer says the server does not
+    /// speak it.
+    NotModern(Arc<str>),
 }
 
 /// What a [`Failure`] does.
@@ -390,6 +438,14 @@ pub enum Effect {
     },
     /// The server offers no GET stream: not an error, and not asked again.
     NoServerStream,
+    /// Issue the request again, with a new id, after this long (2026-07-28: a broken
+    /// stream); a [`Warning::Reissued`] says so.
+    Reissue {
+        /// The wait.
+        after: Duration,
+    },
+    /// Issue the request again with this protocol version (2026-07-28: the server listed it).
+    RetryWithVersion(&'static str),
     /// Nothing to do (the answer to a `DELETE`, a GET stream that is not resumable).
     Ignore,
 }
@@ -406,9 +462,12 @@ impl Policy {
                 method,
                 www_authenticate,
             } => self.status(*kind, *status, *carried_session, method, www_authenticate),
-            Failure::ErrorBody { scope, error } => match scope {
-                Scope::Session => FailSession(SessionError::Http(error.clone())),
-                Scope::Request => FailRequest(RequestError::Http(error.clone())),
+            Failure::ErrorBody { scope, error } => match (scope, error.rpc.as_ref()) {
+                (Scope::Session, _) => FailSession(SessionError::Http(error.clone())),
+                (Scope::Request, Some(rpc)) if typed(rpc).is_some() => {
+                    FailRequest(typed(rpc).unwrap_or(RequestError::Rpc(rpc.clone())))
+                }
+                (Scope::Request, _) => FailRequest(RequestError::Http(error.clone())),
             },
             Failure::UnexpectedContentType(c) => FailRequest(RequestError::Protocol(
                 ProtocolError::UnexpectedContentType(c.clone()),
@@ -462,7 +521,9 @@ impl Policy {
                 method,
                 error,
             } => match kind {
-                ExchangeKind::Initialize => FailSession(SessionError::Transport(error.clone())),
+                ExchangeKind::Initialize | ExchangeKind::Discover => {
+                    FailSession(SessionError::Transport(error.clone()))
+                }
                 ExchangeKind::Request | ExchangeKind::Resume => {
                     FailRequest(RequestError::Transport(error.clone()))
                 }
@@ -479,7 +540,9 @@ impl Policy {
                 ExchangeKind::ServerStream => Warn(Warning::ServerStreamLost {
                     reason: RequestError::TooLarge { limit: *limit }.to_string(),
                 }),
-                ExchangeKind::Initialize => FailSession(SessionError::TooLarge { limit: *limit }),
+                ExchangeKind::Initialize | ExchangeKind::Discover => {
+                    FailSession(SessionError::TooLarge { limit: *limit })
+                }
                 _ => FailRequest(RequestError::TooLarge { limit: *limit }),
             },
             Failure::TooLargeOnStdout { limit } => {
@@ -494,7 +557,47 @@ impl Policy {
                 skipped: *skipped,
             }),
             Failure::Cancelled => Abandon(RequestError::Cancelled),
-            Failure::RpcError(e) => FailRequest(RequestError::Rpc(e.clone())),
+            Failure::RpcError(e) => FailRequest(typed(e).unwrap_or(RequestError::Rpc(e.clone()))),
+            Failure::StreamBroken {
+                state,
+                error,
+                listen,
+            } => {
+                let within = if *listen {
+                    state.reconnects < self.max_reconnects
+                } else {
+                    state.reconnects < self.max_reissues
+                };
+                if within {
+                    Reissue {
+                        after: self.reconnect_delay(
+                            Some(state.retry.unwrap_or(self.min_retry)),
+                            state.empty.max(1),
+                        ),
+                    }
+                } else {
+                    FailRequest(match error {
+                        Some(e) => RequestError::Transport(e.clone()),
+                        None => RequestError::StreamLost,
+                    })
+                }
+            }
+            Failure::VersionRejected {
+                requested,
+                supported,
+                retried,
+            } => {
+                let ours = crate::session::MODERN_PROTOCOL_VERSIONS
+                    .iter()
+                    .find(|v| supported.iter().any(|s| s == *v));
+                match ours {
+                    Some(v) if !retried => RetryWithVersion(v),
+                    _ => FailRequest(RequestError::UnsupportedVersion {
+                        requested: requested.clone(),
+                        supported: supported.clone(),
+                    }),
+                }
+            }
             Failure::SendBacklog { limit, owed } => {
                 let what = Limit::SendBacklog;
                 let limit = *limit;
@@ -514,6 +617,7 @@ impl Policy {
             Failure::InvalidHandshake(e) => FailSession(SessionError::Protocol(
                 ProtocolError::InvalidInitializeResult(e.clone()),
             )),
+            Failure::NotModern(why) => FailSession(SessionError::NotModern(why.clone())),
         }
     }
 
@@ -547,6 +651,15 @@ impl Policy {
         if kind == ExchangeKind::Initialize {
             return read(Scope::Session);
         }
+        // The probe's 4xx says which revision the server speaks: only the probe fails, and
+        // the lifecycle reads the body. A 5xx is the server failing, as anywhere.
+        if kind == ExchangeKind::Discover {
+            return read(if status.is_server_error() {
+                Scope::Session
+            } else {
+                Scope::Request
+            });
+        }
         // The GET stream is optional: 400, 404 or 405 only say the server offers none. (A
         // session that really expired fails on the next POST.)
         if kind == ExchangeKind::ServerStream && matches!(code, 400 | 404 | 405) {
@@ -575,6 +688,24 @@ impl Policy {
             ExchangeKind::Request | ExchangeKind::Resume => read(Scope::Request),
             _ => warn(),
         }
+    }
+}
+
+/// The typed error of a JSON-RPC error code the MCP specification reserves (-32020 to
+/// -32099), where the client knows it.
+fn typed(e: &ErrorObject) -> Option<RequestError> {
+    match e.code {
+        ErrorObject::HEADER_MISMATCH => Some(RequestError::HeaderMismatch(e.clone())),
+        ErrorObject::MISSING_CAPABILITY => Some(RequestError::CapabilityRequired {
+            required: e
+                .data
+                .as_ref()
+                .and_then(|d| d.get("requiredCapabilities"))
+                .cloned()
+                .unwrap_or(serde_json::Value::Null),
+            error: e.clone(),
+        }),
+        _ => None,
     }
 }
 

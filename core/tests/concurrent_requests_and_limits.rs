@@ -4,7 +4,7 @@
 
 mod support;
 
-use mcpwire_core::{Config, ExchangeId, RequestError};
+use mcpwire_core::{ExchangeId, RequestError};
 use support::*;
 
 #[test]
@@ -54,7 +54,7 @@ fn eight_requests_queued_during_the_handshake_all_go_out_at_ready() {
 
 #[test]
 fn the_max_outstanding_cap_refuses_a_request_synchronously() {
-    let mut config = Config::default();
+    let mut config = legacy();
     config.policy.max_outstanding = Some(2);
     let mut h = Harness::http_with(config);
     h.ready_http();
@@ -81,7 +81,7 @@ fn the_max_outstanding_cap_refuses_a_request_synchronously() {
 
 #[test]
 fn the_cap_counts_requests_queued_before_ready() {
-    let mut config = Config::default();
+    let mut config = legacy();
     config.policy.max_outstanding = Some(1);
     let mut h = Harness::stdio_with(config);
     h.request("a");
@@ -93,7 +93,7 @@ fn the_cap_counts_requests_queued_before_ready() {
 
 #[test]
 fn a_request_larger_than_max_message_size_is_refused_synchronously() {
-    let mut config = Config::default();
+    let mut config = legacy();
     config.policy.max_message_size = 128;
     let mut h = Harness::stdio_with(config);
     let params = serde_json::json!({"blob": "x".repeat(200)});

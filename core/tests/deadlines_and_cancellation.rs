@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use mcpwire_core::jsonrpc::Id;
-use mcpwire_core::{Config, Event, RequestError, RequestId, RequestOptions, SessionError, Warning};
+use mcpwire_core::{Event, RequestError, RequestId, RequestOptions, SessionError, Warning};
 use serde_json::json;
 use support::*;
 
@@ -338,7 +338,7 @@ fn progress_arrives_as_events_and_pushes_the_deadline_back() {
 
 #[test]
 fn progress_never_pushes_the_deadline_beyond_max_request_time() {
-    let mut config = Config::default();
+    let mut config = legacy();
     config.policy.max_request_time = 100 * SEC;
     let mut h = Harness::http_with(config);
     h.ready_http();
@@ -369,7 +369,7 @@ fn progress_never_pushes_the_deadline_beyond_max_request_time() {
 
 #[test]
 fn progress_does_not_move_the_deadline_when_the_policy_says_so() {
-    let mut config = Config::default();
+    let mut config = legacy();
     config.policy.progress_resets_timeout = false;
     let mut h = Harness::stdio_with(config);
     h.ready_stdio();

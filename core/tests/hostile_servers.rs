@@ -16,7 +16,7 @@ use support::*;
 const MS: Duration = Duration::from_millis(1);
 
 fn config(f: impl FnOnce(&mut mcpwire_core::Policy)) -> Config {
-    let mut config = Config::default();
+    let mut config = legacy();
     f(&mut config.policy);
     config
 }

@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use mcpwire_core::jsonrpc::ErrorObject;
-use mcpwire_core::{Config, Event, Policy, RequestError, Scope, SessionError, Warning};
+use mcpwire_core::{Event, Policy, RequestError, Scope, SessionError, Warning};
 use support::*;
 
 const PROGRESS_NOTE: &str = r#"{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"working"}}"#;
@@ -125,7 +125,7 @@ fn a_5xx_whose_body_never_ends_still_fails_the_session_soon() {
 
 #[test]
 fn with_request_scope_a_5xx_on_a_request_post_fails_only_that_request() {
-    let mut config = Config::default();
+    let mut config = legacy();
     config.policy.server_error_scope = Scope::Request;
     let mut h = Harness::http_with(config);
     h.ready_http();
@@ -160,7 +160,7 @@ fn with_request_scope_a_5xx_on_a_request_post_fails_only_that_request() {
 fn with_request_scope_a_5xx_on_a_notification_post_is_a_warning() {
     let mut policy = Policy::default();
     policy.server_error_scope = Scope::Request;
-    let mut h = Harness::http_with(Config::default().with_policy(policy));
+    let mut h = Harness::http_with(legacy().with_policy(policy));
     h.ready_http();
     h.session
         .notify("notifications/roots/list_changed", None)

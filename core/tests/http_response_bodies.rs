@@ -46,7 +46,7 @@ fn other_still_completes(
 
 #[test]
 fn a_json_response_completes_the_request_with_the_result_verbatim() {
-    let (mut h, [a, _], [x, _]) = two_requests(Config::default());
+    let (mut h, [a, _], [x, _]) = two_requests(legacy());
     h.head(
         x,
         200,
@@ -63,7 +63,7 @@ fn a_json_response_completes_the_request_with_the_result_verbatim() {
 
 #[test]
 fn an_sse_response_completes_the_request_after_the_events_before_it() {
-    let (mut h, [a, _], [x, _]) = two_requests(Config::default());
+    let (mut h, [a, _], [x, _]) = two_requests(legacy());
     h.sse_head(x);
     h.sse_event(x, Some("1"), LOG);
     h.body(
@@ -87,7 +87,7 @@ fn an_sse_response_completes_the_request_after_the_events_before_it() {
 
 #[test]
 fn a_2xx_body_that_is_not_valid_json_fails_the_request_with_invalid_json() {
-    let (mut h, [a, b], [xa, xb]) = two_requests(Config::default());
+    let (mut h, [a, b], [xa, xb]) = two_requests(legacy());
     h.json(xb, 200, r#"{"jsonrpc":"2.0","id":2,"result":"#);
     let done = responses(&h.events());
     assert_eq!(done.len(), 1);
@@ -104,7 +104,7 @@ fn a_2xx_body_that_is_not_valid_json_fails_the_request_with_invalid_json() {
 
 #[test]
 fn a_2xx_body_that_is_json_but_not_json_rpc_fails_the_request_with_invalid_json() {
-    let (mut h, [a, b], [xa, xb]) = two_requests(Config::default());
+    let (mut h, [a, b], [xa, xb]) = two_requests(legacy());
     h.json(xb, 200, r#"{"hello":"world"}"#);
     let done = responses(&h.events());
     assert_eq!(done.len(), 1);
@@ -122,7 +122,7 @@ fn a_2xx_body_that_is_json_but_not_json_rpc_fails_the_request_with_invalid_json(
 #[test]
 fn an_sse_event_that_is_not_json_rpc_is_skipped_with_a_warning_and_the_answer_after_it_completes_the_request(
 ) {
-    let (mut h, [a, b], [xa, xb]) = two_requests(Config::default());
+    let (mut h, [a, b], [xa, xb]) = two_requests(legacy());
     h.sse_head(xb);
     let deep = format!(
         r#"{{"jsonrpc":"2.0","method":"notifications/message","params":{}{}}}"#,
@@ -155,7 +155,7 @@ fn an_sse_event_that_is_not_json_rpc_is_skipped_with_a_warning_and_the_answer_af
 #[test]
 fn an_sse_stream_of_events_that_are_not_json_rpc_that_ends_without_an_event_id_fails_with_stream_lost(
 ) {
-    let (mut h, [a, b], [xa, xb]) = two_requests(Config::default());
+    let (mut h, [a, b], [xa, xb]) = two_requests(legacy());
     h.sse_head(xb);
     h.sse_event(xb, None, "{not json");
     h.end(xb);
@@ -166,7 +166,7 @@ fn an_sse_stream_of_events_that_are_not_json_rpc_that_ends_without_an_event_id_f
 
 #[test]
 fn a_2xx_with_the_wrong_content_type_fails_the_request_and_aborts_the_exchange() {
-    let (mut h, [a, b], [xa, xb]) = two_requests(Config::default());
+    let (mut h, [a, b], [xa, xb]) = two_requests(legacy());
     h.head(xb, 200, &[("content-type", "text/html; charset=utf-8")]);
     assert_eq!(h.aborts(), vec![xb]);
     let done = responses(&h.events());
@@ -188,7 +188,7 @@ fn a_2xx_with_the_wrong_content_type_fails_the_request_and_aborts_the_exchange()
 #[test]
 fn a_202_or_204_to_a_request_fails_it_with_no_response() {
     for code in [202, 204] {
-        let (mut h, [a, b], [xa, xb]) = two_requests(Config::default());
+        let (mut h, [a, b], [xa, xb]) = two_requests(legacy());
         h.head(xb, code, &[]);
         h.end(xb);
         assert_eq!(
@@ -202,7 +202,7 @@ fn a_202_or_204_to_a_request_fails_it_with_no_response() {
 
 #[test]
 fn an_empty_json_body_fails_the_request_with_no_response() {
-    let (mut h, [_, b], [_, xb]) = two_requests(Config::default());
+    let (mut h, [_, b], [_, xb]) = two_requests(legacy());
     h.json(xb, 200, " \n");
     assert_eq!(
         responses(&h.events()),
@@ -213,7 +213,7 @@ fn an_empty_json_body_fails_the_request_with_no_response() {
 #[test]
 fn a_json_body_holding_a_notification_but_not_the_response_dispatches_it_then_fails_with_no_response(
 ) {
-    let (mut h, [a, b], [xa, xb]) = two_requests(Config::default());
+    let (mut h, [a, b], [xa, xb]) = two_requests(legacy());
     h.json(xb, 200, LOG);
     let events = h.events();
     assert_eq!(events.len(), 2, "{events:?}");
@@ -230,7 +230,7 @@ fn a_json_body_holding_a_notification_but_not_the_response_dispatches_it_then_fa
 
 #[test]
 fn a_json_body_holding_another_requests_response_completes_that_one_and_fails_this_one() {
-    let (mut h, [a, b], [_, xb]) = two_requests(Config::default());
+    let (mut h, [a, b], [_, xb]) = two_requests(legacy());
     h.json(xb, 200, &response_line(a.0, "1"));
     assert_eq!(
         responses(&h.events()),
@@ -243,7 +243,7 @@ fn a_json_body_holding_another_requests_response_completes_that_one_and_fails_th
 
 #[test]
 fn a_json_body_larger_than_the_limit_fails_the_request_and_aborts_the_exchange() {
-    let mut config = Config::default();
+    let mut config = legacy();
     config.policy.max_message_size = 1024;
     let (mut h, [a, b], [xa, xb]) = two_requests(config);
     h.head(xb, 200, &[("content-type", "application/json")]);
@@ -266,7 +266,7 @@ fn a_json_body_larger_than_the_limit_fails_the_request_and_aborts_the_exchange()
 
 #[test]
 fn an_sse_event_larger_than_the_limit_fails_the_request_and_aborts_the_exchange() {
-    let mut config = Config::default();
+    let mut config = legacy();
     config.policy.max_message_size = 1024;
     let (mut h, [a, b], [xa, xb]) = two_requests(config);
     h.sse_head(xb);
@@ -292,7 +292,7 @@ fn an_sse_event_larger_than_the_limit_fails_the_request_and_aborts_the_exchange(
 
 #[test]
 fn a_message_just_under_the_limit_is_accepted() {
-    let mut config = Config::default();
+    let mut config = legacy();
     config.policy.max_message_size = 256;
     let (mut h, [a, _], [xa, _]) = two_requests(config);
     let prefix = format!(r#"{{"jsonrpc":"2.0","id":{},"result":""#, a.0);
@@ -305,7 +305,7 @@ fn a_message_just_under_the_limit_is_accepted() {
 
 #[test]
 fn a_json_rpc_error_response_fails_the_request_with_the_servers_error_object() {
-    let (mut h, [a, b], [xa, xb]) = two_requests(Config::default());
+    let (mut h, [a, b], [xa, xb]) = two_requests(legacy());
     h.json(xb, 200, &format!(r#"{{"jsonrpc":"2.0","id":{},"error":{{"code":-32602,"message":"Unknown tool: nope","data":{{"tool":"nope"}}}}}}"#, b.0));
     let mut expected = ErrorObject::new(-32602, "Unknown tool: nope");
     expected.data = Some(serde_json::json!({"tool": "nope"}));
@@ -318,7 +318,7 @@ fn a_json_rpc_error_response_fails_the_request_with_the_servers_error_object() {
 
 #[test]
 fn an_error_response_with_a_null_id_in_a_request_post_json_body_completes_that_request() {
-    let (mut h, [a, b], [xa, xb]) = two_requests(Config::default());
+    let (mut h, [a, b], [xa, xb]) = two_requests(legacy());
     h.json(
         xb,
         200,
@@ -338,7 +338,7 @@ fn an_error_response_with_a_null_id_in_a_request_post_json_body_completes_that_r
 
 #[test]
 fn an_error_response_with_a_null_id_in_a_request_post_event_stream_completes_that_request() {
-    let (mut h, [a, b], [xa, xb]) = two_requests(Config::default());
+    let (mut h, [a, b], [xa, xb]) = two_requests(legacy());
     h.sse_head(xb);
     h.sse_event(
         xb,
@@ -381,7 +381,7 @@ fn an_error_response_with_a_null_id_on_the_get_stream_fails_nothing_and_warns() 
 
 #[test]
 fn a_reset_after_the_head_of_a_json_answer_fails_the_request_with_a_transport_error() {
-    let (mut h, [a, b], [xa, xb]) = two_requests(Config::default());
+    let (mut h, [a, b], [xa, xb]) = two_requests(legacy());
     h.head(xb, 200, &[("content-type", "application/json")]);
     h.body(xb, r#"{"jsonrpc":"2.0","#);
     h.fail(

@@ -14,7 +14,7 @@ use support::*;
 
 fn config_with_everything() -> Config {
     let mut config =
-        Config::default().with_client_info(Implementation::new("lifecycle-test", "9.9.9"));
+        legacy().with_client_info(Implementation::new("lifecycle-test", "9.9.9"));
     config.capabilities.roots = Some(RootsCapability {
         list_changed: Some(true),
         ..Default::default()

@@ -12,7 +12,7 @@ use serde_json::json;
 use support::*;
 
 fn declared_everything() -> Config {
-    let mut config = Config::default();
+    let mut config = legacy();
     config.capabilities.sampling = Some(json!({}));
     config.capabilities.elicitation = Some(json!({"form": {}}));
     config.capabilities.roots = Some(RootsCapability {
@@ -431,7 +431,7 @@ fn the_get_stream_is_reopened_with_last_event_id_after_the_servers_retry() {
 
 #[test]
 fn an_oversized_event_on_the_get_stream_drops_the_stream_with_a_warning_and_fails_nothing() {
-    let mut config = Config::default();
+    let mut config = legacy();
     config.policy.max_message_size = 512;
     let mut h = Harness::http_with(config);
     let get = h.ready_http();

@@ -37,7 +37,7 @@ fn one_resume(h: &mut Harness, last: &str) -> ExchangeId {
 #[test]
 fn a_stream_that_ends_after_an_event_id_is_resumed_with_last_event_id_only_after_the_servers_retry()
 {
-    let (mut h, id, x) = streaming(Config::default());
+    let (mut h, id, x) = streaming(legacy());
     h.body(x, &format!("retry: 3000\nid: e1\ndata: {LOG}\n\n"));
     h.end(x);
     let events = h.events();
@@ -72,7 +72,7 @@ fn a_stream_that_ends_after_an_event_id_is_resumed_with_last_event_id_only_after
 
 #[test]
 fn without_a_retry_field_the_resume_waits_the_default_retry() {
-    let (mut h, id, x) = streaming(Config::default());
+    let (mut h, id, x) = streaming(legacy());
     h.sse_event(x, Some("a"), LOG);
     h.end(x);
     h.advance(Duration::from_millis(999));
@@ -85,7 +85,7 @@ fn without_a_retry_field_the_resume_waits_the_default_retry() {
 
 #[test]
 fn a_retry_longer_than_max_retry_is_cut_to_it() {
-    let (mut h, _, x) = streaming(Config::default());
+    let (mut h, _, x) = streaming(legacy());
     h.body(x, &format!("retry: 3600000\nid: a\ndata: {LOG}\n\n"));
     h.end(x);
     h.advance(Duration::from_millis(29_999));
@@ -98,7 +98,7 @@ fn a_retry_longer_than_max_retry_is_cut_to_it() {
 fn a_priming_event_then_close_is_resumed_and_the_response_on_the_resumed_stream_completes_the_request(
 ) {
     // 2025-11-25: the server primes the stream with an id and empty data, then may close it.
-    let (mut h, id, x) = streaming(Config::default());
+    let (mut h, id, x) = streaming(legacy());
     h.body(x, "id: prime-0\nretry: 500\ndata: \n\n");
     assert!(h.take().is_empty(), "a priming event dispatches nothing");
     h.end(x);
@@ -121,7 +121,7 @@ fn a_priming_event_then_close_is_resumed_and_the_response_on_the_resumed_stream_
 
 #[test]
 fn a_priming_event_without_data_field_is_also_resumable() {
-    let (mut h, _, x) = streaming(Config::default());
+    let (mut h, _, x) = streaming(legacy());
     h.body(x, "id: p\n\n");
     h.end(x);
     assert!(h.take().is_empty());
@@ -131,7 +131,7 @@ fn a_priming_event_without_data_field_is_also_resumable() {
 
 #[test]
 fn resumptions_that_bring_nothing_fail_the_request_with_stream_lost_after_max_resume_attempts() {
-    let (mut h, id, x) = streaming(Config::default());
+    let (mut h, id, x) = streaming(legacy());
     h.body(x, "id: 41\nretry: 100\ndata: \n\n");
     h.end(x);
     // The default policy resumes three times in a row without anything new.
@@ -161,7 +161,7 @@ fn resumptions_that_bring_nothing_fail_the_request_with_stream_lost_after_max_re
 
 #[test]
 fn max_resume_attempts_is_the_policys() {
-    let mut config = Config::default();
+    let mut config = legacy();
     config.policy.max_resume_attempts = 1;
     let (mut h, id, x) = streaming(config);
     h.body(x, "id: 1\nretry: 100\ndata: \n\n");
@@ -179,7 +179,7 @@ fn max_resume_attempts_is_the_policys() {
 
 #[test]
 fn a_resumed_stream_that_brings_a_new_event_starts_the_attempt_count_again() {
-    let mut config = Config::default();
+    let mut config = legacy();
     config.policy.max_resume_attempts = 2;
     let (mut h, id, x) = streaming(config);
     h.body(x, "retry: 100\nid: e1\ndata: \n\n");
@@ -214,7 +214,7 @@ fn a_resumed_stream_that_brings_a_new_event_starts_the_attempt_count_again() {
 
 #[test]
 fn a_stream_that_ends_without_an_event_id_fails_the_request_with_stream_lost_at_once() {
-    let (mut h, id, x) = streaming(Config::default());
+    let (mut h, id, x) = streaming(legacy());
     h.body(x, &format!("retry: 100\ndata: {LOG}\n\n"));
     h.end(x);
     let events = h.events();
@@ -230,7 +230,7 @@ fn a_stream_that_ends_without_an_event_id_fails_the_request_with_stream_lost_at_
 
 #[test]
 fn a_reset_stream_after_an_event_id_is_resumed_too() {
-    let (mut h, id, x) = streaming(Config::default());
+    let (mut h, id, x) = streaming(legacy());
     h.sse_event(x, Some("9"), LOG);
     h.fail(x, TransportErrorKind::Reset, "reset");
     let events = h.events();
@@ -244,7 +244,7 @@ fn a_reset_stream_after_an_event_id_is_resumed_too() {
 
 #[test]
 fn a_resume_answered_with_a_client_error_fails_the_request() {
-    let (mut h, id, x) = streaming(Config::default());
+    let (mut h, id, x) = streaming(legacy());
     h.sse_event(x, Some("9"), LOG);
     h.end(x);
     h.events();
@@ -260,7 +260,7 @@ fn a_resume_answered_with_a_client_error_fails_the_request() {
 
 #[test]
 fn the_request_deadline_still_applies_while_waiting_to_resume() {
-    let (mut h, id, x) = streaming(Config::default());
+    let (mut h, id, x) = streaming(legacy());
     h.body(x, "retry: 30000\nid: 1\ndata: \n\n");
     h.end(x);
     let id2 = h.request_with(
@@ -306,7 +306,7 @@ fn the_request_deadline_still_applies_while_waiting_to_resume() {
 
 #[test]
 fn a_resumed_stream_that_only_repeats_the_priming_event_brings_nothing_new() {
-    let (mut h, id, x) = streaming(Config::default());
+    let (mut h, id, x) = streaming(legacy());
     h.body(x, "id: 41\nretry: 100\ndata: \n\n");
     h.end(x);
     for attempt in 1..=3u32 {

@@ -5,7 +5,7 @@
 mod support;
 
 use mcpwire_core::{
-    Config, Event, Input, SessionError, TransportError, TransportErrorKind, Warning,
+    Event, Input, SessionError, TransportError, TransportErrorKind, Warning,
 };
 use support::*;
 
@@ -122,7 +122,7 @@ fn a_stdout_line_that_is_not_json_rpc_is_skipped_with_a_warning_and_later_lines_
 
 #[test]
 fn a_stdout_line_longer_than_max_message_size_fails_the_session_with_too_large() {
-    let mut config = Config::default();
+    let mut config = legacy();
     config.policy.max_message_size = 256;
     let mut h = Harness::stdio_with(config);
     h.ready_stdio();
@@ -150,7 +150,7 @@ fn a_stdout_line_longer_than_max_message_size_fails_the_session_with_too_large()
 
 #[test]
 fn a_line_over_the_limit_fails_the_session_before_its_end_arrives() {
-    let mut config = Config::default();
+    let mut config = legacy();
     config.policy.max_message_size = 200;
     let mut h = Harness::stdio_with(config);
     h.ready_stdio();

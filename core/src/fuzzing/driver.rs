@@ -449,10 +449,9 @@ impl Driver {
                 if *large {
                     args["pad"] = json!("y".repeat(2 * self.limit));
                 }
-                let options = RequestOptions {
-                    timeout: timeout_ms.map(ms),
-                    progress: *progress,
-                };
+                let options = RequestOptions::default()
+                    .with_timeout(timeout_ms.map(ms))
+                    .with_progress(*progress);
                 self.checker.begin(Some(now));
                 let params = json!({"name": "echo", "arguments": args});
                 let result = self

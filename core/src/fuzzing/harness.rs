@@ -651,7 +651,7 @@ pub mod raw {
         let mut s = Session::http(
             now,
             "http://127.0.0.1:9/mcp".parse().unwrap(),
-            Config::default().with_policy(policy),
+            Config::default().with_policy(policy).with_revision(crate::Revision::Legacy),
         );
         let mut out = Vec::new();
         drain(&mut s, &mut out);

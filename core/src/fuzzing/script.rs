@@ -126,6 +126,7 @@ impl Setup {
         Config {
             policy,
             capabilities,
+            revision: crate::Revision::Legacy,
             ..Config::default()
         }
     }

@@ -16,7 +16,7 @@ mod lifecycle;
 mod requests;
 mod timers;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,11 +33,16 @@ use crate::schema::{
 };
 use crate::transport::{self, Happened, Http, Stdio};
 
-pub use lifecycle::{LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS};
+pub use lifecycle::{
+    Revision, LATEST_PROTOCOL_VERSION, MODERN_PROTOCOL_VERSION, MODERN_PROTOCOL_VERSIONS,
+    REMOVED_IN_MODERN, SUPPORTED_PROTOCOL_VERSIONS,
+};
 pub use timers::TimerReason;
 
+use crate::modern::headers::{self as mcp_headers, ToolHeaderPlans};
+use crate::modern::{Classified, InputRequired, RequestMeta};
 use lifecycle::{Lifecycle, Next};
-use requests::{Owner, Pending, Requests};
+use requests::{InputRound, Owner, Pending, Requests};
 use timers::Timers;
 
 /// How a session is set up.
@@ -54,6 +59,9 @@ pub struct Config {
     /// Headers added to every HTTP request (`Authorization`, ...). Mark secrets with
     /// `HeaderValue::set_sensitive` so that they never show in `Debug` output.
     pub headers: ::http::HeaderMap,
+    /// Which protocol revision to speak: probe 2026-07-28 and fall back (the default), or
+    /// one pinned.
+    pub revision: Revision,
 }
 
 impl Default for Config {
@@ -63,6 +71,7 @@ impl Default for Config {
             capabilities: ClientCapabilities::default(),
             policy: Policy::default(),
             headers: ::http::HeaderMap::new(),
+            revision: Revision::default(),
         }
     }
 }
@@ -89,6 +98,13 @@ impl Config {
         self
     }
 
+    /// Sets the revision to speak.
+    #[must_use]
+    pub fn with_revision(mut self, revision: Revision) -> Self {
+        self.revision = revision;
+        self
+    }
+
     /// Adds a header to every HTTP request.
     #[must_use]
     pub fn with_header(mut self, name: ::http::HeaderName, value: ::http::HeaderValue) -> Self {
@@ -106,6 +122,10 @@ pub struct RequestOptions {
     /// Ask the server for progress notifications (a `progressToken` in `_meta`); they arrive as
     /// [`Event::Progress`].
     pub progress: bool,
+    /// 2026-07-28: the least severe log messages the server may send for this request
+    /// (`io.modelcontextprotocol/logLevel` in `_meta`); without it, none. The 2025 era sets
+    /// the level for the session with `logging/setLevel` instead, and ignores this.
+    pub log_level: Option<crate::schema::LoggingLevel>,
 }
 
 impl RequestOptions {
@@ -120,6 +140,13 @@ impl RequestOptions {
     #[must_use]
     pub fn with_progress(mut self, progress: bool) -> Self {
         self.progress = progress;
+        self
+    }
+
+    /// Asks for log messages of the request (2026-07-28).
+    #[must_use]
+    pub fn with_log_level(mut self, level: Option<crate::schema::LoggingLevel>) -> Self {
+        self.log_level = level;
         self
     }
 }
@@ -202,6 +229,14 @@ pub struct Session {
     linger_until: Option<Instant>,
     /// The methods requests were made with, shared: a request's method costs no allocation.
     methods: Vec<Arc<str>>,
+    /// 2026-07-28: what every request carries in `_meta`, for the version spoken now.
+    meta: Option<RequestMeta>,
+    /// 2026-07-28 over HTTP: the `Mcp-Param-*` headers of each listed tool.
+    tool_headers: ToolHeaderPlans,
+    /// 2026-07-28: the input requests the application was asked to answer, by the id it
+    /// answers with: the request and the key each belongs to.
+    inputs: BTreeMap<String, (RequestId, String)>,
+    next_input: u64,
 }
 
 impl Session {
@@ -227,7 +262,7 @@ impl Session {
             client_info: config.client_info,
             capabilities: config.capabilities,
             policy: config.policy,
-            lifecycle: Lifecycle::handshake(),
+            lifecycle: Lifecycle::new(config.revision),
             requests: Requests::default(),
             transport,
             timers: Timers::default(),
@@ -242,26 +277,49 @@ impl Session {
             backlog_peak: 0,
             linger_until: None,
             methods: Vec::new(),
+            meta: None,
+            tool_headers: ToolHeaderPlans::new(),
+            inputs: BTreeMap::new(),
+            next_input: 0,
         };
-        let (method, params) = session
-            .lifecycle
-            .opening(&session.client_info, &session.capabilities);
-        let params = serde_json::value::to_raw_value(&params).ok();
-        let id = session.requests.next_id();
-        let body = jsonrpc::encode_request_raw(&wire_id(id), method, params.as_deref());
-        let id = session.insert(
+        session.open(now);
+        session.pump(now);
+        session
+    }
+
+    /// Sends the lifecycle's opening request: `initialize`, or the probe `server/discover`.
+    fn open(&mut self, now: Instant) {
+        let modern = self.lifecycle.is_modern();
+        if let Transport::Http(h) = &mut self.transport {
+            h.set_modern(modern);
+        }
+        self.refresh_meta();
+        let (method, params) = self.lifecycle.opening(&self.client_info, &self.capabilities);
+        let params = params.and_then(|p| serde_json::value::to_raw_value(&p).ok());
+        let size = method.len() + params.as_ref().map_or(0, |p| p.get().len()) + 64;
+        // Over stdio a server of the 2025 era may never answer the probe.
+        let timeout = match (&self.transport, modern) {
+            (Transport::Stdio(_), true) => Some(self.policy.probe_timeout),
+            _ => None,
+        };
+        let id = self.insert(
             now,
             Owner::Lifecycle,
             method.into(),
             params,
-            body.len(),
-            None,
+            size,
+            timeout,
             false,
         );
-        session.lifecycle.opened(id);
-        session.dispatch(id, Some(body));
-        session.pump(now);
-        session
+        self.dispatch(id, None);
+    }
+
+    /// The `_meta` of the version spoken now (2026-07-28).
+    fn refresh_meta(&mut self) {
+        self.meta = self.lifecycle.wire_version().map(|v| {
+            RequestMeta::new(v, self.capabilities.clone())
+                .with_client_info(self.client_info.clone())
+        });
     }
 
     // ----- commands ---------------------------------------------------------------------
@@ -277,6 +335,9 @@ impl Session {
     ) -> Result<RequestId, RequestError> {
         let now = self.tick(now);
         self.check_open()?;
+        if let Some(e) = self.removed(method) {
+            return Err(e);
+        }
         if let Some(limit) = self.policy.max_outstanding {
             if self.outstanding() >= limit {
                 return Err(RequestError::TooManyRequests { limit });
@@ -284,9 +345,17 @@ impl Session {
         }
         let id = self.requests.next_id();
         let params = if options.progress {
-            Some(with_progress_token(params, id))
+            Some(with_meta_entry(params, "progressToken", json!(id.0)))
         } else {
             params
+        };
+        let params = match options.log_level {
+            Some(level) => Some(with_meta_entry(
+                params,
+                crate::modern::meta::LOG_LEVEL_KEY,
+                json!(level.as_str()),
+            )),
+            None => params,
         };
         let params = params
             .map(|p| serde_json::value::to_raw_value(&p))
@@ -295,7 +364,8 @@ impl Session {
                 RequestError::Protocol(crate::ProtocolError::InvalidJson(e.to_string().into()))
             })?;
         let body = jsonrpc::encode_request_raw(&wire_id(id), method, params.as_deref());
-        let size = body.len();
+        // 2026-07-28: `_meta` is added as the request is sent.
+        let size = body.len() + self.meta.as_ref().map_or(0, |_| 256);
         if size > self.policy.max_message_size {
             return Err(RequestError::TooLarge {
                 limit: self.policy.max_message_size,
@@ -313,12 +383,22 @@ impl Session {
             options.progress,
         );
         if self.lifecycle.is_ready() {
-            self.dispatch(id, Some(body));
+            let body = (!self.lifecycle.is_modern()).then_some(body);
+            self.dispatch(id, body);
         } else {
             self.early.push(Early::Request(id));
         }
         self.pump(now);
         Ok(id)
+    }
+
+    /// The error of a method the revision spoken removed, if it is one.
+    fn removed(&self, method: &str) -> Option<RequestError> {
+        let modern = self.lifecycle.is_modern() && self.lifecycle.is_initialized();
+        (modern && REMOVED_IN_MODERN.contains(&method)).then(|| RequestError::Removed {
+            method: method.to_owned(),
+            revision: MODERN_PROTOCOL_VERSION,
+        })
     }
 
     /// Starts a typed request (see [`schema::Request`](crate::schema::Request)); parse its
@@ -338,10 +418,14 @@ impl Session {
     /// Sends a notification. Before the session is ready it waits.
     pub fn notify(&mut self, method: &str, params: Option<Value>) -> Result<(), RequestError> {
         self.check_open()?;
+        if let Some(e) = self.removed(method) {
+            return Err(e);
+        }
         let body = jsonrpc::encode_notification(method, params.as_ref());
         self.check_backlog(body.len(), false)?;
         if self.lifecycle.is_ready() {
-            self.send_message(ExchangeKind::Notification, None, method.into(), body);
+            let headers = self.notification_headers(method);
+            self.send_message(ExchangeKind::Notification, None, method.into(), body, headers);
         } else {
             self.early_bytes += body.len();
             self.early.push(Early::Notification {
@@ -362,12 +446,30 @@ impl Session {
         result: Result<Value, ErrorObject>,
     ) -> Result<(), RequestError> {
         self.check_open()?;
+        if let Id::String(handle) = &id {
+            if let Some((request, key)) = self.inputs.remove(handle.as_str()) {
+                self.on_input_answer(self.last_now, request, key, result);
+                self.pump(self.last_now);
+                return Ok(());
+            }
+        }
+        if self.lifecycle.is_modern() {
+            // This revision has no server requests: an answer for none (an input request of
+            // a request that already completed) is dropped.
+            return Ok(());
+        }
         let body = jsonrpc::encode_response(&id, result.as_ref());
         if let Err(e) = self.check_backlog(body.len(), true) {
             self.pump(self.last_now);
             return Err(e);
         }
-        self.send_message(ExchangeKind::Notification, None, "response".into(), body);
+        self.send_message(
+            ExchangeKind::Notification,
+            None,
+            "response".into(),
+            body,
+            ::http::HeaderMap::new(),
+        );
         self.pump(self.last_now);
         Ok(())
     }
@@ -588,6 +690,18 @@ impl Session {
                 }
             }
             TimerReason::ServerStreamWait => self.become_ready(now),
+            TimerReason::Reissue(id) => {
+                let Some(p) = self.requests.get(id) else {
+                    return;
+                };
+                let warning = Warning::Reissued {
+                    id,
+                    method: p.method.to_string(),
+                    attempt: p.reissues + 1,
+                };
+                self.warn(warning);
+                self.reissue(now, id);
+            }
             TimerReason::ErrorBody(exchange) => {
                 if let Transport::Http(h) = &mut self.transport {
                     h.error_body_done(exchange, true);
@@ -624,27 +738,87 @@ impl Session {
             progress,
             sent: false,
             skipped_before: self.skipped,
+            wire: 0,
+            reissues: 0,
+            version_retried: false,
+            input: None,
         });
         self.timers
             .set(TimerReason::RequestDeadline(id), later(now, timeout));
         id
     }
 
-    /// Sends a request the table holds.
+    /// Sends a request the table holds: `body` if the caller encoded it already (the 2025
+    /// era), else encoded now for the revision spoken.
     fn dispatch(&mut self, id: RequestId, body: Option<Vec<u8>>) {
         let Some(p) = self.requests.get(id) else {
             return;
         };
-        let body = body.unwrap_or_else(|| {
-            jsonrpc::encode_request_raw(&wire_id(id), &p.method, p.params.as_deref())
-        });
+        if let Some(e) = self.removed(&p.method) {
+            return self.complete(id, Err(e), false);
+        }
+        let (body, headers) = match body {
+            Some(body) => (body, ::http::HeaderMap::new()),
+            None => match self.encode(p) {
+                Ok(encoded) => encoded,
+                Err(e) => return self.complete(id, Err(e), false),
+            },
+        };
         let method = p.method.clone();
-        let kind = match p.owner {
-            Owner::Lifecycle => ExchangeKind::Initialize,
-            Owner::App => ExchangeKind::Request,
+        let kind = match (p.owner, self.lifecycle.is_modern()) {
+            (Owner::Lifecycle, false) => ExchangeKind::Initialize,
+            (Owner::Lifecycle, true) => ExchangeKind::Discover,
+            (Owner::App, _) => ExchangeKind::Request,
         };
         self.requests.mark_sent(id);
-        self.send_message(kind, Some(id), method, body);
+        self.send_message(kind, Some(id), method, body, headers);
+    }
+
+    /// A request as it goes on the wire now: its message and (2026-07-28 over HTTP) its
+    /// headers. 2026-07-28 adds `_meta`, the answers of an `input_required` round, and the
+    /// headers `MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name` and `Mcp-Param-*`.
+    fn encode(&self, p: &Pending) -> Result<(Vec<u8>, ::http::HeaderMap), RequestError> {
+        let wire = Id::Number(p.wire as i64);
+        let Some(meta) = &self.meta else {
+            let body = jsonrpc::encode_request_raw(&wire, &p.method, p.params.as_deref());
+            return Ok((body, ::http::HeaderMap::new()));
+        };
+        let invalid = |e: String| RequestError::Protocol(crate::ProtocolError::InvalidJson(e.into()));
+        // A retry after `input_required` carries the answers and the `requestState`.
+        let retry = p.input.as_ref().and_then(|i| i.retry.as_deref());
+        let params = meta
+            .apply(retry.or(p.params.as_deref()))
+            .map_err(|e| invalid(e.to_string()))?;
+        let body = jsonrpc::encode_request_raw(&wire, &p.method, Some(&params));
+        if body.len() > self.policy.max_message_size {
+            return Err(RequestError::TooLarge {
+                limit: self.policy.max_message_size,
+            });
+        }
+        let mut headers = ::http::HeaderMap::new();
+        if let Transport::Http(_) = self.transport {
+            let version = mcp_headers::protocol_version_header(meta.protocol_version())
+                .map_err(|e| invalid(e.to_string()))?;
+            headers.insert(mcp_headers::MCP_PROTOCOL_VERSION, version);
+            let more = mcp_headers::request_headers(&p.method, Some(&params), &self.tool_headers)
+                .map_err(|e| invalid(e.to_string()))?;
+            for (name, value) in more {
+                headers.append(name, value);
+            }
+        }
+        Ok((body, headers))
+    }
+
+    /// 2026-07-28 over HTTP: a notification's version and method headers.
+    fn notification_headers(&self, method: &str) -> ::http::HeaderMap {
+        let mut headers = ::http::HeaderMap::new();
+        if let (Transport::Http(_), Some(meta)) = (&self.transport, &self.meta) {
+            if let Ok(v) = mcp_headers::protocol_version_header(meta.protocol_version()) {
+                headers.insert(mcp_headers::MCP_PROTOCOL_VERSION, v);
+            }
+            headers.insert(mcp_headers::MCP_METHOD, mcp_headers::encode(method));
+        }
+        headers
     }
 
     /// Hands one message to the transport.
@@ -654,9 +828,10 @@ impl Session {
         request: Option<RequestId>,
         method: Arc<str>,
         body: Vec<u8>,
+        headers: ::http::HeaderMap,
     ) {
         match &mut self.transport {
-            Transport::Http(h) => drop(h.post(kind, request, method, body)),
+            Transport::Http(h) => drop(h.post(kind, request, method, body, headers)),
             Transport::Stdio(s) => s.send(body),
         }
     }
@@ -778,7 +953,7 @@ impl Session {
             Effect::FailSession(e) => self.fail_session(e),
             Effect::FailRequest(e) => {
                 if let Some(id) = request {
-                    self.complete(id, Err(e), true);
+                    self.fail_request(now, id, e, true);
                 }
                 // The exchange dies with the request, and also when its request was answered.
                 if let (Transport::Http(h), Some(x)) = (&mut self.transport, exchange) {
@@ -818,6 +993,15 @@ impl Session {
                 }
                 _ => {}
             },
+            Effect::Reissue { after } => {
+                if let Some(id) = request {
+                    self.timers.set(TimerReason::Reissue(id), later(now, after));
+                }
+            }
+            Effect::RetryWithVersion(version) => {
+                // Only through `fail_request`, which knows the request.
+                let _ = version;
+            }
             Effect::NoServerStream => {
                 if let Transport::Http(h) = &mut self.transport {
                     h.no_server_stream(exchange);
@@ -841,6 +1025,10 @@ impl Session {
         };
         self.timers.clear(TimerReason::RequestDeadline(id));
         self.timers.clear(TimerReason::ResumeStream(id));
+        self.timers.clear(TimerReason::Reissue(id));
+        if p.input.is_some() {
+            self.inputs.retain(|_, (r, _)| *r != id);
+        }
         if let Transport::Http(h) = &mut self.transport {
             h.forget_request(id, failed);
         }
@@ -863,15 +1051,21 @@ impl Session {
             Transport::Stdio(_) => false,
         };
         let reached = p.sent && !waiting && p.owner == Owner::App;
+        let wire = Id::Number(p.wire as i64);
         self.complete(id, Err(error), true);
-        if reached && self.closed.is_none() {
-            let params = json!({ "requestId": wire_id(id), "reason": reason });
+        // 2026-07-28 over HTTP: closing the request's stream (the abort) is the cancellation;
+        // the revision has no notifications from the client there.
+        let closed_stream = self.lifecycle.is_modern() && matches!(self.transport, Transport::Http(_));
+        if reached && self.closed.is_none() && !closed_stream {
+            let params = json!({ "requestId": wire, "reason": reason });
             let body = jsonrpc::encode_notification("notifications/cancelled", Some(&params));
+            let headers = self.notification_headers("notifications/cancelled");
             self.send_message(
                 ExchangeKind::Notification,
                 None,
                 "notifications/cancelled".into(),
                 body,
+                headers,
             );
         }
     }
@@ -932,13 +1126,20 @@ impl Session {
     // ----- internals: the lifecycle -------------------------------------------------------------
 
     fn on_opening_result(&mut self, result: Result<RawJson, RequestError>) {
-        let raw = match result {
-            Ok(raw) => raw,
-            Err(e) => return self.fail_session(handshake_failure(e)),
+        let now = self.last_now;
+        let stdio = matches!(self.transport, Transport::Stdio(_));
+        let next = match result {
+            Ok(raw) => match self.lifecycle.on_result(raw.get()) {
+                Ok(next) => next,
+                Err(failure) => return self.apply(now, failure, None, None, ""),
+            },
+            Err(e) => match self.lifecycle.on_error(e, stdio) {
+                Ok(next) => next,
+                Err(e) => return self.fail_session(e),
+            },
         };
-        match self.lifecycle.on_result(raw.get()) {
-            Err(failure) => self.apply(self.last_now, failure, None, None, ""),
-            Ok(Next::Initialized { version }) => {
+        match next {
+            Next::Initialized { version } => {
                 if let Transport::Http(h) = &mut self.transport {
                     h.set_version(version);
                 }
@@ -948,6 +1149,7 @@ impl Session {
                     None,
                     "notifications/initialized".into(),
                     body,
+                    ::http::HeaderMap::new(),
                 );
                 match &mut self.transport {
                     Transport::Http(h) => {
@@ -955,15 +1157,20 @@ impl Session {
                         // a tool call, ...): the session is ready once the server has answered
                         // it, or soon.
                         if h.open_server_stream() {
-                            let at = later(self.last_now, self.policy.server_stream_wait);
+                            let at = later(now, self.policy.server_stream_wait);
                             self.timers.set(TimerReason::ServerStreamWait, at);
                         } else {
-                            self.become_ready(self.last_now);
+                            self.become_ready(now);
                         }
                     }
-                    Transport::Stdio(_) => self.become_ready(self.last_now),
+                    Transport::Stdio(_) => self.become_ready(now),
                 }
             }
+            Next::Ready { .. } => {
+                self.refresh_meta();
+                self.become_ready(now);
+            }
+            Next::Probe { .. } | Next::Handshake => self.open(now),
         }
     }
 
@@ -979,7 +1186,21 @@ impl Session {
                 Early::Request(id) => self.dispatch(id, None),
                 Early::Notification { method, body } => {
                     self.early_bytes -= body.len();
-                    self.send_message(ExchangeKind::Notification, None, method.into(), body);
+                    if let Some(e) = self.removed(&method) {
+                        self.warn(Warning::NotificationFailed {
+                            method,
+                            reason: e.to_string(),
+                        });
+                        continue;
+                    }
+                    let headers = self.notification_headers(&method);
+                    self.send_message(
+                        ExchangeKind::Notification,
+                        None,
+                        method.into(),
+                        body,
+                        headers,
+                    );
                 }
             }
         }
@@ -1047,7 +1268,10 @@ impl Session {
             } => self.on_answer(id, Err(error)),
             Message::Error { id: None, error } => {
                 match origin.filter(|o| self.requests.get(*o).is_some()) {
-                    Some(origin) => self.on_answer(wire_id(origin), Err(error)),
+                    Some(origin) => {
+                        let wire = self.requests.get(origin).map_or(origin.0, |p| p.wire);
+                        self.on_answer(Id::Number(wire as i64), Err(error))
+                    }
                     None => self.skip(
                         "an error response without an id".into(),
                         excerpt(
@@ -1093,27 +1317,245 @@ impl Session {
 
     fn on_answer(&mut self, id: Id, result: Result<RawJson, ErrorObject>) {
         let ours = match id {
-            Id::Number(n) if n >= 0 => Some(RequestId(n as u64)),
+            Id::Number(n) if n >= 0 => self.requests.by_wire(n as u64),
             _ => None,
         };
+        let now = self.last_now;
         match ours.filter(|rid| self.requests.get(*rid).is_some_and(|p| p.sent)) {
-            Some(rid) => {
-                // An answer, even an error, completes its request: its stream runs out by
-                // itself.
-                let result =
-                    result.map_err(
-                        |e| match self.policy.effect(&Failure::RpcError(e.clone())) {
-                            Effect::FailRequest(err) => err,
-                            _ => RequestError::Rpc(e),
-                        },
-                    );
-                self.complete(rid, result, false);
-            }
+            // An answer, even an error, completes its request: its stream runs out by itself.
+            Some(rid) => match result {
+                Ok(raw) => self.on_result(now, rid, raw),
+                Err(e) => {
+                    let error = match self.policy.effect(&Failure::RpcError(e.clone())) {
+                        Effect::FailRequest(err) => err,
+                        _ => RequestError::Rpc(e),
+                    };
+                    self.fail_request(now, rid, error, false);
+                }
+            },
             None => self.warn(Warning::LateResponse { id }),
         }
     }
 
+    /// A request's result. 2026-07-28 says what it is (`resultType`): complete, or a round
+    /// of `input_required`; and a `tools/list` over HTTP loses the tools whose `x-mcp-header`
+    /// annotations break the rules.
+    fn on_result(&mut self, now: Instant, rid: RequestId, raw: RawJson) {
+        let Some(p) = self.requests.get(rid) else {
+            return;
+        };
+        if !self.lifecycle.is_modern() || p.owner != Owner::App {
+            return self.complete(rid, Ok(raw), false);
+        }
+        match crate::modern::classify_result(&p.method, &raw) {
+            Ok(Classified::Complete) => {}
+            Ok(Classified::InputRequired(input)) => {
+                return self.on_input_required(now, rid, input);
+            }
+            Err(e) => {
+                let e = crate::ProtocolError::InvalidResult(crate::error::sanitize(&e.to_string()).into());
+                return self.complete(rid, Err(RequestError::Protocol(e)), false);
+            }
+        }
+        if &*p.method == crate::schema::methods::TOOLS_LIST
+            && matches!(self.transport, Transport::Http(_))
+        {
+            let first = p
+                .params
+                .as_ref()
+                .is_none_or(|p| !p.get().contains("\"cursor\""));
+            let filtered = mcp_headers::filter_tools_list(raw);
+            self.tool_headers.update(&filtered, first);
+            for r in &filtered.rejected {
+                self.warn(Warning::ToolRejected {
+                    tool: crate::error::sanitize(r.name.as_deref().unwrap_or("")),
+                    reason: r.to_string(),
+                });
+            }
+            return self.complete(rid, Ok(filtered.result), false);
+        }
+        self.complete(rid, Ok(raw), false)
+    }
+
+    /// A request fails with `error`, unless the revision issues it again: a version error
+    /// (-32022) of 2026-07-28 that lists a version the client speaks is retried once with it.
+    fn fail_request(&mut self, now: Instant, id: RequestId, error: RequestError, failed: bool) {
+        if let Some(failure) = self.version_rejection(id, &error) {
+            match self.policy.effect(&failure) {
+                Effect::RetryWithVersion(version) => {
+                    self.lifecycle.set_version(version);
+                    self.refresh_meta();
+                    if let Some(p) = self.requests.get_mut(id) {
+                        p.version_retried = true;
+                    }
+                    return self.reissue(now, id);
+                }
+                Effect::FailRequest(e) => return self.complete(id, Err(e), true),
+                _ => {}
+            }
+        }
+        self.complete(id, Err(error), failed);
+    }
+
+    /// The [`Failure::VersionRejected`] behind `error`, for an application's request of
+    /// 2026-07-28.
+    fn version_rejection(&self, id: RequestId, error: &RequestError) -> Option<Failure> {
+        let p = self.requests.get(id).filter(|p| p.owner == Owner::App)?;
+        let version = self.lifecycle.wire_version()?;
+        let rpc = match error {
+            RequestError::Http(h) => h.rpc.as_ref()?,
+            RequestError::Rpc(r) => r,
+            _ => return None,
+        };
+        (rpc.code == ErrorObject::UNSUPPORTED_VERSION).then(|| Failure::VersionRejected {
+            requested: version.into(),
+            supported: lifecycle::supported_versions(rpc),
+            retried: p.version_retried,
+        })
+    }
+
+    /// Issues a request again with a new wire id (its deadline stays): after a version
+    /// error, an `input_required` round, or a broken stream.
+    fn reissue(&mut self, now: Instant, id: RequestId) {
+        if let Transport::Http(h) = &mut self.transport {
+            h.detach(id);
+        }
+        if self.requests.reissue(id).is_none() {
+            return;
+        }
+        if self.lifecycle.is_ready() {
+            self.dispatch(id, None);
+        } else {
+            self.early.push(Early::Request(id));
+        }
+        self.pump(now);
+    }
+
+    /// 2026-07-28: the server needs input to complete `rid`: each thing it asks for goes to
+    /// the application ([`Event::Request`], answered with [`Session::respond`]); once all
+    /// are answered the request is issued again with the answers and the `requestState`.
+    fn on_input_required(&mut self, now: Instant, rid: RequestId, input: InputRequired) {
+        let fail = |why: String| Err(RequestError::Input(why.into()));
+        let rounds = self
+            .requests
+            .get(rid)
+            .and_then(|p| p.input.as_ref())
+            .map_or(0, |i| i.rounds)
+            + 1;
+        if rounds > self.policy.max_input_rounds {
+            let why = format!(
+                "the server asked for input more than {} times",
+                self.policy.max_input_rounds
+            );
+            return self.complete(rid, fail(why), true);
+        }
+        for (key, request) in &input.input_requests {
+            let declared = match request {
+                ServerRequest::CreateMessage(_) => self.capabilities.sampling.is_some(),
+                ServerRequest::Elicit(_) => self.capabilities.elicitation.is_some(),
+                ServerRequest::ListRoots => self.capabilities.roots.is_some(),
+                _ => false,
+            };
+            if !declared {
+                let why = format!(
+                    "the server asked for {} ({key:?}), which the client did not declare",
+                    request.method()
+                );
+                return self.complete(rid, fail(crate::error::sanitize(&why)), true);
+            }
+        }
+        let mut round = Box::new(InputRound {
+            rounds,
+            state: input.request_state,
+            ..InputRound::default()
+        });
+        for (key, request) in input.input_requests {
+            let handle = format!("input-{}", self.next_input);
+            self.next_input += 1;
+            self.inputs.insert(handle.clone(), (rid, key.clone()));
+            round.asked.push((key, Id::String(handle.clone())));
+            self.out.push_back(Output::Event(Event::Request {
+                id: Id::String(handle),
+                request: Box::new(request),
+            }));
+        }
+        let nothing_asked = round.asked.is_empty();
+        if let Some(p) = self.requests.get_mut(rid) {
+            p.input = Some(round);
+        }
+        if let Transport::Http(h) = &mut self.transport {
+            h.detach(rid);
+        }
+        if nothing_asked {
+            // Only a `requestState`: the server asks to be asked again.
+            self.retry_with_answers(now, rid);
+        }
+    }
+
+    /// An answer to an input request of `rid` (key `key`).
+    fn on_input_answer(
+        &mut self,
+        now: Instant,
+        rid: RequestId,
+        key: String,
+        result: Result<Value, ErrorObject>,
+    ) {
+        let answer = match result {
+            Ok(v) => Ok(v),
+            Err(e) => Err(format!(
+                "the client could not answer {key:?}: {}",
+                crate::error::sanitize(&e.message)
+            )),
+        };
+        let answer = match answer {
+            Ok(a) => a,
+            Err(why) => return self.complete(rid, Err(RequestError::Input(why.into())), true),
+        };
+        let Some(round) = self.requests.get_mut(rid).and_then(|p| p.input.as_mut()) else {
+            return;
+        };
+        round.asked.retain(|(k, _)| *k != key);
+        round.answers_bytes += key.len() + serde_json::to_vec(&answer).map_or(0, |b| b.len());
+        round.answers.insert(key, answer);
+        if round.asked.is_empty() {
+            self.retry_with_answers(now, rid);
+        }
+    }
+
+    /// Every input of the round is in: the request goes again with them (a new id, the
+    /// `requestState` byte for byte).
+    fn retry_with_answers(&mut self, now: Instant, rid: RequestId) {
+        let Some(p) = self.requests.get_mut(rid) else {
+            return;
+        };
+        let Some(round) = p.input.as_mut() else {
+            return;
+        };
+        let params = crate::modern::retry_params(
+            p.params.as_deref(),
+            &round.answers,
+            round.state.as_deref(),
+        );
+        round.answers.clear();
+        round.answers_bytes = 0;
+        round.state = None;
+        match params {
+            Ok(params) => round.retry = Some(params),
+            Err(e) => {
+                let why = crate::error::sanitize(&e.to_string());
+                return self.complete(rid, Err(RequestError::Input(why.into())), true);
+            }
+        }
+        self.reissue(now, rid);
+    }
+
     fn on_server_request(&mut self, id: Id, method: String, params: Option<Value>) {
+        if self.lifecycle.is_modern() && self.lifecycle.is_initialized() {
+            // This revision has no server requests, and the client sends no responses.
+            return self.warn(Warning::ServerRequestIgnored {
+                method: excerpt(method.as_bytes(), 200),
+            });
+        }
         let caps = &self.capabilities;
         let handled = match method.as_str() {
             "ping" => {
@@ -1201,29 +1643,13 @@ pub(crate) fn later(now: Instant, d: Duration) -> Instant {
     }
 }
 
-/// What the handshake's request failing with `e` means for the session.
-fn handshake_failure(e: RequestError) -> SessionError {
-    match e {
-        RequestError::Session(e) => e,
-        RequestError::Http(e) => SessionError::Http(e),
-        RequestError::Rpc(e) => SessionError::Rpc(e),
-        RequestError::Protocol(e) => SessionError::Protocol(e),
-        RequestError::StreamLost => SessionError::StreamLost,
-        RequestError::Transport(e) => SessionError::Transport(e),
-        RequestError::TooLarge { limit } => SessionError::TooLarge { limit },
-        RequestError::Timeout { after, skipped } => SessionError::Timeout { after, skipped },
-        RequestError::LimitReached { what, limit } => SessionError::LimitReached { what, limit },
-        RequestError::Cancelled | RequestError::TooManyRequests { .. } => SessionError::Closed,
-    }
-}
-
 /// The JSON-RPC id of one of our requests.
 fn wire_id(id: RequestId) -> Id {
     Id::Number(id.0 as i64)
 }
 
-/// Adds `_meta.progressToken` (the request's id) to a request's params.
-fn with_progress_token(params: Option<Value>, id: RequestId) -> Value {
+/// Adds `key` to a request's `_meta` (a `progressToken`, a log level).
+fn with_meta_entry(params: Option<Value>, key: &str, value: Value) -> Value {
     let mut object = match params {
         Some(Value::Object(m)) => m,
         None | Some(Value::Null) => Map::new(),
@@ -1233,7 +1659,7 @@ fn with_progress_token(params: Option<Value>, id: RequestId) -> Value {
         .entry("_meta")
         .or_insert_with(|| Value::Object(Map::new()));
     if let Value::Object(meta) = meta {
-        meta.insert("progressToken".into(), json!(id.0));
+        meta.insert(key.into(), value);
     }
     Value::Object(object)
 }

@@ -14,8 +14,26 @@ use crate::output::RequestId;
 pub(crate) enum Owner {
     /// The application's: it completes with `Event::Response`.
     App,
-    /// The session's own (the handshake's): the lifecycle takes its result.
+    /// The session's own (the handshake's, the probe's): the lifecycle takes its result.
     Lifecycle,
+}
+
+/// 2026-07-28: a request the server answered `input_required`, while its round is open.
+#[derive(Debug, Default)]
+pub(crate) struct InputRound {
+    /// Rounds so far, this one included.
+    pub(crate) rounds: u32,
+    /// What the server asked for, by key, still unanswered: the id the application answers
+    /// each with.
+    pub(crate) asked: Vec<(String, crate::jsonrpc::Id)>,
+    /// The answers so far, by key.
+    pub(crate) answers: std::collections::BTreeMap<String, serde_json::Value>,
+    /// Their size as JSON text.
+    pub(crate) answers_bytes: usize,
+    /// The `requestState` to echo, exactly as the server sent it.
+    pub(crate) state: Option<RawJson>,
+    /// The retry's own params (`inputResponses`, `requestState`), once every answer is in.
+    pub(crate) retry: Option<RawJson>,
 }
 
 /// An outstanding request.
@@ -36,6 +54,15 @@ pub(crate) struct Pending {
     pub(crate) sent: bool,
     /// How many server messages had been skipped as invalid when it started.
     pub(crate) skipped_before: u64,
+    /// The JSON-RPC id it was last sent with: its own number, until it is issued again
+    /// (2026-07-28: a retry after `input_required` or a version error, a broken stream).
+    pub(crate) wire: u64,
+    /// How many times it was issued again.
+    pub(crate) reissues: u32,
+    /// It was issued again once for a version error (-32022).
+    pub(crate) version_retried: bool,
+    /// Its `input_required` rounds (2026-07-28).
+    pub(crate) input: Option<Box<InputRound>>,
 }
 
 /// The outstanding requests by id.
@@ -43,6 +70,8 @@ pub(crate) struct Pending {
 pub(crate) struct Requests {
     next: u64,
     table: BTreeMap<RequestId, Pending>,
+    /// The requests issued again, by the id they were last sent with.
+    aliases: BTreeMap<u64, RequestId>,
     /// Bytes of the requests not yet sent.
     unsent_bytes: usize,
 }
@@ -53,10 +82,11 @@ impl Requests {
         RequestId(self.next)
     }
 
-    /// Adds a request; returns its id.
-    pub(crate) fn insert(&mut self, pending: Pending) -> RequestId {
+    /// Adds a request; returns its id (also its first wire id).
+    pub(crate) fn insert(&mut self, mut pending: Pending) -> RequestId {
         let id = RequestId(self.next);
         self.next += 1;
+        pending.wire = id.0;
         if !pending.sent {
             self.unsent_bytes += pending.size;
         }
@@ -66,6 +96,39 @@ impl Requests {
 
     pub(crate) fn get(&self, id: RequestId) -> Option<&Pending> {
         self.table.get(&id)
+    }
+
+    pub(crate) fn get_mut(&mut self, id: RequestId) -> Option<&mut Pending> {
+        self.table.get_mut(&id)
+    }
+
+    /// The request last sent with JSON-RPC id `wire`: an answer to an id it had before is
+    /// late.
+    pub(crate) fn by_wire(&self, wire: u64) -> Option<RequestId> {
+        if let Some(id) = self.aliases.get(&wire) {
+            return Some(*id);
+        }
+        let id = RequestId(wire);
+        self.table.get(&id).filter(|p| p.wire == wire).map(|_| id)
+    }
+
+    /// Gives a request a new wire id, never used before by any request, to be issued again
+    /// with; it waits to be sent again.
+    pub(crate) fn reissue(&mut self, id: RequestId) -> Option<u64> {
+        let p = self.table.get_mut(&id)?;
+        let wire = self.next;
+        self.next += 1;
+        if p.wire != id.0 {
+            self.aliases.remove(&p.wire);
+        }
+        p.wire = wire;
+        p.reissues += 1;
+        if p.sent {
+            p.sent = false;
+            self.unsent_bytes += p.size;
+        }
+        self.aliases.insert(wire, id);
+        Some(wire)
     }
 
     /// The request is handed to the transport.
@@ -79,6 +142,9 @@ impl Requests {
     /// Removes a request: it completes now, and only now.
     pub(crate) fn complete(&mut self, id: RequestId) -> Option<Pending> {
         let p = self.table.remove(&id)?;
+        if p.wire != id.0 {
+            self.aliases.remove(&p.wire);
+        }
         if !p.sent {
             self.unsent_bytes -= p.size;
         }
@@ -88,6 +154,7 @@ impl Requests {
     /// Removes every request, in ascending id.
     pub(crate) fn drain(&mut self) -> impl Iterator<Item = (RequestId, Pending)> {
         self.unsent_bytes = 0;
+        self.aliases.clear();
         std::mem::take(&mut self.table).into_iter()
     }
 
@@ -113,8 +180,18 @@ impl Requests {
     pub(crate) fn retained(&self) -> usize {
         self.table
             .values()
-            .map(|p| std::mem::size_of::<Pending>() + 48 + p.method.len() + p.size)
-            .sum()
+            .map(|p| {
+                let input = p.input.as_ref().map_or(0, |i| {
+                    let asked: usize = i.asked.iter().map(|(k, _)| k.len() + 64).sum();
+                    let answers = i.answers_bytes + i.answers.len() * 64;
+                    let state = i.state.as_ref().map_or(0, |s| s.get().len());
+                    let retry = i.retry.as_ref().map_or(0, |r| r.get().len());
+                    std::mem::size_of::<InputRound>() + asked + answers + state + retry
+                });
+                std::mem::size_of::<Pending>() + 48 + p.method.len() + p.size + input
+            })
+            .sum::<usize>()
+            + self.aliases.len() * 48
     }
 }
 
@@ -133,6 +210,10 @@ mod tests {
             progress: false,
             sent,
             skipped_before: 0,
+            wire: 0,
+            reissues: 0,
+            version_retried: false,
+            input: None,
         }
     }
 
@@ -154,5 +235,26 @@ mod tests {
         assert_eq!(order, vec![b, c]);
         assert_eq!((t.app_count(), t.unsent_bytes()), (0, 0));
         assert_eq!(t.next_id(), RequestId(3));
+    }
+
+    #[test]
+    fn a_request_issued_again_answers_only_to_its_new_wire_id() {
+        let mut t = Requests::default();
+        let a = t.insert(pending(true, 10));
+        let b = t.insert(pending(true, 10));
+        assert_eq!(t.by_wire(0), Some(a));
+        let w = t.reissue(a).unwrap();
+        assert_eq!(w, 2, "a number no request has had");
+        assert_eq!(t.by_wire(0), None, "the old id is late");
+        assert_eq!(t.by_wire(w), Some(a));
+        assert_eq!(t.unsent_bytes(), 10, "it waits to be sent again");
+        let c = t.insert(pending(true, 10));
+        assert_eq!(c, RequestId(3), "request ids never collide with wire ids");
+        let w2 = t.reissue(a).unwrap();
+        assert_eq!((t.by_wire(w), t.by_wire(w2)), (None, Some(a)));
+        assert_eq!(t.by_wire(1), Some(b));
+        t.complete(a);
+        assert_eq!(t.by_wire(w2), None);
+        assert!(t.aliases.is_empty());
     }
 }

@@ -20,6 +20,8 @@ pub enum TimerReason {
     ServerStreamWait,
     /// Giving up waiting for the rest of a failed response's body.
     ErrorBody(ExchangeId),
+    /// 2026-07-28: issuing a request again after its stream broke.
+    Reissue(RequestId),
 }
 
 /// Deadlines by reason, ordered by instant (ties by reason, so firing order is deterministic).

@@ -47,6 +47,9 @@ pub(crate) struct Http {
     headers: HeaderMap,
     limits: Limits,
     version: Option<&'static str>,
+    /// The 2026-07-28 revision: no session, no GET stream, no resumption; each request carries
+    /// its own version header.
+    modern: bool,
     session_id: Option<HeaderValue>,
     next_exchange: u64,
     exchanges: BTreeMap<ExchangeId, Exchange>,
@@ -156,6 +159,7 @@ impl Http {
             headers,
             limits,
             version: None,
+            modern: false,
             session_id: None,
             next_exchange: 0,
             exchanges: BTreeMap::new(),
@@ -243,17 +247,38 @@ impl Http {
         self.version = Some(version);
     }
 
-    /// A POST carrying one message; queued if every slot is taken.
+    /// From now on the 2026-07-28 revision: the session id, the GET stream and resumption
+    /// are of the handshake's revisions, and the version header comes with each request.
+    pub(crate) fn set_modern(&mut self, modern: bool) {
+        self.modern = modern;
+        if modern {
+            self.version = None;
+            self.session_id = None;
+            self.server_stream.unsupported = true;
+        } else {
+            self.server_stream.unsupported = false;
+        }
+    }
+
+    /// A POST carrying one message, with `extra` headers of its own (the 2026-07-28
+    /// revision's `MCP-Protocol-Version`, `Mcp-Method`, ...); queued if every slot is taken.
     pub(crate) fn post(
         &mut self,
         kind: ExchangeKind,
         request: Option<RequestId>,
         method: Arc<str>,
         body: Vec<u8>,
+        extra: HeaderMap,
     ) -> ExchangeId {
         let mut req = self.request(Method::POST, body);
-        req.headers_mut().insert(ACCEPT, ACCEPT_BOTH);
-        req.headers_mut().insert(CONTENT_TYPE, JSON);
+        let h = req.headers_mut();
+        h.insert(ACCEPT, ACCEPT_BOTH);
+        h.insert(CONTENT_TYPE, JSON);
+        for (name, value) in extra {
+            if let Some(name) = name {
+                h.insert(name, value);
+            }
+        }
         self.start(kind, request, method, req)
     }
 
@@ -428,6 +453,17 @@ impl Http {
             self.remove(id, true);
         } else if let Some(x) = self.exchanges.get_mut(&id) {
             x.request = None;
+        }
+    }
+
+    /// The request goes on another exchange from now on (2026-07-28: it is issued again):
+    /// what its old exchange still brings is no longer its own. Where its stream stands
+    /// (how often it broke) stays.
+    pub(crate) fn detach(&mut self, request: RequestId) {
+        if let Some(id) = self.by_request.remove(&request) {
+            if let Some(x) = self.exchanges.get_mut(&id) {
+                x.request = None;
+            }
         }
     }
 
@@ -698,7 +734,8 @@ impl Http {
             Body::Sse(d) => (d.last_event_id().map(str::to_owned), d.retry_ms()),
             _ => (None, None),
         };
-        let last = self.usable_id(last);
+        // The 2026-07-28 revision has no resumption: its event ids mean nothing.
+        let last = if self.modern { None } else { self.usable_id(last) };
         if x.kind == ExchangeKind::ServerStream {
             let r = &mut self.server_stream.resume;
             let new_id = last.is_some() && last != r.last_event_id;
@@ -712,6 +749,19 @@ impl Http {
         let Some(request) = x.request else {
             return;
         };
+        if self.modern {
+            // Nothing to resume: the session issues the request again, or gives up.
+            let r = self.resumes.entry(request).or_default();
+            settle(r, x.news, false, None, retry);
+            let state = r.state();
+            r.reconnects += 1;
+            let failure = Failure::StreamBroken {
+                state,
+                error,
+                listen: false,
+            };
+            return self.fail(failure, Some(request), None);
+        }
         let opened = matches!(x.body, Body::Sse(_));
         let r = self.resumes.entry(request).or_default();
         if opened {
@@ -724,6 +774,15 @@ impl Http {
         }
         let state = r.state();
         self.fail(Failure::StreamEnded { state, error }, Some(request), None);
+    }
+
+    /// A request's stream brought what it was for (a listen stream's acknowledgement): the
+    /// breaks before it no longer count against it.
+    pub(crate) fn stream_progressed(&mut self, request: RequestId) {
+        if let Some(r) = self.resumes.get_mut(&request) {
+            r.reconnects = 0;
+            r.empty = 0;
+        }
     }
 
     /// The GET stream's state after an attempt that never opened.

@@ -5,11 +5,22 @@
 
 use std::time::Instant;
 
-use mcpwire_core::Config;
+use mcpwire_core::{Config, Revision};
 
 pub use mcpwire_core::fuzzing::harness::*;
 
+/// The configuration of the tests of the 2025 era: the handshake, no probe.
+pub fn legacy() -> Config {
+    Config::default().with_revision(Revision::Legacy)
+}
+
+/// The configuration of the tests of 2026-07-28: no handshake, the probe first.
+pub fn modern() -> Config {
+    Config::default().with_revision(Revision::Modern)
+}
+
 /// `Harness::http()`, `Harness::stdio_with(config)`, ...: a harness whose clock starts now.
+/// `http()` and `stdio()` speak the 2025 era.
 pub trait Start {
     fn http_with(config: Config) -> Self;
     fn http() -> Self;
@@ -23,7 +34,7 @@ impl Start for Harness {
     }
 
     fn http() -> Self {
-        Harness::http_at(Instant::now(), Config::default())
+        Harness::http_at(Instant::now(), legacy())
     }
 
     fn stdio_with(config: Config) -> Self {
@@ -31,6 +42,6 @@ impl Start for Harness {
     }
 
     fn stdio() -> Self {
-        Harness::stdio_at(Instant::now(), Config::default())
+        Harness::stdio_at(Instant::now(), legacy())
     }
 }
