@@ -87,6 +87,19 @@ pub enum Event {
         /// Its size on the wire (method and params), in bytes: what an adapter that queues
         /// notifications counts against its byte limit.
         size: usize,
+        /// 2026-07-28: the subscription ([`Session::listen`](crate::Session::listen)) it came
+        /// on; `None` for a notification of a request (progress, log messages) or of the 2025
+        /// era.
+        subscription: Option<RequestId>,
+    },
+    /// 2026-07-28: the server acknowledged a subscription
+    /// ([`Session::listen`](crate::Session::listen)) — again after each time its stream was
+    /// opened again, when notifications of the gap may be lost.
+    Subscribed {
+        /// The subscription.
+        id: RequestId,
+        /// The notifications the server agreed to send (it may be fewer than asked).
+        notifications: crate::modern::SubscriptionFilter,
     },
     /// The server asks something of the client (sampling, elicitation, roots). Answer it with
     /// [`Session::respond`](crate::Session::respond). The core answers `ping` itself, "method

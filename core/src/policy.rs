@@ -32,6 +32,11 @@
 //! | the GET stream ends | `row_the_get_stream_is_reopened_within_bounds` | `hostile_servers.rs`, `server_requests_and_notifications.rs` |
 //! | an unsupported protocol version, an invalid handshake answer | `row_a_bad_handshake_answer_fails_the_session` | `lifecycle.rs` |
 //! | more exchanges than the cap | (no effect: the transport queues) | `hostile_servers.rs` (`at_most_max_concurrent_exchanges_*`) |
+//! | 2026-07-28: a 4xx to the probe (`server/discover`) | `row_2026_a_client_error_to_the_probe_fails_only_the_probe` | `revision_2026.rs` (`a_2025_server_that_refuses_the_probe_*`, `pinned_to_2026_*`) |
+//! | 2026-07-28: -32022 unsupported version | `row_2026_a_version_error_is_retried_once_with_a_listed_version` | `revision_2026.rs` (`a_version_error_to_*`) |
+//! | 2026-07-28: a broken response stream | `row_2026_a_broken_stream_is_issued_again_within_bounds` | `revision_2026.rs` (`a_broken_stream_*`, `a_subscription_is_acknowledged_*`) |
+//! | 2026-07-28: -32020, -32021 | `row_2026_the_revisions_errors_are_typed` | `revision_2026.rs` (`header_mismatch_and_*`) |
+//! | 2026-07-28: `input_required` | (no failure: the session's rounds, bounded by `max_input_rounds`) | `revision_2026.rs` (`an_input_required_round_*`, `rounds_are_bounded_*`) |
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -1102,5 +1107,122 @@ mod tests {
             p.effect(&Failure::InvalidHandshake("missing field".into())),
             Effect::FailSession(SessionError::Protocol(_))
         ));
+    }
+
+    // ----- 2026-07-28 ----------------------------------------------------------------------
+
+    #[test]
+    fn row_2026_a_client_error_to_the_probe_fails_only_the_probe() {
+        for code in [400, 404, 405, 406, 415] {
+            assert_eq!(
+                status(Discover, code, false),
+                read(Scope::Request),
+                "{code}"
+            );
+        }
+        assert_eq!(status(Discover, 500, false), read(Scope::Session));
+        assert!(matches!(
+            status(Discover, 401, false),
+            Effect::FailSession(SessionError::AuthRequired { .. })
+        ));
+        let p = Policy::default();
+        let e = TransportError::new(crate::TransportErrorKind::Connect, "refused");
+        assert!(matches!(
+            p.effect(&Failure::ExchangeFailed {
+                kind: Discover,
+                method: "server/discover".into(),
+                error: e
+            }),
+            Effect::FailSession(SessionError::Transport(_))
+        ));
+        assert_eq!(
+            p.effect(&Failure::NotModern("404".into())),
+            Effect::FailSession(SessionError::NotModern("404".into()))
+        );
+    }
+
+    #[test]
+    fn row_2026_a_broken_stream_is_issued_again_within_bounds() {
+        let p = Policy::default();
+        let broken = |reconnects, listen| Failure::StreamBroken {
+            state: StreamState {
+                reconnects,
+                empty: 1,
+                ..StreamState::default()
+            },
+            error: None,
+            listen,
+        };
+        assert_eq!(
+            p.effect(&broken(0, false)),
+            Effect::Reissue {
+                after: Duration::from_millis(100)
+            }
+        );
+        assert!(matches!(
+            p.effect(&broken(1, false)),
+            Effect::Reissue { .. }
+        ));
+        assert_eq!(
+            p.effect(&broken(2, false)),
+            Effect::FailRequest(RequestError::StreamLost),
+            "max_reissues is 2"
+        );
+        assert!(
+            matches!(p.effect(&broken(99, true)), Effect::Reissue { .. }),
+            "a subscription is opened again up to max_reconnects in a row"
+        );
+        assert_eq!(
+            p.effect(&broken(100, true)),
+            Effect::FailRequest(RequestError::StreamLost)
+        );
+    }
+
+    #[test]
+    fn row_2026_a_version_error_is_retried_once_with_a_listed_version() {
+        let p = Policy::default();
+        let rejected = |supported: &[&str], retried| Failure::VersionRejected {
+            requested: "2026-07-28".into(),
+            supported: supported.iter().map(|s| s.to_string()).collect(),
+            retried,
+        };
+        assert_eq!(
+            p.effect(&rejected(&["2026-07-28"], false)),
+            Effect::RetryWithVersion("2026-07-28")
+        );
+        assert!(matches!(
+            p.effect(&rejected(&["2026-07-28"], true)),
+            Effect::FailRequest(RequestError::UnsupportedVersion { .. })
+        ));
+        assert!(matches!(
+            p.effect(&rejected(&["2025-11-25"], false)),
+            Effect::FailRequest(RequestError::UnsupportedVersion { .. })
+        ));
+    }
+
+    #[test]
+    fn row_2026_the_revisions_errors_are_typed() {
+        let p = Policy::default();
+        let mismatch = ErrorObject::new(ErrorObject::HEADER_MISMATCH, "Mcp-Name");
+        assert_eq!(
+            p.effect(&Failure::RpcError(mismatch.clone())),
+            Effect::FailRequest(RequestError::HeaderMismatch(mismatch.clone()))
+        );
+        let mut missing = ErrorObject::new(ErrorObject::MISSING_CAPABILITY, "needs roots");
+        missing.data = Some(serde_json::json!({"requiredCapabilities": {"roots": {}}}));
+        assert!(matches!(
+            p.effect(&Failure::RpcError(missing.clone())),
+            Effect::FailRequest(RequestError::CapabilityRequired { required, .. })
+                if required == serde_json::json!({"roots": {}})
+        ));
+        let mut body = HttpError::new(S::BAD_REQUEST, "");
+        body.rpc = Some(mismatch.clone());
+        assert_eq!(
+            p.effect(&Failure::ErrorBody {
+                scope: Scope::Request,
+                error: Arc::new(body)
+            }),
+            Effect::FailRequest(RequestError::HeaderMismatch(mismatch))
+        );
     }
 }

@@ -13,8 +13,7 @@ use mcpwire_core::{
 use support::*;
 
 fn config_with_everything() -> Config {
-    let mut config =
-        legacy().with_client_info(Implementation::new("lifecycle-test", "9.9.9"));
+    let mut config = legacy().with_client_info(Implementation::new("lifecycle-test", "9.9.9"));
     config.capabilities.roots = Some(RootsCapability {
         list_changed: Some(true),
         ..Default::default()

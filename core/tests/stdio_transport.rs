@@ -4,9 +4,7 @@
 
 mod support;
 
-use mcpwire_core::{
-    Event, Input, SessionError, TransportError, TransportErrorKind, Warning,
-};
+use mcpwire_core::{Event, Input, SessionError, TransportError, TransportErrorKind, Warning};
 use support::*;
 
 #[test]

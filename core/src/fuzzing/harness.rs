@@ -316,10 +316,11 @@ impl Harness {
         assert_eq!(sent.len(), 1, "{sent:?}");
         assert_eq!(sent[0].body["method"], "initialize");
         let init = sent[0].exchange;
+        let id = sent[0].body["id"].as_u64().unwrap();
         let mut all = vec![("content-type", "application/json")];
         all.extend_from_slice(headers);
         self.head(init, 200, &all);
-        self.body(init, &response_line(0, result));
+        self.body(init, &response_line(id, result));
         self.end(init);
         self.sent()
     }
@@ -334,6 +335,32 @@ impl Harness {
         let lines = self.stdin();
         assert_eq!(lines[0]["method"], "notifications/initialized");
         assert!(self.events().iter().any(|e| matches!(e, Event::Ready)));
+    }
+
+    /// 2026-07-28 over HTTP: answers the probe (the only thing sent so far, a
+    /// `server/discover` POST) with [`DISCOVER_RESULT`]; the session is then ready, and the
+    /// requests that waited for it are kept for [`Harness::sent`].
+    pub fn ready_modern_http(&mut self) -> Sent {
+        let sent = self.sent();
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        let probe = sent.into_iter().next().unwrap();
+        assert_eq!(probe.body["method"], "server/discover");
+        let id = probe.body["id"].as_u64().unwrap();
+        self.json(probe.exchange, 200, &response_line(id, DISCOVER_RESULT));
+        assert!(self.events().iter().any(|e| matches!(e, Event::Ready)));
+        self.requeued = self.sent();
+        probe
+    }
+
+    /// 2026-07-28 over stdio: answers the probe with [`DISCOVER_RESULT`].
+    pub fn ready_modern_stdio(&mut self) -> serde_json::Value {
+        let lines = self.stdin();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!(lines[0]["method"], "server/discover");
+        let id = lines[0]["id"].as_u64().unwrap();
+        self.stdout(&response_line(id, DISCOVER_RESULT));
+        assert!(self.events().iter().any(|e| matches!(e, Event::Ready)));
+        lines.into_iter().next().unwrap()
     }
 
     /// Starts a request with no params and the default options.
@@ -439,6 +466,9 @@ impl Harness {
 
 /// The protocol version the client offers.
 pub const LATEST: &str = "2025-11-25";
+
+/// A `server/discover` result of a server of 2026-07-28 only.
+pub const DISCOVER_RESULT: &str = r#"{"resultType":"complete","supportedVersions":["2026-07-28"],"capabilities":{"tools":{"listChanged":true}},"instructions":"be kind","_meta":{"io.modelcontextprotocol/serverInfo":{"name":"modern","version":"2"}},"ttlMs":0,"cacheScope":"private"}"#;
 
 /// An `initialize` result choosing `version`.
 pub fn init_result(version: &str) -> String {
@@ -651,7 +681,9 @@ pub mod raw {
         let mut s = Session::http(
             now,
             "http://127.0.0.1:9/mcp".parse().unwrap(),
-            Config::default().with_policy(policy).with_revision(crate::Revision::Legacy),
+            Config::default()
+                .with_policy(policy)
+                .with_revision(crate::Revision::Legacy),
         );
         let mut out = Vec::new();
         drain(&mut s, &mut out);

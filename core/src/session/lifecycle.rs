@@ -460,7 +460,10 @@ mod tests {
     }
 
     fn unsupported(versions: &[&str]) -> ErrorObject {
-        let mut e = ErrorObject::new(ErrorObject::UNSUPPORTED_VERSION, "Unsupported protocol version");
+        let mut e = ErrorObject::new(
+            ErrorObject::UNSUPPORTED_VERSION,
+            "Unsupported protocol version",
+        );
         e.data = Some(serde_json::json!({"supported": versions, "requested": "2026-07-28"}));
         e
     }
@@ -567,12 +570,21 @@ mod tests {
     #[test]
     fn any_other_error_or_a_client_error_status_means_the_2025_era() {
         let cases = [
-            http(400, Some(ErrorObject::new(-32000, "Bad Request: No valid session ID"))),
+            http(
+                400,
+                Some(ErrorObject::new(-32000, "Bad Request: No valid session ID")),
+            ),
             http(404, None),
             http(405, None),
-            http(404, Some(ErrorObject::new(ErrorObject::METHOD_NOT_FOUND, "nope"))),
+            http(
+                404,
+                Some(ErrorObject::new(ErrorObject::METHOD_NOT_FOUND, "nope")),
+            ),
             RequestError::Rpc(ErrorObject::new(ErrorObject::METHOD_NOT_FOUND, "nope")),
-            RequestError::Rpc(ErrorObject::new(ErrorObject::INVALID_PARAMS, "not initialized")),
+            RequestError::Rpc(ErrorObject::new(
+                ErrorObject::INVALID_PARAMS,
+                "not initialized",
+            )),
             RequestError::Protocol(crate::ProtocolError::NoResponse),
         ];
         for e in cases {
@@ -580,7 +592,10 @@ mod tests {
             assert_eq!(l.on_error(e.clone(), false), Ok(Next::Handshake), "{e:?}");
             let mut l = Lifecycle::new(Revision::Modern);
             assert!(
-                matches!(l.on_error(e.clone(), false), Err(SessionError::NotModern(_))),
+                matches!(
+                    l.on_error(e.clone(), false),
+                    Err(SessionError::NotModern(_))
+                ),
                 "{e:?}"
             );
         }

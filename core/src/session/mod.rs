@@ -42,7 +42,7 @@ pub use timers::TimerReason;
 use crate::modern::headers::{self as mcp_headers, ToolHeaderPlans};
 use crate::modern::{Classified, InputRequired, RequestMeta};
 use lifecycle::{Lifecycle, Next};
-use requests::{InputRound, Owner, Pending, Requests};
+use requests::{InputRound, Listen, Owner, Pending, Requests};
 use timers::Timers;
 
 /// How a session is set up.
@@ -294,7 +294,9 @@ impl Session {
             h.set_modern(modern);
         }
         self.refresh_meta();
-        let (method, params) = self.lifecycle.opening(&self.client_info, &self.capabilities);
+        let (method, params) = self
+            .lifecycle
+            .opening(&self.client_info, &self.capabilities);
         let params = params.and_then(|p| serde_json::value::to_raw_value(&p).ok());
         let size = method.len() + params.as_ref().map_or(0, |p| p.get().len()) + 64;
         // Over stdio a server of the 2025 era may never answer the probe.
@@ -392,13 +394,25 @@ impl Session {
         Ok(id)
     }
 
-    /// The error of a method the revision spoken removed, if it is one.
+    /// The error of a method the revision spoken does not have, if it is one: one the
+    /// 2026-07-28 revision removed, or `subscriptions/listen` in the 2025 era.
     fn removed(&self, method: &str) -> Option<RequestError> {
-        let modern = self.lifecycle.is_modern() && self.lifecycle.is_initialized();
-        (modern && REMOVED_IN_MODERN.contains(&method)).then(|| RequestError::Removed {
-            method: method.to_owned(),
-            revision: MODERN_PROTOCOL_VERSION,
-        })
+        if !self.lifecycle.is_initialized() {
+            return None;
+        }
+        let removed = |revision| {
+            Some(RequestError::Removed {
+                method: method.to_owned(),
+                revision,
+            })
+        };
+        match (self.lifecycle.is_modern(), self.lifecycle.version()) {
+            (true, _) if REMOVED_IN_MODERN.contains(&method) => removed(MODERN_PROTOCOL_VERSION),
+            (false, Some(v)) if method == crate::modern::methods::SUBSCRIPTIONS_LISTEN => {
+                removed(v)
+            }
+            _ => None,
+        }
     }
 
     /// Starts a typed request (see [`schema::Request`](crate::schema::Request)); parse its
@@ -415,6 +429,40 @@ impl Session {
         self.request(now, R::METHOD, Some(params), options)
     }
 
+    /// 2026-07-28: opens a subscription (`subscriptions/listen`) for the notifications
+    /// `filter` names. The server's acknowledgement is an [`Event::Subscribed`] (with what it
+    /// agreed to); each notification of the subscription is an [`Event::Notification`] whose
+    /// `subscription` is this id; the subscription ends with its [`Event::Response`] (the
+    /// server ended it, or it failed) or when the application cancels it. A stream that
+    /// breaks is opened again (a [`Warning::Reissued`]; bounded by
+    /// [`Policy::max_reconnects`] in a row without an acknowledgement), and acknowledged
+    /// again. Until acknowledged it has the request deadline; then none. In the 2025 era it
+    /// fails with [`RequestError::Removed`] (that era has the GET stream and
+    /// `resources/subscribe` instead).
+    pub fn listen(
+        &mut self,
+        now: Instant,
+        filter: &crate::modern::SubscriptionFilter,
+    ) -> Result<RequestId, RequestError> {
+        if let (false, Some(version)) = (self.lifecycle.is_modern(), self.lifecycle.version()) {
+            return Err(RequestError::Removed {
+                method: "subscriptions/listen".into(),
+                revision: version,
+            });
+        }
+        let params = json!({ "notifications": filter });
+        let id = self.request(
+            now,
+            "subscriptions/listen",
+            Some(params),
+            RequestOptions::default(),
+        )?;
+        if let Some(p) = self.requests.get_mut(id) {
+            p.listen = Some(Listen::default());
+        }
+        Ok(id)
+    }
+
     /// Sends a notification. Before the session is ready it waits.
     pub fn notify(&mut self, method: &str, params: Option<Value>) -> Result<(), RequestError> {
         self.check_open()?;
@@ -425,7 +473,13 @@ impl Session {
         self.check_backlog(body.len(), false)?;
         if self.lifecycle.is_ready() {
             let headers = self.notification_headers(method);
-            self.send_message(ExchangeKind::Notification, None, method.into(), body, headers);
+            self.send_message(
+                ExchangeKind::Notification,
+                None,
+                method.into(),
+                body,
+                headers,
+            );
         } else {
             self.early_bytes += body.len();
             self.early.push(Early::Notification {
@@ -742,6 +796,7 @@ impl Session {
             reissues: 0,
             version_retried: false,
             input: None,
+            listen: None,
         });
         self.timers
             .set(TimerReason::RequestDeadline(id), later(now, timeout));
@@ -783,7 +838,8 @@ impl Session {
             let body = jsonrpc::encode_request_raw(&wire, &p.method, p.params.as_deref());
             return Ok((body, ::http::HeaderMap::new()));
         };
-        let invalid = |e: String| RequestError::Protocol(crate::ProtocolError::InvalidJson(e.into()));
+        let invalid =
+            |e: String| RequestError::Protocol(crate::ProtocolError::InvalidJson(e.into()));
         // A retry after `input_required` carries the answers and the `requestState`.
         let retry = p.input.as_ref().and_then(|i| i.retry.as_deref());
         let params = meta
@@ -927,10 +983,18 @@ impl Session {
                 whole_body,
             } => self.on_text(now, &text, origin, whole_body),
             Happened::Failed {
-                failure,
+                mut failure,
                 request,
                 exchange,
-            } => self.apply(now, failure, request, exchange, "cancelled by the client"),
+            } => {
+                // The transport does not know a subscription's stream from a request's.
+                if let Failure::StreamBroken { listen, .. } = &mut failure {
+                    *listen = request
+                        .and_then(|id| self.requests.get(id))
+                        .is_some_and(|p| p.listen.is_some());
+                }
+                self.apply(now, failure, request, exchange, "cancelled by the client")
+            }
             Happened::Transmit(t) => self.out.push_back(Output::Transmit(t)),
             Happened::Abort(x) => self.out.push_back(Output::Abort(x)),
             Happened::Done(x) => self.timers.clear(TimerReason::ErrorBody(x)),
@@ -1055,7 +1119,8 @@ impl Session {
         self.complete(id, Err(error), true);
         // 2026-07-28 over HTTP: closing the request's stream (the abort) is the cancellation;
         // the revision has no notifications from the client there.
-        let closed_stream = self.lifecycle.is_modern() && matches!(self.transport, Transport::Http(_));
+        let closed_stream =
+            self.lifecycle.is_modern() && matches!(self.transport, Transport::Http(_));
         if reached && self.closed.is_none() && !closed_stream {
             let params = json!({ "requestId": wire, "reason": reason });
             let body = jsonrpc::encode_notification("notifications/cancelled", Some(&params));
@@ -1239,8 +1304,10 @@ impl Session {
             }
             Err(e) => self.skip(e.0, excerpt(text, 200)),
         }
-        // A JSON body is the whole answer: if the response was not in it, none will come.
-        if let Some(id) = origin.filter(|id| whole_body && self.requests.get(*id).is_some()) {
+        // A JSON body is the whole answer: if the response was not in it, none will come. (A
+        // request the answer asks to send again is not sent now.)
+        let sent = |id: &RequestId| self.requests.get(*id).is_some_and(|p| p.sent);
+        if let Some(id) = origin.filter(|id| whole_body && sent(id)) {
             self.apply(now, Failure::NoResponse, Some(id), None, "");
         }
     }
@@ -1301,10 +1368,37 @@ impl Session {
                     Ok(v) => ServerNotification::parse(&method, v),
                     Err(e) => Err(e),
                 };
+                let subscription = match self.lifecycle.is_modern() {
+                    true => crate::modern::subscription_id(params.as_deref())
+                        .and_then(|id| match id {
+                            Id::Number(n) if n >= 0 => self.requests.by_wire(n as u64),
+                            _ => None,
+                        })
+                        .filter(|id| self.requests.get(*id).is_some_and(|p| p.listen.is_some())),
+                    false => None,
+                };
                 match parsed {
+                    Ok(ServerNotification::Other { method, params })
+                        if method
+                            == crate::modern::methods::NOTIFICATION_SUBSCRIPTIONS_ACKNOWLEDGED =>
+                    {
+                        self.on_acknowledged(subscription, params)
+                    }
+                    Ok(ServerNotification::Cancelled(c))
+                        if self.listen_of(c.request_id.as_ref()).is_some() =>
+                    {
+                        // The server ends a subscription: it completes with the notification's
+                        // params (the reason).
+                        if let Some(id) = self.listen_of(c.request_id.as_ref()) {
+                            let raw = serde_json::value::to_raw_value(&c).ok();
+                            let result = raw.ok_or(RequestError::StreamLost);
+                            self.complete(id, result, true);
+                        }
+                    }
                     Ok(notification) => self.out.push_back(Output::Event(Event::Notification {
                         notification: Box::new(notification),
                         size,
+                        subscription,
                     })),
                     Err(e) => self.skip(
                         format!("invalid params for {method}: {e}"),
@@ -1353,7 +1447,9 @@ impl Session {
                 return self.on_input_required(now, rid, input);
             }
             Err(e) => {
-                let e = crate::ProtocolError::InvalidResult(crate::error::sanitize(&e.to_string()).into());
+                let e = crate::ProtocolError::InvalidResult(
+                    crate::error::sanitize(&e.to_string()).into(),
+                );
                 return self.complete(rid, Err(RequestError::Protocol(e)), false);
             }
         }
@@ -1415,13 +1511,21 @@ impl Session {
     }
 
     /// Issues a request again with a new wire id (its deadline stays): after a version
-    /// error, an `input_required` round, or a broken stream.
+    /// error, an `input_required` round, or a broken stream. A subscription waits for its
+    /// acknowledgement again, under a new deadline.
     fn reissue(&mut self, now: Instant, id: RequestId) {
         if let Transport::Http(h) = &mut self.transport {
             h.detach(id);
         }
         if self.requests.reissue(id).is_none() {
             return;
+        }
+        if let Some(p) = self.requests.get_mut(id) {
+            if let Some(l) = p.listen.as_mut() {
+                l.acknowledged = false;
+                let at = later(now, p.timeout);
+                self.timers.set(TimerReason::RequestDeadline(id), at);
+            }
         }
         if self.lifecycle.is_ready() {
             self.dispatch(id, None);
@@ -1483,9 +1587,12 @@ impl Session {
         if let Some(p) = self.requests.get_mut(rid) {
             p.input = Some(round);
         }
+        // It is sent again once answered, with a new id: what still comes for the old one is
+        // late.
         if let Transport::Http(h) = &mut self.transport {
             h.detach(rid);
         }
+        self.requests.reissue(rid);
         if nothing_asked {
             // Only a `requestState`: the server asks to be asked again.
             self.retry_with_answers(now, rid);
@@ -1546,7 +1653,8 @@ impl Session {
                 return self.complete(rid, Err(RequestError::Input(why.into())), true);
             }
         }
-        self.reissue(now, rid);
+        self.dispatch(rid, None);
+        self.pump(now);
     }
 
     fn on_server_request(&mut self, id: Id, method: String, params: Option<Value>) {
@@ -1588,6 +1696,40 @@ impl Session {
             );
             let _ = self.respond(id, Err(error));
         }
+    }
+
+    /// `notifications/subscriptions/acknowledged`: the subscription is open; it has no
+    /// deadline from now on, and the breaks of its stream before no longer count.
+    fn on_acknowledged(&mut self, subscription: Option<RequestId>, params: Option<Value>) {
+        let Some(id) = subscription else {
+            return self.warn(Warning::InvalidMessage {
+                error: "an acknowledgement for no subscription".into(),
+                excerpt: excerpt(params.unwrap_or_default().to_string().as_bytes(), 200),
+            });
+        };
+        let notifications = params
+            .as_ref()
+            .and_then(|p| p.get("notifications"))
+            .and_then(|n| serde_json::from_value(n.clone()).ok())
+            .unwrap_or_default();
+        if let Some(l) = self.requests.get_mut(id).and_then(|p| p.listen.as_mut()) {
+            l.acknowledged = true;
+        }
+        self.timers.clear(TimerReason::RequestDeadline(id));
+        if let Transport::Http(h) = &mut self.transport {
+            h.stream_progressed(id);
+        }
+        self.out
+            .push_back(Output::Event(Event::Subscribed { id, notifications }));
+    }
+
+    /// The subscription last sent with wire id `id`.
+    fn listen_of(&self, id: Option<&Id>) -> Option<RequestId> {
+        let Some(Id::Number(n)) = id else {
+            return None;
+        };
+        let rid = self.requests.by_wire(u64::try_from(*n).ok()?)?;
+        self.requests.get(rid)?.listen.is_some().then_some(rid)
     }
 
     /// `notifications/progress`, read leniently: for a request that asked for it, it pushes

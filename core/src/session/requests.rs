@@ -63,6 +63,16 @@ pub(crate) struct Pending {
     pub(crate) version_retried: bool,
     /// Its `input_required` rounds (2026-07-28).
     pub(crate) input: Option<Box<InputRound>>,
+    /// It is a `subscriptions/listen` (2026-07-28); `acknowledged` once the server said so.
+    pub(crate) listen: Option<Listen>,
+}
+
+/// A `subscriptions/listen` request's state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Listen {
+    /// The server acknowledged it: it is an open subscription, with no deadline, until the
+    /// server ends it, its stream breaks, or the application cancels it.
+    pub(crate) acknowledged: bool,
 }
 
 /// The outstanding requests by id.
@@ -163,11 +173,12 @@ impl Requests {
         self.table.len()
     }
 
-    /// How many of the application's requests are outstanding.
+    /// How many of the application's requests wait for an answer (an acknowledged
+    /// subscription waits for none).
     pub(crate) fn app_count(&self) -> usize {
         self.table
             .values()
-            .filter(|p| p.owner == Owner::App)
+            .filter(|p| p.owner == Owner::App && !p.listen.is_some_and(|l| l.acknowledged))
             .count()
     }
 
@@ -214,6 +225,7 @@ mod tests {
             reissues: 0,
             version_retried: false,
             input: None,
+            listen: None,
         }
     }
 

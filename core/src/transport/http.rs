@@ -735,7 +735,11 @@ impl Http {
             _ => (None, None),
         };
         // The 2026-07-28 revision has no resumption: its event ids mean nothing.
-        let last = if self.modern { None } else { self.usable_id(last) };
+        let last = if self.modern {
+            None
+        } else {
+            self.usable_id(last)
+        };
         if x.kind == ExchangeKind::ServerStream {
             let r = &mut self.server_stream.resume;
             let new_id = last.is_some() && last != r.last_event_id;
