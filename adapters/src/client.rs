@@ -27,7 +27,10 @@ use crate::handler::Handler;
 use crate::notifications::Notifications;
 use crate::options::{CallOptions, Settings};
 use crate::runtime::{self, Runtime};
+use crate::subscription::Subscription;
 use crate::target::Target;
+use mcpwire_core::modern::SubscriptionFilter;
+use mcpwire_core::Revision;
 
 /// Sets up a [`Client`].
 #[derive(Default)]
@@ -71,6 +74,13 @@ impl ClientBuilder {
     /// Who the client is, as sent in `initialize` (default: mcpwire and its version).
     pub fn client_info(mut self, name: impl Into<String>, version: impl Into<String>) -> Self {
         self.config.client_info = Implementation::new(name, version);
+        self
+    }
+
+    /// Which protocol revision to speak (default [`Revision::Auto`]: probe 2026-07-28 with
+    /// `server/discover`, and fall back to the 2025 handshake for a server of that era).
+    pub fn revision(mut self, revision: Revision) -> Self {
+        self.config.revision = revision;
         self
     }
 
@@ -243,6 +253,53 @@ impl Client {
     /// revision spoken with it.
     pub fn server(&self) -> &ServerInfo {
         &self.inner.connection.server
+    }
+
+    /// The protocol version spoken with the server: `2026-07-28`, or the one the 2025
+    /// handshake negotiated.
+    pub fn protocol_version(&self) -> &str {
+        &self.inner.connection.server.protocol_version
+    }
+
+    /// 2026-07-28: subscribes to the notifications `filter` names (`subscriptions/listen`)
+    /// and returns once the server has acknowledged it (check
+    /// [`Subscription::not_granted`] for what it refused). A stream that breaks is opened
+    /// again by itself ([`SubscriptionEvent::Resubscribed`](crate::SubscriptionEvent::Resubscribed)). In the 2025 era it fails with
+    /// [`RequestError::Removed`]: there, [`Client::subscribe`] and [`Client::notifications`]
+    /// do this.
+    pub async fn listen(&self, filter: SubscriptionFilter) -> Result<Subscription, Error> {
+        let ticket = self.inner.tickets.fetch_add(1, Ordering::Relaxed);
+        let (reply, rx) = async_channel::bounded(1);
+        let command = Command::Listen {
+            ticket,
+            filter: filter.clone(),
+            reply,
+        };
+        if self.commands().send(command).await.is_err() {
+            return Err(self.ended());
+        }
+        let mut guard = CancelOnDrop {
+            commands: self.commands(),
+            ticket,
+            armed: true,
+        };
+        let listening = match rx.recv().await {
+            Ok(Ok(l)) => l,
+            Ok(Err(e)) => {
+                guard.armed = false;
+                return Err(e.into());
+            }
+            Err(_) => return Err(self.ended()),
+        };
+        guard.armed = false;
+        Ok(Subscription {
+            acknowledged: listening.acknowledged,
+            asked: filter,
+            rx: Box::pin(listening.rx),
+            held: listening.held,
+            ticket,
+            commands: self.commands().clone(),
+        })
     }
 
     /// The server's notifications (logging, list changes, resource updates, ...). Every

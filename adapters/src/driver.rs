@@ -13,8 +13,8 @@ use futures_lite::future;
 use mcpwire_core::jsonrpc::{Id, RawJson};
 use mcpwire_core::schema::{ServerInfo, ServerRequest};
 use mcpwire_core::{
-    Config, Event, ExchangeId, Input, Output, RequestError, RequestId, RequestOptions, Session,
-    SessionError, Transmit,
+    Config, Event, ExchangeId, Input, Output, ProtocolError, RequestError, RequestId,
+    RequestOptions, Session, SessionError, Transmit,
 };
 use serde_json::Value;
 use tracing::Instrument;
@@ -22,12 +22,14 @@ use tracing::Instrument;
 use crate::error::{ConfigError, Error};
 use crate::handler::Handler;
 use crate::http::{self, Pool};
-use crate::notifications::{Notifications, Queue};
+use crate::notifications::{Notifications, Queue, Receiver};
 use crate::options::{Progress, ProgressFn, Settings};
 use crate::runtime::{timeout, Runtime};
 use crate::stdio::Stdio;
+use crate::subscription::SubscriptionEvent;
 use crate::target::Target;
 use crate::transport::{Inbox, Incoming};
+use mcpwire_core::modern::SubscriptionFilter;
 
 /// What the application asks of the driver.
 pub(crate) enum Command {
@@ -46,7 +48,31 @@ pub(crate) enum Command {
         params: Option<Value>,
         reply: async_channel::Sender<Result<(), RequestError>>,
     },
+    /// Opens a subscription (2026-07-28); `reply` says once it is acknowledged.
+    Listen {
+        ticket: u64,
+        filter: SubscriptionFilter,
+        reply: async_channel::Sender<Result<Listening, RequestError>>,
+    },
     Close(async_channel::Sender<()>),
+}
+
+/// An acknowledged subscription, for [`Client::listen`](crate::Client::listen).
+pub(crate) struct Listening {
+    pub(crate) acknowledged: SubscriptionFilter,
+    pub(crate) rx: Receiver<SubscriptionEvent>,
+    pub(crate) held: Arc<crate::notifications::Held>,
+}
+
+/// A subscription the driver routes to.
+struct Sub {
+    ticket: u64,
+    queue: Queue<SubscriptionEvent>,
+    /// Until the first acknowledgement: who waits for it, and the receiving end to hand over.
+    waiting: Option<(
+        async_channel::Sender<Result<Listening, RequestError>>,
+        Receiver<SubscriptionEvent>,
+    )>,
 }
 
 enum Transport {
@@ -184,6 +210,8 @@ pub(crate) async fn connect(
         shared: shared.clone(),
         calls: HashMap::new(),
         tickets: HashMap::new(),
+        subs: HashMap::new(),
+        sub_limits: (settings.notification_capacity, settings.notification_bytes),
     };
     runtime.spawn(Box::pin(driver.run(commands_rx, incoming).instrument(span)));
     let server = match ready_rx.recv().await {
@@ -210,6 +238,9 @@ struct Driver {
     shared: Arc<Shared>,
     calls: HashMap<RequestId, Call>,
     tickets: HashMap<u64, RequestId>,
+    subs: HashMap<RequestId, Sub>,
+    /// Each subscription's queue: at most this many events and bytes.
+    sub_limits: (usize, usize),
 }
 
 enum Woke {
@@ -344,6 +375,31 @@ impl Driver {
                 if let Some(call) = self.calls.remove(&id) {
                     self.tickets.remove(&call.ticket);
                     drop(call.reply.try_send(result));
+                } else if let Some(sub) = self.subs.remove(&id) {
+                    self.tickets.remove(&sub.ticket);
+                    let ended = result.map(drop);
+                    match sub.waiting {
+                        Some((reply, _)) => drop(reply.try_send(ended.and(Err(
+                            RequestError::Protocol(ProtocolError::InvalidResult(
+                                "the subscription ended before it was acknowledged".into(),
+                            )),
+                        )))),
+                        None => sub.queue.push_last(SubscriptionEvent::Ended(ended)),
+                    }
+                }
+            }
+            Event::Subscribed { id, notifications } => {
+                if let Some(sub) = self.subs.get_mut(&id) {
+                    match sub.waiting.take() {
+                        Some((reply, rx)) => drop(reply.try_send(Ok(Listening {
+                            acknowledged: notifications,
+                            rx,
+                            held: sub.queue.held().clone(),
+                        }))),
+                        None => sub
+                            .queue
+                            .push(SubscriptionEvent::Resubscribed(notifications), 256),
+                    }
                 }
             }
             Event::Progress {
@@ -360,9 +416,16 @@ impl Driver {
                     });
                 }
             }
-            Event::Notification { notification, size } => {
-                self.notifications.push(*notification, size)
-            }
+            Event::Notification {
+                notification,
+                size,
+                subscription,
+            } => match subscription.and_then(|id| self.subs.get(&id)) {
+                Some(sub) => sub
+                    .queue
+                    .push(SubscriptionEvent::Notification(*notification), size),
+                None => self.notifications.push(*notification, size),
+            },
             Event::Request { id, request } => self.on_server_request(id, *request),
             Event::Warning(w) => tracing::warn!(warning = ?w, "mcp"),
             _ => {}
@@ -457,9 +520,30 @@ impl Driver {
                 }
                 Err(e) => drop(reply.try_send(Err(e))),
             },
+            Command::Listen {
+                ticket,
+                filter,
+                reply,
+            } => match self.session.listen(now, &filter) {
+                Ok(id) => {
+                    let (queue, rx) = Queue::channel(self.sub_limits.0, self.sub_limits.1);
+                    self.tickets.insert(ticket, id);
+                    let waiting = Some((reply, rx));
+                    self.subs.insert(
+                        id,
+                        Sub {
+                            ticket,
+                            queue,
+                            waiting,
+                        },
+                    );
+                }
+                Err(e) => drop(reply.try_send(Err(e))),
+            },
             Command::Cancel(ticket) => {
                 if let Some(id) = self.tickets.remove(&ticket) {
                     self.calls.remove(&id);
+                    self.subs.remove(&id);
                     self.session
                         .cancel(now, id, Some("the caller stopped waiting"));
                 }
@@ -487,6 +571,7 @@ impl Driver {
         // Calls still registered were completed by the core before `Closed`; this only drops
         // what raced with the end.
         self.calls.clear();
+        self.subs.clear();
         let linger = self.session.linger_deadline();
         match self.transport {
             Transport::Http { in_flight, .. } => {
@@ -510,6 +595,7 @@ fn refuse(command: Command, error: &SessionError, closers: &mut Vec<async_channe
     match command {
         Command::Request { reply, .. } => drop(reply.try_send(Err(error))),
         Command::Notify { reply, .. } => drop(reply.try_send(Err(error))),
+        Command::Listen { reply, .. } => drop(reply.try_send(Err(error))),
         Command::Cancel(_) => {}
         Command::Close(done) => closers.push(done),
     }

@@ -37,18 +37,22 @@ mod notifications;
 mod options;
 pub mod runtime;
 mod stdio;
+mod subscription;
 mod target;
 mod transport;
 
 pub use client::{Client, ClientBuilder, Memory};
 pub use error::{ConfigError, Error};
 pub use handler::{Handler, NoHandler};
+pub use mcpwire_core::modern::SubscriptionFilter;
 pub use mcpwire_core::schema;
 pub use mcpwire_core::{
-    self as core, HttpError, Limit, Policy, ProtocolError, RequestError, Scope, SessionError,
+    self as core, HttpError, Limit, Policy, ProtocolError, RequestError, Revision, Scope,
+    SessionError,
 };
 pub use notifications::Notifications;
 pub use options::{CallOptions, Progress};
+pub use subscription::{Subscription, SubscriptionEvent};
 pub use target::Target;
 
 /// The README's snippets, compiled as doc tests (they use both runtimes).

@@ -20,26 +20,50 @@ pub(crate) struct Held {
 }
 
 /// The driver's end: pushes within the limits, drops (and counts) what does not fit.
-pub(crate) struct Queue {
-    tx: async_channel::Sender<(ServerNotification, usize)>,
+pub(crate) struct Queue<T = ServerNotification> {
+    tx: async_channel::Sender<(T, usize)>,
     held: Arc<Held>,
     max_bytes: usize,
 }
 
+/// The application's end of a [`Queue`].
+pub(crate) type Receiver<T> = async_channel::Receiver<(T, usize)>;
+
 impl Queue {
-    /// A queue of at most `max_count` notifications and `max_bytes` bytes; nothing is kept
-    /// when either is zero.
+    /// The notification queue: at most `max_count` notifications and `max_bytes` bytes;
+    /// nothing is kept when either is zero.
     pub(crate) fn new(max_count: usize, max_bytes: usize) -> (Queue, Notifications) {
+        let (queue, rx) = Queue::channel(max_count, max_bytes);
+        let held = queue.held.clone();
+        (
+            queue,
+            Notifications {
+                rx: Box::pin(rx),
+                held,
+            },
+        )
+    }
+}
+
+impl<T> Queue<T> {
+    /// A queue of at most `max_count` items and `max_bytes` bytes, and its receiving end.
+    pub(crate) fn channel(max_count: usize, max_bytes: usize) -> (Queue<T>, Receiver<T>) {
         let (tx, rx) = async_channel::bounded(max_count.max(1));
-        let held = Arc::new(Held::default());
         let max_bytes = if max_count == 0 { 0 } else { max_bytes };
         let queue = Queue {
             tx,
-            held: held.clone(),
+            held: Arc::new(Held::default()),
             max_bytes,
         };
-        let rx = Box::pin(rx);
-        (queue, Notifications { rx, held })
+        (queue, rx)
+    }
+
+    /// Queues the last item whatever the limits (it ends the queue: one more item at most).
+    pub(crate) fn push_last(&self, item: T) {
+        if let Ok(Some((_, size))) = self.tx.force_send((item, 0)) {
+            self.held.bytes.fetch_sub(size, Ordering::AcqRel);
+            self.held.dropped.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     pub(crate) fn held(&self) -> &Arc<Held> {
@@ -48,7 +72,7 @@ impl Queue {
 
     /// Queues a notification of `size` bytes, or drops it (with a warning the first time) if
     /// it would pass the limits.
-    pub(crate) fn push(&self, notification: ServerNotification, size: usize) {
+    pub(crate) fn push(&self, notification: T, size: usize) {
         let held = &self.held;
         let bytes = held.bytes.load(Ordering::Acquire);
         let fits = bytes

@@ -1,10 +1,13 @@
 //! `mcpwire conformance <URL>`: the client that `@modelcontextprotocol/conformance` drives.
 //!
 //! The suite starts a mock server per scenario, runs `mcpwire conformance <url>` with
-//! `MCP_CONFORMANCE_SCENARIO` set (and, for some scenarios, `MCP_CONFORMANCE_CONTEXT`, JSON),
-//! and judges what the client sent. Each scenario expects a short script of requests:
+//! `MCP_CONFORMANCE_SCENARIO` set, `MCP_CONFORMANCE_PROTOCOL_VERSION` (0.2.0 and later: the
+//! revision the scenario runs at) and, for some scenarios, `MCP_CONFORMANCE_CONTEXT` (JSON),
+//! and judges what the client sent. The client finds the revision itself, as any `mcpwire`
+//! does (the `server/discover` probe, and the 2025 handshake for a server of that era); the
+//! protocol version only pins it to 2026-07-28 when the scenario runs there. Each scenario
+//! expects a short script of requests after the tools are listed:
 //!
-//! - `initialize`: initialize, list the tools, close.
 //! - `tools_call`: call `add_numbers` with two numbers.
 //! - `elicitation-sep1034-client-defaults`: declare elicitation; call
 //!   `test_client_elicitation_defaults`, whose elicitation is accepted with every `default`
@@ -13,14 +16,22 @@
 //!   resumes by GET with `Last-Event-ID` after the event's `retry`.
 //! - `json-schema-2020-12-preservation`: echo the `inputSchema` of
 //!   `json_schema_2020_12_tool`, as received, to `json_schema_echo`.
-//! - anything else (the auth scenarios): initialize and list the tools; no OAuth yet.
+//! - `sep-2322-client-request-state`: call its four tools; their `input_required` rounds go
+//!   through the handler like any elicitation.
+//! - `http-standard-headers`: call every tool, read every resource, get every prompt.
+//! - `http-custom-headers`: make the tool calls of the context's `toolCalls`.
+//! - `http-invalid-tool-headers`: call every tool the client kept (the invalid ones were left
+//!   out of the listing).
+//! - anything else (`initialize`, `request-metadata`, `json-schema-ref-no-deref`, the auth
+//!   scenarios): only what connecting and listing the tools send; no OAuth yet.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use mcpwire::core::jsonrpc::ErrorObject;
 use mcpwire::runtime::BoxFuture;
 use mcpwire::schema::{ClientCapabilities, ElicitAction, ElicitParams, ElicitResult, Tool};
-use mcpwire::{Client, Handler};
+use mcpwire::{Client, Handler, Revision};
 use serde_json::{json, Map, Value};
 
 use crate::exit::Failure;
@@ -32,22 +43,33 @@ const TIMEOUT: Duration = Duration::from_secs(20);
 /// Runs the scenario named by `MCP_CONFORMANCE_SCENARIO` against `url`.
 pub async fn run(url: &str) -> Result<(), Failure> {
     let scenario = std::env::var("MCP_CONFORMANCE_SCENARIO").unwrap_or_default();
+    let version = std::env::var("MCP_CONFORMANCE_PROTOCOL_VERSION").unwrap_or_default();
+    let context: Value = std::env::var("MCP_CONFORMANCE_CONTEXT")
+        .ok()
+        .and_then(|c| serde_json::from_str(&c).ok())
+        .unwrap_or(Value::Null);
     let _ = print::err(&format!(
-        "mcpwire conformance: scenario {scenario:?} against {url}"
+        "mcpwire conformance: scenario {scenario:?} at {version:?} against {url}"
     ));
+    let revision = match version.as_str() {
+        mcpwire::core::MODERN_PROTOCOL_VERSION => Revision::Modern,
+        _ => Revision::Auto,
+    };
     let client = Client::builder()
         .client_info("mcpwire-conformance", env!("CARGO_PKG_VERSION"))
         .timeout(TIMEOUT)
+        .revision(revision)
         .handler(AcceptDefaults)
         .connect(url)
         .await
         .map_err(|e| Failure::mcp(format!("connecting to {url}"), e))?;
-    let outcome = script(&client, &scenario).await;
+    let _ = print::err(&format!("revision {}", client.protocol_version()));
+    let outcome = script(&client, &scenario, &context).await;
     client.close().await;
     outcome
 }
 
-async fn script(client: &Client, scenario: &str) -> Result<(), Failure> {
+async fn script(client: &Client, scenario: &str, context: &Value) -> Result<(), Failure> {
     let tools = client
         .list_all_tools()
         .await
@@ -66,8 +88,90 @@ async fn script(client: &Client, scenario: &str) -> Result<(), Failure> {
                 .clone();
             call(client, "json_schema_echo", json!({ "schema": schema })).await
         }
+        "sep-2322-client-request-state" => {
+            for tool in [
+                "test_mrtr_echo_state",
+                "test_mrtr_unrelated",
+                "test_mrtr_no_state",
+                "test_mrtr_no_result_type",
+            ] {
+                call_any(client, tool, json!({})).await?;
+            }
+            Ok(())
+        }
+        "http-standard-headers" => {
+            for tool in &tools {
+                call_any(client, &tool.name, example_arguments(&tool.input_schema)).await?;
+            }
+            let resources = client
+                .list_all_resources()
+                .await
+                .map_err(|e| Failure::mcp("resources/list", e))?;
+            for r in resources {
+                client
+                    .read_resource(&r.uri)
+                    .await
+                    .map_err(|e| Failure::mcp(format!("resources/read {}", r.uri), e))?;
+            }
+            let prompts = client
+                .list_all_prompts()
+                .await
+                .map_err(|e| Failure::mcp("prompts/list", e))?;
+            for p in prompts {
+                client
+                    .get_prompt(&p.name, BTreeMap::new())
+                    .await
+                    .map_err(|e| Failure::mcp(format!("prompts/get {}", p.name), e))?;
+            }
+            Ok(())
+        }
+        "http-custom-headers" => {
+            let calls = context["toolCalls"].as_array().cloned().unwrap_or_default();
+            for c in calls {
+                let name = c["name"].as_str().unwrap_or_default();
+                call_any(client, name, c["arguments"].clone()).await?;
+            }
+            Ok(())
+        }
+        "http-invalid-tool-headers" => {
+            for tool in &tools {
+                call_any(client, &tool.name, example_arguments(&tool.input_schema)).await?;
+            }
+            Ok(())
+        }
         _ => Ok(()),
     }
+}
+
+/// Arguments that fit a flat object schema: a value of each property's type.
+fn example_arguments(schema: &Value) -> Value {
+    let properties = schema.get("properties").and_then(Value::as_object);
+    let arguments: Map<String, Value> = properties
+        .into_iter()
+        .flatten()
+        .map(|(name, p)| {
+            let value = match p.get("type").and_then(Value::as_str) {
+                Some("integer") => json!(1),
+                Some("number") => json!(1.5),
+                Some("boolean") => json!(true),
+                Some("object") => json!({}),
+                Some("array") => json!([]),
+                _ => json!("us-west1"),
+            };
+            (name.clone(), value)
+        })
+        .collect();
+    Value::Object(arguments)
+}
+
+/// Calls a tool whose result does not matter to the scenario (only what was sent does).
+async fn call_any(client: &Client, tool: &str, arguments: Value) -> Result<(), Failure> {
+    let result = client
+        .call_tool(tool, arguments)
+        .await
+        .map_err(|e| Failure::mcp(format!("tools/call {tool}"), e))?;
+    let _ = print::err(&format!("{tool}: {}", crate::output::call_result(&result)));
+    Ok(())
 }
 
 fn find<'a>(tools: &'a [Tool], name: &str) -> Result<&'a Tool, Failure> {
@@ -137,5 +241,19 @@ mod tests {
         let expected = json!({"name": "John Doe", "age": 30, "verified": true});
         assert_eq!(Value::Object(defaults(Some(&schema))), expected);
         assert!(defaults(None).is_empty());
+    }
+
+    #[test]
+    fn example_arguments_have_each_propertys_type() {
+        let schema = json!({"type": "object", "properties": {
+            "region": {"type": "string"},
+            "n": {"type": "integer"},
+            "on": {"type": "boolean"}
+        }});
+        assert_eq!(
+            example_arguments(&schema),
+            json!({"region": "us-west1", "n": 1, "on": true})
+        );
+        assert_eq!(example_arguments(&json!({})), json!({}));
     }
 }

@@ -4,7 +4,10 @@
 //! - every client scenario that 0.1.16 lists passes, except those in
 //!   `conformance-baseline.yml` (OAuth only), and each of those still fails, so the baseline
 //!   cannot silently rot;
-//! - `json-schema-2020-12-preservation` from 0.2.0-alpha.12 passes.
+//! - every client scenario of 0.2.0-alpha.12 that is not an auth or skills-extension
+//!   scenario passes at its default wire and again at `--spec-version 2026-07-28` where it
+//!   exists there, with the number of its checks that succeeded pinned (a pass whose checks
+//!   were SKIPPED fails here).
 //!
 //! Scenarios run one at a time (`sse-retry` measures the reconnection delay to ±200 ms);
 //! the baseline's, which fail at the first 401, run a few at once.
@@ -174,14 +177,134 @@ fn every_client_scenario_of_0_1_16_passes_except_the_auth_baseline() {
     );
 }
 
+/// The non-auth client scenarios of 0.2.0-alpha.12, with the revisions each runs at (its
+/// default wire, and 2026-07-28 when it exists there), and the checks that succeed at each:
+/// exact, so that a scenario whose checks went SKIPPED (which the suite still calls a pass)
+/// fails here. The `sep-2640-*` scenarios are the skills extension's (issue 13).
+const ALPHA_SCENARIOS: &[(&str, u32, Option<u32>)] = &[
+    // (scenario, SUCCESS checks at the default wire, at --spec-version 2026-07-28)
+    ("initialize", 1, None),
+    ("tools_call", 2, Some(2)),
+    ("elicitation-sep1034-client-defaults", 5, None),
+    ("sse-retry", 3, None),
+    ("request-metadata", 6, Some(6)),
+    ("sep-2322-client-request-state", 5, Some(5)),
+    ("http-standard-headers", 9, Some(9)),
+    ("http-custom-headers", 18, Some(18)),
+    ("http-invalid-tool-headers", 12, Some(12)),
+    ("json-schema-ref-no-deref", 1, Some(1)),
+    ("json-schema-2020-12-preservation", 9, Some(9)),
+];
+
+/// The checks of one run: how many of each status, from the `checks.json` files `-o` wrote.
+#[derive(Debug, Default, PartialEq)]
+struct Checks {
+    success: u32,
+    failure: u32,
+    warning: u32,
+    skipped: u32,
+    failed: Vec<String>,
+}
+
+fn read_checks(dir: &std::path::Path) -> Checks {
+    let mut checks = Checks::default();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.file_name().is_some_and(|n| n == "checks.json") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let all: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+                for c in all {
+                    let id = c["id"].as_str().unwrap_or_default().to_owned();
+                    match c["status"].as_str().unwrap_or_default() {
+                        "SUCCESS" => checks.success += 1,
+                        "FAILURE" => {
+                            checks.failure += 1;
+                            checks.failed.push(id);
+                        }
+                        "WARNING" => {
+                            checks.warning += 1;
+                            checks.failed.push(id);
+                        }
+                        "SKIPPED" => checks.skipped += 1,
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    checks
+}
+
+/// Runs one scenario of 0.2.0-alpha.12, at `spec` if given, and reads its checks.
+fn run_alpha(scenario: &str, spec: Option<&str>) -> (Run, Checks) {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("conformance")
+        .join(format!("{}-{}", scenario, spec.unwrap_or("default")));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let binary = env!("CARGO_BIN_EXE_mcpwire");
+    let mut command = Command::new(npm::node());
+    command
+        .arg(conformance(CONFORMANCE_ALPHA))
+        .args(["client", "--scenario", scenario, "--timeout", "30000"])
+        .arg("--command")
+        .arg(format!("{binary} conformance"))
+        .arg("-o")
+        .arg(&dir)
+        .env("PATH", path_with_node());
+    if let Some(spec) = spec {
+        command.args(["--spec-version", spec]);
+    }
+    let run = run(command, Duration::from_secs(120));
+    let checks = read_checks(&dir);
+    (run, checks)
+}
+
 #[test]
-fn json_schema_2020_12_is_preserved_in_0_2_0_alpha_12() {
+fn every_non_auth_client_scenario_of_0_2_0_alpha_12_passes_at_each_revision_with_its_checks_run() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let scenario = "json-schema-2020-12-preservation";
-    assert!(client_scenarios(CONFORMANCE_ALPHA)
+    let listed = client_scenarios(CONFORMANCE_ALPHA);
+    let non_auth: Vec<&String> = listed
         .iter()
-        .any(|s| s == scenario));
-    let run = run_scenario(CONFORMANCE_ALPHA, scenario);
-    assert_eq!(run.code, 0, "{scenario} failed:\n{}", tail(&run));
-    assert!(run.stderr.contains("OVERALL: PASSED"), "{}", tail(&run));
+        .filter(|s| !s.starts_with("auth/") && !s.starts_with("sep-2640-"))
+        .collect();
+    let covered: Vec<&str> = ALPHA_SCENARIOS.iter().map(|(s, ..)| *s).collect();
+    for s in &non_auth {
+        assert!(
+            covered.contains(&s.as_str()),
+            "a new scenario to cover: {s}"
+        );
+    }
+    let mut report = Vec::new();
+    let mut wrong = Vec::new();
+    for (scenario, at_default, at_2026) in ALPHA_SCENARIOS {
+        assert!(
+            listed.iter().any(|s| s == scenario),
+            "the suite lists no {scenario}"
+        );
+        for (spec, expected) in [(None, Some(*at_default)), (Some("2026-07-28"), *at_2026)] {
+            let Some(expected) = expected else { continue };
+            let (run, checks) = run_alpha(scenario, spec);
+            let wire = spec.unwrap_or("default wire");
+            report.push(format!(
+                "{scenario:<40} {wire:<13} {} SUCCESS, {} FAILURE, {} WARNING, {} SKIPPED (exit {})",
+                checks.success, checks.failure, checks.warning, checks.skipped, run.code
+            ));
+            if run.code != 0 || checks.success != expected || !checks.failed.is_empty() {
+                wrong.push(format!(
+                    "=== {scenario} at {wire}: {} SUCCESS (expected {expected}), failed {:?}, exit {}\n{}",
+                    checks.success,
+                    checks.failed,
+                    run.code,
+                    tail(&run)
+                ));
+            }
+        }
+    }
+    eprintln!("conformance {CONFORMANCE_ALPHA}:\n{}", report.join("\n"));
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
