@@ -52,7 +52,7 @@ pub(crate) enum Command {
     Listen {
         ticket: u64,
         filter: SubscriptionFilter,
-        reply: async_channel::Sender<Result<Listening, RequestError>>,
+        reply: ListenReply,
     },
     Close(async_channel::Sender<()>),
 }
@@ -69,11 +69,10 @@ struct Sub {
     ticket: u64,
     queue: Queue<SubscriptionEvent>,
     /// Until the first acknowledgement: who waits for it, and the receiving end to hand over.
-    waiting: Option<(
-        async_channel::Sender<Result<Listening, RequestError>>,
-        Receiver<SubscriptionEvent>,
-    )>,
+    waiting: Option<(ListenReply, Receiver<SubscriptionEvent>)>,
 }
+
+type ListenReply = async_channel::Sender<Result<Listening, RequestError>>;
 
 enum Transport {
     Http {
