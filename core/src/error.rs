@@ -130,8 +130,8 @@ pub enum RequestError {
     CapabilityRequired {
         /// The capabilities the server requires, as it sent them.
         required: serde_json::Value,
-        /// The server's error.
-        error: ErrorObject,
+        /// The server's message.
+        message: String,
     },
     /// The server does not speak the request's protocol version (-32022), and none of those it
     /// lists is one this client speaks (or it rejected the one retry with one of them).

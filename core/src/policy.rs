@@ -708,7 +708,7 @@ fn typed(e: &ErrorObject) -> Option<RequestError> {
                 .and_then(|d| d.get("requiredCapabilities"))
                 .cloned()
                 .unwrap_or(serde_json::Value::Null),
-            error: e.clone(),
+            message: e.message.clone(),
         }),
         _ => None,
     }

@@ -244,7 +244,8 @@ impl Lifecycle {
         let rpc = match &e {
             RequestError::Http(h) => h.rpc.as_ref(),
             RequestError::Rpc(r) | RequestError::HeaderMismatch(r) => Some(r),
-            RequestError::CapabilityRequired { error, .. } => Some(error),
+            // A modern error, and no version error: it fails the session below.
+            RequestError::CapabilityRequired { .. } => return Err(handshake_failure(e)),
             _ => None,
         };
         if let Some(kind) = rpc.and_then(modern::recognize) {
@@ -415,9 +416,10 @@ pub(crate) fn handshake_failure(e: RequestError) -> SessionError {
     match e {
         RequestError::Session(e) => e,
         RequestError::Http(e) => SessionError::Http(e),
-        RequestError::Rpc(e)
-        | RequestError::HeaderMismatch(e)
-        | RequestError::CapabilityRequired { error: e, .. } => SessionError::Rpc(e),
+        RequestError::Rpc(e) | RequestError::HeaderMismatch(e) => SessionError::Rpc(e),
+        RequestError::CapabilityRequired { message, .. } => {
+            SessionError::Rpc(ErrorObject::new(ErrorObject::MISSING_CAPABILITY, message))
+        }
         RequestError::Protocol(e) => SessionError::Protocol(e),
         RequestError::StreamLost => SessionError::StreamLost,
         RequestError::Transport(e) => SessionError::Transport(e),
