@@ -141,6 +141,19 @@ impl Connection {
         Failure::mcp(doing, error)
     }
 
+    /// Prints `value` as the command's JSON output, with the protocol revision spoken
+    /// (`"protocolVersion"`, beside the value's own fields when it is an object).
+    pub fn print_json(&self, value: &impl serde::Serialize) -> std::io::Result<()> {
+        let mut value = serde_json::to_value(value).map_err(std::io::Error::other)?;
+        if let serde_json::Value::Object(map) = &mut value {
+            map.insert(
+                "protocolVersion".into(),
+                self.client.protocol_version().into(),
+            );
+        }
+        crate::print::json(&value)
+    }
+
     /// `failure`, with the server's last stderr lines if it died.
     pub async fn explain(&self, failure: Failure) -> Failure {
         self.stderr.attach(failure).await

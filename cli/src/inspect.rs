@@ -21,7 +21,7 @@ pub async fn tools(common: &Common, server: &ServerArgs) -> Result<(), Failure> 
             .await
             .map_err(|e| c.failure("tools/list", e))?;
         if common.json {
-            print::json(&json!({ "tools": tools }))?;
+            c.print_json(&json!({ "tools": tools }))?;
         } else {
             for tool in &tools {
                 print::out(&output::tool(tool))?;
@@ -46,7 +46,7 @@ pub async fn call(common: &Common, tool: &str, server: &ServerWithArgs) -> Resul
         progress.finish();
         let result = result.map_err(|e| c.failure(format!("tools/call {tool}"), e))?;
         let written = if common.json {
-            print::json(&result)
+            c.print_json(&result)
         } else {
             let text = output::call_result(&result);
             match text.is_empty() {
@@ -79,7 +79,7 @@ pub async fn resources(common: &Common, server: &ServerArgs) -> Result<(), Failu
             Err(e) => return Err(c.failure("resources/templates/list", e)),
         };
         if common.json {
-            print::json(&json!({ "resources": resources, "resourceTemplates": templates }))?;
+            c.print_json(&json!({ "resources": resources, "resourceTemplates": templates }))?;
         } else {
             for resource in &resources {
                 print::out(&output::resource(resource))?;
@@ -105,7 +105,7 @@ pub async fn read(common: &Common, uri: &str, server: &ServerArgs) -> Result<(),
             .await
             .map_err(|e| c.failure(format!("resources/read {uri}"), e))?;
         if common.json {
-            print::json(&result)?;
+            c.print_json(&result)?;
         } else {
             print::out(&output::read_result(&result))?;
         }
@@ -123,7 +123,7 @@ pub async fn prompts(common: &Common, server: &ServerArgs) -> Result<(), Failure
             .await
             .map_err(|e| c.failure("prompts/list", e))?;
         if common.json {
-            print::json(&json!({ "prompts": prompts }))?;
+            c.print_json(&json!({ "prompts": prompts }))?;
         } else {
             for prompt in &prompts {
                 print::out(&output::prompt(prompt))?;
@@ -145,7 +145,7 @@ pub async fn get(common: &Common, prompt: &str, server: &ServerWithArgs) -> Resu
             .await
             .map_err(|e| c.failure(format!("prompts/get {prompt}"), e))?;
         if common.json {
-            print::json(&result)?;
+            c.print_json(&result)?;
         } else {
             print::out(&output::prompt_result(&result))?;
         }

@@ -665,6 +665,34 @@ fn the_state_text_is_echoed_byte_for_byte() {
 }
 
 #[test]
+fn over_http_a_state_only_round_in_a_json_body_goes_again_at_once_and_completes() {
+    // Found against the Python SDK: the retry went out while the first body was still being
+    // read, and that body was then taken for one without the answer.
+    let mut h = Harness::http_with(auto());
+    h.ready_modern_http();
+    let id = call(&mut h, "later", json!({}));
+    let first = h.sent().remove(0);
+    h.json(
+        first.exchange,
+        200,
+        &response_line(
+            id.0,
+            r#"{"resultType":"input_required","requestState":"later-1"}"#,
+        ),
+    );
+    let retry = h.sent().remove(0);
+    assert_eq!(retry.body["params"]["requestState"], "later-1");
+    assert!(responses(&h.events()).is_empty(), "still outstanding");
+    let wire = retry.body["id"].as_u64().unwrap();
+    h.json(
+        retry.exchange,
+        200,
+        &response_line(wire, r#"{"resultType":"complete","content":[]}"#),
+    );
+    assert!(matches!(&responses(&h.events())[..], [(rid, Ok(_))] if *rid == id));
+}
+
+#[test]
 fn rounds_are_bounded_by_the_policy_and_share_the_requests_one_deadline() {
     let config = with_elicitation(auto()).with_policy(
         Policy::default()

@@ -121,13 +121,19 @@ async fn exercise(runtime: Arc<dyn Runtime>, target: Target) {
     let client = Client::builder()
         .handler(answers.clone())
         .on_stderr(|_| {})
-        .connect_with(runtime, target)
+        .connect_with(runtime.clone(), target)
         .await
         .expect("connect to server-everything");
     assert!(
         client.server().server_info.name.contains("everything"),
         "{:?}",
         client.server().server_info
+    );
+    // A server of the 2025 era, found by the probe: the client fell back to the handshake.
+    assert!(
+        client.protocol_version().starts_with("2025-"),
+        "{}",
+        client.protocol_version()
     );
 
     let tools = client.list_all_tools().await.unwrap();
@@ -194,6 +200,38 @@ async fn exercise(runtime: Arc<dyn Runtime>, target: Target) {
     assert!(
         text_of(&roots.content).contains("file:///tmp/mcpwire-root"),
         "{roots:?}"
+    );
+
+    // A call dropped before its answer is cancelled; the session goes on.
+    let slow = client.call_tool(
+        "trigger-long-running-operation",
+        json!({ "duration": 30, "steps": 3 }),
+    );
+    let deadline =
+        runtime.sleep_until(std::time::Instant::now() + std::time::Duration::from_millis(500));
+    let raced = futures_lite::future::or(async { Some(slow.await) }, async {
+        deadline.await;
+        None
+    })
+    .await;
+    assert!(raced.is_none(), "the long operation is still running");
+    let echo = client
+        .call_tool("echo", json!({ "message": "after the cancel" }))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&echo.content), "Echo: after the cancel");
+
+    // Subscriptions are of 2026-07-28: in this era they fail at once, typed.
+    let e = client
+        .listen(mcpwire::SubscriptionFilter::new().tools_list_changed())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            mcpwire::Error::Request(mcpwire::RequestError::Removed { .. })
+        ),
+        "{e:?}"
     );
 
     let asked = answers.asked.lock().unwrap().clone();

@@ -1277,6 +1277,9 @@ impl Session {
     /// One JSON text that should hold JSON-RPC. A whole body must hold the answer of the
     /// request it came for; an event or a line that is not JSON-RPC is skipped.
     fn on_text(&mut self, now: Instant, text: &[u8], origin: Option<RequestId>, whole_body: bool) {
+        // The id the origin was sent with on this exchange: if it changes, the request went
+        // again on another (2026-07-28: an `input_required` round, a version error).
+        let wire = origin.and_then(|id| self.requests.get(id)).map(|p| p.wire);
         match jsonrpc::decode(text) {
             Ok(jsonrpc::Decoded::Single(m)) => {
                 self.on_message(now, m, origin);
@@ -1306,8 +1309,12 @@ impl Session {
         }
         // A JSON body is the whole answer: if the response was not in it, none will come. (A
         // request the answer asks to send again is not sent now.)
-        let sent = |id: &RequestId| self.requests.get(*id).is_some_and(|p| p.sent);
-        if let Some(id) = origin.filter(|id| whole_body && sent(id)) {
+        let here = |id: &RequestId| {
+            self.requests
+                .get(*id)
+                .is_some_and(|p| p.sent && Some(p.wire) == wire)
+        };
+        if let Some(id) = origin.filter(|id| whole_body && here(id)) {
             self.apply(now, Failure::NoResponse, Some(id), None, "");
         }
     }
