@@ -56,7 +56,7 @@ fn every_command(server: &[String], revision: &str, echo: &str, resource: &str) 
 fn the_2026_peer_over_http_and_stdio() {
     let http = Rev2026Http::start();
     every_command(
-        &[http.url.clone()],
+        std::slice::from_ref(&http.url),
         "2026-07-28",
         "hi both",
         "test://static",
@@ -73,7 +73,12 @@ fn the_2026_peer_over_http_and_stdio() {
 fn server_everything_of_the_2025_era_over_http_and_stdio() {
     let http = npm::ServerEverythingHttp::start();
     let document = "demo://resource/static/document/features.md";
-    every_command(&[http.url.clone()], "2025-11-25", "Echo: hi both", document);
+    every_command(
+        std::slice::from_ref(&http.url),
+        "2025-11-25",
+        "Echo: hi both",
+        document,
+    );
     let stdio = vec![
         "--".to_owned(),
         npm::node().display().to_string(),
