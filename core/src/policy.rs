@@ -130,7 +130,7 @@ pub struct Policy {
     /// How long the probe of the 2026-07-28 revision (`server/discover`) is waited for over
     /// stdio before the server is taken for one of the handshake's revisions (a server of
     /// those may not answer a request before `initialize` at all). Over HTTP the probe has the
-    /// request timeout. Default: 5 s.
+    /// request timeout (and over stdio never more than it). Default: 5 s.
     pub probe_timeout: Duration,
 }
 

@@ -73,6 +73,8 @@ pub fn setup() -> impl Strategy<Value = Setup> {
                 max_concurrent_exchanges: exchanges,
                 max_send_backlog: backlog,
                 stdin_reads: reads,
+                // Set from the handshake by the script strategies.
+                revision: mcpwire_core::Revision::Legacy,
             },
         )
 }
@@ -114,6 +116,13 @@ fn leaf_msg() -> impl Strategy<Value = Msg> {
         1 => bytes(24).prop_map(Msg::NotJson),
         1 => (target(), 0u16..8192).prop_map(|(t, n)| Msg::Large(t, n)),
         1 => Just(Msg::Blank),
+        // 2026-07-28.
+        1 => target().prop_map(Msg::Discover),
+        1 => target().prop_map(Msg::VersionError),
+        2 => (target(), any::<bool>()).prop_map(|(target, ask)| Msg::InputRequired { target, ask }),
+        1 => target().prop_map(Msg::UnknownResultType),
+        1 => target().prop_map(Msg::Acknowledged),
+        1 => target().prop_map(Msg::Subscribed),
     ]
 }
 
@@ -257,8 +266,9 @@ pub fn http_op() -> impl Strategy<Value = Op> {
     prop_oneof![
         6 => request(),
         2 => pick().prop_map(Op::Cancel),
-        1 => (pick(), any::<bool>()).prop_map(|(to, error)| Op::Respond { to, error }),
+        2 => (pick(), any::<bool>()).prop_map(|(to, error)| Op::Respond { to, error }),
         1 => Just(Op::Notify),
+        1 => Just(Op::Listen),
         1 => Just(Op::Close),
         4 => head(),
         3 => (pick(), msg(), splits()).prop_map(|(exchange, msg, splits)| Op::Json { exchange, msg, splits }),
@@ -289,6 +299,7 @@ pub fn stdio_op() -> impl Strategy<Value = Op> {
         2 => pick().prop_map(Op::Cancel),
         2 => (pick(), any::<bool>()).prop_map(|(to, error)| Op::Respond { to, error }),
         1 => Just(Op::Notify),
+        1 => Just(Op::Listen),
         1 => Just(Op::Close),
         8 => stdout,
         6 => answer,
@@ -307,10 +318,18 @@ pub fn http_script() -> impl Strategy<Value = Script> {
         2 => Just(Handshake::Json),
         2 => Just(Handshake::Sse),
         1 => Just(Handshake::None),
+        3 => Just(Handshake::Discover),
+        1 => Just(Handshake::DiscoverSse),
+        2 => Just(Handshake::DiscoverRefused),
+        1 => Just(Handshake::DiscoverNone),
+        1 => Just(Handshake::Modern),
     ];
     (setup(), handshake, vec(http_op(), 0..MAX_OPS)).prop_map(|(setup, handshake, ops)| Script {
         transport: Transport::Http,
-        setup,
+        setup: Setup {
+            revision: handshake.revision(),
+            ..setup
+        },
         handshake,
         ops,
     })
@@ -318,10 +337,20 @@ pub fn http_script() -> impl Strategy<Value = Script> {
 
 /// A random stdio script.
 pub fn stdio_script() -> impl Strategy<Value = Script> {
-    let handshake = prop_oneof![4 => Just(Handshake::Json), 1 => Just(Handshake::None)];
+    let handshake = prop_oneof![
+        4 => Just(Handshake::Json),
+        1 => Just(Handshake::None),
+        3 => Just(Handshake::Discover),
+        2 => Just(Handshake::DiscoverRefused),
+        1 => Just(Handshake::DiscoverNone),
+        1 => Just(Handshake::Modern),
+    ];
     (setup(), handshake, vec(stdio_op(), 0..MAX_OPS)).prop_map(|(setup, handshake, ops)| Script {
         transport: Transport::Stdio,
-        setup,
+        setup: Setup {
+            revision: handshake.revision(),
+            ..setup
+        },
         handshake,
         ops,
     })

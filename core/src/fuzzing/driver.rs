@@ -63,7 +63,7 @@ impl Driver {
     pub fn new(base: Instant, transport: Transport, setup: &Setup, rechunk: Rechunk) -> Driver {
         let config = setup.config();
         let http = transport == Transport::Http;
-        let checker = Checker::new(base, &config.policy, http);
+        let checker = Checker::new(base, &config, http);
         let limit = config.policy.max_message_size;
         let session = match transport {
             Transport::Http => Session::http(
@@ -255,18 +255,32 @@ impl Driver {
     }
 
     fn handshake(&mut self, handshake: Handshake) {
-        if handshake == Handshake::None {
+        if matches!(handshake, Handshake::None | Handshake::DiscoverNone) {
             return;
         }
         self.log.push(format!("> handshake {handshake:?}"));
-        let init = self.msg_bytes(&Msg::Init(Init::Latest), None);
+        match handshake {
+            Handshake::Discover | Handshake::DiscoverSse | Handshake::Modern => {
+                return self.discover(handshake == Handshake::DiscoverSse)
+            }
+            Handshake::DiscoverRefused => self.refuse_probe(),
+            _ => {}
+        }
+        // The opening `initialize`: the first exchange or line, or the one after the probe.
+        let first = usize::from(handshake == Handshake::DiscoverRefused);
+        let init_id = Id::Number(first as i64);
+        let init = self.msg_bytes(&Msg::Init(Init::Latest), Some(&init_id));
         if self.transport == Transport::Stdio {
             let mut line = init;
             line.push(b'\n');
             self.stdout(&line, Some(&[]));
             return self.op_done();
         }
-        let Some(exchange) = self.exchanges.first().map(|s| s.id) else {
+        let handshake = match handshake {
+            Handshake::DiscoverRefused => Handshake::JsonWithSession,
+            h => h,
+        };
+        let Some(exchange) = self.exchanges.get(first).map(|s| s.id) else {
             return;
         };
         let sse = handshake == Handshake::Sse;
@@ -290,7 +304,7 @@ impl Driver {
         self.body(exchange, &body, Some(&[]));
         self.input(self.clock, Input::ResponseEnd { exchange });
         // Accept `notifications/initialized`.
-        if let Some(note) = self.exchanges.get(1).map(|s| s.id) {
+        if let Some(note) = self.exchanges.get(first + 1).map(|s| s.id) {
             self.head(note, 202, &HeaderMap::new());
             self.input(self.clock, Input::ResponseEnd { exchange: note });
         }
@@ -303,6 +317,53 @@ impl Driver {
             }
         }
         self.op_done();
+    }
+
+    /// 2026-07-28: answers the probe (`server/discover`, id 0) with a `DiscoverResult`.
+    fn discover(&mut self, sse: bool) {
+        let probe = Id::Number(0);
+        let result = self.msg_bytes(&Msg::Discover(Target::Carried), Some(&probe));
+        if self.transport == Transport::Stdio {
+            let mut line = result;
+            line.push(b'\n');
+            self.stdout(&line, Some(&[]));
+            return self.op_done();
+        }
+        let Some(exchange) = self.exchanges.first().map(|s| s.id) else {
+            return;
+        };
+        let ct = if sse {
+            ContentType::Sse
+        } else {
+            ContentType::Json
+        };
+        self.head(exchange, 200, &content_type(ct));
+        let body = if sse {
+            sse_bytes(&[], &result, false)
+        } else {
+            result
+        };
+        self.body(exchange, &body, Some(&[]));
+        self.input(self.clock, Input::ResponseEnd { exchange });
+        self.op_done();
+    }
+
+    /// The probe refused as a server of the 2025 era does: a 400 without a modern error
+    /// (HTTP), or "method not found" (stdio).
+    fn refuse_probe(&mut self) {
+        if self.transport == Transport::Stdio {
+            let line =
+                br#"{"jsonrpc":"2.0","id":0,"error":{"code":-32601,"message":"Method not found"}}
+"#;
+            return self.stdout(line, Some(&[]));
+        }
+        let Some(exchange) = self.exchanges.first().map(|s| s.id) else {
+            return;
+        };
+        self.head(exchange, 400, &content_type(ContentType::Json));
+        let body = br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"Bad Request: No valid session ID provided"}}"#;
+        self.body(exchange, body, Some(&[]));
+        self.input(self.clock, Input::ResponseEnd { exchange });
     }
 
     fn exchange(&self, pick: Pick) -> ExchangeId {
@@ -345,7 +406,56 @@ impl Driver {
             Msg::ErrorWithoutId => {
                 json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": "parse"}})
             }
-            Msg::Init(init) => json!({"jsonrpc": "2.0", "id": 0, "result": init_result(*init)}),
+            Msg::Init(init) => {
+                let id =
+                    carried.map_or(json!(0), |id| serde_json::to_value(id).unwrap_or(json!(0)));
+                json!({"jsonrpc": "2.0", "id": id, "result": init_result(*init)})
+            }
+            Msg::Discover(t) => json!({
+                "jsonrpc": "2.0",
+                "id": self.target(*t, carried),
+                "result": {
+                    "resultType": "complete",
+                    "supportedVersions": ["2026-07-28"],
+                    "capabilities": {"tools": {"listChanged": true}},
+                    "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "scripted", "version": "1"}},
+                    "ttlMs": 0,
+                    "cacheScope": "private"
+                }
+            }),
+            Msg::VersionError(t) => json!({
+                "jsonrpc": "2.0",
+                "id": self.target(*t, carried),
+                "error": {"code": -32022, "message": "Unsupported protocol version",
+                          "data": {"supported": ["2026-07-28"], "requested": "2026-07-28"}}
+            }),
+            Msg::InputRequired { target, ask } => {
+                let mut result =
+                    json!({"resultType": "input_required", "requestState": "s\u{e9}\"1"});
+                if *ask {
+                    result["inputRequests"] = json!({"confirm": {
+                        "method": "elicitation/create",
+                        "params": {"message": "ok?", "requestedSchema": {"type": "object", "properties": {}}}
+                    }});
+                }
+                json!({"jsonrpc": "2.0", "id": self.target(*target, carried), "result": result})
+            }
+            Msg::UnknownResultType(t) => json!({
+                "jsonrpc": "2.0", "id": self.target(*t, carried), "result": {"resultType": "mystery"}
+            }),
+            Msg::Acknowledged(t) => json!({
+                "jsonrpc": "2.0",
+                "method": "notifications/subscriptions/acknowledged",
+                "params": {
+                    "_meta": {"io.modelcontextprotocol/subscriptionId": self.target(*t, carried)},
+                    "notifications": {"toolsListChanged": true}
+                }
+            }),
+            Msg::Subscribed(t) => json!({
+                "jsonrpc": "2.0",
+                "method": "notifications/tools/list_changed",
+                "params": {"_meta": {"io.modelcontextprotocol/subscriptionId": self.target(*t, carried)}}
+            }),
             Msg::Progress(t) => json!({
                 "jsonrpc": "2.0",
                 "method": "notifications/progress",
@@ -489,6 +599,17 @@ impl Driver {
                 let result = self.session.respond(id, answer);
                 self.checker.command(&result);
                 self.log.push(format!("respond -> {result:?}"));
+                self.drain(true);
+            }
+            Op::Listen => {
+                let filter = crate::modern::SubscriptionFilter::new().tools_list_changed();
+                self.checker.begin(Some(now));
+                let result = self.session.listen(now, &filter);
+                self.checker.requested(None, false, &result);
+                if let Ok(id) = result {
+                    self.started.push(id);
+                }
+                self.log.push(format!("listen -> {result:?}"));
                 self.drain(true);
             }
             Op::Notify => {

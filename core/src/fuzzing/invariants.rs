@@ -23,8 +23,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use crate::{
-    Event, ExchangeId, Limit, Output, Policy, RequestError, RequestId, Session, SessionError,
-    Transmit,
+    Event, ExchangeId, ExchangeKind, Limit, Output, Policy, RequestError, RequestId, Session,
+    SessionError, Transmit,
 };
 
 /// How many outputs one command or input may produce before `poll_output` must say `Wait`.
@@ -67,12 +67,17 @@ enum Expect {
 /// [module documentation](self).
 #[derive(Debug)]
 pub struct Checker {
-    base: Instant,
     last_now: Instant,
     http: bool,
     policy: Policy,
     next_id: u64,
+    /// When the session last sent an opening request (`initialize`, the probe
+    /// `server/discover`): until it is ready, its deadline counts from then.
+    opening_sent: Instant,
     open: BTreeMap<RequestId, Open>,
+    /// Subscriptions the server acknowledged: open, but waiting for no answer (and so with no
+    /// deadline) until their stream breaks.
+    subscribed: BTreeMap<RequestId, Open>,
     done: BTreeMap<RequestId, Open>,
     ready: bool,
     closed: Option<SessionError>,
@@ -89,14 +94,15 @@ pub struct Checker {
 
 impl Checker {
     /// A checker for a session created at `base` with `policy`, over HTTP or stdio.
-    pub fn new(base: Instant, policy: &Policy, http: bool) -> Checker {
+    pub fn new(base: Instant, config: &crate::Config, http: bool) -> Checker {
         Checker {
-            base,
             last_now: base,
             http,
-            policy: policy.clone(),
+            policy: config.policy.clone(),
             next_id: 1,
+            opening_sent: base,
             open: BTreeMap::new(),
+            subscribed: BTreeMap::new(),
             done: BTreeMap::new(),
             ready: false,
             closed: None,
@@ -150,12 +156,14 @@ impl Checker {
         }
         match result {
             Ok(id) => {
-                assert_eq!(
-                    *id,
-                    RequestId(self.next_id),
-                    "invariant 1: request ids are allocated in order"
+                // The session's own requests (the probe, `initialize`) and the ids of requests
+                // issued again take numbers too: ids only go up.
+                assert!(
+                    *id >= RequestId(self.next_id),
+                    "invariant 1: request ids are allocated in order ({id:?} after {})",
+                    self.next_id
                 );
-                self.next_id += 1;
+                self.next_id = id.0 + 1;
                 let at = self.last_now;
                 let timeout = timeout
                     .unwrap_or(self.policy.request_timeout)
@@ -192,6 +200,9 @@ impl Checker {
                 );
             }
             Err(RequestError::Session(e)) => self.expect.push(Expect::ClosedWith(e.clone())),
+            // A method the revision spoken does not have (`subscriptions/listen` in the 2025
+            // era).
+            Err(RequestError::Removed { .. }) => {}
             Err(e) => panic!("request failed at once with {e:?}, which is no command error"),
         }
     }
@@ -209,6 +220,8 @@ impl Checker {
                 )
             }
             (_, Ok(())) => {}
+            // A notification the revision spoken removed (2026-07-28).
+            (_, Err(RequestError::Removed { .. })) => {}
             // A notification that would wait past the limit fails alone; an answer fails the
             // session (with that error, which `settled` sees in `Closed`).
             (
@@ -281,9 +294,14 @@ impl Checker {
         }
         let seen = match output {
             Output::Transmit(Transmit::Http {
-                exchange, request, ..
+                exchange,
+                request,
+                kind,
             }) => {
                 assert!(self.http, "an HTTP transmit from a stdio session");
+                if matches!(kind, ExchangeKind::Initialize | ExchangeKind::Discover) {
+                    self.opening_sent = self.last_now;
+                }
                 if let Some(last) = self.exchanges.last() {
                     assert!(
                         exchange > last,
@@ -313,10 +331,14 @@ impl Checker {
                     "a stdin write that does not end a line"
                 );
                 for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-                    assert!(
-                        serde_json::from_slice::<serde_json::Value>(line).is_ok(),
-                        "a stdin line that is not JSON"
-                    );
+                    let message = serde_json::from_slice::<serde_json::Value>(line);
+                    let Ok(message) = message else {
+                        panic!("a stdin line that is not JSON");
+                    };
+                    let method = message.get("method").and_then(|m| m.as_str());
+                    if matches!(method, Some("initialize" | "server/discover")) {
+                        self.opening_sent = self.last_now;
+                    }
                 }
                 Seen::Other
             }
@@ -331,7 +353,7 @@ impl Checker {
                 Seen::Other
             }
             Output::Event(Event::Response { id, result }) => {
-                let Some(open) = self.open.remove(id) else {
+                let Some(open) = self.open.remove(id).or_else(|| self.subscribed.remove(id)) else {
                     if self.done.contains_key(id) {
                         panic!("invariant 1: {id:?} completed twice (again with {result:?})");
                     }
@@ -354,6 +376,25 @@ impl Checker {
             Output::Event(Event::Ready) => {
                 assert!(!self.ready, "Ready twice");
                 self.ready = true;
+                Seen::Other
+            }
+            Output::Event(Event::Subscribed { id, .. }) => {
+                let open = self.open.remove(id).or_else(|| self.subscribed.remove(id));
+                let open = open.unwrap_or_else(|| panic!("{id:?} acknowledged, not outstanding"));
+                self.subscribed.insert(*id, open);
+                Seen::Other
+            }
+            Output::Event(Event::Warning(crate::Warning::Reissued { id, .. })) => {
+                // A subscription opened again waits for its acknowledgement again, under a new
+                // deadline.
+                if let Some(mut open) = self.subscribed.remove(id) {
+                    let timeout = self
+                        .policy
+                        .request_timeout
+                        .min(self.policy.max_request_time);
+                    open.latest = crate::session::later(self.last_now, timeout);
+                    self.open.insert(*id, open);
+                }
                 Seen::Other
             }
             Output::Event(Event::Closed(e)) => {
@@ -454,9 +495,11 @@ impl Checker {
         }
         // Until Ready, the session waits for the answer to `initialize` (its deadline), then
         // (HTTP) for the answer to the GET stream, at most `server_stream_wait` longer.
+        // (The probe of 2026-07-28 may go twice and be followed by `initialize`: each opening
+        // has its deadline from when it was sent.)
         let policy = &self.policy;
         let init = policy.request_timeout.min(policy.max_request_time) + policy.server_stream_wait;
-        let init = (!self.ready).then(|| self.base + init);
+        let init = (!self.ready).then(|| self.opening_sent + init);
         let latest = self.open.values().map(|o| o.latest).chain(init).min();
         if let Some(latest) = latest {
             let pending: Vec<_> = self.open.keys().collect();
@@ -542,8 +585,9 @@ impl Checker {
             .saturating_add(self.unchecked_backlog())
             .saturating_add(self.commands.saturating_mul(4096));
         let fixed = (64 << 10) + 2 * message;
+        let requests = self.open.len() + self.subscribed.len();
         fixed
-            .saturating_add(self.open.len().saturating_mul(per_request))
+            .saturating_add(requests.saturating_mul(per_request))
             .saturating_add(self.open_exchanges.len().saturating_mul(per_exchange))
             .saturating_add(waiting)
     }

@@ -67,6 +67,8 @@ pub struct Setup {
     /// The server reads what the client writes to its stdin (the driver reports each write
     /// taken before the next op); when false it never does.
     pub stdin_reads: bool,
+    /// The revision the client speaks (from the [`Handshake`]).
+    pub revision: crate::Revision,
 }
 
 impl Default for Setup {
@@ -87,6 +89,7 @@ impl Default for Setup {
             max_concurrent_exchanges: 64,
             max_send_backlog: 32 << 20,
             stdin_reads: true,
+            revision: crate::Revision::Legacy,
         }
     }
 }
@@ -126,7 +129,7 @@ impl Setup {
         Config {
             policy,
             capabilities,
-            revision: crate::Revision::Legacy,
+            revision: self.revision,
             ..Config::default()
         }
     }
@@ -143,6 +146,30 @@ pub enum Handshake {
     JsonWithSession,
     /// `initialize` answered with an SSE event carrying an id, and `Mcp-Session-Id`.
     Sse,
+    /// 2026-07-28 (the probe by default): `server/discover` answered with a JSON body.
+    Discover,
+    /// 2026-07-28: `server/discover` answered with an SSE event.
+    DiscoverSse,
+    /// The probe refused as a server of the 2025 era does (a 400, or over stdio an error),
+    /// then `initialize` answered with a JSON body and `Mcp-Session-Id`.
+    DiscoverRefused,
+    /// The probe, with no help: the ops must answer it (or not).
+    DiscoverNone,
+    /// Pinned to 2026-07-28: `server/discover` answered with a JSON body.
+    Modern,
+}
+
+impl Handshake {
+    /// The revision the client speaks with this start.
+    pub fn revision(self) -> crate::Revision {
+        match self {
+            Handshake::None | Handshake::Json | Handshake::JsonWithSession | Handshake::Sse => {
+                crate::Revision::Legacy
+            }
+            Handshake::Modern => crate::Revision::Modern,
+            _ => crate::Revision::Auto,
+        }
+    }
 }
 
 /// One thing that happens: a command from the application, an input from the transport, or
@@ -169,6 +196,8 @@ pub enum Op {
     },
     /// `notify("notifications/roots/list_changed")`.
     Notify,
+    /// `listen` (2026-07-28) for the tool list's changes.
+    Listen,
     /// `close`.
     Close,
     /// A response head on an exchange.
@@ -337,6 +366,24 @@ pub enum Msg {
     NotJson(Blob),
     /// A result padded to `size` bytes (to cross the limit).
     Large(Target, u16),
+    /// 2026-07-28: a `server/discover` result.
+    Discover(Target),
+    /// 2026-07-28: an `UnsupportedProtocolVersionError` (-32022) listing 2026-07-28.
+    VersionError(Target),
+    /// 2026-07-28: an `input_required` result asking for an elicitation (`ask`), or with
+    /// only a `requestState`.
+    InputRequired {
+        /// Whose.
+        target: Target,
+        /// It asks for an elicitation.
+        ask: bool,
+    },
+    /// 2026-07-28: a result whose `resultType` nobody knows.
+    UnknownResultType(Target),
+    /// 2026-07-28: `notifications/subscriptions/acknowledged` for a subscription.
+    Acknowledged(Target),
+    /// 2026-07-28: a list-changed notification of a subscription.
+    Subscribed(Target),
     /// Nothing (an empty body, a blank line, an empty `data`).
     Blank,
 }
@@ -564,13 +611,24 @@ impl Script {
             max_concurrent_exchanges: r.pick(&[64, 64, 1, 2, 3, 0]),
             max_send_backlog: r.pick(&[32 << 20, 32 << 20, 512, 4096, 0]),
             stdin_reads: !r.u8().is_multiple_of(8),
+            revision: crate::Revision::Legacy,
         };
         let handshake = r.pick(&[
             Handshake::JsonWithSession,
             Handshake::Json,
             Handshake::Sse,
             Handshake::None,
+            Handshake::Discover,
+            Handshake::DiscoverSse,
+            Handshake::DiscoverRefused,
+            Handshake::DiscoverNone,
+            Handshake::Modern,
+            Handshake::Discover,
         ]);
+        let setup = Setup {
+            revision: handshake.revision(),
+            ..setup
+        };
         let mut ops = Vec::new();
         while !r.is_empty() && ops.len() < 256 {
             ops.push(Op::read(&mut r, transport));
@@ -606,7 +664,7 @@ impl Target {
 
 impl Msg {
     fn read(r: &mut Reader, depth: u8) -> Msg {
-        match r.u8() % 16 {
+        match r.u8() % 24 {
             0..=3 => Msg::Result(Target::read(r)),
             4 => Msg::Error(Target::read(r)),
             5 => Msg::ErrorWithoutId,
@@ -627,6 +685,15 @@ impl Msg {
             12 => Msg::NotJsonRpc,
             13 => Msg::NotJson(Blob(r.bytes(24))),
             14 => Msg::Large(Target::read(r), r.u16() % 8192),
+            16 => Msg::Discover(Target::read(r)),
+            17 => Msg::VersionError(Target::read(r)),
+            18 | 19 => Msg::InputRequired {
+                target: Target::read(r),
+                ask: r.bool(),
+            },
+            20 => Msg::UnknownResultType(Target::read(r)),
+            21 => Msg::Acknowledged(Target::read(r)),
+            22 => Msg::Subscribed(Target::read(r)),
             _ => Msg::Blank,
         }
     }
@@ -668,6 +735,7 @@ impl Op {
                 to: Pick::read(r),
                 error: r.bool(),
             },
+            5 if r.u8().is_multiple_of(2) => Op::Listen,
             5 => Op::Notify,
             6 if r.u8().is_multiple_of(8) => Op::Close,
             6 | 7 if stdio => Op::Stdout {

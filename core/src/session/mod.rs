@@ -301,7 +301,9 @@ impl Session {
         let size = method.len() + params.as_ref().map_or(0, |p| p.get().len()) + 64;
         // Over stdio a server of the 2025 era may never answer the probe.
         let timeout = match (&self.transport, modern) {
-            (Transport::Stdio(_), true) => Some(self.policy.probe_timeout),
+            (Transport::Stdio(_), true) => {
+                Some(self.policy.probe_timeout.min(self.policy.request_timeout))
+            }
             _ => None,
         };
         let id = self.insert(
@@ -444,6 +446,7 @@ impl Session {
         now: Instant,
         filter: &crate::modern::SubscriptionFilter,
     ) -> Result<RequestId, RequestError> {
+        self.check_open()?;
         if let (false, Some(version)) = (self.lifecycle.is_modern(), self.lifecycle.version()) {
             return Err(RequestError::Removed {
                 method: "subscriptions/listen".into(),
@@ -744,18 +747,7 @@ impl Session {
                 }
             }
             TimerReason::ServerStreamWait => self.become_ready(now),
-            TimerReason::Reissue(id) => {
-                let Some(p) = self.requests.get(id) else {
-                    return;
-                };
-                let warning = Warning::Reissued {
-                    id,
-                    method: p.method.to_string(),
-                    attempt: p.reissues + 1,
-                };
-                self.warn(warning);
-                self.reissue(now, id);
-            }
+            TimerReason::Reissue(id) => self.reissue_warned(now, id),
             TimerReason::ErrorBody(exchange) => {
                 if let Transport::Http(h) = &mut self.transport {
                     h.error_body_done(exchange, true);
@@ -1093,8 +1085,12 @@ impl Session {
         if p.input.is_some() {
             self.inputs.retain(|_, (r, _)| *r != id);
         }
+        // The probe's stream has nothing more for the session, whatever its answer: it would
+        // only hold an exchange (the opening that follows may need it).
+        let probe =
+            p.owner == Owner::Lifecycle && &*p.method == crate::modern::methods::SERVER_DISCOVER;
         if let Transport::Http(h) = &mut self.transport {
-            h.forget_request(id, failed);
+            h.forget_request(id, failed || probe);
         }
         match p.owner {
             Owner::App => self
@@ -1488,10 +1484,15 @@ impl Session {
                 Effect::RetryWithVersion(version) => {
                     self.lifecycle.set_version(version);
                     self.refresh_meta();
-                    if let Some(p) = self.requests.get_mut(id) {
-                        p.version_retried = true;
-                    }
-                    return self.reissue(now, id);
+                    let Some(p) = self.requests.get_mut(id) else {
+                        return;
+                    };
+                    p.version_retried = true;
+                    // A subscription that goes again is reopened: the application hears.
+                    return match p.listen.is_some_and(|l| l.acknowledged) {
+                        true => self.reissue_warned(now, id),
+                        false => self.reissue(now, id),
+                    };
                 }
                 Effect::FailRequest(e) => return self.complete(id, Err(e), true),
                 _ => {}
@@ -1517,9 +1518,24 @@ impl Session {
         })
     }
 
+    /// Issues a request again, with a [`Warning::Reissued`]: its stream broke, or a
+    /// subscription is reopened.
+    fn reissue_warned(&mut self, now: Instant, id: RequestId) {
+        let Some(p) = self.requests.get(id) else {
+            return;
+        };
+        let warning = Warning::Reissued {
+            id,
+            method: p.method.to_string(),
+            attempt: p.reissues + 1,
+        };
+        self.warn(warning);
+        self.reissue(now, id);
+    }
+
     /// Issues a request again with a new wire id (its deadline stays): after a version
-    /// error, an `input_required` round, or a broken stream. A subscription waits for its
-    /// acknowledgement again, under a new deadline.
+    /// error, an `input_required` round, or a broken stream. An acknowledged subscription
+    /// waits for its acknowledgement again, under a new deadline.
     fn reissue(&mut self, now: Instant, id: RequestId) {
         if let Transport::Http(h) = &mut self.transport {
             h.detach(id);
@@ -1528,7 +1544,8 @@ impl Session {
             return;
         }
         if let Some(p) = self.requests.get_mut(id) {
-            if let Some(l) = p.listen.as_mut() {
+            // One that was never acknowledged keeps the deadline it had.
+            if let Some(l) = p.listen.as_mut().filter(|l| l.acknowledged) {
                 l.acknowledged = false;
                 let at = later(now, p.timeout);
                 self.timers.set(TimerReason::RequestDeadline(id), at);

@@ -472,9 +472,19 @@ impl Http {
     /// the server's session.
     pub(crate) fn shut(&mut self, close: bool) -> Vec<Happened> {
         let mut out = Vec::with_capacity(self.exchanges.len() + 1);
+        // An exchange whose request the session has not taken yet never reached the adapter:
+        // nothing to abort.
+        let untaken: Vec<ExchangeId> = self
+            .happened
+            .iter()
+            .filter_map(|h| match h {
+                Happened::Transmit(Transmit::Http { exchange, .. }) => Some(*exchange),
+                _ => None,
+            })
+            .collect();
         for (id, x) in std::mem::take(&mut self.exchanges) {
             let lingers = matches!(x.kind, ExchangeKind::Notification | ExchangeKind::Delete);
-            if x.waiting.is_none() && !lingers {
+            if x.waiting.is_none() && !lingers && !untaken.contains(&id) {
                 out.push(Happened::Abort(id));
             }
         }
