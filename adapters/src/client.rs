@@ -77,6 +77,16 @@ impl ClientBuilder {
         self
     }
 
+    /// Authorizes with OAuth when the server asks (HTTP): a 401 (or a 403
+    /// `insufficient_scope`) holds the calls while the flow runs — discovery, registration,
+    /// the user step (`oauth`'s [`UserStep`](crate::auth::UserStep)), the token — and sends
+    /// them again with the token, or fails them with [`RequestError::Auth`]. Credentials are
+    /// loaded from and saved to `oauth`'s store, keyed by the server URL.
+    pub fn oauth(mut self, oauth: crate::auth::OAuth) -> Self {
+        self.settings.oauth = Some(oauth);
+        self
+    }
+
     /// Which protocol revision to speak (default [`Revision::Auto`]: probe 2026-07-28 with
     /// `server/discover`, and fall back to the 2025 handshake for a server of that era).
     pub fn revision(mut self, revision: Revision) -> Self {

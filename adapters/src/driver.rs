@@ -24,7 +24,7 @@ use crate::handler::Handler;
 use crate::http::{self, Pool};
 use crate::notifications::{Notifications, Queue, Receiver};
 use crate::options::{Progress, ProgressFn, Settings};
-use crate::runtime::{timeout, Runtime};
+use crate::runtime::{timeout, BoxFuture, Runtime};
 use crate::stdio::Stdio;
 use crate::subscription::SubscriptionEvent;
 use crate::target::Target;
@@ -77,10 +77,16 @@ type ListenReply = async_channel::Sender<Result<Listening, RequestError>>;
 enum Transport {
     Http {
         pool: Arc<Pool>,
+        /// Pools for the OAuth flow's other origins (authorization servers), at most
+        /// [`MAX_OTHER_ORIGINS`], the oldest dropped.
+        others: Vec<(String, Arc<Pool>)>,
         in_flight: HashMap<ExchangeId, InFlight>,
     },
     Stdio(Stdio),
 }
+
+/// The most other origins (authorization servers) kept connections to at once.
+const MAX_OTHER_ORIGINS: usize = 8;
 
 /// An exchange's task: dropping `abort` ends it; `done` closes when it has ended.
 struct InFlight {
@@ -152,6 +158,7 @@ pub(crate) async fn connect(
         notifications: queue.held().clone(),
         ..Shared::default()
     });
+    let mut auth_key = String::new();
     let (session, transport, span) = match target {
         Target::Http(url) => {
             // `user:password@` becomes Basic authorization, and leaves the URL: it would go
@@ -178,8 +185,17 @@ pub(crate) async fn connect(
             let span = tracing::info_span!("mcp_session", transport = "http", url = %url);
             let transport = Transport::Http {
                 pool,
+                others: Vec::new(),
                 in_flight: HashMap::new(),
             };
+            if let Some(oauth) = &settings.oauth {
+                let mut auth = mcpwire_core::Authorization::new(oauth.config.clone());
+                if let Some(stored) = oauth.store.load(&url) {
+                    auth = auth.with_credentials(stored, unix_now());
+                }
+                config.auth = Some(auth);
+            }
+            auth_key = url.clone();
             (Session::http(now, uri, config), transport, span)
         }
         Target::Stdio(command) => {
@@ -198,6 +214,7 @@ pub(crate) async fn connect(
     };
     let (commands, commands_rx) = async_channel::unbounded();
     let (ready_tx, ready_rx) = async_channel::bounded(1);
+    let oauth = settings.oauth.clone().map(|o| (o, auth_key));
     let driver = Driver {
         session,
         runtime: runtime.clone(),
@@ -211,6 +228,9 @@ pub(crate) async fn connect(
         tickets: HashMap::new(),
         subs: HashMap::new(),
         sub_limits: (settings.notification_capacity, settings.notification_bytes),
+        oauth,
+        connect_timeout: settings.connect_timeout,
+        extra_roots: settings.extra_roots.clone(),
     };
     runtime.spawn(Box::pin(driver.run(commands_rx, incoming).instrument(span)));
     let server = match ready_rx.recv().await {
@@ -240,6 +260,10 @@ struct Driver {
     subs: HashMap<RequestId, Sub>,
     /// Each subscription's queue: at most this many events and bytes.
     sub_limits: (usize, usize),
+    /// OAuth, and the server URL its credentials are kept under.
+    oauth: Option<(crate::auth::OAuth, String)>,
+    connect_timeout: std::time::Duration,
+    extra_roots: Vec<Vec<u8>>,
 }
 
 enum Woke {
@@ -325,6 +349,16 @@ impl Driver {
                         in_flight.remove(&exchange);
                     }
                 }
+                Output::Random(n) => {
+                    let mut bytes = vec![0u8; n];
+                    if let Err(e) = getrandom::fill(&mut bytes) {
+                        // The flow fails on bytes of the wrong length: nothing is guessed.
+                        tracing::error!(error = %e, "no randomness for the OAuth flow");
+                        bytes.clear();
+                    }
+                    let now = self.runtime.now();
+                    self.session.handle_input(now, Input::Random(&bytes));
+                }
                 Output::Event(Event::Closed(error)) => return Err(error),
                 Output::Event(event) => self.on_event(event),
                 _ => {}
@@ -338,11 +372,39 @@ impl Driver {
                 Transmit::Http {
                     exchange, request, ..
                 },
-                Transport::Http { pool, in_flight },
+                Transport::Http {
+                    pool,
+                    others,
+                    in_flight,
+                },
             ) => {
                 let (abort_tx, abort_rx) = async_channel::bounded::<()>(1);
                 let (done_tx, done_rx) = async_channel::bounded::<()>(1);
-                let run = http::exchange(pool.clone(), exchange, *request, self.inbox.clone());
+                // The OAuth flow's requests may go to other origins: each has its own pool.
+                let target = match pool.serves(request.uri()) {
+                    true => Ok(pool.clone()),
+                    false => other_pool(
+                        others,
+                        &self.runtime,
+                        request.uri(),
+                        self.connect_timeout,
+                        &self.extra_roots,
+                    ),
+                };
+                let target = match target {
+                    Ok(p) => p,
+                    Err(e) => {
+                        let error = mcpwire_core::TransportError::new(
+                            mcpwire_core::TransportErrorKind::Connect,
+                            e.to_string(),
+                        );
+                        let now = self.runtime.now();
+                        return self
+                            .session
+                            .handle_input(now, Input::ExchangeFailed { exchange, error });
+                    }
+                };
+                let run = http::exchange(target, exchange, *request, self.inbox.clone());
                 self.runtime.spawn(Box::pin(async move {
                     // Dropping the abort sender (an `Output::Abort`, or the driver ending)
                     // ends the exchange and closes its connection.
@@ -426,9 +488,40 @@ impl Driver {
                 None => self.notifications.push(*notification, size),
             },
             Event::Request { id, request } => self.on_server_request(id, *request),
+            Event::Authorize { url, redirect_uri } => self.user_step(url.0, redirect_uri),
+            Event::Authorized => {
+                if let Some((oauth, key)) = &self.oauth {
+                    let now = self.runtime.now();
+                    if let Some(c) = self.session.credentials(now, unix_now()) {
+                        oauth.store.save(key, &c);
+                    }
+                }
+            }
             Event::Warning(w) => tracing::warn!(warning = ?w, "mcp"),
             _ => {}
         }
+    }
+
+    /// Runs the user step of authorization in its own task; where the browser came back to
+    /// comes back as a message.
+    fn user_step(&mut self, url: String, redirect_uri: String) {
+        let Some((oauth, _)) = &self.oauth else {
+            return;
+        };
+        let inbox = self.inbox.clone();
+        let step: BoxFuture<'static, Result<String, String>> = match &oauth.user {
+            crate::auth::UserStep::Custom(f) => f(crate::auth::Authorize { url, redirect_uri }),
+            crate::auth::UserStep::Headless => {
+                let runtime = self.runtime.clone();
+                let timeout = self.connect_timeout;
+                let roots = self.extra_roots.clone();
+                Box::pin(async move { http::location_of(runtime, &url, timeout, &roots).await })
+            }
+        };
+        self.runtime.spawn(Box::pin(async move {
+            let result = step.await;
+            drop(inbox.send(Incoming::Redirect(result)).await);
+        }));
     }
 
     /// Runs the handler for a server request in its own task; its answer comes back as a
@@ -480,6 +573,9 @@ impl Driver {
             Incoming::WriteFailed(error) => s.handle_input(now, Input::WriteFailed(error)),
             Incoming::StdinWritten(bytes) => s.handle_input(now, Input::StdinWritten { bytes }),
             Incoming::Respond(id, result) => drop(s.respond(id, result)),
+            Incoming::Redirect(result) => {
+                s.authorization_redirect(now, result.as_deref().map_err(String::as_str))
+            }
         }
     }
 
@@ -586,6 +682,38 @@ impl Driver {
         }
         drop(closers);
     }
+}
+
+/// The pool for `uri`'s origin among `others`, made if it is new (the oldest dropped past
+/// [`MAX_OTHER_ORIGINS`]).
+fn other_pool(
+    others: &mut Vec<(String, Arc<Pool>)>,
+    runtime: &Arc<dyn Runtime>,
+    uri: &::http::Uri,
+    connect_timeout: std::time::Duration,
+    roots: &[Vec<u8>],
+) -> Result<Arc<Pool>, ConfigError> {
+    let origin = format!(
+        "{}://{}",
+        uri.scheme_str().unwrap_or(""),
+        uri.authority().map_or("", |a| a.as_str())
+    );
+    if let Some((_, p)) = others.iter().find(|(o, _)| *o == origin) {
+        return Ok(p.clone());
+    }
+    let pool = Arc::new(Pool::new(runtime.clone(), uri, connect_timeout, 4, roots)?);
+    if others.len() >= MAX_OTHER_ORIGINS {
+        others.remove(0);
+    }
+    others.push((origin, pool.clone()));
+    Ok(pool)
+}
+
+/// The caller's clock since the UNIX epoch (for stored token expiry times).
+fn unix_now() -> std::time::Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
 }
 
 /// Answers a command that came too late with the session's error.

@@ -129,6 +129,20 @@ impl Pool {
         })
     }
 
+    /// Whether `uri` goes to this pool's origin (a relative URI does).
+    pub(crate) fn serves(&self, uri: &Uri) -> bool {
+        let Some(authority) = uri.authority() else {
+            return true;
+        };
+        let https = uri.scheme_str() == Some("https");
+        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        host.eq_ignore_ascii_case(&self.host) && port == self.port && https == self.tls.is_some()
+    }
+
     /// A connection ready for a request: the shared HTTP/2 one, an idle HTTP/1.1 one, or new.
     async fn get(&self) -> Result<(Conn, bool), TransportError> {
         if let Some(h2) = lock(&self.h2).as_ref().filter(|c| !c.is_closed()) {
@@ -333,6 +347,45 @@ async fn run_exchange(
     }
     pool.put(conn);
     drop(to_driver.send(Incoming::ResponseEnd { exchange }).await);
+}
+
+/// The headless user step: GETs the authorization `url` without following redirects and
+/// gives the `Location` it answers with (where a browser would have been sent).
+pub(crate) async fn location_of(
+    runtime: Arc<dyn Runtime>,
+    url: &str,
+    connect_timeout: Duration,
+    roots: &[Vec<u8>],
+) -> Result<String, String> {
+    let uri: Uri = url
+        .parse()
+        .map_err(|e| format!("the authorization URL: {e}"))?;
+    let pool = Pool::new(runtime, &uri, connect_timeout, 1, roots).map_err(|e| e.to_string())?;
+    let (mut conn, _) = pool.get().await.map_err(|e| e.to_string())?;
+    let mut req = http::Request::get(uri.clone())
+        .body(Full::new(Bytes::new()))
+        .map_err(|e| e.to_string())?;
+    let response = match &mut conn {
+        Conn::H1(c) => {
+            let path = uri.path_and_query().map_or("/", |p| p.as_str());
+            *req.uri_mut() = Uri::try_from(path).unwrap_or_else(|_| Uri::from_static("/"));
+            req.headers_mut().insert(HOST, pool.authority.clone());
+            c.ready().await.map_err(|e| e.to_string())?;
+            c.send_request(req).await
+        }
+        Conn::H2(c) => c.send_request(req).await,
+    }
+    .map_err(|e| e.to_string())?;
+    let status = response.status();
+    match response.headers().get(http::header::LOCATION) {
+        Some(location) if status.is_redirection() => location
+            .to_str()
+            .map(str::to_owned)
+            .map_err(|_| "the redirect's Location is not text".to_owned()),
+        _ => Err(format!(
+            "the authorization server answered {status} without a redirect"
+        )),
+    }
 }
 
 /// Whether a header holds a credential: its value is marked sensitive, so that it never

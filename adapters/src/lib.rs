@@ -27,6 +27,7 @@
 //! both, [`ClientBuilder::connect_with`] takes either explicitly.
 #![warn(missing_docs)]
 
+pub mod auth;
 mod client;
 mod driver;
 mod error;

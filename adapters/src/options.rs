@@ -80,6 +80,7 @@ pub(crate) struct Settings {
     pub(crate) notification_capacity: usize,
     pub(crate) notification_bytes: usize,
     pub(crate) list: ListLimits,
+    pub(crate) oauth: Option<crate::auth::OAuth>,
 }
 
 impl Default for Settings {
@@ -97,6 +98,7 @@ impl Default for Settings {
                 pages: 1000,
                 deadline: Duration::from_secs(60),
             },
+            oauth: None,
         }
     }
 }

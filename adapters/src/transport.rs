@@ -34,6 +34,8 @@ pub(crate) enum Incoming {
     StdinWritten(usize),
     /// A handler's answer to a server request.
     Respond(Id, Result<Value, ErrorObject>),
+    /// The user step of authorization ended: where the browser came back to, or why not.
+    Redirect(Result<String, String>),
 }
 
 /// The driver's inbox.

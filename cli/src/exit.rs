@@ -156,6 +156,8 @@ pub fn kind_of(error: &Error) -> &'static str {
             SessionError::TooLarge { .. } => "too_large",
             SessionError::LimitReached { .. } => "limit_reached",
             SessionError::Closed => "closed",
+            SessionError::Auth(_) => "auth",
+            SessionError::NotModern(_) => "not_modern",
             _ => "other",
         };
     }
@@ -170,6 +172,12 @@ pub fn kind_of(error: &Error) -> &'static str {
         RequestError::Cancelled => "cancelled",
         RequestError::TooManyRequests { .. } => "too_many_requests",
         RequestError::LimitReached { .. } => "limit_reached",
+        RequestError::Auth(_) => "auth",
+        RequestError::HeaderMismatch(_) => "header_mismatch",
+        RequestError::CapabilityRequired { .. } => "capability_required",
+        RequestError::UnsupportedVersion { .. } => "unsupported_version",
+        RequestError::Removed { .. } => "removed",
+        RequestError::Input(_) => "input",
         _ => "other",
     }
 }

@@ -69,6 +69,9 @@ pub enum SessionError {
         /// Its value.
         limit: usize,
     },
+    /// Authorization was required and the OAuth flow failed for the session's opening
+    /// request (see [`crate::auth::Error`]).
+    Auth(Arc<crate::auth::Error>),
     /// The revision was pinned to 2026-07-28 ([`Revision::Modern`](crate::Revision::Modern))
     /// and the server does not speak it: its answer to `server/discover` is given.
     NotModern(Arc<str>),
@@ -153,6 +156,9 @@ pub enum RequestError {
     /// the client could not give it: the handler failed, the server asked for something the
     /// client did not declare, or more rounds were asked than the policy allows.
     Input(Arc<str>),
+    /// The server asked for authorization (401, or 403 `insufficient_scope`) and the OAuth
+    /// flow failed: the request was held and never sent again.
+    Auth(Arc<crate::auth::Error>),
 }
 
 /// The bounds whose reaching is an error (the others drop with a warning).
@@ -369,6 +375,7 @@ impl fmt::Display for SessionError {
                 write!(f, "message larger than the limit of {limit} bytes")
             }
             SessionError::LimitReached { what, limit } => fmt_limit(f, *what, *limit),
+            SessionError::Auth(e) => write!(f, "authorization failed: {e}"),
             SessionError::NotModern(why) => write!(
                 f,
                 "the server does not speak protocol revision 2026-07-28: {}",
@@ -427,6 +434,7 @@ impl fmt::Display for RequestError {
             RequestError::Input(why) => {
                 write!(f, "could not give the input the server asked for: {why}")
             }
+            RequestError::Auth(e) => write!(f, "authorization failed: {e}"),
         }
     }
 }
@@ -494,6 +502,7 @@ impl std::error::Error for SessionError {
             SessionError::Http(e) => Some(&**e),
             SessionError::Protocol(e) => Some(e),
             SessionError::Transport(e) => Some(e),
+            SessionError::Auth(e) => Some(&**e),
             _ => None,
         }
     }
@@ -506,6 +515,7 @@ impl std::error::Error for RequestError {
             RequestError::Http(e) => Some(&**e),
             RequestError::Protocol(e) => Some(e),
             RequestError::Transport(e) => Some(e),
+            RequestError::Auth(e) => Some(&**e),
             _ => None,
         }
     }

@@ -58,6 +58,8 @@ pub enum Input<'a> {
         /// How many bytes.
         bytes: usize,
     },
+    /// The random bytes [`Output::Random`](crate::Output::Random) asked for.
+    Random(&'a [u8]),
     /// Nothing but time: deadlines up to `now` are due.
     Timeout,
 }

@@ -43,10 +43,10 @@ pub use error::{
     HttpError, Limit, ProtocolError, RequestError, SessionError, TransportError, TransportErrorKind,
 };
 pub use input::{ExchangeId, Input};
-pub use output::{Event, Output, RequestId, Transmit, Warning};
+pub use output::{AuthorizeUrl, Event, Output, RequestId, Transmit, Warning};
 pub use policy::{Effect, ExchangeKind, Failure, Policy, Scope, StreamState};
 pub use session::{
-    Config, RequestOptions, Revision, Session, TimerReason, LATEST_PROTOCOL_VERSION,
+    Authorization, Config, RequestOptions, Revision, Session, TimerReason, LATEST_PROTOCOL_VERSION,
     MODERN_PROTOCOL_VERSION, MODERN_PROTOCOL_VERSIONS, REMOVED_IN_MODERN,
     SUPPORTED_PROTOCOL_VERSIONS,
 };

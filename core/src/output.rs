@@ -29,6 +29,10 @@ pub enum Output {
     Abort(ExchangeId),
     /// Something happened.
     Event(Event),
+    /// Hand this many random bytes, from a cryptographically secure source, to
+    /// [`Input::Random`](crate::Input::Random): the OAuth flow's PKCE verifier and `state`
+    /// (the core draws no randomness of its own).
+    Random(usize),
     /// Nothing more until this instant (`None`: until the next command or input).
     Wait(Option<Instant>),
 }
@@ -111,10 +115,36 @@ pub enum Event {
         /// What the server asks (boxed: it is rare, and large).
         request: Box<ServerRequest>,
     },
+    /// Authorization is needed and the user must give it: open `url` in a browser, and hand
+    /// the URL the authorization server sends the browser back to (`redirect_uri` with the
+    /// response in its query) to
+    /// [`Session::authorization_redirect`](crate::Session::authorization_redirect). The
+    /// requests that met the challenge wait.
+    Authorize {
+        /// The authorization request URL (its query is not shown in `Debug`).
+        url: AuthorizeUrl,
+        /// The redirect URI the response will come back to.
+        redirect_uri: String,
+    },
+    /// The OAuth flow got a token (or refreshed it); the requests that waited for it went
+    /// again. A token store saves [`Session::credentials`](crate::Session::credentials) now.
+    Authorized,
     /// Something went wrong that fails nothing.
     Warning(Warning),
     /// The session ended: the last event. Every outstanding request completed before it.
     Closed(SessionError),
+}
+
+/// The URL the user opens to authorize. Its query (`state`, the PKCE challenge) is not shown
+/// in `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthorizeUrl(pub String);
+
+impl std::fmt::Debug for AuthorizeUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let base = self.0.split_once('?').map_or(self.0.as_str(), |(b, _)| b);
+        write!(f, "{base:?}?<redacted>")
+    }
 }
 
 /// A problem that fails no request.

@@ -37,6 +37,8 @@
 //! | 2026-07-28: a broken response stream | `row_2026_a_broken_stream_is_issued_again_within_bounds` | `revision_2026.rs` (`a_broken_stream_*`, `a_subscription_is_acknowledged_*`) |
 //! | 2026-07-28: -32020, -32021 | `row_2026_the_revisions_errors_are_typed` | `revision_2026.rs` (`header_mismatch_and_*`) |
 //! | 2026-07-28: `input_required` | (no failure: the session's rounds, bounded by `max_input_rounds`) | `revision_2026.rs` (`an_input_required_round_*`, `rounds_are_bounded_*`) |
+//! | 401 with an authorizer | `row_401_with_an_authorizer_holds_the_request_for_the_flow` | `authorization.rs` |
+//! | 403 `insufficient_scope` with an authorizer | `row_403_insufficient_scope_with_an_authorizer_is_step_up` | `authorization.rs` (`step_up_*`) |
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -252,6 +254,10 @@ pub enum ExchangeKind {
     ServerStream,
     /// The DELETE that ends the session.
     Delete,
+    /// A request of the OAuth flow (metadata, registration, token): to the MCP server's
+    /// origin or another, with an absolute URI; its answer goes to the flow whatever its
+    /// status.
+    Auth,
 }
 
 /// Where a stream stands when it ends: what the reconnect rows depend on.
@@ -288,6 +294,10 @@ pub enum Failure {
         method: Arc<str>,
         /// The `WWW-Authenticate` header, capped and escaped.
         www_authenticate: Option<Arc<str>>,
+        /// The `WWW-Authenticate` header as sent, for the OAuth flow.
+        challenge: Option<http::HeaderValue>,
+        /// An OAuth flow is configured (the session says: the transport does not know).
+        authorizer: bool,
     },
     /// A failure status's body (or as much as was read of it): what fails with it.
     ErrorBody {
@@ -451,6 +461,9 @@ pub enum Effect {
     },
     /// Issue the request again with this protocol version (2026-07-28: the server listed it).
     RetryWithVersion(&'static str),
+    /// Authorization is needed: the OAuth flow takes the challenge; the request (and every
+    /// later one) waits for its token and goes again once, or fails with its error.
+    Authorize,
     /// Nothing to do (the answer to a `DELETE`, a GET stream that is not resumable).
     Ignore,
 }
@@ -466,7 +479,20 @@ impl Policy {
                 carried_session,
                 method,
                 www_authenticate,
-            } => self.status(*kind, *status, *carried_session, method, www_authenticate),
+                authorizer,
+                ..
+            } => {
+                let step_up = www_authenticate
+                    .as_deref()
+                    .is_some_and(|w| w.contains("insufficient_scope"));
+                let code = status.as_u16();
+                let asks = code == 401 || (code == 403 && step_up);
+                if *authorizer && asks && !matches!(kind, ExchangeKind::Delete | ExchangeKind::Auth)
+                {
+                    return Authorize;
+                }
+                self.status(*kind, *status, *carried_session, method, www_authenticate)
+            }
             Failure::ErrorBody { scope, error } => match (scope, error.rpc.as_ref()) {
                 (Scope::Session, _) => FailSession(SessionError::Http(error.clone())),
                 (Scope::Request, Some(rpc)) if typed(rpc).is_some() => {
@@ -539,7 +565,7 @@ impl Policy {
                 ExchangeKind::ServerStream => Warn(Warning::ServerStreamLost {
                     reason: error.message.to_string(),
                 }),
-                ExchangeKind::Delete => Ignore,
+                ExchangeKind::Delete | ExchangeKind::Auth => Ignore,
             },
             Failure::TooLargeOnExchange { kind, limit } => match kind {
                 ExchangeKind::ServerStream => Warn(Warning::ServerStreamLost {
@@ -728,6 +754,21 @@ mod tests {
             carried_session: carried,
             method: "m".into(),
             www_authenticate: Some("Bearer".into()),
+            challenge: None,
+            authorizer: false,
+        })
+    }
+
+    /// A status with an OAuth flow configured (`authorizer`) and this challenge.
+    fn challenged(kind: ExchangeKind, code: u16, challenge: &str, authorizer: bool) -> Effect {
+        Policy::default().effect(&Failure::Status {
+            kind,
+            status: S::from_u16(code).unwrap(),
+            carried_session: false,
+            method: "m".into(),
+            www_authenticate: Some(challenge.into()),
+            challenge: None,
+            authorizer,
         })
     }
 
@@ -783,6 +824,8 @@ mod tests {
             carried_session: true,
             method: "notifications/x".into(),
             www_authenticate: None,
+            challenge: None,
+            authorizer: false,
         };
         assert_eq!(p.effect(&f(Request)), read(Scope::Request));
         assert!(matches!(p.effect(&f(Notification)), Effect::Warn(_)));
@@ -1223,6 +1266,46 @@ mod tests {
                 error: Arc::new(body)
             }),
             Effect::FailRequest(RequestError::HeaderMismatch(mismatch))
+        );
+    }
+
+    // ----- authorization ----------------------------------------------------------------------
+
+    #[test]
+    fn row_401_with_an_authorizer_holds_the_request_for_the_flow() {
+        for kind in [
+            Initialize,
+            Discover,
+            Request,
+            Resume,
+            Notification,
+            ServerStream,
+        ] {
+            assert_eq!(
+                challenged(kind, 401, r#"Bearer resource_metadata="x""#, true),
+                Effect::Authorize,
+                "{kind:?}"
+            );
+        }
+        assert_eq!(challenged(Delete, 401, "Bearer", true), Effect::Ignore);
+        assert!(matches!(
+            challenged(Request, 401, "Bearer", false),
+            Effect::FailSession(SessionError::AuthRequired { .. })
+        ));
+    }
+
+    #[test]
+    fn row_403_insufficient_scope_with_an_authorizer_is_step_up() {
+        let step_up = r#"Bearer error="insufficient_scope", scope="mcp:write""#;
+        assert_eq!(challenged(Request, 403, step_up, true), Effect::Authorize);
+        // Without a flow, or another 403: the request fails as any 4xx does.
+        assert_eq!(
+            challenged(Request, 403, step_up, false),
+            read(Scope::Request)
+        );
+        assert_eq!(
+            challenged(Request, 403, r#"Bearer error="invalid_token""#, true),
+            read(Scope::Request)
         );
     }
 }

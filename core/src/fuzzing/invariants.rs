@@ -402,7 +402,7 @@ impl Checker {
                 self.open_exchanges.clear();
                 Seen::Closed(e.clone())
             }
-            Output::Event(_) => Seen::Other,
+            Output::Event(_) | Output::Random(_) => Seen::Other,
             Output::Wait(_) => panic!("Wait is not an output; pass it to `settled`"),
         };
         self.step.push(seen);

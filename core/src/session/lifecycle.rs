@@ -429,6 +429,7 @@ pub(crate) fn handshake_failure(e: RequestError) -> SessionError {
         RequestError::UnsupportedVersion { supported, .. } => {
             SessionError::UnsupportedProtocolVersion(supported.join(", ").into())
         }
+        RequestError::Auth(e) => SessionError::Auth(e),
         RequestError::Cancelled
         | RequestError::TooManyRequests { .. }
         | RequestError::Removed { .. }

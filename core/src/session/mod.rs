@@ -62,6 +62,45 @@ pub struct Config {
     /// Which protocol revision to speak: probe 2026-07-28 and fall back (the default), or
     /// one pinned.
     pub revision: Revision,
+    /// An OAuth flow (HTTP only): with it, a 401 (or a 403 `insufficient_scope`) holds the
+    /// requests until a token comes, rather than ending the session.
+    pub auth: Option<Authorization>,
+}
+
+/// How a session authorizes: the OAuth flow's configuration, and what a token store kept of
+/// an earlier one.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Authorization {
+    /// The flow's configuration (redirect URI, client identity, bounds).
+    pub config: crate::auth::Config,
+    /// Credentials kept from before ([`Session::credentials`]): registered clients, tokens.
+    pub credentials: Option<crate::auth::Credentials>,
+    /// The caller's clock as the time since the UNIX epoch, for the stored expiry times.
+    pub unix_now: Duration,
+}
+
+impl Authorization {
+    /// A flow set up with `config`, with no stored credentials.
+    pub fn new(config: crate::auth::Config) -> Authorization {
+        Authorization {
+            config,
+            credentials: None,
+            unix_now: Duration::ZERO,
+        }
+    }
+
+    /// With the credentials a token store kept, as of `unix_now`.
+    #[must_use]
+    pub fn with_credentials(
+        mut self,
+        credentials: crate::auth::Credentials,
+        unix_now: Duration,
+    ) -> Authorization {
+        self.credentials = Some(credentials);
+        self.unix_now = unix_now;
+        self
+    }
 }
 
 impl Default for Config {
@@ -72,6 +111,7 @@ impl Default for Config {
             policy: Policy::default(),
             headers: ::http::HeaderMap::new(),
             revision: Revision::default(),
+            auth: None,
         }
     }
 }
@@ -95,6 +135,13 @@ impl Config {
     #[must_use]
     pub fn with_policy(mut self, policy: Policy) -> Self {
         self.policy = policy;
+        self
+    }
+
+    /// Sets the OAuth flow (HTTP).
+    #[must_use]
+    pub fn with_auth(mut self, auth: Authorization) -> Self {
+        self.auth = Some(auth);
         self
     }
 
@@ -237,6 +284,15 @@ pub struct Session {
     /// answers with: the request and the key each belongs to.
     inputs: BTreeMap<String, (RequestId, String)>,
     next_input: u64,
+    /// The OAuth flow (HTTP, when configured).
+    auth: Option<Box<crate::auth::Flow>>,
+    /// The flow is running: requests wait for its token.
+    authorizing: bool,
+    /// The requests waiting for the flow's token, in the order they met the challenge.
+    held: Vec<RequestId>,
+    /// The held requests are going again with the token just got: none starts a refresh
+    /// (a token that lives less than the refresh skew would otherwise be refreshed forever).
+    replaying: bool,
 }
 
 impl Session {
@@ -257,7 +313,8 @@ impl Session {
         Session::new(now, Transport::Stdio(stdio), config)
     }
 
-    fn new(now: Instant, transport: Transport, config: Config) -> Session {
+    fn new(now: Instant, transport: Transport, mut config: Config) -> Session {
+        let auth = config.auth.take();
         let mut session = Session {
             client_info: config.client_info,
             capabilities: config.capabilities,
@@ -281,10 +338,34 @@ impl Session {
             tool_headers: ToolHeaderPlans::new(),
             inputs: BTreeMap::new(),
             next_input: 0,
+            auth: None,
+            authorizing: false,
+            held: Vec::new(),
+            replaying: false,
         };
+        if let (Some(a), Transport::Http(_)) = (auth, &session.transport) {
+            if let Err(e) = session.start_auth(now, a) {
+                session.fail_session(SessionError::Auth(Arc::new(e)));
+                return session;
+            }
+        }
         session.open(now);
         session.pump(now);
         session
+    }
+
+    /// Sets up the OAuth flow, with what a store kept.
+    fn start_auth(&mut self, now: Instant, a: Authorization) -> Result<(), crate::auth::Error> {
+        let max_body = a.config.max_body;
+        let mut flow = Box::new(crate::auth::Flow::new(a.config)?);
+        if let Some(c) = a.credentials {
+            flow.restore(c, now, a.unix_now)?;
+        }
+        if let Transport::Http(h) = &mut self.transport {
+            h.set_authorization(flow.authorization(h.endpoint()), max_body);
+        }
+        self.auth = Some(flow);
+        Ok(())
     }
 
     /// Sends the lifecycle's opening request: `initialize`, or the probe `server/discover`.
@@ -547,6 +628,31 @@ impl Session {
         }
     }
 
+    /// The user step of authorization ended ([`Event::Authorize`]): `Ok` with the URL the
+    /// authorization server sent the browser to (the redirect URI with the response in its
+    /// query), or `Err` with why there is none (the user gave up, the browser failed). The
+    /// flow checks the response (`iss`, `state`) and redeems the code.
+    pub fn authorization_redirect(&mut self, now: Instant, result: Result<&str, &str>) {
+        let now = self.tick(now);
+        if self.closed.is_some() {
+            return;
+        }
+        if let Some(flow) = &mut self.auth {
+            flow.handle_redirect(result);
+        }
+        self.pump_auth(now);
+    }
+
+    /// What a token store should keep of the OAuth flow (registered clients, tokens), as of
+    /// `now` and `unix_now` (the caller's clock since the UNIX epoch); `None` without a flow.
+    pub fn credentials(
+        &self,
+        now: Instant,
+        unix_now: Duration,
+    ) -> Option<crate::auth::Credentials> {
+        self.auth.as_ref().map(|f| f.credentials(now, unix_now))
+    }
+
     /// Ends the session: outstanding requests fail with [`SessionError::Closed`], a `DELETE`
     /// is sent where the server gave a session id, and [`Event::Closed`] follows.
     pub fn close(&mut self, now: Instant) {
@@ -585,6 +691,12 @@ impl Session {
             (Transport::Stdio(s), Input::ProcessExited { code }) => s.on_exit(code),
             (Transport::Stdio(s), Input::WriteFailed(error)) => s.on_write_failed(error),
             (Transport::Stdio(s), Input::StdinWritten { bytes }) => s.written(bytes),
+            (_, Input::Random(bytes)) => {
+                if let Some(flow) = &mut self.auth {
+                    flow.handle_random(bytes);
+                }
+                self.pump_auth(now);
+            }
             _ => {}
         }
         self.pump(now);
@@ -789,6 +901,7 @@ impl Session {
             version_retried: false,
             input: None,
             listen: None,
+            auth_replays: 0,
         });
         self.timers
             .set(TimerReason::RequestDeadline(id), later(now, timeout));
@@ -804,6 +917,16 @@ impl Session {
         if let Some(e) = self.removed(&p.method) {
             return self.complete(id, Err(e), false);
         }
+        // The OAuth flow is running, or the token wants a refresh first: it waits.
+        if self.waits_for_token() {
+            if !self.held.contains(&id) {
+                self.held.push(id);
+            }
+            return;
+        }
+        let Some(p) = self.requests.get(id) else {
+            return;
+        };
         let (body, headers) = match body {
             Some(body) => (body, ::http::HeaderMap::new()),
             None => match self.encode(p) {
@@ -909,7 +1032,7 @@ impl Session {
     /// it), or when every HTTP exchange slot is taken.
     fn would_hold(&self) -> bool {
         match &self.transport {
-            _ if !self.lifecycle.is_ready() => true,
+            _ if !self.lifecycle.is_ready() || self.authorizing => true,
             Transport::Stdio(_) => true,
             Transport::Http(h) => !h.has_free_slot(),
         }
@@ -979,17 +1102,38 @@ impl Session {
                 request,
                 exchange,
             } => {
-                // The transport does not know a subscription's stream from a request's.
+                // The transport does not know a subscription's stream from a request's, nor
+                // whether there is an OAuth flow.
                 if let Failure::StreamBroken { listen, .. } = &mut failure {
                     *listen = request
                         .and_then(|id| self.requests.get(id))
                         .is_some_and(|p| p.listen.is_some());
+                }
+                if let Failure::Status { authorizer, .. } = &mut failure {
+                    *authorizer = self.auth.is_some();
                 }
                 self.apply(now, failure, request, exchange, "cancelled by the client")
             }
             Happened::Transmit(t) => self.out.push_back(Output::Transmit(t)),
             Happened::Abort(x) => self.out.push_back(Output::Abort(x)),
             Happened::Done(x) => self.timers.clear(TimerReason::ErrorBody(x)),
+            Happened::AuthResponse {
+                request,
+                status,
+                headers,
+                body,
+            } => {
+                if let Some(flow) = &mut self.auth {
+                    flow.handle_response(now, request, status, &headers, &body);
+                }
+                self.pump_auth(now);
+            }
+            Happened::AuthFailed { request, error } => {
+                if let Some(flow) = &mut self.auth {
+                    flow.handle_failure(request, error);
+                }
+                self.pump_auth(now);
+            }
         }
     }
 
@@ -1058,6 +1202,7 @@ impl Session {
                 // Only through `fail_request`, which knows the request.
                 let _ = version;
             }
+            Effect::Authorize => self.authorize(now, &failure, request, exchange),
             Effect::NoServerStream => {
                 if let Transport::Http(h) = &mut self.transport {
                     h.no_server_stream(exchange);
@@ -1084,6 +1229,14 @@ impl Session {
         self.timers.clear(TimerReason::Reissue(id));
         if p.input.is_some() {
             self.inputs.retain(|_, (r, _)| *r != id);
+        }
+        self.held.retain(|h| *h != id);
+        // A request sent again with the flow's token got through: the flow's count of
+        // challenges starts again.
+        if p.auth_replays > 0 && matches!(result, Ok(_) | Err(RequestError::Rpc(_))) {
+            if let Some(flow) = &mut self.auth {
+                flow.handle_accepted();
+            }
         }
         // The probe's stream has nothing more for the session, whatever its answer: it would
         // only hold an exchange (the opening that follows may need it).
@@ -1175,6 +1328,8 @@ impl Session {
         }
         self.early.clear();
         self.early_bytes = 0;
+        self.held.clear();
+        self.authorizing = false;
         self.timers.clear_all();
         if let Some(t) = delete {
             self.out.push_back(Output::Transmit(t));
@@ -1182,6 +1337,167 @@ impl Session {
         self.linger_until = Some(later(self.last_now, self.policy.linger));
         self.closed = Some(error.clone());
         self.out.push_back(Output::Event(Event::Closed(error)));
+    }
+
+    // ----- internals: authorization -------------------------------------------------------------
+
+    /// Whether a request sent now waits for the OAuth flow: it is running, or the token is
+    /// about to expire and can be refreshed (then the refresh starts: one for every request
+    /// that waits).
+    fn waits_for_token(&mut self) -> bool {
+        if self.authorizing {
+            return true;
+        }
+        if self.replaying {
+            return false;
+        }
+        let now = self.last_now;
+        let Some(flow) = &mut self.auth else {
+            return false;
+        };
+        if flow.token_status(now) != crate::auth::TokenStatus::NeedsRefresh || !flow.refresh() {
+            return false;
+        }
+        self.authorizing = true;
+        self.pump_auth(now);
+        // The refresh may have ended at once (it failed before sending anything).
+        self.authorizing
+    }
+
+    /// The server asked for authorization (the policy's [`Effect::Authorize`]): the flow
+    /// takes the challenge, and the request waits for its token.
+    fn authorize(
+        &mut self,
+        now: Instant,
+        failure: &Failure,
+        request: Option<RequestId>,
+        exchange: Option<ExchangeId>,
+    ) {
+        let Failure::Status {
+            status,
+            challenge,
+            www_authenticate,
+            ..
+        } = failure
+        else {
+            return;
+        };
+        let (Some(flow), Transport::Http(h)) = (&mut self.auth, &mut self.transport) else {
+            return;
+        };
+        if let Some(x) = exchange {
+            h.abort(x);
+        }
+        let mut headers = ::http::HeaderMap::new();
+        if let Some(c) = challenge {
+            headers.insert(::http::header::WWW_AUTHENTICATE, c.clone());
+        }
+        let endpoint = h.endpoint().clone();
+        if !flow.handle_challenge(&endpoint, *status, &headers) {
+            // Not a challenge the flow takes after all (no `Bearer`): as without a flow.
+            let e = SessionError::AuthRequired {
+                www_authenticate: www_authenticate.clone(),
+            };
+            return self.fail_session(e);
+        }
+        self.authorizing = true;
+        if let Some(id) = request {
+            if let Some(h) = match &mut self.transport {
+                Transport::Http(h) => Some(h),
+                Transport::Stdio(_) => None,
+            } {
+                h.detach(id);
+            }
+            self.requests.unsend(id);
+            if !self.held.contains(&id) {
+                self.held.push(id);
+            }
+        }
+        self.pump_auth(now);
+    }
+
+    /// Takes what the OAuth flow has to say: its requests, its need for randomness and for
+    /// the user, and its end.
+    fn pump_auth(&mut self, now: Instant) {
+        let mut outputs = Vec::new();
+        if let Some(flow) = &mut self.auth {
+            while let Some(o) = flow.poll_output() {
+                outputs.push(o);
+            }
+        }
+        for output in outputs {
+            match output {
+                crate::auth::Output::Send(r) => {
+                    if let Transport::Http(h) = &mut self.transport {
+                        h.auth(r.id, r.request);
+                    }
+                }
+                crate::auth::Output::Random(n) => self.out.push_back(Output::Random(n)),
+                crate::auth::Output::Event(crate::auth::Event::Authorize { url, redirect_uri }) => {
+                    self.out.push_back(Output::Event(Event::Authorize {
+                        url: crate::output::AuthorizeUrl(url),
+                        redirect_uri,
+                    }))
+                }
+                crate::auth::Output::Event(crate::auth::Event::Authorized) => self.authorized(now),
+                crate::auth::Output::Event(crate::auth::Event::Failed(e)) => {
+                    self.authorization_failed(Arc::new(e))
+                }
+            }
+        }
+        self.pump(now);
+    }
+
+    /// The flow has a token: the requests that waited go again with it, in order.
+    fn authorized(&mut self, now: Instant) {
+        self.authorizing = false;
+        if let (Some(flow), Transport::Http(h)) = (&self.auth, &mut self.transport) {
+            let header = flow.authorization(h.endpoint());
+            let max_body = h.max_auth_body();
+            h.set_authorization(header, max_body);
+        }
+        self.out.push_back(Output::Event(Event::Authorized));
+        self.replaying = true;
+        for id in std::mem::take(&mut self.held) {
+            let Some(p) = self.requests.get_mut(id) else {
+                continue;
+            };
+            p.auth_replays += 1;
+            // The application's requests still wait for the opening, if it is not over.
+            if p.owner == Owner::App && !self.lifecycle.is_ready() {
+                self.early.push(Early::Request(id));
+            } else {
+                self.dispatch(id, None);
+            }
+        }
+        self.replaying = false;
+        // The GET stream met the challenge too (2025 era): it opens again.
+        if let Transport::Http(h) = &mut self.transport {
+            if self.lifecycle.is_ready() && !self.lifecycle.is_modern() {
+                h.open_server_stream();
+            }
+        }
+        self.pump(now);
+    }
+
+    /// The flow failed: the requests that waited fail with its error (the opening: the
+    /// session).
+    fn authorization_failed(&mut self, e: Arc<crate::auth::Error>) {
+        self.authorizing = false;
+        // The flow may have forgotten the token (a refresh token revoked): so does the
+        // transport.
+        if let (Some(flow), Transport::Http(h)) = (&self.auth, &mut self.transport) {
+            let header = flow.authorization(h.endpoint());
+            let max_body = h.max_auth_body();
+            h.set_authorization(header, max_body);
+        }
+        for id in std::mem::take(&mut self.held) {
+            match self.requests.get(id).map(|p| p.owner) {
+                Some(Owner::Lifecycle) => return self.fail_session(SessionError::Auth(e)),
+                Some(Owner::App) => self.complete(id, Err(RequestError::Auth(e.clone())), true),
+                None => {}
+            }
+        }
     }
 
     // ----- internals: the lifecycle -------------------------------------------------------------

@@ -65,6 +65,8 @@ pub(crate) struct Pending {
     pub(crate) input: Option<Box<InputRound>>,
     /// It is a `subscriptions/listen` (2026-07-28); `acknowledged` once the server said so.
     pub(crate) listen: Option<Listen>,
+    /// How many times it was held for the OAuth flow and sent again with its token.
+    pub(crate) auth_replays: u32,
 }
 
 /// A `subscriptions/listen` request's state.
@@ -149,6 +151,15 @@ impl Requests {
         }
     }
 
+    /// The request waits to be sent again with the same id (its answer was a challenge the
+    /// OAuth flow takes).
+    pub(crate) fn unsend(&mut self, id: RequestId) {
+        if let Some(p) = self.table.get_mut(&id).filter(|p| p.sent) {
+            p.sent = false;
+            self.unsent_bytes += p.size;
+        }
+    }
+
     /// Removes a request: it completes now, and only now.
     pub(crate) fn complete(&mut self, id: RequestId) -> Option<Pending> {
         let p = self.table.remove(&id)?;
@@ -226,6 +237,7 @@ mod tests {
             version_retried: false,
             input: None,
             listen: None,
+            auth_replays: 0,
         }
     }
 

@@ -50,6 +50,11 @@ pub(crate) struct Http {
     /// The 2026-07-28 revision: no session, no GET stream, no resumption; each request carries
     /// its own version header.
     modern: bool,
+    /// The OAuth flow's `Authorization` header for the MCP server (sensitive).
+    authorization: Option<HeaderValue>,
+    /// The most body bytes kept of an OAuth flow's response (one more, and the flow refuses
+    /// it).
+    max_auth_body: usize,
     session_id: Option<HeaderValue>,
     next_exchange: u64,
     exchanges: BTreeMap<ExchangeId, Exchange>,
@@ -111,6 +116,8 @@ struct Exchange {
     body: Body,
     /// An event stream that delivered a message (not only priming events).
     news: bool,
+    /// The OAuth flow's request it carries.
+    auth: Option<crate::auth::RequestId>,
 }
 
 #[derive(Debug)]
@@ -122,6 +129,16 @@ enum Body {
     Sse(Box<SseDecoder>),
     Discard,
     Failing(Box<FailureBody>),
+    /// An OAuth flow's response, read whole for the flow.
+    Auth(Box<AuthBody>),
+}
+
+/// An OAuth flow's response as it is read.
+#[derive(Debug)]
+struct AuthBody {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
 }
 
 /// A failure status's head, kept until the session says what it does.
@@ -160,6 +177,8 @@ impl Http {
             limits,
             version: None,
             modern: false,
+            authorization: None,
+            max_auth_body: 1 << 20,
             session_id: None,
             next_exchange: 0,
             exchanges: BTreeMap::new(),
@@ -174,6 +193,11 @@ impl Http {
     }
 
     // ----- getters -----------------------------------------------------------------------
+
+    /// The MCP endpoint.
+    pub(crate) fn endpoint(&self) -> &Uri {
+        &self.endpoint
+    }
 
     pub(crate) fn session_id(&self) -> Option<&str> {
         self.session_id.as_ref().and_then(|v| v.to_str().ok())
@@ -224,6 +248,7 @@ impl Http {
                     Body::Json(b) => b.capacity(),
                     Body::Sse(d) => d.retained(),
                     Body::Failing(e) => e.body.capacity(),
+                    Body::Auth(a) => a.body.capacity() + 64 * a.headers.len(),
                     _ => 0,
                 };
                 let waiting = x.waiting.as_ref().map_or(0, request_size);
@@ -257,6 +282,30 @@ impl Http {
             self.server_stream.unsupported = true;
         } else {
             self.server_stream.unsupported = false;
+        }
+    }
+
+    /// The OAuth flow's `Authorization` header for the MCP server from now on, and how much
+    /// of its responses to keep.
+    pub(crate) fn set_authorization(&mut self, value: Option<HeaderValue>, max_body: usize) {
+        self.authorization = value.map(|mut v| {
+            v.set_sensitive(true);
+            v
+        });
+        self.max_auth_body = max_body;
+    }
+
+    /// How much of an OAuth flow's response is kept.
+    pub(crate) fn max_auth_body(&self) -> usize {
+        self.max_auth_body
+    }
+
+    /// One of the OAuth flow's requests (an absolute URI, to any origin): its whole answer
+    /// goes back to the flow ([`Happened::AuthResponse`]).
+    pub(crate) fn auth(&mut self, request: crate::auth::RequestId, req: ::http::Request<Vec<u8>>) {
+        let id = self.start(ExchangeKind::Auth, None, "oauth".into(), req);
+        if let Some(x) = self.exchanges.get_mut(&id) {
+            x.auth = Some(request);
         }
     }
 
@@ -343,6 +392,9 @@ impl Http {
         if let Some(v) = self.version {
             h.insert(MCP_PROTOCOL_VERSION, HeaderValue::from_static(v));
         }
+        if let Some(a) = &self.authorization {
+            h.insert(::http::header::AUTHORIZATION, a.clone());
+        }
         req
     }
 
@@ -365,6 +417,7 @@ impl Http {
             waiting: None,
             body: Body::AwaitingHead,
             news: false,
+            auth: None,
         };
         self.exchanges.insert(id, exchange);
         if let Some(r) = request {
@@ -525,6 +578,14 @@ impl Http {
             x.body = Body::Discard;
             return;
         }
+        if x.kind == ExchangeKind::Auth {
+            x.body = Body::Auth(Box::new(AuthBody {
+                status,
+                headers: headers.clone(),
+                body: Vec::new(),
+            }));
+            return;
+        }
         if !status.is_success() {
             let www_authenticate = headers
                 .get(WWW_AUTHENTICATE)
@@ -542,6 +603,8 @@ impl Http {
                 carried_session: x.carried_session,
                 method: x.method.clone(),
                 www_authenticate,
+                challenge: headers.get(WWW_AUTHENTICATE).cloned(),
+                authorizer: false,
             };
             let request = x.request;
             self.fail(failure, request, Some(exchange));
@@ -612,6 +675,11 @@ impl Http {
                     buf.extend_from_slice(data);
                 }
             }
+            Body::Auth(a) => {
+                // One byte past the limit, for the flow to see the body is too large.
+                let room = (self.max_auth_body + 1).saturating_sub(a.body.len());
+                a.body.extend_from_slice(&data[..data.len().min(room)]);
+            }
             Body::Failing(f) => {
                 let room = f.max.saturating_sub(f.body.len());
                 f.body.extend_from_slice(&data[..data.len().min(room)]);
@@ -674,6 +742,16 @@ impl Http {
         };
         match x.body {
             Body::Discard | Body::Judged(_) | Body::Failing(_) => {}
+            Body::Auth(a) => {
+                if let Some(request) = x.auth {
+                    self.happened.push_back(Happened::AuthResponse {
+                        request,
+                        status: a.status,
+                        headers: Box::new(a.headers),
+                        body: a.body,
+                    });
+                }
+            }
             Body::AwaitingHead => {
                 let error = TransportError::new(
                     TransportErrorKind::Reset,
@@ -712,6 +790,12 @@ impl Http {
     fn lost(&mut self, exchange: ExchangeId, x: Exchange, error: TransportError) {
         let _ = exchange;
         match x.kind {
+            ExchangeKind::Auth => {
+                if let Some(request) = x.auth {
+                    self.happened
+                        .push_back(Happened::AuthFailed { request, error });
+                }
+            }
             ExchangeKind::Resume => self.stream_ended(x, Some(error)),
             ExchangeKind::ServerStream => {
                 // A stream that never opened: reopened if it may be, like one that ended.

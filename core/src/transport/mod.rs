@@ -45,4 +45,23 @@ pub(crate) enum Happened {
     Abort(ExchangeId),
     /// This exchange is over (ended, failed or aborted): nothing more comes for it.
     Done(ExchangeId),
+    /// The answer to one of the OAuth flow's requests, whole (its body cut past the flow's
+    /// limit, which the flow then refuses).
+    AuthResponse {
+        /// The flow's request.
+        request: crate::auth::RequestId,
+        /// Its status.
+        status: ::http::StatusCode,
+        /// Its headers.
+        headers: Box<::http::HeaderMap>,
+        /// Its body.
+        body: Vec<u8>,
+    },
+    /// One of the OAuth flow's requests failed in the transport.
+    AuthFailed {
+        /// The flow's request.
+        request: crate::auth::RequestId,
+        /// What failed.
+        error: crate::TransportError,
+    },
 }
