@@ -23,7 +23,13 @@
 //! - `http-invalid-tool-headers`: call every tool the client kept (the invalid ones were left
 //!   out of the listing).
 //! - anything else (`initialize`, `request-metadata`, `json-schema-ref-no-deref`, the auth
-//!   scenarios): only what connecting and listing the tools send; no OAuth yet.
+//!   scenarios): only what connecting and listing the tools send, and then one call of the
+//!   first tool (the auth scenarios need an authenticated request after the first).
+//!
+//! OAuth is always on, with the headless user step (the suite's authorization server
+//! redirects at once), the client ID metadata document URL the suite expects, and the
+//! pre-registered client of `MCP_CONFORMANCE_CONTEXT` (`client_id`, `client_secret`,
+//! `issuer`) when it names one.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -60,6 +66,7 @@ pub async fn run(url: &str) -> Result<(), Failure> {
         .timeout(TIMEOUT)
         .revision(revision)
         .handler(AcceptDefaults)
+        .oauth(oauth(&context))
         .connect(url)
         .await
         .map_err(|e| Failure::mcp(format!("connecting to {url}"), e))?;
@@ -139,8 +146,35 @@ async fn script(client: &Client, scenario: &str, context: &Value) -> Result<(), 
             }
             Ok(())
         }
+        s if s.starts_with("auth/") => match tools.first() {
+            // An authenticated request after the first (some scenarios change what the
+            // server wants then).
+            Some(tool) => call_any(client, &tool.name, example_arguments(&tool.input_schema)).await,
+            None => Ok(()),
+        },
         _ => Ok(()),
     }
+}
+
+/// The client ID metadata document URL the suite's `auth/basic-cimd` expects.
+const CLIENT_METADATA_URL: &str = "https://conformance-test.local/client-metadata.json";
+
+/// OAuth as the suite drives it: headless, with the scenario's pre-registered client if it
+/// names one.
+fn oauth(context: &Value) -> mcpwire::auth::OAuth {
+    use mcpwire::auth::{OAuth, OAuthConfig, PreRegistered, UserStep};
+    let mut config = OAuthConfig::new("http://localhost:3000/callback");
+    config.client_name = "mcpwire-conformance".into();
+    config.client_metadata_url = Some(CLIENT_METADATA_URL.into());
+    if let Some(id) = context["client_id"].as_str() {
+        let mut client = PreRegistered::new(id);
+        if let Some(secret) = context["client_secret"].as_str() {
+            client = client.secret(secret);
+        }
+        client.issuer = context["issuer"].as_str().map(str::to_owned);
+        config = config.pre_registered(client);
+    }
+    OAuth::new(config, UserStep::Headless)
 }
 
 /// Arguments that fit a flat object schema: a value of each property's type.

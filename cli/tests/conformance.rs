@@ -2,12 +2,12 @@
 //! `mcpwire conformance`:
 //!
 //! - every client scenario that 0.1.16 lists passes, except those in
-//!   `conformance-baseline.yml` (OAuth only), and each of those still fails, so the baseline
-//!   cannot silently rot;
-//! - every client scenario of 0.2.0-alpha.12 that is not an auth or skills-extension
-//!   scenario passes at its default wire and again at `--spec-version 2026-07-28` where it
-//!   exists there, with the number of its checks that succeeded pinned (a pass whose checks
-//!   were SKIPPED fails here).
+//!   `conformance-baseline.yml` (the OAuth extensions only), and each of those still fails, so
+//!   the baseline cannot silently rot;
+//! - every client scenario of 0.2.0-alpha.12 but the extensions' (skills, and the six OAuth
+//!   extensions) passes at its default wire and again at `--spec-version 2026-07-28` where it
+//!   exists there, with at least the number of checks that succeed pinned (a pass whose
+//!   checks were SKIPPED fails here).
 //!
 //! Scenarios run one at a time (`sse-retry` measures the reconnection delay to ±200 ms);
 //! the baseline's, which fail at the first 401, run a few at once.
@@ -104,14 +104,20 @@ fn tail(run: &Run) -> String {
 }
 
 #[test]
-fn every_client_scenario_of_0_1_16_passes_except_the_auth_baseline() {
+fn every_client_scenario_of_0_1_16_passes_except_the_oauth_extensions() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let baseline = baseline();
     let scenarios = client_scenarios(CONFORMANCE);
+    // The OAuth extensions of 0.1.16, not of the specification itself.
+    let extensions = [
+        "auth/client-credentials-jwt",
+        "auth/client-credentials-basic",
+        "auth/cross-app-access-complete-flow",
+    ];
     for name in &baseline {
         assert!(
-            name.starts_with("auth/"),
-            "only auth scenarios may be in the baseline: {name}"
+            extensions.contains(&name.as_str()),
+            "only the OAuth extensions may be in the baseline: {name}"
         );
         assert!(
             scenarios.contains(name),
@@ -143,7 +149,7 @@ fn every_client_scenario_of_0_1_16_passes_except_the_auth_baseline() {
         }
     }
 
-    // The baseline's scenarios fail at the first 401: run four at a time.
+    // The baseline's scenarios fail at once: run four at a time.
     let mut stale = Vec::new();
     for chunk in baseline.chunks(4) {
         let runs: Vec<(String, Run)> = thread::scope(|scope| {
@@ -177,10 +183,11 @@ fn every_client_scenario_of_0_1_16_passes_except_the_auth_baseline() {
     );
 }
 
-/// The non-auth client scenarios of 0.2.0-alpha.12, with the revisions each runs at (its
-/// default wire, and 2026-07-28 when it exists there), and the checks that succeed at each:
-/// exact, so that a scenario whose checks went SKIPPED (which the suite still calls a pass)
-/// fails here. The `sep-2640-*` scenarios are the skills extension's (issue 13).
+/// The client scenarios of 0.2.0-alpha.12 but the extensions', with the revisions each runs at
+/// (its default wire, and 2026-07-28 when it exists there), and the checks that succeed at each
+/// (at least: a scenario whose checks went SKIPPED, which the suite still calls a pass, fails
+/// here). The `sep-2640-*` scenarios are the skills extension's (issue 13); the OAuth
+/// extensions' are [`ALPHA_EXTENSIONS`].
 const ALPHA_SCENARIOS: &[(&str, u32, Option<u32>)] = &[
     // (scenario, SUCCESS checks at the default wire, at --spec-version 2026-07-28)
     ("initialize", 1, None),
@@ -194,6 +201,44 @@ const ALPHA_SCENARIOS: &[(&str, u32, Option<u32>)] = &[
     ("http-invalid-tool-headers", 12, Some(12)),
     ("json-schema-ref-no-deref", 1, Some(1)),
     ("json-schema-2020-12-preservation", 9, Some(9)),
+    ("auth/metadata-default", 19, Some(18)),
+    ("auth/metadata-var1", 19, Some(18)),
+    ("auth/metadata-var2", 19, Some(18)),
+    ("auth/metadata-var3", 19, Some(18)),
+    ("auth/basic-cimd", 14, Some(12)),
+    ("auth/scope-from-www-authenticate", 15, Some(14)),
+    ("auth/scope-from-scopes-supported", 15, Some(14)),
+    ("auth/scope-omitted-when-undefined", 15, Some(14)),
+    ("auth/scope-step-up", 23, Some(25)),
+    ("auth/scope-retry-limit", 26, Some(27)),
+    ("auth/token-endpoint-auth-basic", 20, Some(19)),
+    ("auth/token-endpoint-auth-post", 20, Some(19)),
+    ("auth/token-endpoint-auth-none", 20, Some(19)),
+    ("auth/pre-registration", 14, Some(12)),
+    ("auth/2025-03-26-oauth-metadata-backcompat", 13, None),
+    ("auth/2025-03-26-oauth-endpoint-fallback", 8, None),
+    ("auth/resource-mismatch", 2, Some(2)),
+    ("auth/offline-access-scope", 12, Some(12)),
+    ("auth/offline-access-not-supported", 14, Some(14)),
+    ("auth/authorization-server-migration", 27, Some(27)),
+    ("auth/iss-supported", 14, Some(14)),
+    ("auth/iss-not-advertised", 14, Some(14)),
+    ("auth/iss-supported-missing", 8, Some(8)),
+    ("auth/iss-wrong-issuer", 8, Some(8)),
+    ("auth/iss-unexpected", 8, Some(8)),
+    ("auth/iss-normalized", 8, Some(8)),
+    ("auth/metadata-issuer-mismatch", 3, Some(3)),
+];
+
+/// The OAuth extension scenarios of 0.2.0-alpha.12 (client credentials, enterprise-managed
+/// authorization, DPoP, workload identity): not part of the specification, and not run here.
+const ALPHA_EXTENSIONS: &[&str] = &[
+    "auth/client-credentials-jwt",
+    "auth/client-credentials-basic",
+    "auth/enterprise-managed-authorization",
+    "auth/dpop",
+    "auth/dpop-nonce",
+    "auth/wif-jwt-bearer",
 ];
 
 /// The checks of one run: how many of each status, from the `checks.json` files `-o` wrote.
@@ -265,17 +310,15 @@ fn run_alpha(scenario: &str, spec: Option<&str>) -> (Run, Checks) {
 }
 
 #[test]
-fn every_non_auth_client_scenario_of_0_2_0_alpha_12_passes_at_each_revision_with_its_checks_run() {
+fn every_client_scenario_of_0_2_0_alpha_12_but_the_extensions_passes_at_each_revision_with_its_checks_run(
+) {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let listed = client_scenarios(CONFORMANCE_ALPHA);
-    let non_auth: Vec<&String> = listed
-        .iter()
-        .filter(|s| !s.starts_with("auth/") && !s.starts_with("sep-2640-"))
-        .collect();
     let covered: Vec<&str> = ALPHA_SCENARIOS.iter().map(|(s, ..)| *s).collect();
-    for s in &non_auth {
+    for s in &listed {
+        let excluded = s.starts_with("sep-2640-") || ALPHA_EXTENSIONS.contains(&s.as_str());
         assert!(
-            covered.contains(&s.as_str()),
+            excluded || covered.contains(&s.as_str()),
             "a new scenario to cover: {s}"
         );
     }
@@ -294,7 +337,7 @@ fn every_non_auth_client_scenario_of_0_2_0_alpha_12_passes_at_each_revision_with
                 "{scenario:<40} {wire:<13} {} SUCCESS, {} FAILURE, {} WARNING, {} SKIPPED (exit {})",
                 checks.success, checks.failure, checks.warning, checks.skipped, run.code
             ));
-            if run.code != 0 || checks.success != expected || !checks.failed.is_empty() {
+            if run.code != 0 || checks.success < expected || !checks.failed.is_empty() {
                 wrong.push(format!(
                     "=== {scenario} at {wire}: {} SUCCESS (expected {expected}), failed {:?}, exit {}\n{}",
                     checks.success,

@@ -1024,7 +1024,8 @@ impl Flow {
     ) {
         let origin = run.target.origin().to_owned();
         let server = if status.is_success() {
-            match metadata::server_metadata(body, &origin, self.config.allow_http) {
+            let check = metadata::IssuerCheck::SameOrigin(&origin);
+            match metadata::server_metadata_checked(body, check, self.config.allow_http) {
                 Ok(server) => server,
                 Err(ServerMetadataError::Unusable(reason)) => {
                     return self.fail(Error::InvalidMetadata {

@@ -150,14 +150,41 @@ pub(crate) fn server_metadata(
     expected_issuer: &str,
     allow_http: bool,
 ) -> Result<ServerMetadata, ServerMetadataError> {
+    server_metadata_checked(body, IssuerCheck::Exact(expected_issuer), allow_http)
+}
+
+/// How a metadata document's `issuer` is checked.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum IssuerCheck<'a> {
+    /// It must be this issuer identifier, exactly: the one the metadata URL was built from
+    /// (RFC 8414 §3.3).
+    Exact(&'a str),
+    /// The 2025-03-26 fallback: the document was found at the MCP server's own origin, not
+    /// from an issuer identifier, so there is nothing to compare with; its `issuer` must only
+    /// be on that origin (this origin, or a path under it).
+    SameOrigin(&'a str),
+}
+
+/// [`server_metadata`], with the issuer checked as `check` says; the metadata's issuer is the
+/// document's own.
+pub(crate) fn server_metadata_checked(
+    body: &[u8],
+    check: IssuerCheck<'_>,
+    allow_http: bool,
+) -> Result<ServerMetadata, ServerMetadataError> {
     use ServerMetadataError as E;
     let map = object(body).map_err(E::Unusable)?;
     let issuer = map.get("issuer").and_then(Value::as_str);
-    match issuer {
-        Some(i) if i == expected_issuer => {}
-        Some(i) => return Err(E::IssuerMismatch(i.to_owned())),
-        None => return Err(E::IssuerMismatch(String::new())),
-    }
+    let expected_issuer = match (issuer, check) {
+        (Some(i), IssuerCheck::Exact(expected)) if i == expected => expected,
+        (Some(i), IssuerCheck::SameOrigin(origin))
+            if i == origin || i.strip_prefix(origin).is_some_and(|p| p.starts_with('/')) =>
+        {
+            i
+        }
+        (Some(i), _) => return Err(E::IssuerMismatch(i.to_owned())),
+        (None, _) => return Err(E::IssuerMismatch(String::new())),
+    };
     let endpoint = |key: &str, required: bool| -> Result<Option<Url>, ServerMetadataError> {
         let Some(value) = map.get(key).and_then(Value::as_str) else {
             return if required {
@@ -256,6 +283,24 @@ mod tests {
                     "https://as.example/t".into()
                 ))
             );
+        }
+    }
+
+    #[test]
+    fn the_2025_03_26_fallback_takes_an_issuer_on_the_mcp_servers_origin() {
+        let check =
+            |origin| server_metadata_checked(&doc(""), IssuerCheck::SameOrigin(origin), false);
+        let m = check("https://as.example").unwrap();
+        assert_eq!(
+            m.issuer, "https://as.example/t",
+            "the document's own issuer"
+        );
+        for other in [
+            "https://as.example.evil",
+            "https://other.example",
+            "https://as.example/t/x",
+        ] {
+            assert!(check(other).is_err(), "{other}");
         }
     }
 
