@@ -121,6 +121,7 @@ impl StderrTail {
                     doing,
                     error,
                     stderr: lines.drain(..).collect(),
+                    hint: None,
                 }
             }
             other => other,
@@ -133,12 +134,18 @@ pub struct Connection {
     /// The client.
     pub client: Client,
     stderr: StderrTail,
+    /// The server's URL (HTTP), for the `mcpwire login` hint.
+    url: Option<String>,
 }
 
 impl Connection {
     /// A failure of `doing`.
     pub fn failure(&self, doing: impl Into<String>, error: Error) -> Failure {
-        Failure::mcp(doing, error)
+        let failure = Failure::mcp(doing, error);
+        match &self.url {
+            Some(url) => failure.with_login_hint(url),
+            None => failure,
+        }
     }
 
     /// Prints `value` as the command's JSON output, with the protocol revision spoken
@@ -160,11 +167,38 @@ impl Connection {
     }
 }
 
-/// Connects with the common options (headers, timeout, stderr) and `handler`.
+/// Connects with the common options (headers, timeout, stderr) and `handler`; to an HTTP
+/// server with the credentials `mcpwire login` kept (refreshed when they can be).
 pub async fn connect_with(
     common: &Common,
     target: Target,
     handler: impl Handler,
+) -> Result<Connection, Failure> {
+    // OAuth only once `mcpwire login` kept credentials: without them the user is needed,
+    // and the error says to run it.
+    let oauth = match &target {
+        Target::Http(url) if crate::login::logged_in(url) => {
+            Some(crate::login::non_interactive(url))
+        }
+        _ => None,
+    };
+    connect(common, target, handler, oauth).await
+}
+
+/// Connects with the common options and `oauth` (`mcpwire login`).
+pub async fn connect_with_oauth(
+    common: &Common,
+    target: Target,
+    oauth: mcpwire::auth::OAuth,
+) -> Result<Connection, Failure> {
+    connect(common, target, NoHandler, Some(oauth)).await
+}
+
+async fn connect(
+    common: &Common,
+    target: Target,
+    handler: impl Handler,
+    oauth: Option<mcpwire::auth::OAuth>,
 ) -> Result<Connection, Failure> {
     // The commands never read the server's notifications: keep none, rather than letting a
     // chatty server fill a queue nobody drains.
@@ -172,6 +206,9 @@ pub async fn connect_with(
         .client_info("mcpwire-cli", env!("CARGO_PKG_VERSION"))
         .notification_capacity(0)
         .handler(handler);
+    if let Some(oauth) = oauth {
+        builder = builder.oauth(oauth);
+    }
     for header in &common.headers {
         let (name, value) = header.split_once(':').ok_or_else(|| {
             Failure::Usage(format!(
@@ -193,10 +230,21 @@ pub async fn connect_with(
         tail.push(line);
     });
     let name = describe(&target);
+    let url = match &target {
+        Target::Http(url) => Some(url.clone()),
+        Target::Stdio(_) => None,
+    };
     match builder.connect(target).await {
-        Ok(client) => Ok(Connection { client, stderr }),
+        Ok(client) => Ok(Connection {
+            client,
+            stderr,
+            url,
+        }),
         Err(error) => {
-            let failure = Failure::mcp(format!("connecting to {name}"), error);
+            let mut failure = Failure::mcp(format!("connecting to {name}"), error);
+            if let Some(url) = &url {
+                failure = failure.with_login_hint(url);
+            }
             Err(stderr.attach(failure).await)
         }
     }

@@ -34,6 +34,9 @@ pub enum Failure {
         error: Error,
         /// The last lines a stdio server wrote to stderr, shown if it died.
         stderr: Vec<String>,
+        /// What to run to get past it (`mcpwire login <URL>` for a server that wants
+        /// authorization), said at the end of the line.
+        hint: Option<String>,
     },
     /// A tool answered with `isError: true` (its content was printed).
     ToolError(String),
@@ -58,6 +61,25 @@ impl Failure {
             doing: doing.into(),
             error,
             stderr: Vec::new(),
+            hint: None,
+        }
+    }
+
+    /// For a failure that authorization would get past, says to run `mcpwire login <url>`.
+    pub fn with_login_hint(self, url: &str) -> Failure {
+        match self {
+            Failure::Mcp {
+                doing,
+                error,
+                stderr,
+                hint: None,
+            } if needs_login(&error) => Failure::Mcp {
+                doing,
+                error,
+                stderr,
+                hint: Some(format!("to authorize, run: mcpwire login {url}")),
+            },
+            other => other,
         }
     }
 
@@ -84,8 +106,24 @@ impl Failure {
             Failure::Output(e) => format!("cannot write the output: {e}"),
             Failure::Usage(m) | Failure::Other(m) => m.clone(),
             Failure::ToolError(tool) => format!("tool {tool:?} reported an error (isError)"),
-            Failure::Mcp { doing, error, .. } => {
-                format!("{doing}: {}", one_line(&error.to_string()))
+            Failure::Mcp {
+                doing,
+                error,
+                hint: None,
+                ..
+            } => format!("{doing}: {}", one_line(&error.to_string())),
+            // The hint goes last, whatever the length of what the server said before it.
+            Failure::Mcp {
+                doing,
+                error,
+                hint: Some(hint),
+                ..
+            } => {
+                let text = one_line(&error.to_string());
+                let room = 800usize.saturating_sub(hint.len());
+                let cut: String = text.chars().take(room).collect();
+                let more = if cut.len() < text.len() { "…" } else { "" };
+                format!("{doing}: {cut}{more} ({hint})")
             }
         };
         // The message may quote the server at any length (a WWW-Authenticate header, say).
@@ -100,6 +138,17 @@ impl Failure {
         }
         if json && !matches!(self, Failure::ToolError(_) | Failure::Output(_)) {
             let mut object = json!({"exit": code, "message": message});
+            // The JSON message is the error's whole text; the hint has a field of its own.
+            if let Failure::Mcp {
+                doing,
+                error,
+                hint: Some(hint),
+                ..
+            } = self
+            {
+                object["message"] = json!(format!("{doing}: {}", one_line(&error.to_string())));
+                object["hint"] = json!(hint);
+            }
             match self {
                 Failure::Usage(_) => object["kind"] = json!("usage"),
                 Failure::Other(_) => object["kind"] = json!("other"),
@@ -120,6 +169,16 @@ pub fn after_output(written: io::Result<()>, outcome: Result<(), Failure>) -> Re
         Err(e) if !print::is_closed(&e) => Err(Failure::Output(e)),
         _ => outcome,
     }
+}
+
+/// Whether `error` is a server asking for authorization that the CLI did not have.
+fn needs_login(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Request(RequestError::Session(SessionError::AuthRequired { .. }))
+            | Error::Request(RequestError::Auth(_))
+            | Error::Request(RequestError::Session(SessionError::Auth(_)))
+    )
 }
 
 /// The exit code of an MCP error.

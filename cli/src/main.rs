@@ -11,6 +11,7 @@ mod demo;
 mod duration;
 mod exit;
 mod inspect;
+mod login;
 mod output;
 mod print;
 mod progress;
@@ -111,6 +112,11 @@ enum Command {
     /// Load-test a tool: calls/s and latency percentiles.
     #[command(after_help = EXIT_CODES)]
     Bench(bench::BenchArgs),
+    /// Authorize with an OAuth server (opens the browser, or prints the URL) and keep the
+    /// tokens for the other commands: `login <URL>`.
+    Login(ServerArgs),
+    /// Forget the tokens kept for a server: `logout <URL>`.
+    Logout(ServerArgs),
     /// The client the official MCP conformance suite drives (reads MCP_CONFORMANCE_SCENARIO).
     Conformance {
         /// The scenario's server URL.
@@ -142,6 +148,8 @@ fn main() -> ExitCode {
             Command::Prompts(server) => inspect::prompts(&common, &server).await,
             Command::Get { prompt, server } => inspect::get(&common, &prompt, &server).await,
             Command::Bench(args) => bench::run(&common, &args).await,
+            Command::Login(server) => login::login(&common, &server).await,
+            Command::Logout(server) => login::logout(&server),
             Command::Conformance { url } => conformance::run(&url).await,
         }
     });

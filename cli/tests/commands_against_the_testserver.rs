@@ -526,7 +526,10 @@ fn a_www_authenticate_header_with_escapes_is_shown_escaped() {
     let message = one_line_message(run.expect_code(3));
     assert_eq!(
         message,
-        r#"mcpwire: tools/call echo: authorization required (401): Bearer realm="\u{9b}2J\u{9b}0;31mpwned\u{202e}txt.exe""#
+        format!(
+            r#"mcpwire: tools/call echo: authorization required (401): Bearer realm="\u{{9b}}2J\u{{9b}}0;31mpwned\u{{202e}}txt.exe" (to authorize, run: mcpwire login {})"#,
+            server.url()
+        )
     );
 
     let run = mcpwire_run(&["--json", "call", "echo", "message=hi", &server.url()]);
@@ -553,7 +556,18 @@ fn a_200_kb_www_authenticate_header_makes_a_short_error_line() {
     let message = one_line_message(run.expect_code(3));
     let shown = "mcpwire: tools/call echo: authorization required (401): Bearer realm=\"";
     assert!(message.starts_with(shown), "{}", &message[..100]);
-    assert!(message.len() < shown.len() + 512, "{}", message.len());
+    // The hint to log in comes last, after the header's 512 bytes at most.
+    let hint = format!(" (to authorize, run: mcpwire login {})", server.url());
+    assert!(
+        message.ends_with(&hint),
+        "{}",
+        &message[message.len() - 100..]
+    );
+    assert!(
+        message.len() < shown.len() + 512 + hint.len(),
+        "{}",
+        message.len()
+    );
     let run = mcpwire_run(&["--json", "call", "echo", "message=hi", &server.url()]);
     let error = &json(run.expect_code(3))["error"];
     assert!(error["message"].as_str().unwrap().len() < 700, "{error}");
