@@ -29,14 +29,14 @@ pub enum Failure {
     /// An MCP operation failed: what was being done, and the error.
     Mcp {
         /// What failed, e.g. `tools/call echo` or `connecting to http://...`.
-        doing: String,
+        doing: Box<str>,
         /// Why.
         error: Error,
         /// The last lines a stdio server wrote to stderr, shown if it died.
-        stderr: Vec<String>,
+        stderr: Box<[String]>,
         /// What to run to get past it (`mcpwire login <URL>` for a server that wants
         /// authorization), said at the end of the line.
-        hint: Option<String>,
+        hint: Option<Box<str>>,
     },
     /// A tool answered with `isError: true` (its content was printed).
     ToolError(String),
@@ -58,9 +58,9 @@ impl Failure {
     /// An MCP operation failed.
     pub fn mcp(doing: impl Into<String>, error: Error) -> Failure {
         Failure::Mcp {
-            doing: doing.into(),
+            doing: doing.into().into(),
             error,
-            stderr: Vec::new(),
+            stderr: Box::default(),
             hint: None,
         }
     }
@@ -77,7 +77,7 @@ impl Failure {
                 doing,
                 error,
                 stderr,
-                hint: Some(format!("to authorize, run: mcpwire login {url}")),
+                hint: Some(format!("to authorize, run: mcpwire login {url}").into()),
             },
             other => other,
         }
@@ -147,7 +147,7 @@ impl Failure {
             } = self
             {
                 object["message"] = json!(format!("{doing}: {}", one_line(&error.to_string())));
-                object["hint"] = json!(hint);
+                object["hint"] = json!(&**hint);
             }
             match self {
                 Failure::Usage(_) => object["kind"] = json!("usage"),
