@@ -38,9 +38,13 @@ pub struct Sent {
     pub exchange: ExchangeId,
     /// Its HTTP method.
     pub method: http::Method,
+    /// Its URI (the MCP endpoint, or another for the OAuth flow's requests).
+    pub uri: http::Uri,
+    /// What it is for.
+    pub kind: crate::ExchangeKind,
     /// Its headers.
     pub headers: HeaderMap,
-    /// Its body as JSON (`null` when empty).
+    /// Its body as JSON (`null` when empty; a string when it is not JSON, a form).
     pub body: serde_json::Value,
 }
 
@@ -136,17 +140,23 @@ impl Harness {
         for o in std::mem::take(&mut self.outputs) {
             match o {
                 Output::Transmit(Transmit::Http {
-                    exchange, request, ..
+                    exchange,
+                    request,
+                    kind,
                 }) => {
                     let (parts, body) = request.into_parts();
                     let body = if body.is_empty() {
                         serde_json::Value::Null
                     } else {
-                        serde_json::from_slice(&body).unwrap()
+                        serde_json::from_slice(&body).unwrap_or_else(|_| {
+                            serde_json::Value::String(String::from_utf8_lossy(&body).into_owned())
+                        })
                     };
                     sent.push(Sent {
                         exchange,
                         method: parts.method,
+                        uri: parts.uri,
+                        kind,
                         headers: parts.headers,
                         body,
                     });
