@@ -3,8 +3,8 @@
 //! Every type in a script has a readable `Debug`, so a shrunk failure reads as a short story.
 
 use mcpwire_core::fuzzing::script::{
-    Ask, Blob, ContentType, Ev, EvKind, Flood, Handshake, Init, Line, Msg, Op, Pick, Script, Setup,
-    Target, Transport, STATUSES,
+    Ask, AuthDoc, Blob, ContentType, Ev, EvKind, Flood, Handshake, Init, Line, Msg, Op, Pick,
+    Script, Setup, Target, Transport, STATUSES,
 };
 use mcpwire_core::{Scope, TransportErrorKind};
 use proptest::collection::vec;
@@ -75,6 +75,7 @@ pub fn setup() -> impl Strategy<Value = Setup> {
                 stdin_reads: reads,
                 // Set from the handshake by the script strategies.
                 revision: mcpwire_core::Revision::Legacy,
+                oauth: false,
             },
         )
 }
@@ -123,6 +124,8 @@ fn leaf_msg() -> impl Strategy<Value = Msg> {
         1 => target().prop_map(Msg::UnknownResultType),
         1 => target().prop_map(Msg::Acknowledged),
         1 => target().prop_map(Msg::Subscribed),
+        // The OAuth flow's documents.
+        2 => select(&[AuthDoc::ResourceMetadata, AuthDoc::ServerMetadata, AuthDoc::Token, AuthDoc::TokenError][..]).prop_map(Msg::Auth),
     ]
 }
 
@@ -269,6 +272,7 @@ pub fn http_op() -> impl Strategy<Value = Op> {
         2 => (pick(), any::<bool>()).prop_map(|(to, error)| Op::Respond { to, error }),
         1 => Just(Op::Notify),
         1 => Just(Op::Listen),
+        1 => any::<bool>().prop_map(|ok| Op::Redirect { ok }),
         1 => Just(Op::Close),
         4 => head(),
         3 => (pick(), msg(), splits()).prop_map(|(exchange, msg, splits)| Op::Json { exchange, msg, splits }),
@@ -324,15 +328,22 @@ pub fn http_script() -> impl Strategy<Value = Script> {
         1 => Just(Handshake::DiscoverNone),
         1 => Just(Handshake::Modern),
     ];
-    (setup(), handshake, vec(http_op(), 0..MAX_OPS)).prop_map(|(setup, handshake, ops)| Script {
-        transport: Transport::Http,
-        setup: Setup {
-            revision: handshake.revision(),
-            ..setup
-        },
+    (
+        setup(),
         handshake,
-        ops,
-    })
+        any::<bool>(),
+        vec(http_op(), 0..MAX_OPS),
+    )
+        .prop_map(|(setup, handshake, oauth, ops)| Script {
+            transport: Transport::Http,
+            setup: Setup {
+                revision: handshake.revision(),
+                oauth,
+                ..setup
+            },
+            handshake,
+            ops,
+        })
 }
 
 /// A random stdio script.

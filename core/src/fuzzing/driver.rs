@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 
 use super::invariants::{Checker, MAX_POLLS_PER_STEP};
 use super::script::{
-    ms, split_at, Ask, ContentType, Ev, EvKind, Flood, Handshake, Init, Msg, Op, Pick, Rechunk,
-    Script, Setup, Target, Transport,
+    ms, split_at, Ask, AuthDoc, ContentType, Ev, EvKind, Flood, Handshake, Init, Msg, Op, Pick,
+    Rechunk, Script, Setup, Target, Transport,
 };
 use crate::jsonrpc::{ErrorObject, Id};
 use crate::{
@@ -56,6 +56,10 @@ pub struct Driver {
     /// Whether the server reads its stdin, and what it has not read yet.
     stdin_reads: bool,
     unread_stdin: usize,
+    /// Random bytes the session asked for and has not been given yet.
+    random_wanted: Option<usize>,
+    /// The last authorization URL the session asked the user to open.
+    authorize_url: Option<String>,
 }
 
 impl Driver {
@@ -89,6 +93,8 @@ impl Driver {
             log: Vec::new(),
             stdin_reads: setup.stdin_reads,
             unread_stdin: 0,
+            random_wanted: None,
+            authorize_url: None,
         };
         driver.checker.begin(Some(base));
         driver.drain(true);
@@ -164,6 +170,8 @@ impl Driver {
             }
             Output::Event(Event::Request { id, .. }) => self.server_requests.push(id.clone()),
             Output::Transmit(Transmit::Stdin(bytes)) => self.unread_stdin += bytes.len(),
+            Output::Random(n) => self.random_wanted = Some(*n),
+            Output::Event(Event::Authorize { url, .. }) => self.authorize_url = Some(url.0.clone()),
             _ => {}
         }
     }
@@ -451,6 +459,24 @@ impl Driver {
                     "notifications": {"toolsListChanged": true}
                 }
             }),
+            Msg::Auth(doc) => match doc {
+                AuthDoc::ResourceMetadata => json!({
+                    "resource": "http://127.0.0.1:9/mcp",
+                    "authorization_servers": ["http://127.0.0.1:9/as"]
+                }),
+                AuthDoc::ServerMetadata => json!({
+                    "issuer": "http://127.0.0.1:9/as",
+                    "authorization_endpoint": "http://127.0.0.1:9/as/authorize",
+                    "token_endpoint": "http://127.0.0.1:9/as/token",
+                    "response_types_supported": ["code"],
+                    "code_challenge_methods_supported": ["S256"]
+                }),
+                AuthDoc::Token => json!({
+                    "access_token": "fuzz-token", "token_type": "Bearer",
+                    "expires_in": 60, "refresh_token": "fuzz-refresh"
+                }),
+                AuthDoc::TokenError => json!({"error": "invalid_grant"}),
+            },
             Msg::Subscribed(t) => json!({
                 "jsonrpc": "2.0",
                 "method": "notifications/tools/list_changed",
@@ -548,6 +574,11 @@ impl Driver {
             let bytes = std::mem::take(&mut self.unread_stdin);
             self.input(now, Input::StdinWritten { bytes });
         }
+        // The adapter gives the random bytes asked for (here: fixed ones).
+        if let Some(n) = self.random_wanted.take() {
+            let bytes: Vec<u8> = (0..n).map(|i| i as u8).collect();
+            self.input(now, Input::Random(&bytes));
+        }
         match op {
             Op::Request {
                 timeout_ms,
@@ -612,6 +643,26 @@ impl Driver {
                 self.log.push(format!("listen -> {result:?}"));
                 self.drain(true);
             }
+            Op::Redirect { ok } => {
+                let state = self.authorize_url.as_deref().and_then(|u| {
+                    u.split(['?', '&'])
+                        .find_map(|p| p.strip_prefix("state="))
+                        .map(str::to_owned)
+                });
+                let back = format!(
+                    "http://127.0.0.1:1/callback?code=c0de&state={}",
+                    state.unwrap_or_default()
+                );
+                self.checker.begin(Some(now));
+                let result = if *ok {
+                    Ok(back.as_str())
+                } else {
+                    Err("the user gave up")
+                };
+                self.session.authorization_redirect(now, result);
+                self.log.push(format!("redirect ok={ok}"));
+                self.drain(true);
+            }
             Op::Notify => {
                 self.checker.begin(None);
                 let result = self
@@ -647,7 +698,9 @@ impl Driver {
                 if *www_authenticate {
                     headers.insert(
                         WWW_AUTHENTICATE,
-                        HeaderValue::from_static("Bearer realm=\"mcp\""),
+                        HeaderValue::from_static(
+                            "Bearer realm=\"mcp\", resource_metadata=\"http://127.0.0.1:9/.well-known/oauth-protected-resource/mcp\", error=\"insufficient_scope\", scope=\"a b\"",
+                        ),
                     );
                 }
                 let exchange = self.exchange(*exchange);

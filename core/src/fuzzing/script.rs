@@ -69,6 +69,8 @@ pub struct Setup {
     pub stdin_reads: bool,
     /// The revision the client speaks (from the [`Handshake`]).
     pub revision: crate::Revision,
+    /// An OAuth flow is configured (a pre-registered client): a 401 runs it.
+    pub oauth: bool,
 }
 
 impl Default for Setup {
@@ -90,6 +92,7 @@ impl Default for Setup {
             max_send_backlog: 32 << 20,
             stdin_reads: true,
             revision: crate::Revision::Legacy,
+            oauth: false,
         }
     }
 }
@@ -126,10 +129,17 @@ impl Setup {
         } else {
             ClientCapabilities::default()
         };
+        let auth = self.oauth.then(|| {
+            let client = crate::auth::PreRegistered::new("fuzz-client");
+            let config =
+                crate::auth::Config::new("http://127.0.0.1:1/callback").pre_registered(client);
+            crate::Authorization::new(config)
+        });
         Config {
             policy,
             capabilities,
             revision: self.revision,
+            auth,
             ..Config::default()
         }
     }
@@ -198,6 +208,12 @@ pub enum Op {
     Notify,
     /// `listen` (2026-07-28) for the tool list's changes.
     Listen,
+    /// The user step of authorization ends: the browser comes back with a code and the
+    /// flow's `state` (`ok`), or the user gave up.
+    Redirect {
+        /// The browser came back.
+        ok: bool,
+    },
     /// `close`.
     Close,
     /// A response head on an exchange.
@@ -384,8 +400,23 @@ pub enum Msg {
     Acknowledged(Target),
     /// 2026-07-28: a list-changed notification of a subscription.
     Subscribed(Target),
+    /// A document of the OAuth flow (not JSON-RPC): for the flow's exchanges.
+    Auth(AuthDoc),
     /// Nothing (an empty body, a blank line, an empty `data`).
     Blank,
+}
+
+/// A document an OAuth flow's request is answered with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthDoc {
+    /// Protected resource metadata naming the authorization server.
+    ResourceMetadata,
+    /// The authorization server's metadata.
+    ServerMetadata,
+    /// A token response.
+    Token,
+    /// A token error (`invalid_grant`).
+    TokenError,
 }
 
 /// What `initialize` returns.
@@ -612,6 +643,7 @@ impl Script {
             max_send_backlog: r.pick(&[32 << 20, 32 << 20, 512, 4096, 0]),
             stdin_reads: !r.u8().is_multiple_of(8),
             revision: crate::Revision::Legacy,
+            oauth: false,
         };
         let handshake = r.pick(&[
             Handshake::JsonWithSession,
@@ -627,6 +659,7 @@ impl Script {
         ]);
         let setup = Setup {
             revision: handshake.revision(),
+            oauth: transport == Transport::Http && r.u8().is_multiple_of(3),
             ..setup
         };
         let mut ops = Vec::new();
@@ -694,6 +727,12 @@ impl Msg {
             20 => Msg::UnknownResultType(Target::read(r)),
             21 => Msg::Acknowledged(Target::read(r)),
             22 => Msg::Subscribed(Target::read(r)),
+            23 => Msg::Auth(r.pick(&[
+                AuthDoc::ResourceMetadata,
+                AuthDoc::ServerMetadata,
+                AuthDoc::Token,
+                AuthDoc::TokenError,
+            ])),
             _ => Msg::Blank,
         }
     }
@@ -736,6 +775,7 @@ impl Op {
                 error: r.bool(),
             },
             5 if r.u8().is_multiple_of(2) => Op::Listen,
+            5 if r.u8().is_multiple_of(2) => Op::Redirect { ok: r.bool() },
             5 => Op::Notify,
             6 if r.u8().is_multiple_of(8) => Op::Close,
             6 | 7 if stdio => Op::Stdout {
