@@ -902,6 +902,7 @@ impl Session {
             input: None,
             listen: None,
             auth_replays: 0,
+            reconnecting: false,
         });
         self.timers
             .set(TimerReason::RequestDeadline(id), later(now, timeout));
@@ -1190,12 +1191,18 @@ impl Session {
                 (_, Some(id)) => {
                     self.timers
                         .set(TimerReason::ResumeStream(id), later(now, after));
+                    if let Some(p) = self.requests.get_mut(id) {
+                        p.reconnecting = true;
+                    }
                 }
                 _ => {}
             },
             Effect::Reissue { after } => {
                 if let Some(id) = request {
                     self.timers.set(TimerReason::Reissue(id), later(now, after));
+                    if let Some(p) = self.requests.get_mut(id) {
+                        p.reconnecting = true;
+                    }
                 }
             }
             Effect::RetryWithVersion(version) => {
@@ -1225,12 +1232,17 @@ impl Session {
             return;
         };
         self.timers.clear(TimerReason::RequestDeadline(id));
-        self.timers.clear(TimerReason::ResumeStream(id));
-        self.timers.clear(TimerReason::Reissue(id));
+        // Its reconnect timer, if it ever had one (most never do: the hot path skips it).
+        if p.reconnecting {
+            self.timers.clear(TimerReason::Reissue(id));
+            self.timers.clear(TimerReason::ResumeStream(id));
+        }
         if p.input.is_some() {
             self.inputs.retain(|_, (r, _)| *r != id);
         }
-        self.held.retain(|h| *h != id);
+        if !self.held.is_empty() {
+            self.held.retain(|h| *h != id);
+        }
         // A request sent again with the flow's token got through: the flow's count of
         // challenges starts again.
         if p.auth_replays > 0 && matches!(result, Ok(_) | Err(RequestError::Rpc(_))) {
@@ -1591,7 +1603,10 @@ impl Session {
     fn on_text(&mut self, now: Instant, text: &[u8], origin: Option<RequestId>, whole_body: bool) {
         // The id the origin was sent with on this exchange: if it changes, the request went
         // again on another (2026-07-28: an `input_required` round, a version error).
-        let wire = origin.and_then(|id| self.requests.get(id)).map(|p| p.wire);
+        let wire = match whole_body {
+            true => origin.and_then(|id| self.requests.get(id)).map(|p| p.wire),
+            false => None,
+        };
         match jsonrpc::decode(text) {
             Ok(jsonrpc::Decoded::Single(m)) => {
                 self.on_message(now, m, origin);
@@ -1734,9 +1749,16 @@ impl Session {
             _ => None,
         };
         let now = self.last_now;
-        match ours.filter(|rid| self.requests.get(*rid).is_some_and(|p| p.sent)) {
+        // The 2025 era's result completes its request at once (the hot path: one lookup).
+        let modern = self.lifecycle.is_modern();
+        let sent = ours.and_then(|rid| {
+            let p = self.requests.get(rid).filter(|p| p.sent)?;
+            Some((rid, !modern || p.owner != Owner::App))
+        });
+        match sent {
             // An answer, even an error, completes its request: its stream runs out by itself.
-            Some(rid) => match result {
+            Some((rid, plain)) => match result {
+                Ok(raw) if plain => self.complete(rid, Ok(raw), false),
                 Ok(raw) => self.on_result(now, rid, raw),
                 Err(e) => {
                     let error = match self.policy.effect(&Failure::RpcError(e.clone())) {

@@ -67,6 +67,8 @@ pub(crate) struct Pending {
     pub(crate) listen: Option<Listen>,
     /// How many times it was held for the OAuth flow and sent again with its token.
     pub(crate) auth_replays: u32,
+    /// A reconnect timer (resumption, reissue) was set for it: its completion clears it.
+    pub(crate) reconnecting: bool,
 }
 
 /// A `subscriptions/listen` request's state.
@@ -238,6 +240,7 @@ mod tests {
             input: None,
             listen: None,
             auth_replays: 0,
+            reconnecting: false,
         }
     }
 
