@@ -1321,7 +1321,14 @@ impl Session {
             Transport::Http(h) => h.shut(closing),
             Transport::Stdio(_) => Vec::new(),
         };
-        self.out.reserve(shut.len() + self.requests.len() + 2);
+        // Room for every completion at once. An empty queue is replaced rather than grown:
+        // growing copies its whole old buffer, however few outputs it holds.
+        let room = shut.len() + self.requests.len() + 2;
+        if self.out.is_empty() && self.out.capacity() < room {
+            self.out = VecDeque::with_capacity(room);
+        } else {
+            self.out.reserve(room);
+        }
         let mut delete = None;
         for h in shut {
             match h {
@@ -1330,14 +1337,16 @@ impl Session {
                 _ => {}
             }
         }
-        for (id, p) in self.requests.drain() {
+        let requests = self.requests.drain();
+        for (id, p) in &requests {
             if p.owner == Owner::App {
                 self.out.push_back(Output::Event(Event::Response {
-                    id,
+                    id: *id,
                     result: Err(RequestError::Session(error.clone())),
                 }));
             }
         }
+        drop(requests);
         self.early.clear();
         self.early_bytes = 0;
         self.held.clear();

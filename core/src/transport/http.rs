@@ -4,7 +4,8 @@
 //! carries, the session id, the GET stream and where each stream left off; it bounds how many
 //! exchanges are open at once (the rest wait, in order) and how many bytes wait.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,7 +60,9 @@ pub(crate) struct Http {
     next_exchange: u64,
     exchanges: BTreeMap<ExchangeId, Exchange>,
     /// Which exchange carries each request now: kept here only, beside `Exchange::request`.
-    by_request: BTreeMap<RequestId, ExchangeId>,
+    /// Never iterated; hashed, because it is touched on every request and completion and
+    /// dropping it at the end of a session with many requests outstanding costs nothing.
+    by_request: HashMap<RequestId, ExchangeId, BuildHasherDefault<IdHasher>>,
     /// Exchanges handed to the adapter and not over yet: at most `limits.max_exchanges`.
     open: usize,
     /// Exchanges waiting for a slot, in order.
@@ -118,6 +121,30 @@ struct Exchange {
     news: bool,
     /// The OAuth flow's request it carries.
     auth: Option<crate::auth::RequestId>,
+}
+
+/// Hashes the ids the session allocates itself (in order, never chosen by a server, so no
+/// flooding of one bucket): one multiplication, where the default SipHash costs tens of
+/// instructions per lookup; and no random keys, so the core draws no randomness.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        // Fibonacci hashing: the golden ratio's odd multiplier spreads consecutive ids over
+        // the high bits, which the table uses.
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
 }
 
 #[derive(Debug)]
@@ -182,7 +209,7 @@ impl Http {
             session_id: None,
             next_exchange: 0,
             exchanges: BTreeMap::new(),
-            by_request: BTreeMap::new(),
+            by_request: HashMap::default(),
             open: 0,
             queued: VecDeque::new(),
             queued_bytes: 0,
@@ -535,12 +562,14 @@ impl Http {
                 _ => None,
             })
             .collect();
-        for (id, x) in std::mem::take(&mut self.exchanges) {
+        // By reference: an exchange is large, and moving each out costs more than looking.
+        for (id, x) in &self.exchanges {
             let lingers = matches!(x.kind, ExchangeKind::Notification | ExchangeKind::Delete);
-            if x.waiting.is_none() && !lingers && !untaken.contains(&id) {
-                out.push(Happened::Abort(id));
+            if x.waiting.is_none() && !lingers && !untaken.contains(id) {
+                out.push(Happened::Abort(*id));
             }
         }
+        self.exchanges.clear();
         self.by_request.clear();
         self.queued.clear();
         self.queued_bytes = 0;
