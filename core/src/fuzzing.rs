@@ -409,3 +409,47 @@ pub fn assert_same_log(a: &[String], b: &[String], what: &str) {
         b.get(i)
     );
 }
+
+/// A skill's `SKILL.md` checked against an entry made from the same bytes' frontmatter: any
+/// text gives an answer, never a panic or an unbounded parse; a text that parses always
+/// passes against an entry of its own frontmatter, size and digest, and fails once one
+/// byte of its body changes.
+pub fn skill_frontmatter(data: &[u8]) {
+    use crate::schema::{SkillEntry, SkillFile, SkillResources};
+    use crate::skills;
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(frontmatter) = skills::frontmatter(text) else {
+        return;
+    };
+    let uri = "skill://fuzz/SKILL.md";
+    let mut entry = SkillEntry {
+        uri: uri.into(),
+        frontmatter,
+        resources: SkillResources::Listed(vec![SkillFile::new(
+            uri,
+            skills::digest(data),
+            data.len() as u64,
+        )]),
+        ..Default::default()
+    };
+    assert_eq!(skills::verify(&entry, uri, data), Ok(()), "its own entry");
+    let mut changed = data.to_vec();
+    if let Some(last) = changed.last_mut() {
+        *last ^= 1;
+        assert!(
+            skills::verify(&entry, uri, &changed).is_err(),
+            "a changed byte"
+        );
+    }
+    let key = "\u{0}fuzz";
+    let other = !matches!(
+        entry.frontmatter.get(key),
+        Some(serde_json::Value::Bool(true))
+    );
+    entry
+        .frontmatter
+        .insert(key.into(), serde_json::Value::Bool(other));
+    assert!(skills::verify(&entry, uri, data).is_err(), "an extra field");
+}

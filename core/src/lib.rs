@@ -33,6 +33,7 @@ pub mod output;
 pub mod policy;
 pub mod schema;
 mod session;
+pub mod skills;
 #[cfg(feature = "fuzzing")]
 pub mod sse;
 #[cfg(not(feature = "fuzzing"))]

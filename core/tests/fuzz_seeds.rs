@@ -62,3 +62,8 @@ fn lines_seeds() {
 fn jsonrpc_seeds() {
     replay("jsonrpc", fuzzing::jsonrpc);
 }
+
+#[test]
+fn skill_frontmatter_seeds() {
+    replay("skill_frontmatter", fuzzing::skill_frontmatter);
+}

@@ -15,6 +15,7 @@ mod resources;
 mod roots;
 mod sampling;
 mod server_request;
+mod skills;
 mod tools;
 
 #[cfg(test)]
@@ -30,6 +31,7 @@ pub use resources::*;
 pub use roots::*;
 pub use sampling::*;
 pub use server_request::*;
+pub use skills::*;
 pub use tools::*;
 
 use serde::de::DeserializeOwned;
