@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use mcpwire_core::skills::SkillError;
 use mcpwire_core::{HttpError, RequestError, SessionError};
 
 /// Why a call, or connecting, failed.
@@ -17,6 +18,9 @@ pub enum Error {
     Request(RequestError),
     /// The client could not be set up, or the call could not be made as asked.
     Config(ConfigError),
+    /// A skill's file was refused: not listed, or not what its entry says (the skills
+    /// extension); nothing of it was used. Boxed: the error stays small for every other call.
+    Skill(Box<SkillError>),
 }
 
 /// How the client was set up wrongly.
@@ -73,13 +77,21 @@ impl Error {
     pub fn request(&self) -> Option<&RequestError> {
         match self {
             Error::Request(e) => Some(e),
-            Error::Config(_) => None,
+            Error::Config(_) | Error::Skill(_) => None,
         }
     }
 
     /// The session's error, if the session's failure (or close) is why the call failed.
     pub fn session(&self) -> Option<&SessionError> {
         self.request().and_then(RequestError::session)
+    }
+
+    /// Why a skill's file was refused, if that is the error.
+    pub fn skill(&self) -> Option<&SkillError> {
+        match self {
+            Error::Skill(e) => Some(e),
+            _ => None,
+        }
     }
 
     /// Whether the call's deadline (or the handshake's) passed.
@@ -114,6 +126,12 @@ impl From<SessionError> for Error {
     }
 }
 
+impl From<SkillError> for Error {
+    fn from(e: SkillError) -> Self {
+        Error::Skill(Box::new(e))
+    }
+}
+
 impl From<ConfigError> for Error {
     fn from(e: ConfigError) -> Self {
         Error::Config(e)
@@ -125,6 +143,7 @@ impl fmt::Display for Error {
         match self {
             Error::Request(e) => e.fmt(f),
             Error::Config(e) => e.fmt(f),
+            Error::Skill(e) => write!(f, "skill refused: {e}"),
         }
     }
 }
@@ -150,6 +169,7 @@ impl std::error::Error for Error {
         match self {
             Error::Request(e) => std::error::Error::source(e),
             Error::Config(e) => std::error::Error::source(e),
+            Error::Skill(e) => Some(&**e),
         }
     }
 }

@@ -29,6 +29,7 @@
 
 pub mod auth;
 mod client;
+mod client_skills;
 mod driver;
 mod error;
 mod handler;
@@ -43,10 +44,12 @@ mod target;
 mod transport;
 
 pub use client::{Client, ClientBuilder, Memory};
+pub use client_skills::LoadedSkill;
 pub use error::{ConfigError, Error};
 pub use handler::{Handler, NoHandler};
 pub use mcpwire_core::modern::SubscriptionFilter;
 pub use mcpwire_core::schema;
+pub use mcpwire_core::skills;
 pub use mcpwire_core::{
     self as core, HttpError, Limit, Policy, ProtocolError, RequestError, Revision, Scope,
     SessionError,
