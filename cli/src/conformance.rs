@@ -22,6 +22,8 @@
 //! - `http-custom-headers`: make the tool calls of the context's `toolCalls`.
 //! - `http-invalid-tool-headers`: call every tool the client kept (the invalid ones were left
 //!   out of the listing).
+//! - `sep-2640-*` (the skills extension): list the skills; but for `no-prefetch`, load the
+//!   first and read its other files only if its `SKILL.md` passed the checks.
 //! - anything else (`initialize`, `request-metadata`, `json-schema-ref-no-deref`, the auth
 //!   scenarios): only what connecting and listing the tools send, and then one call of the
 //!   first tool (the auth scenarios need an authenticated request after the first).
@@ -77,6 +79,9 @@ pub async fn run(url: &str) -> Result<(), Failure> {
 }
 
 async fn script(client: &Client, scenario: &str, context: &Value) -> Result<(), Failure> {
+    if scenario.starts_with("sep-2640-") {
+        return skills(client, scenario).await;
+    }
     let tools = client
         .list_all_tools()
         .await
@@ -154,6 +159,36 @@ async fn script(client: &Client, scenario: &str, context: &Value) -> Result<(), 
         },
         _ => Ok(()),
     }
+}
+
+/// The skills extension's scenarios: list the skills (reading none of their files); unless
+/// the scenario is `no-prefetch`, load the first (its `SKILL.md`, checked against the entry)
+/// and, only if it passed, read its other files.
+async fn skills(client: &Client, scenario: &str) -> Result<(), Failure> {
+    let entries = client
+        .list_all_skills()
+        .await
+        .map_err(|e| Failure::mcp("skills/list", e))?;
+    let _ = print::err(&format!("skills: {}", entries.len()));
+    if scenario == "sep-2640-client-no-prefetch" {
+        return Ok(());
+    }
+    let Some(entry) = entries.first() else {
+        return Ok(());
+    };
+    client
+        .load_skill(entry)
+        .await
+        .map_err(|e| Failure::mcp(format!("loading {}", entry.uri), e))?;
+    if let mcpwire::schema::SkillResources::Listed(files) = &entry.resources {
+        for f in files.iter().filter(|f| f.uri != entry.uri) {
+            client
+                .read_skill_file(entry, &f.uri)
+                .await
+                .map_err(|e| Failure::mcp(format!("reading {}", f.uri), e))?;
+        }
+    }
+    Ok(())
 }
 
 /// The client ID metadata document URL the suite's `auth/basic-cimd` expects.

@@ -197,6 +197,7 @@ pub fn code_of(error: &Error) -> u8 {
 pub fn kind_of(error: &Error) -> &'static str {
     let request = match error {
         Error::Config(_) => return "config",
+        Error::Skill(_) => return "skill",
         Error::Request(e) => e,
         _ => return "other",
     };

@@ -16,6 +16,7 @@ mod output;
 mod print;
 mod progress;
 mod sanitize;
+mod skills;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -109,6 +110,10 @@ enum Command {
         #[command(flatten)]
         server: ServerWithArgs,
     },
+    /// List the server's skills (the skills extension); `--load NAME` prints one skill's
+    /// SKILL.md once it matches the listing (size, digest, frontmatter).
+    #[command(after_help = EXIT_CODES)]
+    Skills(skills::SkillsArgs),
     /// Load-test a tool: calls/s and latency percentiles.
     #[command(after_help = EXIT_CODES)]
     Bench(bench::BenchArgs),
@@ -147,6 +152,7 @@ fn main() -> ExitCode {
             Command::Read { uri, server } => inspect::read(&common, &uri, &server).await,
             Command::Prompts(server) => inspect::prompts(&common, &server).await,
             Command::Get { prompt, server } => inspect::get(&common, &prompt, &server).await,
+            Command::Skills(args) => skills::run(&common, &args).await,
             Command::Bench(args) => bench::run(&common, &args).await,
             Command::Login(server) => login::login(&common, &server).await,
             Command::Logout(server) => login::logout(&server),
