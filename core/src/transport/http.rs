@@ -115,7 +115,8 @@ struct Exchange {
     method: Arc<str>,
     carried_session: bool,
     /// The request, while it waits for a slot (`None` once handed to the adapter).
-    waiting: Option<::http::Request<Vec<u8>>>,
+    /// Boxed: most exchanges never wait, and an exchange stays small.
+    waiting: Option<Box<::http::Request<Vec<u8>>>>,
     body: Body,
     /// An event stream that delivered a message (not only priming events).
     news: bool,
@@ -278,7 +279,7 @@ impl Http {
                     Body::Auth(a) => a.body.capacity() + 64 * a.headers.len(),
                     _ => 0,
                 };
-                let waiting = x.waiting.as_ref().map_or(0, request_size);
+                let waiting = x.waiting.as_deref().map_or(0, request_size);
                 per_exchange + x.method.len() + body + waiting
             })
             .sum();
@@ -460,7 +461,7 @@ impl Http {
         } else {
             self.queued_bytes += req.body().len();
             if let Some(x) = self.exchanges.get_mut(&id) {
-                x.waiting = Some(req);
+                x.waiting = Some(Box::new(req));
             }
             self.queued.push_back(id);
         }
@@ -516,7 +517,7 @@ impl Http {
             self.happened.push_back(Happened::Transmit(Transmit::Http {
                 exchange: id,
                 kind: x.kind,
-                request: Box::new(req),
+                request: req,
             }));
         }
     }
