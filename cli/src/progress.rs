@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle};
 use mcpwire::{CallOptions, Progress};
 
 use crate::exit::one_line;
@@ -26,16 +26,23 @@ struct Inner {
     label: String,
     bar: Mutex<Option<ProgressBar>>,
     reports: AtomicUsize,
+    /// Where the bar is drawn: stderr (hidden unless it is a terminal), or a test's.
+    target: fn() -> ProgressDrawTarget,
 }
 
 impl CallProgress {
-    /// A bar labelled `label` (the tool's name).
+    /// A bar labelled `label` (the tool's name), on stderr.
     pub fn new(label: impl Into<String>) -> Self {
+        Self::drawn_on(label, ProgressDrawTarget::stderr)
+    }
+
+    fn drawn_on(label: impl Into<String>, target: fn() -> ProgressDrawTarget) -> Self {
         CallProgress {
             inner: Arc::new(Inner {
                 label: label.into(),
                 bar: Mutex::new(None),
                 reports: AtomicUsize::new(0),
+                target,
             }),
         }
     }
@@ -65,13 +72,23 @@ impl CallProgress {
     fn update(&self, progress: &Progress) {
         self.inner.reports.fetch_add(1, Ordering::Relaxed);
         let mut slot = self.lock();
+        let total = progress.total.filter(|t| *t > 0.0);
+        let mut new = false;
         let bar = slot.get_or_insert_with(|| {
-            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            bar.set_prefix(for_terminal(&self.inner.label).into_owned());
-            bar.enable_steady_tick(Duration::from_millis(100));
-            bar
+            new = true;
+            // Styled before anything draws it (the first tick draws at once), and cleared
+            // when dropped: by Ctrl-C, or a failure, as well as by `finish`.
+            let (style, length) = match total {
+                Some(_) => (bar_style(), Some(SCALE)),
+                None => (spinner_style(), None),
+            };
+            ProgressBar::with_draw_target(length, (self.inner.target)())
+                .with_style(style)
+                .with_prefix(for_terminal(&self.inner.label).into_owned())
+                .with_finish(ProgressFinish::AndClear)
         });
-        match progress.total.filter(|t| *t > 0.0) {
+        bar.set_message(message(progress));
+        match total {
             Some(total) => {
                 if bar.length() != Some(SCALE) {
                     bar.set_style(bar_style());
@@ -82,7 +99,9 @@ impl CallProgress {
             }
             None => bar.set_style(spinner_style()),
         }
-        bar.set_message(message(progress));
+        if new {
+            bar.enable_steady_tick(Duration::from_millis(100));
+        }
     }
 }
 
@@ -124,6 +143,88 @@ fn number(n: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use indicatif::TermLike;
+    use std::sync::OnceLock;
+
+    /// What the bars of the terminal test drew, in order.
+    fn drawn() -> &'static Mutex<Vec<String>> {
+        static DRAWN: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
+        DRAWN.get_or_init(Mutex::default)
+    }
+
+    #[derive(Debug)]
+    struct Recorder;
+
+    impl Recorder {
+        fn record(&self, what: String) -> std::io::Result<()> {
+            drawn().lock().unwrap().push(what);
+            Ok(())
+        }
+    }
+
+    impl TermLike for Recorder {
+        fn width(&self) -> u16 {
+            100
+        }
+        fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+            self.record(format!("up {n}"))
+        }
+        fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+            self.record(format!("down {n}"))
+        }
+        fn move_cursor_right(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_left(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn write_line(&self, s: &str) -> std::io::Result<()> {
+            self.record(format!("line {s}"))
+        }
+        fn write_str(&self, s: &str) -> std::io::Result<()> {
+            self.record(format!("str {s}"))
+        }
+        fn clear_line(&self) -> std::io::Result<()> {
+            self.record("clear".into())
+        }
+        fn flush(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn recorder() -> ProgressDrawTarget {
+        ProgressDrawTarget::term_like(Box::new(Recorder))
+    }
+
+    #[test]
+    fn the_first_frame_is_styled_and_a_dropped_bar_is_cleared() {
+        let call = CallProgress::drawn_on("longtool", recorder);
+        call.update(&progress(1.0, Some(4.0), Some("first")));
+        std::thread::sleep(Duration::from_millis(250));
+        call.update(&progress(2.0, Some(4.0), Some("second")));
+        drop(call);
+        let drawn = drawn().lock().unwrap().clone();
+        let frames: Vec<&String> = drawn
+            .iter()
+            .filter(|d| d.starts_with("str ") || d.starts_with("line "))
+            .filter(|d| d.trim() != "str" && d.trim() != "line")
+            .collect();
+        assert!(!frames.is_empty(), "{drawn:?}");
+        // indicatif's default style is `{wide_bar} {pos}/{len}`: no prefix, no message.
+        for frame in &frames {
+            assert!(
+                frame.contains("longtool") && frame.contains('['),
+                "a frame not in the bar's style: {frame:?} of {drawn:?}"
+            );
+        }
+        assert!(frames[0].contains("1/4 first"), "{drawn:?}");
+        // The bar's line is cleared last, and nothing is drawn after it.
+        let cleared = drawn.iter().rposition(|d| d == "clear").expect("cleared");
+        assert!(
+            drawn[cleared..].iter().all(|d| !d.starts_with("str ")),
+            "{drawn:?}"
+        );
+    }
 
     fn progress(progress: f64, total: Option<f64>, message: Option<&str>) -> Progress {
         Progress::new(progress, total, message.map(str::to_owned))
