@@ -8,6 +8,10 @@
 //! Ctrl-C the command's future is dropped first, then every session it had open is closed:
 //! the cancellation is queued to the session before the close.
 //!
+//! Ctrl-C while connecting leaves no session to close: `main` then drops the runtime's tasks
+//! before exiting (rather than racing the exit), and with them a stdio server being started
+//! (the library kills its process group when its task is dropped).
+//!
 //! [`exit::INTERRUPTED`]: crate::exit::INTERRUPTED
 
 use std::future::{poll_fn, Future};
@@ -58,11 +62,13 @@ fn open() -> std::sync::MutexGuard<'static, Vec<(u64, Client)>> {
 pub async fn or_ctrl_c(command: impl Future<Output = Result<(), Failure>>) -> Result<(), Failure> {
     let mut command = Box::pin(command);
     let mut signal = pin!(tokio::signal::ctrl_c());
+    // The signal is polled first: its first poll installs the handler, before the command
+    // starts anything (a stdio server) that a Ctrl-C should end.
     let interrupted = poll_fn(|cx| {
-        if let Poll::Ready(outcome) = command.as_mut().poll(cx) {
-            return Poll::Ready(Err(outcome));
+        if let Poll::Ready(signal) = signal.as_mut().poll(cx) {
+            return Poll::Ready(Ok(signal));
         }
-        signal.as_mut().poll(cx).map(Ok)
+        command.as_mut().poll(cx).map(Err)
     })
     .await;
     match interrupted {
@@ -83,7 +89,9 @@ pub async fn or_ctrl_c(command: impl Future<Output = Result<(), Failure>>) -> Re
     };
     let again = tokio::signal::ctrl_c();
     let _ = tokio::time::timeout(CLOSE_WAIT, first(close, again)).await;
-    Err(Failure::Interrupted)
+    Err(Failure::Interrupted {
+        closed: !sessions.is_empty(),
+    })
 }
 
 /// Waits for whichever of `a` and `b` ends first.

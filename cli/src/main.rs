@@ -187,8 +187,16 @@ fn main() -> ExitCode {
             Command::Conformance { url } => conformance::run(&url).await,
         }
     }));
-    // Do not wait for stray tasks (a held stream, a child being shut down) past the answer.
-    runtime.shutdown_background();
+    match &outcome {
+        // Interrupted while connecting, a stdio server may be starting: the runtime's tasks
+        // are dropped before the process exits, and with them the server's process group.
+        Err(exit::Failure::Interrupted { closed: false }) => {
+            runtime.shutdown_timeout(Duration::from_secs(1))
+        }
+        // Do not wait for stray tasks (a held stream, a child being shut down) past the
+        // answer.
+        _ => runtime.shutdown_background(),
+    }
     match outcome {
         Ok(()) => ExitCode::from(exit::OK),
         Err(failure) => ExitCode::from(failure.report(common.json)),
