@@ -156,7 +156,7 @@ async fn worker(
 
 fn progress_bar(duration: Duration) -> ProgressBar {
     // Cleared when dropped too (by Ctrl-C).
-    ProgressBar::with_draw_target(
+    let bar = ProgressBar::with_draw_target(
         Some(duration.as_millis() as u64),
         ProgressDrawTarget::stderr(),
     )
@@ -165,7 +165,9 @@ fn progress_bar(duration: Duration) -> ProgressBar {
             .expect("a valid template")
             .progress_chars("=> "),
     )
-    .with_finish(ProgressFinish::AndClear)
+    .with_finish(ProgressFinish::AndClear);
+    crate::progress::show(&bar);
+    bar
 }
 
 /// Prints the report; an error if stdout could not be written.

@@ -1,7 +1,8 @@
 //! The library's logs (it logs through `tracing`) on stderr: its warnings by default, more
 //! with `-v` (info), `-vv` (debug) and `-vvv` (trace), or what `RUST_LOG` says.
 //!
-//! Lines go through [`for_terminal`]: a warning may quote what a server sent.
+//! Lines go through [`for_terminal`] (a warning may quote what a server sent), with a
+//! progress bar on screen [out of their way](crate::progress::suspended).
 
 use std::io::{self, Write};
 
@@ -47,8 +48,8 @@ impl Write for SafeStderr {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let text = String::from_utf8_lossy(buf);
         let safe: Vec<_> = text.split('\n').map(for_terminal).collect();
-        let mut err = io::stderr().lock();
-        err.write_all(safe.join("\n").as_bytes())?;
+        // A progress bar on screen is moved out of the line's way.
+        crate::progress::suspended(|| io::stderr().lock().write_all(safe.join("\n").as_bytes()))?;
         Ok(buf.len())
     }
 

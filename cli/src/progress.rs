@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle, WeakProgressBar};
 use mcpwire::{CallOptions, Progress};
 
 use crate::exit::one_line;
@@ -15,6 +15,24 @@ const SCALE: u64 = 1000;
 
 /// How many characters of a server's progress message are shown.
 const MESSAGE_MAX: usize = 200;
+
+/// The bar on screen, if any; held weakly, so that dropping the bar still clears it.
+static SHOWN: Mutex<Option<WeakProgressBar>> = Mutex::new(None);
+
+/// Makes `bar` the one [`suspended`] moves out of the way.
+pub fn show(bar: &ProgressBar) {
+    *SHOWN.lock().unwrap_or_else(|e| e.into_inner()) = Some(bar.downgrade());
+}
+
+/// Runs `f`, which writes a line to stderr (a log line, a server's stderr), with the bar on
+/// screen out of its way: cleared, then drawn again below the line.
+pub fn suspended<R>(f: impl FnOnce() -> R) -> R {
+    let shown = SHOWN.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    match shown.and_then(|weak| weak.upgrade()) {
+        Some(bar) => bar.suspend(f),
+        None => f(),
+    }
+}
 
 /// The progress bar of one call, created when the first progress report arrives.
 #[derive(Clone)]
@@ -100,6 +118,7 @@ impl CallProgress {
             None => bar.set_style(spinner_style()),
         }
         if new {
+            show(bar);
             bar.enable_steady_tick(Duration::from_millis(100));
         }
     }
@@ -146,18 +165,25 @@ mod tests {
     use indicatif::TermLike;
     use std::sync::OnceLock;
 
-    /// What the bars of the terminal test drew, in order.
+    /// What the bar of the first-frame test drew, in order.
     fn drawn() -> &'static Mutex<Vec<String>> {
         static DRAWN: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
         DRAWN.get_or_init(Mutex::default)
     }
 
+    /// What the bar of the suspend test drew, and the lines written past it.
+    fn suspend_log() -> &'static Mutex<Vec<String>> {
+        static LOG: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
+        LOG.get_or_init(Mutex::default)
+    }
+
+    /// A terminal that records what is drawn on it.
     #[derive(Debug)]
-    struct Recorder;
+    struct Recorder(&'static Mutex<Vec<String>>);
 
     impl Recorder {
         fn record(&self, what: String) -> std::io::Result<()> {
-            drawn().lock().unwrap().push(what);
+            self.0.lock().unwrap().push(what);
             Ok(())
         }
     }
@@ -193,11 +219,40 @@ mod tests {
     }
 
     fn recorder() -> ProgressDrawTarget {
-        ProgressDrawTarget::term_like(Box::new(Recorder))
+        ProgressDrawTarget::term_like(Box::new(Recorder(drawn())))
+    }
+
+    /// The tests that draw bars take turns: the bar on screen is global.
+    fn one_bar_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+        static TURN: Mutex<()> = Mutex::new(());
+        TURN.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn suspend_recorder() -> ProgressDrawTarget {
+        ProgressDrawTarget::term_like(Box::new(Recorder(suspend_log())))
+    }
+
+    #[test]
+    fn a_line_written_past_the_bar_moves_it_out_of_the_way() {
+        let _turn = one_bar_at_a_time();
+        let call = CallProgress::drawn_on("busytool", suspend_recorder);
+        call.update(&progress(1.0, Some(2.0), Some("working")));
+        suspended(|| suspend_log().lock().unwrap().push("LOG LINE".into()));
+        let log = suspend_log().lock().unwrap().clone();
+        let at = log.iter().position(|l| l == "LOG LINE").expect("the line");
+        // The bar was cleared just before the line, and drawn again after it.
+        let before = log[..at].iter().rposition(|l| l.starts_with("str "));
+        let cleared = log[..at].iter().rposition(|l| l == "clear");
+        assert!(before < cleared, "{log:?}");
+        assert!(log[at..].iter().any(|l| l.contains("busytool")), "{log:?}");
+        drop(call);
+        // With no bar on screen, the line is just written.
+        assert_eq!(suspended(|| 7), 7);
     }
 
     #[test]
     fn the_first_frame_is_styled_and_a_dropped_bar_is_cleared() {
+        let _turn = one_bar_at_a_time();
         let call = CallProgress::drawn_on("longtool", recorder);
         call.update(&progress(1.0, Some(4.0), Some("first")));
         std::thread::sleep(Duration::from_millis(250));
