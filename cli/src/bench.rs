@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle};
 use mcpwire::schema::CallToolParams;
 use mcpwire::{CallOptions, Client, Error};
 use serde_json::json;
@@ -105,12 +105,17 @@ pub async fn run(common: &Common, args: &BenchArgs) -> Result<(), Failure> {
     bar.finish_and_clear();
     connection.client.close().await;
     let written = report(common, args, &name, elapsed, &mut tally);
+    // Every call failed (none answered without isError): the first error says why, else
+    // the tool's isError does (exit 1).
+    let succeeded = tally.latencies.len() as u64 - tally.tool_errors;
     let outcome = match tally.first_error {
-        Some(error) if tally.latencies.is_empty() => {
+        _ if succeeded > 0 => Ok(()),
+        Some(error) => {
             let failure = connection.failure(format!("tools/call {}", args.tool), error);
             Err(connection.explain(failure).await)
         }
-        _ => Ok(()),
+        None if tally.tool_errors > 0 => Err(Failure::ToolError(args.tool.clone())),
+        None => Ok(()),
     };
     after_output(written, outcome)
 }
@@ -150,15 +155,18 @@ async fn worker(
 }
 
 fn progress_bar(duration: Duration) -> ProgressBar {
+    // Cleared when dropped too (by Ctrl-C).
     let bar = ProgressBar::with_draw_target(
         Some(duration.as_millis() as u64),
         ProgressDrawTarget::stderr(),
-    );
-    bar.set_style(
+    )
+    .with_style(
         ProgressStyle::with_template("{spinner:.green} bench [{bar:30.cyan/blue}] {elapsed} {msg}")
             .expect("a valid template")
             .progress_chars("=> "),
-    );
+    )
+    .with_finish(ProgressFinish::AndClear);
+    crate::progress::show(&bar);
     bar
 }
 

@@ -4,15 +4,20 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use clap::Args;
-use mcpwire::{Client, Error, Handler, NoHandler, RequestError, SessionError, Target};
+use mcpwire::{Client, Error, Handler, NoHandler, Policy, RequestError, SessionError, Target};
 
 use crate::exit::Failure;
 use crate::Common;
 
 /// How many of a stdio server's last stderr lines are kept, to show if it dies.
 const STDERR_TAIL: usize = 20;
+
+/// How long connecting may take without `--connect-timeout`: the MCP handshake, a stdio
+/// server's start (`npx` fetching a package) included. `--timeout` does not change it.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// `<SERVER>` for commands that take nothing else: a URL or `-- <command> [args...]`.
 #[derive(Args, Debug, Clone)]
@@ -136,6 +141,8 @@ pub struct Connection {
     stderr: StderrTail,
     /// The server's URL (HTTP), for the `mcpwire login` hint.
     url: Option<String>,
+    /// Ctrl-C closes the session while the connection lives.
+    _interrupt: crate::interrupt::Open,
 }
 
 impl Connection {
@@ -217,12 +224,19 @@ async fn connect(
         })?;
         builder = builder.header(name.trim(), value.trim());
     }
+    // Calls have --timeout; connecting (the handshake) --connect-timeout, whatever --timeout.
+    let mut policy = Policy::default()
+        .with_handshake_timeout(Some(common.connect_timeout.unwrap_or(CONNECT_TIMEOUT)));
     if let Some(timeout) = common.timeout {
-        builder = builder.timeout(timeout).connect_timeout(timeout);
+        policy = policy.with_request_timeout(timeout);
+    }
+    builder = builder.policy(policy);
+    if let Some(timeout) = common.connect_timeout {
+        builder = builder.connect_timeout(timeout);
     }
     let stderr = StderrTail::default();
     let tail = stderr.clone();
-    let verbose = common.verbose;
+    let verbose = common.verbose > 0;
     builder = builder.on_stderr(move |line| {
         if verbose {
             let _ = crate::print::err(&format!("[server] {line}"));
@@ -236,6 +250,7 @@ async fn connect(
     };
     match builder.connect(target).await {
         Ok(client) => Ok(Connection {
+            _interrupt: crate::interrupt::Open::new(&client),
             client,
             stderr,
             url,

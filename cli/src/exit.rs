@@ -20,6 +20,8 @@ pub const TRANSPORT: u8 = 3;
 pub const TIMEOUT: u8 = 4;
 /// Bad command line (EX_USAGE).
 pub const USAGE: u8 = 64;
+/// Ctrl-C (128 + SIGINT, as a shell reports a command killed by it).
+pub const INTERRUPTED: u8 = 130;
 
 /// Why a command failed.
 #[derive(Debug)]
@@ -42,6 +44,12 @@ pub enum Failure {
     ToolError(String),
     /// Something else went wrong that is not the server's protocol (exit 3).
     Other(String),
+    /// Ctrl-C: the call in flight was cancelled and the session closed, if one was open
+    /// (exit 130).
+    Interrupted {
+        /// Whether a session was open (and was closed); else it came while connecting.
+        closed: bool,
+    },
     /// Writing the output to stdout failed. A broken pipe (the reader has gone, as after
     /// `| head -1`) is reported as nothing and exits 0; see [`print::is_closed`]. Another
     /// error (a full disk, ...) exits 3.
@@ -89,6 +97,7 @@ impl Failure {
             Failure::Usage(_) => USAGE,
             Failure::ToolError(_) => TOOL_ERROR,
             Failure::Other(_) => TRANSPORT,
+            Failure::Interrupted { .. } => INTERRUPTED,
             Failure::Output(e) if print::is_closed(e) => OK,
             Failure::Output(_) => TRANSPORT,
             Failure::Mcp { error, .. } => code_of(error),
@@ -105,6 +114,10 @@ impl Failure {
             Failure::Output(e) if print::is_closed(e) => return code,
             Failure::Output(e) => format!("cannot write the output: {e}"),
             Failure::Usage(m) | Failure::Other(m) => m.clone(),
+            Failure::Interrupted { closed: true } => {
+                "interrupted: the call in flight was cancelled and the session closed".into()
+            }
+            Failure::Interrupted { closed: false } => "interrupted while connecting".into(),
             Failure::ToolError(tool) => format!("tool {tool:?} reported an error (isError)"),
             Failure::Mcp {
                 doing,
@@ -152,6 +165,7 @@ impl Failure {
             match self {
                 Failure::Usage(_) => object["kind"] = json!("usage"),
                 Failure::Other(_) => object["kind"] = json!("other"),
+                Failure::Interrupted { .. } => object["kind"] = json!("interrupted"),
                 Failure::Mcp { error, .. } => describe(error, &mut object),
                 Failure::ToolError(_) | Failure::Output(_) => {}
             }

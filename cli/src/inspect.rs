@@ -7,7 +7,8 @@ use mcpwire::schema::CallToolParams;
 use mcpwire::{CallOptions, Error, RequestError};
 use serde_json::{json, Map, Value};
 
-use crate::connect::{with_client, ServerArgs, ServerWithArgs};
+use crate::coerce;
+use crate::connect::{with_client, Connection, ServerArgs, ServerWithArgs};
 use crate::exit::{after_output, Failure};
 use crate::progress::CallProgress;
 use crate::{output, print, Common};
@@ -32,11 +33,30 @@ pub async fn tools(common: &Common, server: &ServerArgs) -> Result<(), Failure> 
     .await
 }
 
-/// `mcpwire call`.
+/// `mcpwire call`: one JSON object is sent as it is; `key=value` pairs are typed by the
+/// tool's input schema ([`coerce`]), listed first.
 pub async fn call(common: &Common, tool: &str, server: &ServerWithArgs) -> Result<(), Failure> {
     let (target, words) = server.split()?;
-    let arguments = tool_arguments(words)?;
+    let (object, pairs) = match words {
+        [only] if only.trim_start().starts_with('{') => (Some(json_object(only)?), Vec::new()),
+        _ => (
+            None,
+            coerce::split_pairs(words)
+                .map_err(|e| Failure::Usage(format!("tool arguments: {e}")))?,
+        ),
+    };
     with_client(common, target, |c| async move {
+        let arguments = match object {
+            Some(object) => object,
+            None => {
+                let schema = match pairs.is_empty() {
+                    true => None,
+                    false => input_schema(&c, tool).await?,
+                };
+                coerce::arguments(&pairs, schema.as_ref())
+                    .map_err(|e| Failure::Usage(format!("tool arguments: {e}")))?
+            }
+        };
         let progress = CallProgress::new(tool);
         let params = CallToolParams::new(tool, arguments);
         let result = c
@@ -154,31 +174,32 @@ pub async fn get(common: &Common, prompt: &str, server: &ServerWithArgs) -> Resu
     .await
 }
 
-/// Tool arguments: one JSON object, or `key=value` pairs.
+/// The input schema of `tool`, from `tools/list`; `None` if it is not listed, or listing
+/// failed without ending the session (the call then says what the server thinks).
+async fn input_schema(c: &Connection, tool: &str) -> Result<Option<Value>, Failure> {
+    match c.client.list_all_tools().await {
+        Ok(tools) => Ok(tools
+            .into_iter()
+            .find(|t| t.name == tool)
+            .map(|t| t.input_schema)),
+        Err(e) if c.client.closed().is_some() => Err(c.failure("tools/list", e)),
+        Err(e) => {
+            tracing::info!(error = %e, "tools/list failed: key=value arguments are guessed");
+            Ok(None)
+        }
+    }
+}
+
+/// Tool arguments: one JSON object, or `key=value` pairs (typed without a schema).
 pub fn tool_arguments(words: &[String]) -> Result<Map<String, Value>, Failure> {
     if let [only] = words {
         if only.trim_start().starts_with('{') {
             return json_object(only);
         }
     }
-    arguments_from_pairs(words.iter().map(String::as_str))
+    coerce::split_pairs(words)
+        .and_then(|pairs| coerce::arguments(&pairs, None))
         .map_err(|e| Failure::Usage(format!("tool arguments: {e}")))
-}
-
-/// Turns `key=value` pairs into tool arguments: values that parse as JSON are kept as JSON,
-/// others are strings.
-fn arguments_from_pairs<'a>(
-    pairs: impl IntoIterator<Item = &'a str>,
-) -> Result<Map<String, Value>, String> {
-    let mut map = Map::new();
-    for pair in pairs {
-        let (k, v) = pair
-            .split_once('=')
-            .ok_or_else(|| format!("{pair:?} is not key=value"))?;
-        let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_owned()));
-        map.insert(k.to_owned(), value);
-    }
-    Ok(map)
 }
 
 /// Prompt arguments (strings): one JSON object, or `key=value` pairs taken as they are.

@@ -5,23 +5,29 @@
 //! an exit code ([`exit`]).
 
 mod bench;
+mod coerce;
+mod completions;
 mod conformance;
 mod connect;
 mod demo;
 mod duration;
 mod exit;
+mod info;
 mod inspect;
+mod interrupt;
+mod logging;
 mod login;
 mod output;
 mod print;
 mod progress;
 mod sanitize;
 mod skills;
+mod usage;
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
 
 use crate::connect::{ServerArgs, ServerWithArgs};
 
@@ -33,6 +39,7 @@ Exit codes:
   3   transport, HTTP or session failure (refused, HTTP 5xx, session expired, ...)
   4   timeout
   64  usage error (bad arguments, unknown option, a command that cannot be started)
+  130 interrupted (Ctrl-C): the call in flight was cancelled and the session closed
 
 <SERVER> is an http(s) URL, or `-- <command> [args...]` to run a stdio server:
   mcpwire tools http://127.0.0.1:3001/mcp
@@ -55,7 +62,7 @@ pub struct Common {
     #[arg(long = "header", short = 'H', value_name = "K:V", global = true)]
     pub headers: Vec<String>,
     /// Deadline of each request in seconds (progress notifications may extend it); more
-    /// than 100 years is taken as 100 years.
+    /// than 100 years is taken as 100 years. Connecting has its own, --connect-timeout.
     #[arg(
         long,
         value_name = "SECS",
@@ -64,23 +71,42 @@ pub struct Common {
         allow_negative_numbers = true
     )]
     pub timeout: Option<Duration>,
+    /// How long connecting may take in seconds: the TCP connect and TLS handshake, and the
+    /// MCP handshake (starting a stdio server included) [default: 60].
+    #[arg(
+        long,
+        value_name = "SECS",
+        global = true,
+        value_parser = duration::parse_secs,
+        allow_negative_numbers = true
+    )]
+    pub connect_timeout: Option<Duration>,
     /// Print machine-readable JSON on stdout (errors too, as {"error": {...}}).
     #[arg(long, global = true)]
     pub json: bool,
-    /// Show the stdio server's stderr as it is written (otherwise only when it fails).
-    #[arg(long, short = 'v', global = true)]
-    pub verbose: bool,
+    /// Show the stdio server's stderr as it is written (otherwise only when it fails) and
+    /// the library's info logs; -vv debug, -vvv trace. RUST_LOG, if set, chooses the logs
+    /// instead (default: warnings).
+    #[arg(long, short = 'v', global = true, action = ArgAction::Count)]
+    pub verbose: u8,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Start a fault-injecting server in-process and show what mcpwire does with it.
     Demo,
+    /// Who the server is: name, version, protocol revision, capabilities, instructions.
+    #[command(after_help = EXIT_CODES)]
+    Info(ServerArgs),
     /// List the server's tools.
     #[command(after_help = EXIT_CODES)]
     Tools(ServerArgs),
-    /// Call a tool: `call <TOOL> [JSON | key=value...] <SERVER>`; in key=value pairs, values
-    /// that parse as JSON are JSON (`n=3`, `ok=true`), others are strings.
+    /// Call a tool: `call <TOOL> [JSON | key=value...] <SERVER>`.
+    ///
+    /// key=value pairs are typed by the tool's input schema: `message=42` is the string "42"
+    /// if it says string, `n=3` the number 3 if it says number (booleans, null, objects and
+    /// arrays likewise); where it says nothing, values that parse as JSON are JSON, others
+    /// strings. One JSON object is sent as it is.
     #[command(after_help = EXIT_CODES)]
     Call {
         /// The tool's name.
@@ -122,7 +148,16 @@ enum Command {
     Login(ServerArgs),
     /// Forget the tokens kept for a server: `logout <URL>`.
     Logout(ServerArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    ///
+    /// E.g. `mcpwire completions bash > ~/.local/share/bash-completion/completions/mcpwire`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// The client the official MCP conformance suite drives (reads MCP_CONFORMANCE_SCENARIO).
+    #[command(hide = true)]
     Conformance {
         /// The scenario's server URL.
         url: String,
@@ -132,20 +167,18 @@ enum Command {
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            let usage = e.use_stderr();
-            let _ = e.print();
-            return ExitCode::from(if usage { exit::USAGE } else { exit::OK });
-        }
+        Err(e) => return ExitCode::from(usage::report(&e)),
     };
+    logging::init(cli.common.verbose);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("start the tokio runtime");
     let common = cli.common;
-    let outcome = runtime.block_on(async {
+    let outcome = runtime.block_on(interrupt::or_ctrl_c(async {
         match cli.command {
             Command::Demo => demo::run().await,
+            Command::Info(server) => info::info(&common, &server).await,
             Command::Tools(server) => inspect::tools(&common, &server).await,
             Command::Call { tool, server } => inspect::call(&common, &tool, &server).await,
             Command::Resources(server) => inspect::resources(&common, &server).await,
@@ -156,11 +189,20 @@ fn main() -> ExitCode {
             Command::Bench(args) => bench::run(&common, &args).await,
             Command::Login(server) => login::login(&common, &server).await,
             Command::Logout(server) => login::logout(&server),
+            Command::Completions { shell } => completions::print(shell, Cli::command()),
             Command::Conformance { url } => conformance::run(&url).await,
         }
-    });
-    // Do not wait for stray tasks (a held stream, a child being shut down) past the answer.
-    runtime.shutdown_background();
+    }));
+    match &outcome {
+        // Interrupted while connecting, a stdio server may be starting: the runtime's tasks
+        // are dropped before the process exits, and with them the server's process group.
+        Err(exit::Failure::Interrupted { closed: false }) => {
+            runtime.shutdown_timeout(Duration::from_secs(1))
+        }
+        // Do not wait for stray tasks (a held stream, a child being shut down) past the
+        // answer.
+        _ => runtime.shutdown_background(),
+    }
     match outcome {
         Ok(()) => ExitCode::from(exit::OK),
         Err(failure) => ExitCode::from(failure.report(common.json)),

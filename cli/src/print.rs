@@ -22,9 +22,10 @@ pub fn out(text: &str) -> io::Result<()> {
     line(io::stdout().lock(), &for_terminal(text))
 }
 
-/// Writes `text`, [sanitised](for_terminal), and a line break to stderr.
+/// Writes `text`, [sanitised](for_terminal), and a line break to stderr, with a progress
+/// bar on screen [out of the way](crate::progress::suspended).
 pub fn err(text: &str) -> io::Result<()> {
-    line(io::stderr().lock(), &for_terminal(text))
+    crate::progress::suspended(|| line(io::stderr().lock(), &for_terminal(text)))
 }
 
 /// Writes `value` as pretty JSON on stdout (with [`sanitize::json`]).

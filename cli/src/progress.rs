@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle, WeakProgressBar};
 use mcpwire::{CallOptions, Progress};
 
 use crate::exit::one_line;
@@ -16,6 +16,24 @@ const SCALE: u64 = 1000;
 /// How many characters of a server's progress message are shown.
 const MESSAGE_MAX: usize = 200;
 
+/// The bar on screen, if any; held weakly, so that dropping the bar still clears it.
+static SHOWN: Mutex<Option<WeakProgressBar>> = Mutex::new(None);
+
+/// Makes `bar` the one [`suspended`] moves out of the way.
+pub fn show(bar: &ProgressBar) {
+    *SHOWN.lock().unwrap_or_else(|e| e.into_inner()) = Some(bar.downgrade());
+}
+
+/// Runs `f`, which writes a line to stderr (a log line, a server's stderr), with the bar on
+/// screen out of its way: cleared, then drawn again below the line.
+pub fn suspended<R>(f: impl FnOnce() -> R) -> R {
+    let shown = SHOWN.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    match shown.and_then(|weak| weak.upgrade()) {
+        Some(bar) => bar.suspend(f),
+        None => f(),
+    }
+}
+
 /// The progress bar of one call, created when the first progress report arrives.
 #[derive(Clone)]
 pub struct CallProgress {
@@ -26,16 +44,23 @@ struct Inner {
     label: String,
     bar: Mutex<Option<ProgressBar>>,
     reports: AtomicUsize,
+    /// Where the bar is drawn: stderr (hidden unless it is a terminal), or a test's.
+    target: fn() -> ProgressDrawTarget,
 }
 
 impl CallProgress {
-    /// A bar labelled `label` (the tool's name).
+    /// A bar labelled `label` (the tool's name), on stderr.
     pub fn new(label: impl Into<String>) -> Self {
+        Self::drawn_on(label, ProgressDrawTarget::stderr)
+    }
+
+    fn drawn_on(label: impl Into<String>, target: fn() -> ProgressDrawTarget) -> Self {
         CallProgress {
             inner: Arc::new(Inner {
                 label: label.into(),
                 bar: Mutex::new(None),
                 reports: AtomicUsize::new(0),
+                target,
             }),
         }
     }
@@ -65,13 +90,23 @@ impl CallProgress {
     fn update(&self, progress: &Progress) {
         self.inner.reports.fetch_add(1, Ordering::Relaxed);
         let mut slot = self.lock();
+        let total = progress.total.filter(|t| *t > 0.0);
+        let mut new = false;
         let bar = slot.get_or_insert_with(|| {
-            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            bar.set_prefix(for_terminal(&self.inner.label).into_owned());
-            bar.enable_steady_tick(Duration::from_millis(100));
-            bar
+            new = true;
+            // Styled before anything draws it (the first tick draws at once), and cleared
+            // when dropped: by Ctrl-C, or a failure, as well as by `finish`.
+            let (style, length) = match total {
+                Some(_) => (bar_style(), Some(SCALE)),
+                None => (spinner_style(), None),
+            };
+            ProgressBar::with_draw_target(length, (self.inner.target)())
+                .with_style(style)
+                .with_prefix(for_terminal(&self.inner.label).into_owned())
+                .with_finish(ProgressFinish::AndClear)
         });
-        match progress.total.filter(|t| *t > 0.0) {
+        bar.set_message(message(progress));
+        match total {
             Some(total) => {
                 if bar.length() != Some(SCALE) {
                     bar.set_style(bar_style());
@@ -82,7 +117,10 @@ impl CallProgress {
             }
             None => bar.set_style(spinner_style()),
         }
-        bar.set_message(message(progress));
+        if new {
+            show(bar);
+            bar.enable_steady_tick(Duration::from_millis(100));
+        }
     }
 }
 
@@ -124,6 +162,124 @@ fn number(n: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use indicatif::TermLike;
+    use std::sync::OnceLock;
+
+    /// What the bar of the first-frame test drew, in order.
+    fn drawn() -> &'static Mutex<Vec<String>> {
+        static DRAWN: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
+        DRAWN.get_or_init(Mutex::default)
+    }
+
+    /// What the bar of the suspend test drew, and the lines written past it.
+    fn suspend_log() -> &'static Mutex<Vec<String>> {
+        static LOG: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
+        LOG.get_or_init(Mutex::default)
+    }
+
+    /// A terminal that records what is drawn on it.
+    #[derive(Debug)]
+    struct Recorder(&'static Mutex<Vec<String>>);
+
+    impl Recorder {
+        fn record(&self, what: String) -> std::io::Result<()> {
+            self.0.lock().unwrap().push(what);
+            Ok(())
+        }
+    }
+
+    impl TermLike for Recorder {
+        fn width(&self) -> u16 {
+            100
+        }
+        fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+            self.record(format!("up {n}"))
+        }
+        fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+            self.record(format!("down {n}"))
+        }
+        fn move_cursor_right(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_left(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn write_line(&self, s: &str) -> std::io::Result<()> {
+            self.record(format!("line {s}"))
+        }
+        fn write_str(&self, s: &str) -> std::io::Result<()> {
+            self.record(format!("str {s}"))
+        }
+        fn clear_line(&self) -> std::io::Result<()> {
+            self.record("clear".into())
+        }
+        fn flush(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn recorder() -> ProgressDrawTarget {
+        ProgressDrawTarget::term_like(Box::new(Recorder(drawn())))
+    }
+
+    /// The tests that draw bars take turns: the bar on screen is global.
+    fn one_bar_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+        static TURN: Mutex<()> = Mutex::new(());
+        TURN.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn suspend_recorder() -> ProgressDrawTarget {
+        ProgressDrawTarget::term_like(Box::new(Recorder(suspend_log())))
+    }
+
+    #[test]
+    fn a_line_written_past_the_bar_moves_it_out_of_the_way() {
+        let _turn = one_bar_at_a_time();
+        let call = CallProgress::drawn_on("busytool", suspend_recorder);
+        call.update(&progress(1.0, Some(2.0), Some("working")));
+        suspended(|| suspend_log().lock().unwrap().push("LOG LINE".into()));
+        let log = suspend_log().lock().unwrap().clone();
+        let at = log.iter().position(|l| l == "LOG LINE").expect("the line");
+        // The bar was cleared just before the line, and drawn again after it.
+        let before = log[..at].iter().rposition(|l| l.starts_with("str "));
+        let cleared = log[..at].iter().rposition(|l| l == "clear");
+        assert!(before < cleared, "{log:?}");
+        assert!(log[at..].iter().any(|l| l.contains("busytool")), "{log:?}");
+        drop(call);
+        // With no bar on screen, the line is just written.
+        assert_eq!(suspended(|| 7), 7);
+    }
+
+    #[test]
+    fn the_first_frame_is_styled_and_a_dropped_bar_is_cleared() {
+        let _turn = one_bar_at_a_time();
+        let call = CallProgress::drawn_on("longtool", recorder);
+        call.update(&progress(1.0, Some(4.0), Some("first")));
+        std::thread::sleep(Duration::from_millis(250));
+        call.update(&progress(2.0, Some(4.0), Some("second")));
+        drop(call);
+        let drawn = drawn().lock().unwrap().clone();
+        let frames: Vec<&String> = drawn
+            .iter()
+            .filter(|d| d.starts_with("str ") || d.starts_with("line "))
+            .filter(|d| d.trim() != "str" && d.trim() != "line")
+            .collect();
+        assert!(!frames.is_empty(), "{drawn:?}");
+        // indicatif's default style is `{wide_bar} {pos}/{len}`: no prefix, no message.
+        for frame in &frames {
+            assert!(
+                frame.contains("longtool") && frame.contains('['),
+                "a frame not in the bar's style: {frame:?} of {drawn:?}"
+            );
+        }
+        assert!(frames[0].contains("1/4 first"), "{drawn:?}");
+        // The bar's line is cleared last, and nothing is drawn after it.
+        let cleared = drawn.iter().rposition(|d| d == "clear").expect("cleared");
+        assert!(
+            drawn[cleared..].iter().all(|d| !d.starts_with("str ")),
+            "{drawn:?}"
+        );
+    }
 
     fn progress(progress: f64, total: Option<f64>, message: Option<&str>) -> Progress {
         Progress::new(progress, total, message.map(str::to_owned))

@@ -135,3 +135,76 @@ fn streamable_http_tools_call_and_read() {
         run.stdout
     );
 }
+
+#[test]
+fn key_value_arguments_are_typed_by_the_tools_input_schema() {
+    // `message` is a string: 42, true and null stay the text they are (once they were sent
+    // as JSON, and the server refused them).
+    for text in ["42", "true", "null", "[1]"] {
+        let run = over_stdio(&["call", "echo", &format!("message={text}")]);
+        assert_eq!(run.expect_code(0).stdout, format!("Echo: {text}\n"));
+    }
+    // Numbers, a boolean and an enum's string.
+    let run = over_stdio(&["call", "get-sum", "a=2", "b=40"]);
+    assert_eq!(run.expect_code(0).stdout, "The sum of 2 and 40 is 42.\n");
+    let run = over_stdio(&[
+        "--json",
+        "call",
+        "get-annotated-message",
+        "messageType=success",
+        "includeImage=false",
+    ]);
+    let result: serde_json::Value = serde_json::from_str(&run.expect_code(0).stdout).unwrap();
+    assert_eq!(result["isError"], serde_json::Value::Null, "{result}");
+    assert_eq!(
+        result["content"].as_array().map(Vec::len),
+        Some(1),
+        "{result}"
+    );
+    // A value the schema does not allow is a usage error that says what it wants.
+    let run = over_stdio(&[
+        "call",
+        "get-annotated-message",
+        "messageType=success",
+        "includeImage=yes",
+    ]);
+    assert_eq!(
+        run.expect_code(64).stderr.trim_end(),
+        r#"mcpwire: tool arguments: includeImage="yes": the tool's input schema wants boolean for "includeImage""#
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_short_call_timeout_does_not_fail_a_server_that_starts_slowly() {
+    // The issue's case: `--timeout 0.5` while the server takes 1.5 s to start (as npx does).
+    let script = format!(
+        "sleep 1.5; exec '{}' '{}' stdio",
+        npm::node().display(),
+        npm::server_everything().display()
+    );
+    let mut command = mcpwire();
+    command
+        .args([
+            "--timeout",
+            "0.5",
+            "call",
+            "echo",
+            "message=slow start",
+            "--",
+        ])
+        .args(["sh", "-c", &script]);
+    let started = run(command, Duration::from_secs(60));
+    assert_eq!(started.expect_code(0).stdout, "Echo: slow start\n");
+    // --connect-timeout is the one that limits it.
+    let mut command = mcpwire();
+    command
+        .args(["--connect-timeout", "0.5", "tools", "--"])
+        .args(["sh", "-c", &script]);
+    let limited = run(command, Duration::from_secs(60));
+    assert!(
+        limited.expect_code(4).stderr.contains("within 500ms"),
+        "{}",
+        limited.stderr
+    );
+}

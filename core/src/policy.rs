@@ -134,6 +134,11 @@ pub struct Policy {
     /// those may not answer a request before `initialize` at all). Over HTTP the probe has the
     /// request timeout (and over stdio never more than it). Default: 5 s.
     pub probe_timeout: Duration,
+    /// The deadline of each opening request (`initialize`, or the probe `server/discover`),
+    /// apart from the calls': starting a server (`npx` fetching a package) may take far
+    /// longer than any call should. `None` for [`request_timeout`](Policy::request_timeout).
+    /// Default: `None`.
+    pub handshake_timeout: Option<Duration>,
 }
 
 impl Default for Policy {
@@ -160,6 +165,7 @@ impl Default for Policy {
             max_reissues: 2,
             max_input_rounds: 16,
             probe_timeout: Duration::from_secs(5),
+            handshake_timeout: None,
         }
     }
 }
@@ -219,6 +225,14 @@ impl Policy {
         with_max_input_rounds: max_input_rounds: u32;
         /// Sets [`probe_timeout`](Policy::probe_timeout).
         with_probe_timeout: probe_timeout: Duration;
+        /// Sets [`handshake_timeout`](Policy::handshake_timeout).
+        with_handshake_timeout: handshake_timeout: Option<Duration>;
+    }
+
+    /// The deadline of an opening request: [`handshake_timeout`](Policy::handshake_timeout),
+    /// else [`request_timeout`](Policy::request_timeout).
+    pub fn opening_timeout(&self) -> Duration {
+        self.handshake_timeout.unwrap_or(self.request_timeout)
     }
 
     /// How long to wait before reconnecting a stream: the server's `retry` (else

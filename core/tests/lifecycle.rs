@@ -481,3 +481,38 @@ fn a_request_not_yet_written_when_close_is_called_is_never_written_to_stdin() {
     let events = h.events();
     assert_eq!(assert_session_failed(&events, &[id]), SessionError::Closed);
 }
+
+#[test]
+fn the_handshake_has_a_deadline_of_its_own_when_the_policy_gives_one() {
+    // Starting a server may take far longer than a call should: `handshake_timeout` is the
+    // opening's deadline, and the calls keep `request_timeout`.
+    let sec = Duration::from_secs(1);
+    let policy = Policy::default()
+        .with_request_timeout(sec)
+        .with_handshake_timeout(Some(30 * sec));
+    let mut h = Harness::http_with(legacy().with_policy(policy));
+    let start = h.now;
+    assert_eq!(h.sent()[0].body["method"], "initialize");
+    assert_eq!(h.session.poll_timeout(), Some(start + 30 * sec));
+    h.advance(29 * sec);
+    assert!(
+        h.events().is_empty(),
+        "the handshake is still waited for after the call timeout"
+    );
+    h.advance(sec);
+    let events = h.events();
+    assert!(
+        matches!(
+            events.last(),
+            Some(Event::Closed(SessionError::Timeout { after, .. })) if *after == 30 * sec
+        ),
+        "{events:?}"
+    );
+
+    // Without it, the opening has the request timeout, as before.
+    let policy = Policy::default().with_request_timeout(sec);
+    let mut h = Harness::http_with(legacy().with_policy(policy));
+    let start = h.now;
+    assert_eq!(h.sent()[0].body["method"], "initialize");
+    assert_eq!(h.session.poll_timeout(), Some(start + sec));
+}

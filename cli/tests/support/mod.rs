@@ -60,14 +60,46 @@ pub fn run(command: Command, limit: Duration) -> Run {
 }
 
 /// [`run`] with `stdout` as the command's stdout (captured only if it is `Stdio::piped()`).
-pub fn run_with_stdout(mut command: Command, stdout: Stdio, limit: Duration) -> Run {
+pub fn run_with_stdout(command: Command, stdout: Stdio, limit: Duration) -> Run {
+    finish(spawn_with_stdout(command, stdout), limit)
+}
+
+/// A command started by [`spawn`].
+pub struct Spawned {
+    /// The child.
+    pub child: Child,
+    start: Instant,
+    what: String,
+}
+
+/// Starts `command` with its stdout and stderr piped, for [`finish`].
+pub fn spawn(command: Command) -> Spawned {
+    spawn_with_stdout(command, Stdio::piped())
+}
+
+fn spawn_with_stdout(mut command: Command, stdout: Stdio) -> Spawned {
     let start = Instant::now();
-    let mut child = command
+    let child = command
         .stdin(Stdio::null())
         .stdout(stdout)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("start {command:?}: {e}"));
+    Spawned {
+        child,
+        start,
+        what: format!("{command:?}"),
+    }
+}
+
+/// Waits for a [`spawn`]ed command to end, killing it (and failing the test) `limit` after
+/// it started.
+pub fn finish(spawned: Spawned, limit: Duration) -> Run {
+    let Spawned {
+        mut child,
+        start,
+        what,
+    } = spawned;
     let stdout = drain(
         child
             .stdout
@@ -83,7 +115,7 @@ pub fn run_with_stdout(mut command: Command, stdout: Stdio, limit: Duration) -> 
     let code = wait(&mut child, start + limit);
     let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
     let Some(code) = code else {
-        panic!("{command:?} ran longer than {limit:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
+        panic!("{what} ran longer than {limit:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
     };
     Run {
         code,

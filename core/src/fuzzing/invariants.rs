@@ -498,7 +498,8 @@ impl Checker {
         // (The probe of 2026-07-28 may go twice and be followed by `initialize`: each opening
         // has its deadline from when it was sent.)
         let policy = &self.policy;
-        let init = policy.request_timeout.min(policy.max_request_time) + policy.server_stream_wait;
+        let init =
+            policy.opening_timeout().min(policy.max_request_time) + policy.server_stream_wait;
         let init = (!self.ready).then(|| self.opening_sent + init);
         let latest = self.open.values().map(|o| o.latest).chain(init).min();
         if let Some(latest) = latest {

@@ -381,11 +381,10 @@ impl Session {
         let params = params.and_then(|p| serde_json::value::to_raw_value(&p).ok());
         let size = method.len() + params.as_ref().map_or(0, |p| p.get().len()) + 64;
         // Over stdio a server of the 2025 era may never answer the probe.
+        let opening = self.policy.opening_timeout();
         let timeout = match (&self.transport, modern) {
-            (Transport::Stdio(_), true) => {
-                Some(self.policy.probe_timeout.min(self.policy.request_timeout))
-            }
-            _ => None,
+            (Transport::Stdio(_), true) => Some(self.policy.probe_timeout.min(opening)),
+            _ => Some(opening),
         };
         let id = self.insert(
             now,
