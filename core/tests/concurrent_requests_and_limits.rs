@@ -103,3 +103,45 @@ fn a_request_larger_than_max_message_size_is_refused_synchronously() {
     assert_eq!(refused, Err(RequestError::TooLarge { limit: 128 }));
     assert_eq!(h.session.outstanding(), 0);
 }
+
+/// A 2025-era request without OAuth is never encoded again, so the session keeps none of its
+/// params once it is sent; a 2026-07-28 request keeps them (it may go again: a retry after
+/// `input_required` or a version error, a broken stream), and so does one that may meet a
+/// 401 the OAuth flow answers.
+#[test]
+fn a_sent_request_keeps_its_params_only_if_it_may_be_sent_again() {
+    let big =
+        serde_json::json!({ "name": "echo", "arguments": { "message": "x".repeat(100_000) } });
+    let held = |h: &mut Harness| {
+        let before = h.session.retained_bytes();
+        h.request_with("tools/call", Some(big.clone()), Default::default());
+        let queued = h.session.retained_bytes() - before;
+        let sent = h.sent();
+        assert_eq!(sent.len(), 1);
+        assert!(
+            queued >= 100_000,
+            "a request not yet taken holds its message: {queued}"
+        );
+        h.session.retained_bytes() - before
+    };
+    let mut plain = Harness::http();
+    plain.ready_http();
+    let kept = held(&mut plain);
+    assert!(kept < 1_000, "2025 era: {kept} bytes kept once sent");
+
+    let mut modern_http = Harness::http_with(modern());
+    modern_http.ready_modern_http();
+    let kept = held(&mut modern_http);
+    assert!(kept >= 100_000, "2026-07-28: {kept} bytes kept once sent");
+
+    let oauth = mcpwire_core::auth::Config::new("http://127.0.0.1:1/callback")
+        .pre_registered(mcpwire_core::auth::PreRegistered::new("client-1"));
+    let mut with_oauth =
+        Harness::http_with(legacy().with_auth(mcpwire_core::Authorization::new(oauth)));
+    with_oauth.ready_http();
+    let kept = held(&mut with_oauth);
+    assert!(
+        kept >= 100_000,
+        "2025 era with OAuth: {kept} bytes kept once sent"
+    );
+}

@@ -940,7 +940,11 @@ impl Session {
             (Owner::Lifecycle, true) => ExchangeKind::Discover,
             (Owner::App, _) => ExchangeKind::Request,
         };
-        self.requests.mark_sent(id);
+        // A request of the 2025 era without OAuth is never encoded again (no retry, no
+        // replay: resumption is by GET), so its params go once it is on the wire.
+        let keep_params =
+            kind != ExchangeKind::Request || self.lifecycle.is_modern() || self.auth.is_some();
+        self.requests.mark_sent(id, keep_params);
         self.send_message(kind, Some(id), method, body, headers);
     }
 

@@ -145,11 +145,16 @@ impl Requests {
         Some(wire)
     }
 
-    /// The request is handed to the transport.
-    pub(crate) fn mark_sent(&mut self, id: RequestId) {
+    /// The request is handed to the transport; its params are dropped unless it may be
+    /// encoded again.
+    pub(crate) fn mark_sent(&mut self, id: RequestId, keep_params: bool) {
         if let Some(p) = self.table.get_mut(&id).filter(|p| !p.sent) {
             p.sent = true;
             self.unsent_bytes -= p.size;
+            if !keep_params {
+                p.params = None;
+                p.size = 0;
+            }
         }
     }
 
@@ -253,8 +258,8 @@ mod tests {
         let c = t.insert(pending(false, 30));
         assert_eq!((a, b, c), (RequestId(0), RequestId(1), RequestId(2)));
         assert_eq!(t.unsent_bytes(), 50);
-        t.mark_sent(b);
-        t.mark_sent(b);
+        t.mark_sent(b, true);
+        t.mark_sent(b, true);
         assert_eq!(t.unsent_bytes(), 30);
         assert!(t.complete(a).is_some());
         assert!(t.complete(a).is_none(), "only once");
