@@ -36,6 +36,7 @@ mod http;
 mod io;
 mod notifications;
 mod options;
+mod record;
 pub mod runtime;
 mod stdio;
 mod subscription;
@@ -46,6 +47,7 @@ pub use client::{Client, ClientBuilder, Memory};
 pub use error::{ConfigError, Error};
 pub use handler::{Handler, NoHandler};
 pub use mcpwire_core::modern::SubscriptionFilter;
+pub use mcpwire_core::record::RecordOptions;
 pub use mcpwire_core::schema;
 pub use mcpwire_core::{
     self as core, HttpError, Limit, Policy, ProtocolError, RequestError, Revision, Scope,

@@ -575,3 +575,34 @@ impl Data {
 fn id_text(id: &Id) -> String {
     serde_json::to_string(id).unwrap_or_default()
 }
+
+impl fmt::Display for Line {
+    /// One line of a timeline: `cmd`, `in` or `out`, and what it was.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Line::Cmd { cmd, .. } => write!(f, "cmd  {cmd}"),
+            Line::In { input, .. } => write!(f, "in   {input}"),
+            Line::Out { out } => write!(f, "out  {out}"),
+            Line::Wait { at } => match at {
+                Some(ns) => write!(f, "wait until {:.3} ms", ms(*ns)),
+                None => write!(f, "wait for input"),
+            },
+            Line::Truncated { limit } => {
+                write!(
+                    f,
+                    "the recording stops here: it reached its cap of {limit} bytes"
+                )
+            }
+        }
+    }
+}
+
+impl Line {
+    /// The instant of a command or an input, in nanoseconds since the start.
+    pub fn t(&self) -> Option<u64> {
+        match self {
+            Line::Cmd { t, .. } | Line::In { t, .. } => Some(*t),
+            _ => None,
+        }
+    }
+}

@@ -672,7 +672,8 @@ fn redact_query(url: &str, keys: &[&str]) -> String {
     let query: Vec<String> = query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((k, _)) if keys.contains(&k) => format!("{k}={REDACTED}"),
+            // Percent-encoded: the URL must still parse when replayed.
+            Some((k, _)) if keys.contains(&k) => format!("{k}=%3Credacted%3E"),
             _ => pair.to_owned(),
         })
         .collect();
