@@ -15,6 +15,7 @@ mod login;
 mod output;
 mod print;
 mod progress;
+mod replay;
 mod sanitize;
 
 use std::process::ExitCode;
@@ -117,6 +118,15 @@ enum Command {
     Login(ServerArgs),
     /// Forget the tokens kept for a server: `logout <URL>`.
     Logout(ServerArgs),
+    /// Show a recording (MCPWIRE_RECORD=<file>) as a timeline and check that it replays
+    /// exactly; exits 3 if it diverges.
+    Replay {
+        /// The recording.
+        file: std::path::PathBuf,
+        /// Show when the session said to wait, too.
+        #[arg(long)]
+        waits: bool,
+    },
     /// The client the official MCP conformance suite drives (reads MCP_CONFORMANCE_SCENARIO).
     Conformance {
         /// The scenario's server URL.
@@ -151,6 +161,7 @@ fn main() -> ExitCode {
             Command::Login(server) => login::login(&common, &server).await,
             Command::Logout(server) => login::logout(&server),
             Command::Conformance { url } => conformance::run(&url).await,
+            Command::Replay { file, waits } => replay::run(&file, waits),
         }
     });
     // Do not wait for stray tasks (a held stream, a child being shut down) past the answer.
