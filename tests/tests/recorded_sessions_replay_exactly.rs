@@ -41,6 +41,10 @@ async fn recorded(runtime: &dyn Runtime, path: &PathBuf) -> String {
     for _ in 0..500 {
         let text = std::fs::read_to_string(path).unwrap_or_default();
         if text.lines().any(|l| l.contains(r#"{"event":{"closed""#)) {
+            // `MCPWIRE_KEEP_RECORDINGS=<dir>` keeps them (how tests/recordings/ was made).
+            if let Some(dir) = std::env::var_os("MCPWIRE_KEEP_RECORDINGS") {
+                let _ = std::fs::copy(path, PathBuf::from(dir).join(path.file_name().unwrap()));
+            }
             let _ = std::fs::remove_file(path);
             return text;
         }
