@@ -30,8 +30,10 @@
 //! ends it, and a replay stops there (as a success that says so).
 //!
 //! What is not redacted: response bodies other than the OAuth flow's (tool results that come
-//! in are recorded as they came, even with `redact_payloads`), the endpoint URL, and the
-//! `Mcp-Session-Id`.
+//! in are recorded as they came, even with `redact_payloads`), the endpoint URL, the
+//! `Mcp-Session-Id`, and the random bytes the OAuth flow asked for (the PKCE verifier and
+//! `state` are made from them; a replay needs them, and they are worth nothing once the
+//! redacted code was redeemed).
 
 pub mod format;
 mod replay;
@@ -103,7 +105,6 @@ const MARKER_ROOM: usize = 64;
 /// a command method after each command (with what it returned), [`Recorder::input`] before
 /// each [`Session::handle_input`](crate::Session::handle_input), and [`Recorder::output`]
 /// with each result of [`Session::poll_output`](crate::Session::poll_output), `Wait` included.
-#[derive(Debug)]
 pub struct Recorder {
     base: Instant,
     buf: String,
@@ -113,6 +114,20 @@ pub struct Recorder {
     redact_payloads: bool,
     /// The OAuth flow's exchanges, and their bodies so far.
     auth_bodies: BTreeMap<ExchangeId, Vec<u8>>,
+}
+
+impl std::fmt::Debug for Recorder {
+    /// Sizes only: the OAuth bodies held until their end are not redacted yet.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder")
+            .field("written", &self.written)
+            .field("pending", &self.buf.len())
+            .field("limit", &self.limit)
+            .field("truncated", &self.stopped)
+            .field("redact_payloads", &self.redact_payloads)
+            .field("held_auth_bodies", &self.auth_bodies.len())
+            .finish()
+    }
 }
 
 impl Recorder {

@@ -329,6 +329,14 @@ fn secrets_of_the_oauth_flow_are_redacted() {
             data: b,
         },
     );
+    // Held until its end, not redacted yet: not in `Debug` either.
+    let shown = format!("{rec:?}");
+    let as_bytes = format!("{:?}", b"tok-SECRET");
+    let as_bytes = as_bytes.trim_matches(|c| c == '[' || c == ']');
+    assert!(
+        !shown.contains("SECRET") && !shown.contains(as_bytes),
+        "{shown}"
+    );
     rec.input(t0, &Input::ResponseEnd { exchange: x });
     rec.redirect(t0, Ok("http://127.0.0.1:1/cb?code=the-code&state=s1"));
     let text = rec.take();
