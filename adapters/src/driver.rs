@@ -282,6 +282,8 @@ enum Woke {
     Command(Option<Command>),
     Incoming(Incoming),
     Timer,
+    /// Time to write what the recording holds.
+    Flush,
 }
 
 impl Driver {
@@ -303,10 +305,20 @@ impl Driver {
                     return self.finish(error, closers).await;
                 }
             };
+            // A recording's unwritten lines are written soon, even while nothing happens.
+            let flush = self.recording.as_ref().and_then(Recording::flush_due);
             let timer = async {
-                match deadline {
-                    Some(at) => self.runtime.sleep_until(at).await,
-                    None => future::pending().await,
+                match (deadline, flush) {
+                    (Some(at), Some(f)) if f < at => {
+                        self.runtime.sleep_until(f).await;
+                        return Woke::Flush;
+                    }
+                    (Some(at), _) => self.runtime.sleep_until(at).await,
+                    (None, Some(f)) => {
+                        self.runtime.sleep_until(f).await;
+                        return Woke::Flush;
+                    }
+                    (None, None) => future::pending().await,
                 }
                 Woke::Timer
             };
@@ -321,6 +333,11 @@ impl Driver {
             let now = self.runtime.now();
             match woke {
                 Woke::Timer => self.feed(now, Input::Timeout),
+                Woke::Flush => {
+                    if let Some(r) = &mut self.recording {
+                        r.flush();
+                    }
+                }
                 Woke::Incoming(msg) => {
                     self.on_incoming(now, msg);
                     // Take what else has arrived before pumping: fewer wake-ups under load.
@@ -351,8 +368,10 @@ impl Driver {
             let output = self.session.poll_output();
             if let Some(r) = &mut self.recording {
                 r.rec.output(&output);
-                if matches!(output, Output::Wait(_) | Output::Event(Event::Closed(_))) {
-                    r.flush();
+                match &output {
+                    Output::Wait(_) => r.buffer(self.runtime.now()),
+                    Output::Event(Event::Closed(_)) => r.flush(),
+                    _ => {}
                 }
             }
             match output {

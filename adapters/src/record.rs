@@ -1,11 +1,13 @@
 //! Recording a session to a file: the core's [`Recorder`] makes the lines, this writes them
-//! as they come (flushed each time the driver waits).
+//! as they come: buffered each time the driver waits, and written to the file within
+//! [`FLUSH_AFTER`] (at once when the session ends), so that a recording of a session that
+//! hangs holds everything up to the hang, without a write per wake-up.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mcpwire_core::record::{RecordOptions, Recorder};
 use mcpwire_core::Config;
@@ -37,11 +39,16 @@ impl RecordTo {
     }
 }
 
+/// The longest the lines recorded wait to be written to the file.
+pub(crate) const FLUSH_AFTER: Duration = Duration::from_millis(20);
+
 /// A session being recorded.
 pub(crate) struct Recording {
     pub(crate) rec: Recorder,
     file: BufWriter<File>,
     failed: bool,
+    /// Since when lines wait in the buffer, unwritten.
+    dirty: Option<Instant>,
 }
 
 impl Recording {
@@ -58,27 +65,51 @@ impl Recording {
         })?;
         let mut r = Recording {
             rec: Recorder::new(now, endpoint, config, to.options.clone()),
-            file: BufWriter::new(file),
+            file: BufWriter::with_capacity(64 << 10, file),
             failed: false,
+            dirty: None,
         };
         r.flush();
         Ok(r)
     }
 
-    /// Writes what was recorded since the last time. A write error stops the recording (once
-    /// logged); the session goes on.
-    pub(crate) fn flush(&mut self) {
+    /// Takes what was recorded since the last time into the file's buffer (a write to the
+    /// file only when the buffer is full).
+    pub(crate) fn buffer(&mut self, now: Instant) {
         let text = self.rec.take();
         if self.failed || text.is_empty() {
+            return;
+        }
+        let written = self.file.write_all(text.as_bytes());
+        self.check(written);
+        self.dirty.get_or_insert(now);
+    }
+
+    /// When the buffered lines are to be written, if any wait.
+    pub(crate) fn flush_due(&self) -> Option<Instant> {
+        self.dirty.map(|since| since + FLUSH_AFTER)
+    }
+
+    /// Writes everything recorded so far to the file.
+    pub(crate) fn flush(&mut self) {
+        let text = self.rec.take();
+        self.dirty = None;
+        if self.failed {
             return;
         }
         let written = self
             .file
             .write_all(text.as_bytes())
             .and_then(|()| self.file.flush());
+        self.check(written);
+    }
+
+    /// A write error stops the recording (logged once); the session goes on.
+    fn check(&mut self, written: std::io::Result<()>) {
         if let Err(e) = written {
             tracing::error!(error = %e, "writing the recording failed; recording stops");
             self.failed = true;
+            self.dirty = None;
         }
     }
 }

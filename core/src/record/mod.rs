@@ -421,9 +421,10 @@ pub(crate) fn describe(output: &Output, redact_payloads: bool) -> OutputRecord {
         }) => {
             let body = request.body();
             let auth = *kind == ExchangeKind::Auth;
+            let uri = request.uri().to_string();
             let mut h = Fnv::new();
             h.write(request.method().as_str().as_bytes());
-            h.write(request.uri().to_string().as_bytes());
+            h.write(uri.as_bytes());
             for (name, value) in request.headers() {
                 h.write(name.as_str().as_bytes());
                 match is_sensitive(name, value) {
@@ -448,7 +449,7 @@ pub(crate) fn describe(output: &Output, redact_payloads: bool) -> OutputRecord {
                 x: exchange.0,
                 kind: kind_name(*kind).into(),
                 method: request.method().as_str().into(),
-                uri: request.uri().to_string(),
+                uri,
                 rpc: rpc_method(body),
                 len: (!payload).then_some(len),
                 digest: match payload {
