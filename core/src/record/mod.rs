@@ -107,7 +107,8 @@ const MARKER_ROOM: usize = 64;
 /// with each result of [`Session::poll_output`](crate::Session::poll_output), `Wait` included.
 pub struct Recorder {
     base: Instant,
-    buf: String,
+    /// The lines not taken yet (UTF-8: serde_json writes nothing else).
+    buf: Vec<u8>,
     written: usize,
     limit: usize,
     stopped: bool,
@@ -141,7 +142,7 @@ impl Recorder {
     ) -> Recorder {
         let mut r = Recorder {
             base: now,
-            buf: String::new(),
+            buf: Vec::new(),
             written: 0,
             limit: options.limit.max(MARKER_ROOM * 2),
             stopped: false,
@@ -166,7 +167,7 @@ impl Recorder {
 
     /// The lines recorded since the last call, each ending in a newline.
     pub fn take(&mut self) -> String {
-        std::mem::take(&mut self.buf)
+        String::from_utf8(std::mem::take(&mut self.buf)).unwrap_or_default()
     }
 
     /// Whether the size cap was reached (the marker is written; nothing more will be).
@@ -184,25 +185,53 @@ impl Recorder {
     }
 
     fn write<T: serde::Serialize>(&mut self, line: &T) {
+        self.write_with(|buf| serde_json::to_writer(buf, line).is_ok());
+    }
+
+    /// Writes one line into the buffer with `f` (false: nothing written), within the cap.
+    fn write_with(&mut self, f: impl FnOnce(&mut Vec<u8>) -> bool) {
         if self.stopped {
             return;
         }
-        let Ok(text) = serde_json::to_string(line) else {
+        let start = self.buf.len();
+        if !f(&mut self.buf) {
+            self.buf.truncate(start);
             return;
-        };
-        if self.written + text.len() + 1 + MARKER_ROOM > self.limit {
+        }
+        let len = self.buf.len() - start;
+        if self.written + len + 1 + MARKER_ROOM > self.limit {
+            self.buf.truncate(start);
             self.stopped = true;
             self.auth_bodies.clear();
             let marker = Line::Truncated { limit: self.limit };
-            let marker = serde_json::to_string(&marker).unwrap_or_default();
-            self.written += marker.len() + 1;
-            self.buf.push_str(&marker);
-            self.buf.push('\n');
+            let before = self.buf.len();
+            if serde_json::to_writer(&mut self.buf, &marker).is_ok() {
+                self.buf.push(b'\n');
+                self.written += self.buf.len() - before;
+            }
             return;
         }
-        self.written += text.len() + 1;
-        self.buf.push_str(&text);
-        self.buf.push('\n');
+        self.buf.push(b'\n');
+        self.written += len + 1;
+    }
+
+    /// `{"k":"in","t":T,"in":{"<kind>":{<x>"data":"<text>"}}}` for a body or stdout chunk that
+    /// is text, written straight from the bytes (the hot path: no copy, no `Line`).
+    fn write_text(&mut self, t: u64, kind: &str, x: Option<u64>, text: &str) {
+        use std::io::Write;
+        self.write_with(|buf| {
+            let head = match x {
+                Some(x) => write!(
+                    buf,
+                    r#"{{"k":"in","t":{t},"in":{{"{kind}":{{"x":{x},"data":"#
+                ),
+                None => write!(buf, r#"{{"k":"in","t":{t},"in":{{"{kind}":{{"data":"#),
+            };
+            head.is_ok() && serde_json::to_writer(&mut *buf, text).is_ok() && {
+                buf.extend_from_slice(b"}}}");
+                true
+            }
+        });
     }
 
     fn command(&mut self, now: Instant, cmd: Command) {
@@ -340,6 +369,9 @@ impl Recorder {
                         data: Data::Text(String::new()),
                     }
                 } else {
+                    if let Ok(text) = std::str::from_utf8(data) {
+                        return self.write_text(t, "body", Some(exchange.0), text);
+                    }
                     InputRecord::Body {
                         x: exchange.0,
                         data: data_of(data),
@@ -369,9 +401,14 @@ impl Recorder {
                     error: record_error(error),
                 }
             }
-            Input::Stdout(data) => InputRecord::Stdout {
-                data: data_of(data),
-            },
+            Input::Stdout(data) => {
+                if let Ok(text) = std::str::from_utf8(data) {
+                    return self.write_text(t, "stdout", None, text);
+                }
+                InputRecord::Stdout {
+                    data: data_of(data),
+                }
+            }
             Input::StdoutClosed => InputRecord::StdoutClosed,
             Input::ProcessExited { code } => InputRecord::Exited { code: *code },
             Input::WriteFailed(error) => InputRecord::WriteFailed {
@@ -394,9 +431,12 @@ impl Recorder {
             return;
         }
         if let Output::Wait(at) = output {
+            use std::io::Write;
             let at = at.map(|at| self.t(at));
-            self.write(&Line::Wait { at });
-            return;
+            return self.write_with(|buf| match at {
+                Some(at) => write!(buf, r#"{{"k":"wait","at":{at}}}"#).is_ok(),
+                None => buf.write_all(br#"{"k":"wait","at":null}"#).is_ok(),
+            });
         }
         if let Output::Transmit(Transmit::Http {
             exchange,

@@ -464,3 +464,48 @@ fn a_timeline_line_reads_as_what_happened() {
         "{shown:?}"
     );
 }
+
+#[test]
+fn the_hand_written_lines_are_the_serde_lines() {
+    let t0 = Instant::now();
+    let mut rec = Recorder::new(t0, None, &Config::default(), RecordOptions::default());
+    let _header = rec.take();
+    let text = "data: {\"a\":\"é\\n\\\"\"}\n\n\u{1}";
+    let later = t0 + Duration::from_nanos(1234);
+    rec.input(
+        later,
+        &Input::ResponseBody {
+            exchange: ExchangeId(9),
+            data: text.as_bytes(),
+        },
+    );
+    rec.input(later, &Input::Stdout(text.as_bytes()));
+    rec.output(&Output::Wait(Some(t0 + Duration::from_secs(2))));
+    rec.output(&Output::Wait(None));
+    let written = rec.take();
+    let expected = [
+        Line::In {
+            t: 1234,
+            input: InputRecord::Body {
+                x: 9,
+                data: Data::Text(text.into()),
+            },
+        },
+        Line::In {
+            t: 1234,
+            input: InputRecord::Stdout {
+                data: Data::Text(text.into()),
+            },
+        },
+        Line::Wait {
+            at: Some(2_000_000_000),
+        },
+        Line::Wait { at: None },
+    ];
+    let lines: Vec<&str> = written.lines().collect();
+    assert_eq!(lines.len(), expected.len(), "{written}");
+    for (line, want) in lines.iter().zip(&expected) {
+        assert_eq!(*line, serde_json::to_string(want).unwrap());
+        assert_eq!(&serde_json::from_str::<Line>(line).unwrap(), want);
+    }
+}
