@@ -2,7 +2,7 @@
 //!
 //! The session is a pure function of its commands, inputs, instants and random bytes, so a
 //! recording of those reproduces it. A [`Recorder`] turns each of them, as the adapter gives
-//! them to the [`Session`](crate::Session), into a line of JSON ([`format`]); it also records
+//! them to the [`Session`](crate::Session), into a line of JSON ([`format`](mod@format)); it also records
 //! what the session gave back ([`OutputRecord`]: a readable summary of each output and a
 //! digest of its content, and each [`Output::Wait`]), so that [`replay`] can check every
 //! output of a fresh session against it and name the first line where the two part
