@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use mcpwire::auth::{MemoryStore, OAuth, OAuthConfig, TokenStore, UserStep};
 use mcpwire::core::record::{self, Mismatch};
 use mcpwire::runtime::Runtime;
-use mcpwire::{Client, Error, Target};
+use mcpwire::{Client, Error, RecordOptions, Target};
 use mcpwire_tests::{join_timed, npm, on_both_runtimes, sleep};
 use mcpwire_testserver::{Fault, Match, OAuthConfig as ServerOAuth, Rule, TestServer};
 use serde_json::json;
@@ -22,6 +22,7 @@ on_both_runtimes! {
     a_stdio_child_that_exits_replays => stdio_exit;
     a_changed_input_is_a_divergence_naming_its_line => changed_input;
     an_authorization_header_and_oauth_tokens_are_not_recorded => no_secrets;
+    redacted_payloads_leave_arguments_and_results_out => redacted_payloads;
     server_everything_over_http_replays => everything_http;
     server_everything_over_stdio_replays => everything_stdio;
 }
@@ -285,4 +286,25 @@ async fn everything_stdio(runtime: Arc<dyn Runtime>) {
         env: vec![],
     });
     everything(runtime, target).await;
+}
+
+async fn redacted_payloads(runtime: Arc<dyn Runtime>) {
+    let server = TestServer::start_in_thread();
+    let path = file("payloads");
+    let options = RecordOptions::default().with_redacted_payloads(true);
+    let client = Client::builder()
+        .record_with(&path, options)
+        .connect_with(runtime.clone(), server.url().as_str())
+        .await
+        .unwrap();
+    let echo = client
+        .call_tool("echo", json!({ "message": "private-payload-81" }))
+        .await
+        .unwrap();
+    assert_eq!(echo.content[0].as_text(), Some("private-payload-81"));
+    client.close().await;
+    let text = recorded(&*runtime, &path).await;
+    assert!(!text.contains("private-payload-81"), "{text}");
+    assert!(text.contains(r#""payloads_redacted":true"#));
+    replays(&text);
 }

@@ -23,14 +23,18 @@
 //!   and `client_assertion` redacted; the `code` of the redirect is redacted; stored tokens and
 //!   client secrets in the configuration are redacted;
 //! - with [`RecordOptions::redact_payloads`], the `arguments` of `tools/call` are redacted,
-//!   and the digests and sizes of what carries payloads (request bodies, results) are not
-//!   recorded, so they are not compared.
+//!   and so are the `content` and `structuredContent` of every result that comes in (in a
+//!   JSON body, an SSE `data:` line or a stdout line: each body and stdout is recorded a whole
+//!   line at a time for it, the incomplete last line held until it completes); the digests
+//!   and sizes of what carries payloads (request bodies, results) are not recorded, so they
+//!   are not compared.
 //!
 //! A recording is bounded: past [`RecordOptions::limit`] bytes, one [`Line::Truncated`] line
 //! ends it, and a replay stops there (as a success that says so).
 //!
-//! What is not redacted: response bodies other than the OAuth flow's (tool results that come
-//! in are recorded as they came, even with `redact_payloads`), the endpoint URL, the
+//! What is not redacted: response bodies other than the OAuth flow's (without
+//! `redact_payloads`; with it, a result in an SSE event whose data spans several `data:` lines
+//! is kept, and the incomplete line of an exchange that fails is dropped), the endpoint URL, the
 //! `Mcp-Session-Id`, and the random bytes the OAuth flow asked for (the PKCE verifier and
 //! `state` are made from them; a replay needs them, and they are worth nothing once the
 //! redacted code was redeemed).
@@ -65,8 +69,9 @@ pub struct RecordOptions {
     /// The most bytes recorded; past it, a [`Line::Truncated`] marker ends the recording.
     /// Default: 64 MiB.
     pub limit: usize,
-    /// Redact tool arguments and results: `tools/call`'s `arguments` are [`REDACTED`], and
-    /// the digests and sizes of request bodies and results are not recorded. Default: off.
+    /// Redact tool arguments and results: `tools/call`'s `arguments`, and the `content` and
+    /// `structuredContent` of results that come in, are [`REDACTED`]; the digests and sizes of
+    /// request bodies and results are not recorded. Default: off.
     pub redact_payloads: bool,
 }
 
@@ -115,6 +120,9 @@ pub struct Recorder {
     redact_payloads: bool,
     /// The OAuth flow's exchanges, and their bodies so far.
     auth_bodies: BTreeMap<ExchangeId, Vec<u8>>,
+    /// With payload redaction: the incomplete last line of each body (`Some`) and of stdout
+    /// (`None`), held until its end so that a whole message is redacted.
+    partial: BTreeMap<Option<ExchangeId>, Vec<u8>>,
 }
 
 impl std::fmt::Debug for Recorder {
@@ -127,6 +135,7 @@ impl std::fmt::Debug for Recorder {
             .field("truncated", &self.stopped)
             .field("redact_payloads", &self.redact_payloads)
             .field("held_auth_bodies", &self.auth_bodies.len())
+            .field("held_partial_lines", &self.partial.len())
             .finish()
     }
 }
@@ -148,6 +157,7 @@ impl Recorder {
             stopped: false,
             redact_payloads: options.redact_payloads,
             auth_bodies: BTreeMap::new(),
+            partial: BTreeMap::new(),
         };
         let header = Header {
             mcpwire_recording: VERSION,
@@ -203,6 +213,7 @@ impl Recorder {
             self.buf.truncate(start);
             self.stopped = true;
             self.auth_bodies.clear();
+            self.partial.clear();
             let marker = Line::Truncated { limit: self.limit };
             let before = self.buf.len();
             if serde_json::to_writer(&mut self.buf, &marker).is_ok() {
@@ -368,6 +379,12 @@ impl Recorder {
                         x: exchange.0,
                         data: Data::Text(String::new()),
                     }
+                } else if self.redact_payloads {
+                    let data = self.complete_lines(Some(*exchange), data);
+                    InputRecord::Body {
+                        x: exchange.0,
+                        data,
+                    }
                 } else {
                     if let Ok(text) = std::str::from_utf8(data) {
                         return self.write_text(t, "body", Some(exchange.0), text);
@@ -379,6 +396,7 @@ impl Recorder {
                 }
             }
             Input::ResponseEnd { exchange } => {
+                self.rest_of_lines(t, Some(*exchange));
                 if let Some(body) = self.auth_bodies.remove(exchange) {
                     if !body.is_empty() {
                         let data = Data::Text(redact_auth_body(&body));
@@ -394,13 +412,18 @@ impl Recorder {
                 InputRecord::End { x: exchange.0 }
             }
             Input::ExchangeFailed { exchange, error } => {
-                // A part of a token response is dropped, not guessed at.
+                // A part of a token response (or of a message, with payload redaction) is
+                // dropped, not guessed at.
                 self.auth_bodies.remove(exchange);
+                self.partial.remove(&Some(*exchange));
                 InputRecord::Failed {
                     x: exchange.0,
                     error: record_error(error),
                 }
             }
+            Input::Stdout(data) if self.redact_payloads => InputRecord::Stdout {
+                data: self.complete_lines(None, data),
+            },
             Input::Stdout(data) => {
                 if let Ok(text) = std::str::from_utf8(data) {
                     return self.write_text(t, "stdout", None, text);
@@ -409,8 +432,14 @@ impl Recorder {
                     data: data_of(data),
                 }
             }
-            Input::StdoutClosed => InputRecord::StdoutClosed,
-            Input::ProcessExited { code } => InputRecord::Exited { code: *code },
+            Input::StdoutClosed => {
+                self.rest_of_lines(t, None);
+                InputRecord::StdoutClosed
+            }
+            Input::ProcessExited { code } => {
+                self.rest_of_lines(t, None);
+                InputRecord::Exited { code: *code }
+            }
             Input::WriteFailed(error) => InputRecord::WriteFailed {
                 error: record_error(error),
             },
@@ -423,6 +452,37 @@ impl Recorder {
             Input::Timeout => InputRecord::Timeout,
         };
         self.write(&Line::In { t, input: record });
+    }
+
+    /// With payload redaction: the complete lines of what came so far on `stream` (with
+    /// `data`), tool results redacted; the incomplete last line is held.
+    fn complete_lines(&mut self, stream: Option<ExchangeId>, data: &[u8]) -> Data {
+        let held = self.partial.entry(stream).or_default();
+        if held.len() + data.len() > self.limit {
+            // Past the cap anyway: the marker follows.
+            held.clear();
+        }
+        held.extend_from_slice(data);
+        let Some(end) = held.iter().rposition(|b| *b == b'\n') else {
+            return Data::Text(String::new());
+        };
+        let rest = held.split_off(end + 1);
+        let lines = std::mem::replace(held, rest);
+        Data::Text(redact_results(&lines))
+    }
+
+    /// With payload redaction: the held incomplete line of `stream`, at its end, as one more
+    /// chunk (recorded at `t`, before the end).
+    fn rest_of_lines(&mut self, t: u64, stream: Option<ExchangeId>) {
+        let Some(rest) = self.partial.remove(&stream).filter(|r| !r.is_empty()) else {
+            return;
+        };
+        let data = Data::Text(redact_results(&rest));
+        let input = match stream {
+            Some(x) => InputRecord::Body { x: x.0, data },
+            None => InputRecord::Stdout { data },
+        };
+        self.write(&Line::In { t, input });
     }
 
     /// With each result of [`Session::poll_output`](crate::Session::poll_output).
@@ -737,6 +797,49 @@ fn redact_query(url: &str, keys: &[&str]) -> String {
     if let Some(f) = fragment {
         out.push('#');
         out.push_str(f);
+    }
+    out
+}
+
+/// Lines (a JSON body, SSE lines, stdout lines) with the tool results of the JSON-RPC
+/// responses in them redacted: `content` and `structuredContent` of a `result`. A line that
+/// is not JSON (after an SSE `data:`) is kept as it is; the line ends are kept.
+fn redact_results(lines: &[u8]) -> String {
+    let text = String::from_utf8_lossy(lines);
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        let end = &line[body.len()..];
+        let (prefix, json) = match body.strip_prefix("data:") {
+            Some(rest) => ("data:", rest),
+            None => ("", body),
+        };
+        let redacted = serde_json::from_str::<Value>(json).ok().and_then(|mut v| {
+            let mut changed = false;
+            let mut redact = |m: &mut Value| {
+                if let Some(result) = m.get_mut("result").and_then(Value::as_object_mut) {
+                    for key in ["content", "structuredContent"] {
+                        if let Some(v) = result.get_mut(key) {
+                            *v = Value::String(REDACTED.into());
+                            changed = true;
+                        }
+                    }
+                }
+            };
+            match &mut v {
+                Value::Array(batch) => batch.iter_mut().for_each(&mut redact),
+                one => redact(one),
+            }
+            changed.then(|| v.to_string())
+        });
+        match redacted {
+            Some(json) => {
+                out.push_str(prefix);
+                out.push_str(&json);
+            }
+            None => out.push_str(body),
+        }
+        out.push_str(end);
     }
     out
 }

@@ -28,8 +28,12 @@ impl Rec {
     }
 
     fn stdio(config: Config) -> Rec {
+        Rec::stdio_with(config, RecordOptions::default())
+    }
+
+    fn stdio_with(config: Config, options: RecordOptions) -> Rec {
         let t0 = Instant::now();
-        let rec = Recorder::new(t0, None, &config, RecordOptions::default());
+        let rec = Recorder::new(t0, None, &config, options);
         Rec::around(t0, Session::stdio(t0, config), rec)
     }
 
@@ -508,4 +512,60 @@ fn the_hand_written_lines_are_the_serde_lines() {
         assert_eq!(*line, serde_json::to_string(want).unwrap());
         assert_eq!(&serde_json::from_str::<Line>(line).unwrap(), want);
     }
+}
+
+#[test]
+fn redacted_payloads_leave_tool_results_out_of_sse_and_stdout() {
+    let mut r = Rec::http(
+        legacy(),
+        RecordOptions::default().with_redacted_payloads(true),
+    );
+    handshake(&mut r);
+    r.request(
+        "tools/call",
+        serde_json::json!({"name": "echo", "arguments": {}}),
+    );
+    let (x, id) = r.last("tools/call");
+    let event = format!(
+        "id: e1\ndata: {{\"jsonrpc\":\"2.0\",\"id\":{},\"result\":{{\"content\":[{{\"type\":\"text\",\"text\":\"private-result\"}}]}}}}\n\n",
+        id.unwrap()
+    );
+    // The head, then the event cut inside the result.
+    r.respond(x, 200, &[("content-type", "text/event-stream")], &event);
+    assert!(
+        r.events.iter().any(|e| e.contains("Response")),
+        "{:?}",
+        r.events
+    );
+    let text = r.text();
+    assert!(!text.contains("private-result"), "{text}");
+    assert!(text.contains(r#"\"content\":\"<redacted>\""#), "{text}");
+    replay(&text, Instant::now()).unwrap();
+
+    // Over stdio: the answer's line cut in two, then the child exits.
+    let mut r = Rec::stdio_with(
+        legacy(),
+        RecordOptions::default().with_redacted_payloads(true),
+    );
+    let id = r.stdin[0]["id"].as_u64().unwrap();
+    r.input(Input::Stdout(
+        format!("{{\"jsonrpc\":\"2.0\",\"id\":{id},\"result\":{INIT}}}\n").as_bytes(),
+    ));
+    r.request(
+        "tools/call",
+        serde_json::json!({"name": "echo", "arguments": {}}),
+    );
+    let call = r.stdin.last().unwrap()["id"].as_u64().unwrap();
+    let line = format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":{call},\"result\":{{\"structuredContent\":{{\"secret\":\"private-result\"}}}}}}\n"
+    );
+    let (a, b) = line.as_bytes().split_at(line.len() - 12);
+    r.input(Input::Stdout(a));
+    r.input(Input::Stdout(b));
+    r.input(Input::ProcessExited { code: Some(0) });
+    assert!(r.events.iter().filter(|e| e.contains("Response")).count() == 1);
+    let text = r.text();
+    assert!(!text.contains("private-result"), "{text}");
+    let done = replay(&text, Instant::now()).unwrap();
+    assert!(done.closed.is_some());
 }
