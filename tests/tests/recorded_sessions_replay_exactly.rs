@@ -23,6 +23,7 @@ on_both_runtimes! {
     a_changed_input_is_a_divergence_naming_its_line => changed_input;
     an_authorization_header_and_oauth_tokens_are_not_recorded => no_secrets;
     redacted_payloads_leave_arguments_and_results_out => redacted_payloads;
+    a_recording_is_written_as_it_happens_and_not_while_idle => written_as_it_happens;
     server_everything_over_http_replays => everything_http;
     server_everything_over_stdio_replays => everything_stdio;
 }
@@ -307,4 +308,28 @@ async fn redacted_payloads(runtime: Arc<dyn Runtime>) {
     assert!(!text.contains("private-payload-81"), "{text}");
     assert!(text.contains(r#""payloads_redacted":true"#));
     replays(&text);
+}
+
+async fn written_as_it_happens(runtime: Arc<dyn Runtime>) {
+    let server = TestServer::start_in_thread();
+    let path = file("live");
+    let client = Client::builder()
+        .record(&path)
+        .connect_with(runtime.clone(), server.url().as_str())
+        .await
+        .unwrap();
+    echo(&client).await.unwrap();
+    // The session goes on; what it did is in the file within moments (20 ms).
+    sleep(&*runtime, Duration::from_millis(200)).await;
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(r#"{"event":{"response":{"id":"#), "{text}");
+    let complete = text.len();
+    // Idle, nothing more is written.
+    sleep(&*runtime, Duration::from_millis(200)).await;
+    assert_eq!(std::fs::read_to_string(&path).unwrap().len(), complete);
+    // What was written so far replays.
+    let done = record::assert_replays(&text, Instant::now());
+    assert!(done.closed.is_none());
+    client.close().await;
+    replays(&recorded(&*runtime, &path).await);
 }

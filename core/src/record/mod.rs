@@ -123,6 +123,9 @@ pub struct Recorder {
     /// With payload redaction: the incomplete last line of each body (`Some`) and of stdout
     /// (`None`), held until its end so that a whole message is redacted.
     partial: BTreeMap<Option<ExchangeId>, Vec<u8>>,
+    /// The last line was this wait: the same one again is not recorded (polling a waiting
+    /// session changes nothing, so the replay need not do it twice).
+    last_wait: Option<Option<u64>>,
 }
 
 impl std::fmt::Debug for Recorder {
@@ -158,6 +161,7 @@ impl Recorder {
             redact_payloads: options.redact_payloads,
             auth_bodies: BTreeMap::new(),
             partial: BTreeMap::new(),
+            last_wait: None,
         };
         let header = Header {
             mcpwire_recording: VERSION,
@@ -224,6 +228,7 @@ impl Recorder {
         }
         self.buf.push(b'\n');
         self.written += len + 1;
+        self.last_wait = None;
     }
 
     /// `{"k":"in","t":T,"in":{"<kind>":{<x>"data":"<text>"}}}` for a body or stdout chunk that
@@ -493,10 +498,15 @@ impl Recorder {
         if let Output::Wait(at) = output {
             use std::io::Write;
             let at = at.map(|at| self.t(at));
-            return self.write_with(|buf| match at {
+            if self.last_wait == Some(at) {
+                return;
+            }
+            self.write_with(|buf| match at {
                 Some(at) => write!(buf, r#"{{"k":"wait","at":{at}}}"#).is_ok(),
                 None => buf.write_all(br#"{"k":"wait","at":null}"#).is_ok(),
             });
+            self.last_wait = Some(at);
+            return;
         }
         if let Output::Transmit(Transmit::Http {
             exchange,

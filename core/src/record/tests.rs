@@ -569,3 +569,21 @@ fn redacted_payloads_leave_tool_results_out_of_sse_and_stdout() {
     let done = replay(&text, Instant::now()).unwrap();
     assert!(done.closed.is_some());
 }
+
+#[test]
+fn the_same_wait_twice_is_recorded_once() {
+    let t0 = Instant::now();
+    let mut rec = Recorder::new(t0, None, &Config::default(), RecordOptions::default());
+    let _header = rec.take();
+    let at = Some(t0 + Duration::from_secs(1));
+    rec.output(&Output::Wait(at));
+    rec.output(&Output::Wait(at));
+    assert_eq!(rec.take().lines().count(), 1);
+    // An adapter that wakes only to write its recording out polls the same wait again.
+    rec.output(&Output::Wait(at));
+    assert_eq!(rec.take(), "");
+    rec.output(&Output::Wait(None));
+    rec.input(t0, &Input::Timeout);
+    rec.output(&Output::Wait(None));
+    assert_eq!(rec.take().lines().count(), 3);
+}
