@@ -106,6 +106,29 @@ impl ClientBuilder {
         self
     }
 
+    /// Records the session to the file at `path`, as it happens: every command given to the
+    /// core and every input fed to it, with its instant and the random bytes supplied, and a
+    /// digest of every output, as JSON lines, secrets redacted
+    /// ([`mcpwire_core::record`]). `mcpwire replay <file>` shows and checks it. Without this,
+    /// the environment variable `MCPWIRE_RECORD=<file>` does the same (each session of the
+    /// process writes the file anew).
+    pub fn record(self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.record_with(path, crate::RecordOptions::default())
+    }
+
+    /// [`ClientBuilder::record`] with a size cap and payload redaction of its own.
+    pub fn record_with(
+        mut self,
+        path: impl Into<std::path::PathBuf>,
+        options: crate::RecordOptions,
+    ) -> Self {
+        self.settings.record = Some(crate::record::RecordTo {
+            path: path.into(),
+            options,
+        });
+        self
+    }
+
     /// A header for every HTTP request (`Authorization`, ...).
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));

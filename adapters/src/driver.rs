@@ -24,6 +24,7 @@ use crate::handler::Handler;
 use crate::http::{self, Pool};
 use crate::notifications::{Notifications, Queue, Receiver};
 use crate::options::{Progress, ProgressFn, Settings};
+use crate::record::{RecordTo, Recording};
 use crate::runtime::{timeout, BoxFuture, Runtime};
 use crate::stdio::Stdio;
 use crate::subscription::SubscriptionEvent;
@@ -159,6 +160,8 @@ pub(crate) async fn connect(
         ..Shared::default()
     });
     let mut auth_key = String::new();
+    let record_to = RecordTo::chosen(settings.record.clone());
+    let mut recording = None;
     let (session, transport, span) = match target {
         Target::Http(url) => {
             // `user:password@` becomes Basic authorization, and leaves the URL: it would go
@@ -196,6 +199,9 @@ pub(crate) async fn connect(
                 config.auth = Some(auth);
             }
             auth_key = url.clone();
+            if let Some(to) = &record_to {
+                recording = Some(Recording::start(to, now, Some(&uri), &config)?);
+            }
             (Session::http(now, uri, config), transport, span)
         }
         Target::Stdio(command) => {
@@ -209,6 +215,9 @@ pub(crate) async fn connect(
             )?;
             let span =
                 tracing::info_span!("mcp_session", transport = "stdio", program = %command.program);
+            if let Some(to) = &record_to {
+                recording = Some(Recording::start(to, now, None, &config)?);
+            }
             (Session::stdio(now, config), Transport::Stdio(stdio), span)
         }
     };
@@ -231,6 +240,7 @@ pub(crate) async fn connect(
         oauth,
         connect_timeout: settings.connect_timeout,
         extra_roots: settings.extra_roots.clone(),
+        recording,
     };
     runtime.spawn(Box::pin(driver.run(commands_rx, incoming).instrument(span)));
     let server = match ready_rx.recv().await {
@@ -264,12 +274,16 @@ struct Driver {
     oauth: Option<(crate::auth::OAuth, String)>,
     connect_timeout: std::time::Duration,
     extra_roots: Vec<Vec<u8>>,
+    /// What the session is recorded to, if it is.
+    recording: Option<Recording>,
 }
 
 enum Woke {
     Command(Option<Command>),
     Incoming(Incoming),
     Timer,
+    /// Time to write what the recording holds.
+    Flush,
 }
 
 impl Driver {
@@ -291,10 +305,20 @@ impl Driver {
                     return self.finish(error, closers).await;
                 }
             };
+            // A recording's unwritten lines are written soon, even while nothing happens.
+            let flush = self.recording.as_ref().and_then(Recording::flush_due);
             let timer = async {
-                match deadline {
-                    Some(at) => self.runtime.sleep_until(at).await,
-                    None => future::pending().await,
+                match (deadline, flush) {
+                    (Some(at), Some(f)) if f < at => {
+                        self.runtime.sleep_until(f).await;
+                        return Woke::Flush;
+                    }
+                    (Some(at), _) => self.runtime.sleep_until(at).await,
+                    (None, Some(f)) => {
+                        self.runtime.sleep_until(f).await;
+                        return Woke::Flush;
+                    }
+                    (None, None) => future::pending().await,
                 }
                 Woke::Timer
             };
@@ -308,7 +332,12 @@ impl Driver {
             .await;
             let now = self.runtime.now();
             match woke {
-                Woke::Timer => self.session.handle_input(now, Input::Timeout),
+                Woke::Timer => self.feed(now, Input::Timeout),
+                Woke::Flush => {
+                    if let Some(r) = &mut self.recording {
+                        r.flush();
+                    }
+                }
                 Woke::Incoming(msg) => {
                     self.on_incoming(now, msg);
                     // Take what else has arrived before pumping: fewer wake-ups under load.
@@ -319,7 +348,7 @@ impl Driver {
                 }
                 Woke::Command(Some(command)) => self.on_command(now, command, &mut closers),
                 // Every client handle is gone: end the session.
-                Woke::Command(None) => self.session.close(now),
+                Woke::Command(None) => self.close(now),
             }
         }
     }
@@ -336,7 +365,16 @@ impl Driver {
             }
         }
         loop {
-            match self.session.poll_output() {
+            let output = self.session.poll_output();
+            if let Some(r) = &mut self.recording {
+                r.rec.output(&output);
+                match &output {
+                    Output::Wait(_) => r.buffer(self.runtime.now()),
+                    Output::Event(Event::Closed(_)) => r.flush(),
+                    _ => {}
+                }
+            }
+            match output {
                 Output::Wait(deadline) => {
                     let (backlog, peak) = self.session.send_backlog();
                     self.shared.send_backlog.store(backlog, Ordering::Relaxed);
@@ -357,7 +395,7 @@ impl Driver {
                         bytes.clear();
                     }
                     let now = self.runtime.now();
-                    self.session.handle_input(now, Input::Random(&bytes));
+                    self.feed(now, Input::Random(&bytes));
                 }
                 Output::Event(Event::Closed(error)) => return Err(error),
                 Output::Event(event) => self.on_event(event),
@@ -399,9 +437,7 @@ impl Driver {
                             e.to_string(),
                         );
                         let now = self.runtime.now();
-                        return self
-                            .session
-                            .handle_input(now, Input::ExchangeFailed { exchange, error });
+                        return self.feed(now, Input::ExchangeFailed { exchange, error });
                     }
                 };
                 let run = http::exchange(target, exchange, *request, self.inbox.clone());
@@ -535,14 +571,28 @@ impl Driver {
         }));
     }
 
+    /// Feeds the session an input, recording it first.
+    fn feed(&mut self, now: ::std::time::Instant, input: Input<'_>) {
+        if let Some(r) = &mut self.recording {
+            r.rec.input(now, &input);
+        }
+        self.session.handle_input(now, input);
+    }
+
+    fn close(&mut self, now: ::std::time::Instant) {
+        self.session.close(now);
+        if let Some(r) = &mut self.recording {
+            r.rec.close(now);
+        }
+    }
+
     fn on_incoming(&mut self, now: ::std::time::Instant, msg: Incoming) {
-        let s = &mut self.session;
         match msg {
             Incoming::ResponseHead {
                 exchange,
                 status,
                 headers,
-            } => s.handle_input(
+            } => self.feed(
                 now,
                 Input::ResponseHead {
                     exchange,
@@ -550,7 +600,7 @@ impl Driver {
                     headers: &headers,
                 },
             ),
-            Incoming::ResponseBody { exchange, data } => s.handle_input(
+            Incoming::ResponseBody { exchange, data } => self.feed(
                 now,
                 Input::ResponseBody {
                     exchange,
@@ -559,22 +609,33 @@ impl Driver {
             ),
             Incoming::ResponseEnd { exchange } => {
                 self.forget(exchange);
-                self.session
-                    .handle_input(now, Input::ResponseEnd { exchange })
+                self.feed(now, Input::ResponseEnd { exchange })
             }
             Incoming::ExchangeFailed { exchange, error } => {
                 self.forget(exchange);
-                self.session
-                    .handle_input(now, Input::ExchangeFailed { exchange, error })
+                self.feed(now, Input::ExchangeFailed { exchange, error })
             }
-            Incoming::Stdout(data) => s.handle_input(now, Input::Stdout(&data)),
-            Incoming::StdoutClosed => s.handle_input(now, Input::StdoutClosed),
-            Incoming::ProcessExited { code } => s.handle_input(now, Input::ProcessExited { code }),
-            Incoming::WriteFailed(error) => s.handle_input(now, Input::WriteFailed(error)),
-            Incoming::StdinWritten(bytes) => s.handle_input(now, Input::StdinWritten { bytes }),
-            Incoming::Respond(id, result) => drop(s.respond(id, result)),
+            Incoming::Stdout(data) => self.feed(now, Input::Stdout(&data)),
+            Incoming::StdoutClosed => self.feed(now, Input::StdoutClosed),
+            Incoming::ProcessExited { code } => self.feed(now, Input::ProcessExited { code }),
+            Incoming::WriteFailed(error) => self.feed(now, Input::WriteFailed(error)),
+            Incoming::StdinWritten(bytes) => self.feed(now, Input::StdinWritten { bytes }),
+            Incoming::Respond(id, answer) => {
+                let copy = self
+                    .recording
+                    .is_some()
+                    .then(|| (id.clone(), answer.clone()));
+                let result = self.session.respond(id, answer);
+                if let (Some(r), Some((id, answer))) = (&mut self.recording, copy) {
+                    r.rec.respond(now, &id, &answer, &result);
+                }
+            }
             Incoming::Redirect(result) => {
-                s.authorization_redirect(now, result.as_deref().map_err(String::as_str))
+                let result = result.as_deref().map_err(String::as_str);
+                self.session.authorization_redirect(now, result);
+                if let Some(r) = &mut self.recording {
+                    r.rec.redirect(now, result);
+                }
             }
         }
     }
@@ -601,25 +662,36 @@ impl Driver {
                 options,
                 progress,
                 reply,
-            } => match self.session.request(now, &method, params, options) {
-                Ok(id) => {
-                    self.tickets.insert(ticket, id);
-                    self.calls.insert(
-                        id,
-                        Call {
-                            ticket,
-                            reply,
-                            progress,
-                        },
-                    );
+            } => {
+                let copy = self
+                    .recording
+                    .is_some()
+                    .then(|| (params.clone(), options.clone()));
+                let result = self.session.request(now, &method, params, options);
+                if let (Some(r), Some((params, options))) = (&mut self.recording, copy) {
+                    r.rec
+                        .request(now, &method, params.as_ref(), &options, &result);
                 }
-                Err(e) => drop(reply.try_send(Err(e))),
-            },
+                match result {
+                    Ok(id) => {
+                        self.tickets.insert(ticket, id);
+                        self.calls.insert(
+                            id,
+                            Call {
+                                ticket,
+                                reply,
+                                progress,
+                            },
+                        );
+                    }
+                    Err(e) => drop(reply.try_send(Err(e))),
+                }
+            }
             Command::Listen {
                 ticket,
                 filter,
                 reply,
-            } => match self.session.listen(now, &filter) {
+            } => match self.listen(now, &filter) {
                 Ok(id) => {
                     let (queue, rx) = Queue::channel(self.sub_limits.0, self.sub_limits.1);
                     self.tickets.insert(ticket, id);
@@ -639,26 +711,51 @@ impl Driver {
                 if let Some(id) = self.tickets.remove(&ticket) {
                     self.calls.remove(&id);
                     self.subs.remove(&id);
-                    self.session
-                        .cancel(now, id, Some("the caller stopped waiting"));
+                    let reason = Some("the caller stopped waiting");
+                    let was = self.session.cancel(now, id, reason);
+                    if let Some(r) = &mut self.recording {
+                        r.rec.cancel(now, id, reason, was);
+                    }
                 }
             }
             Command::Notify {
                 method,
                 params,
                 reply,
-            } => drop(reply.try_send(self.session.notify(&method, params))),
+            } => {
+                let copy = self.recording.as_ref().and(params.clone());
+                let result = self.session.notify(&method, params);
+                if let Some(r) = &mut self.recording {
+                    r.rec.notify(now, &method, copy.as_ref(), &result);
+                }
+                drop(reply.try_send(result))
+            }
             Command::Close(done) => {
                 closers.push(done);
-                self.session.close(now);
+                self.close(now);
             }
         }
+    }
+
+    fn listen(
+        &mut self,
+        now: ::std::time::Instant,
+        filter: &SubscriptionFilter,
+    ) -> Result<RequestId, RequestError> {
+        let result = self.session.listen(now, filter);
+        if let Some(r) = &mut self.recording {
+            r.rec.listen(now, filter, &result);
+        }
+        result
     }
 
     /// The session ended: what the core did not abort may finish until its linger deadline;
     /// then everyone is told.
     async fn finish(mut self, error: SessionError, closers: Vec<async_channel::Sender<()>>) {
         tracing::debug!(%error, "session ended");
+        if let Some(r) = &mut self.recording {
+            r.flush();
+        }
         *self.shared.closed.lock().unwrap_or_else(|e| e.into_inner()) = Some(error.clone());
         if let Some(ready) = self.ready.take() {
             drop(ready.try_send(Err(error)));

@@ -52,6 +52,14 @@ pub enum ConfigError {
     },
     /// The call's arguments or params could not be made into a request.
     InvalidArguments(Arc<str>),
+    /// The recording file ([`ClientBuilder::record`](crate::ClientBuilder::record), or
+    /// `MCPWIRE_RECORD`) could not be created.
+    Record {
+        /// The file.
+        path: String,
+        /// What the OS said.
+        source: Arc<std::io::Error>,
+    },
 }
 
 impl PartialEq for ConfigError {
@@ -160,6 +168,9 @@ impl fmt::Display for ConfigError {
                 write!(f, "cannot start {program:?}: {source}")
             }
             ConfigError::InvalidArguments(e) => write!(f, "invalid arguments: {e}"),
+            ConfigError::Record { path, source } => {
+                write!(f, "cannot create the recording {path}: {source}")
+            }
         }
     }
 }
@@ -178,6 +189,7 @@ impl std::error::Error for ConfigError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             ConfigError::Spawn { source, .. } => Some(&**source),
+            ConfigError::Record { source, .. } => Some(&**source),
             _ => None,
         }
     }

@@ -37,6 +37,7 @@ mod http;
 mod io;
 mod notifications;
 mod options;
+mod record;
 pub mod runtime;
 mod stdio;
 mod subscription;
@@ -48,6 +49,7 @@ pub use client_skills::LoadedSkill;
 pub use error::{ConfigError, Error};
 pub use handler::{Handler, NoHandler};
 pub use mcpwire_core::modern::SubscriptionFilter;
+pub use mcpwire_core::record::RecordOptions;
 pub use mcpwire_core::schema;
 pub use mcpwire_core::skills;
 pub use mcpwire_core::{

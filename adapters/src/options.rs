@@ -81,6 +81,8 @@ pub(crate) struct Settings {
     pub(crate) notification_bytes: usize,
     pub(crate) list: ListLimits,
     pub(crate) oauth: Option<crate::auth::OAuth>,
+    /// Where to record the session (else `MCPWIRE_RECORD` says).
+    pub(crate) record: Option<crate::record::RecordTo>,
 }
 
 impl Default for Settings {
@@ -99,6 +101,7 @@ impl Default for Settings {
                 deadline: Duration::from_secs(60),
             },
             oauth: None,
+            record: None,
         }
     }
 }

@@ -20,6 +20,7 @@ mod login;
 mod output;
 mod print;
 mod progress;
+mod replay;
 mod sanitize;
 mod skills;
 mod usage;
@@ -156,6 +157,15 @@ enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Show a recording (MCPWIRE_RECORD=<file>) as a timeline and check that it replays
+    /// exactly; exits 3 if it diverges.
+    Replay {
+        /// The recording.
+        file: std::path::PathBuf,
+        /// Show when the session said to wait, too.
+        #[arg(long)]
+        waits: bool,
+    },
     /// The client the official MCP conformance suite drives (reads MCP_CONFORMANCE_SCENARIO).
     #[command(hide = true)]
     Conformance {
@@ -191,6 +201,7 @@ fn main() -> ExitCode {
             Command::Logout(server) => login::logout(&server),
             Command::Completions { shell } => completions::print(shell, Cli::command()),
             Command::Conformance { url } => conformance::run(&url).await,
+            Command::Replay { file, waits } => replay::run(&file, waits),
         }
     }));
     match &outcome {

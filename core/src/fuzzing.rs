@@ -15,6 +15,7 @@ pub mod driver;
 pub mod harness;
 pub mod invariants;
 pub mod script;
+pub mod seed;
 
 use std::time::{Duration, Instant};
 

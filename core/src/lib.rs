@@ -31,6 +31,7 @@ pub mod lines;
 mod lines;
 pub mod output;
 pub mod policy;
+pub mod record;
 pub mod schema;
 mod session;
 pub mod skills;

@@ -50,7 +50,8 @@ use crate::jsonrpc::ErrorObject;
 use crate::output::Warning;
 
 /// How far a failure reaches.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Scope {
     /// Every outstanding request fails with the same error and the session closes.
@@ -60,8 +61,10 @@ pub enum Scope {
 }
 
 /// Limits, deadlines and scopes. `Policy::default()` is the documented default policy; the
-/// `with_*` methods change one field each.
-#[derive(Clone, Debug, PartialEq)]
+/// `with_*` methods change one field each. It is serde data (a [recording](crate::record)
+/// carries it); a field missing when deserializing takes its default.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct Policy {
     /// What a 5xx on any exchange does. Default: [`Scope::Session`].
