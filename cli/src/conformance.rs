@@ -68,7 +68,7 @@ pub async fn run(url: &str) -> Result<(), Failure> {
         .timeout(TIMEOUT)
         .revision(revision)
         .handler(AcceptDefaults)
-        .oauth(oauth(&context))
+        .oauth(oauth(&context, &scenario))
         .connect(url)
         .await
         .map_err(|e| Failure::mcp(format!("connecting to {url}"), e))?;
@@ -196,7 +196,7 @@ const CLIENT_METADATA_URL: &str = "https://conformance-test.local/client-metadat
 
 /// OAuth as the suite drives it: headless, with the scenario's pre-registered client if it
 /// names one.
-fn oauth(context: &Value) -> mcpwire::auth::OAuth {
+fn oauth(context: &Value, scenario: &str) -> mcpwire::auth::OAuth {
     use mcpwire::auth::{OAuth, OAuthConfig, PreRegistered, UserStep};
     let mut config = OAuthConfig::new("http://localhost:3000/callback");
     config.client_name = "mcpwire-conformance".into();
@@ -209,6 +209,8 @@ fn oauth(context: &Value) -> mcpwire::auth::OAuth {
         client.issuer = context["issuer"].as_str().map(str::to_owned);
         config = config.pre_registered(client);
     }
+    // The machine-to-machine extension: the client credentials grant, no user.
+    config.client_credentials = scenario == "auth/client-credentials-basic";
     OAuth::new(config, UserStep::Headless)
 }
 

@@ -250,3 +250,83 @@ fn a_failed_flow_fails_the_applications_held_requests_with_a_typed_error() {
     }
     assert!(!h.session.is_closed(), "the session goes on");
 }
+
+/// The client credentials grant (machine to machine): a 401, the discovery, then the token
+/// request at once — `grant_type=client_credentials`, the client's secret in a sensitive Basic
+/// header, the `resource` — with no random bytes asked, no user step and no PKCE; the held
+/// request goes again with the token.
+#[test]
+fn the_client_credentials_grant_gets_a_token_with_no_user_and_no_pkce() {
+    let config = AuthConfig::new(REDIRECT)
+        .pre_registered(PreRegistered::new("agent-1").secret("s3cret"))
+        .client_credentials(true);
+    let mut h = Harness::http_with(legacy().with_auth(Authorization::new(config)));
+    let init = h.sent().remove(0);
+    challenge(&mut h, init.exchange, 401, "");
+    let prm = json!({"resource": "http://127.0.0.1:9/mcp", "authorization_servers": [AS]});
+    let metadata = json!({
+        "issuer": AS,
+        "authorization_endpoint": format!("{AS}/authorize"),
+        "token_endpoint": format!("{AS}/token"),
+        "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+        "grant_types_supported": ["client_credentials"],
+    });
+    let mut token_request = None;
+    for _ in 0..4 {
+        let outputs = h.take();
+        assert!(
+            !outputs.iter().any(|o| matches!(o, Output::Random(_))),
+            "no randomness: no PKCE, no state"
+        );
+        h.outputs = outputs;
+        for sent in h.sent() {
+            let uri = sent.uri.to_string();
+            if uri == format!("{AS}/token") {
+                token_request = Some(sent);
+                break;
+            }
+            let body = if uri == PRM {
+                prm.to_string()
+            } else if uri == "http://127.0.0.1:7/.well-known/oauth-authorization-server/as" {
+                metadata.to_string()
+            } else {
+                panic!("an unexpected request of the flow: {uri}");
+            };
+            h.json(sent.exchange, 200, &body);
+        }
+        if token_request.is_some() {
+            break;
+        }
+    }
+    let Some(sent) = token_request else {
+        panic!("no token request: {:?}", h.events());
+    };
+    let form = sent.body.as_str().unwrap().to_owned();
+    assert!(form.contains("grant_type=client_credentials"), "{form}");
+    assert!(form.contains("resource="), "{form}");
+    assert!(
+        !form.contains("code_verifier") && !form.contains("s3cret"),
+        "{form}"
+    );
+    let basic = &sent.headers["authorization"];
+    assert!(basic.is_sensitive());
+    assert!(basic.to_str().unwrap().starts_with("Basic "));
+    assert!(
+        !h.events()
+            .iter()
+            .any(|e| matches!(e, Event::Authorize { .. })),
+        "no user step"
+    );
+    let body = json!({"access_token": "m2m-1", "token_type": "Bearer", "expires_in": 3600});
+    h.json(sent.exchange, 200, &body.to_string());
+    assert!(h.events().iter().any(|e| matches!(e, Event::Authorized)));
+    let again = h.sent();
+    assert_eq!(again[0].body["method"], "initialize");
+    assert_eq!(header(&again[0], "authorization"), Some("Bearer m2m-1"));
+}
+
+#[test]
+fn the_client_credentials_grant_needs_a_pre_registered_client() {
+    let config = AuthConfig::new(REDIRECT).client_credentials(true);
+    assert!(mcpwire_core::auth::Flow::new(config).is_err());
+}

@@ -52,6 +52,12 @@ pub struct Config {
     /// `/.well-known/oauth-authorization-server`, else `/authorize`, `/token`, `/register`.
     /// Default on.
     pub legacy_discovery: bool,
+    /// Get tokens with the client credentials grant (RFC 6749 §4.4, the
+    /// `io.modelcontextprotocol/oauth-client-credentials` extension) for the pre-registered
+    /// client and its secret: for an agent with no user, so no PKCE, no redirect, no user
+    /// step; a token that expires is fetched again the same way. Needs `pre_registered`.
+    /// Default off.
+    pub client_credentials: bool,
 }
 
 impl Config {
@@ -71,7 +77,14 @@ impl Config {
             refresh_skew: Duration::from_secs(30),
             offline_access: true,
             legacy_discovery: true,
+            client_credentials: false,
         }
+    }
+
+    /// Use the client credentials grant (machine to machine) with the pre-registered client.
+    pub fn client_credentials(mut self, on: bool) -> Config {
+        self.client_credentials = on;
+        self
     }
 
     /// Use a pre-registered client.

@@ -325,6 +325,11 @@ impl Flow {
                 "the redirect URI must be https or on a loopback host".into(),
             ));
         }
+        if config.client_credentials && config.pre_registered.is_none() {
+            return Err(Error::Config(
+                "the client credentials grant needs a pre-registered client".into(),
+            ));
+        }
         if let Some(cimd) = &config.client_metadata_url {
             let url =
                 Url::parse(cimd).map_err(|e| Error::Config(format!("client metadata URL {e}")))?;
@@ -972,7 +977,9 @@ impl Flow {
             return;
         };
         if status.is_success() {
-            match metadata::server_metadata(body, issuer, self.config.allow_http) {
+            let check = metadata::IssuerCheck::Exact(issuer);
+            let pkce = !self.config.client_credentials;
+            match metadata::server_metadata_checked(body, check, self.config.allow_http, pkce) {
                 Ok(server) => {
                     run.server = Some(server);
                     return self.after_server(run);
@@ -1025,7 +1032,8 @@ impl Flow {
         let origin = run.target.origin().to_owned();
         let server = if status.is_success() {
             let check = metadata::IssuerCheck::SameOrigin(&origin);
-            match metadata::server_metadata_checked(body, check, self.config.allow_http) {
+            let pkce = !self.config.client_credentials;
+            match metadata::server_metadata_checked(body, check, self.config.allow_http, pkce) {
                 Ok(server) => server,
                 Err(ServerMetadataError::Unusable(reason)) => {
                     return self.fail(Error::InvalidMetadata {
@@ -1101,6 +1109,9 @@ impl Flow {
                 secret: pre.client_secret,
                 method,
             });
+            if self.config.client_credentials {
+                return self.send_client_credentials(run);
+            }
             return self.ask_random(run);
         }
         if let Some(reg) = self.clients.get(&issuer) {
@@ -1227,9 +1238,42 @@ impl Flow {
 
     /// Settles the scope, then asks for the random bytes of PKCE and `state`.
     fn ask_random(&mut self, mut run: Box<Run>) {
-        // "Scope Selection Strategy": the challenge's scope, else the resource's
-        // scopes_supported, else none; "Step-Up Authorization Flow": the union with the
-        // scopes asked for before.
+        self.choose_scope(&mut run, self.config.offline_access);
+        run.step = Step::Random;
+        self.run = Some(run);
+        self.queue.push_back(Output::Random(pkce::RANDOM_BYTES));
+    }
+
+    /// The client credentials grant (RFC 6749 §4.4): the token request at once, with the
+    /// client's authentication, the scope chosen as for a user's authorization and the
+    /// `resource`.
+    fn send_client_credentials(&mut self, mut run: Box<Run>) {
+        // No refresh token to ask for: a new token is fetched the same way (RFC 6749 §4.4.3).
+        self.choose_scope(&mut run, false);
+        let (Some(server), Some(client), Some(resource)) =
+            (&run.server, &run.client, &run.resource)
+        else {
+            return self.fail(Error::Cancelled);
+        };
+        let mut fields = vec![("grant_type", "client_credentials")];
+        if let Some(scope) = run.scope.as_deref() {
+            fields.push(("scope", scope));
+        }
+        let request = token_request(&server.token_endpoint, &fields, client, resource);
+        let url = server.token_endpoint.as_str().to_owned();
+        match request {
+            Ok(request) => {
+                run.step = Step::Redeem;
+                self.send(run, Purpose::Token, &url, request);
+            }
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// The scope to ask for: "Scope Selection Strategy": the challenge's scope, else the
+    /// resource's scopes_supported, else none; "Step-Up Authorization Flow": the union with
+    /// the scopes asked for before.
+    fn choose_scope(&self, run: &mut Run, offline_access: bool) {
         let base = if !run.challenge_scope.is_empty() {
             run.challenge_scope.clone()
         } else {
@@ -1245,7 +1289,7 @@ impl Flow {
         let mut sent = scopes.clone();
         let offline = "offline_access";
         // "Refresh Tokens": offline_access only where the server lists it.
-        if self.config.offline_access
+        if offline_access
             && !sent.is_empty()
             && !sent.iter().any(|s| s == offline)
             && run
@@ -1259,9 +1303,6 @@ impl Flow {
         scopes.retain(|s| s != offline);
         run.scope = (!sent.is_empty()).then(|| sent.join(" "));
         run.scopes = scopes;
-        run.step = Step::Random;
-        self.run = Some(run);
-        self.queue.push_back(Output::Random(pkce::RANDOM_BYTES));
     }
 
     /// Checks an authorization response; the code, or why it is refused.

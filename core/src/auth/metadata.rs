@@ -144,13 +144,14 @@ pub(crate) enum ServerMetadataError {
 }
 
 /// Reads an authorization server metadata document fetched with the URL built from
-/// `expected_issuer`.
+/// `expected_issuer`, for the authorization code grant.
+#[cfg(test)]
 pub(crate) fn server_metadata(
     body: &[u8],
     expected_issuer: &str,
     allow_http: bool,
 ) -> Result<ServerMetadata, ServerMetadataError> {
-    server_metadata_checked(body, IssuerCheck::Exact(expected_issuer), allow_http)
+    server_metadata_checked(body, IssuerCheck::Exact(expected_issuer), allow_http, true)
 }
 
 /// How a metadata document's `issuer` is checked.
@@ -166,11 +167,13 @@ pub(crate) enum IssuerCheck<'a> {
 }
 
 /// [`server_metadata`], with the issuer checked as `check` says; the metadata's issuer is the
-/// document's own.
+/// document's own. `needs_pkce`: the authorization code grant is used, so the server must
+/// support S256 (the client credentials grant has no code to protect).
 pub(crate) fn server_metadata_checked(
     body: &[u8],
     check: IssuerCheck<'_>,
     allow_http: bool,
+    needs_pkce: bool,
 ) -> Result<ServerMetadata, ServerMetadataError> {
     use ServerMetadataError as E;
     let map = object(body).map_err(E::Unusable)?;
@@ -207,7 +210,7 @@ pub(crate) fn server_metadata_checked(
     // `code_challenge_methods_supported` means no PKCE, for OAuth and OIDC documents alike.
     let s256 = strings(&map, "code_challenge_methods_supported")
         .is_some_and(|m| m.iter().any(|m| m == "S256"));
-    if !s256 {
+    if needs_pkce && !s256 {
         return Err(E::NoS256);
     }
     let flag = |key: &str| map.get(key).and_then(Value::as_bool).unwrap_or(false);
@@ -288,8 +291,9 @@ mod tests {
 
     #[test]
     fn the_2025_03_26_fallback_takes_an_issuer_on_the_mcp_servers_origin() {
-        let check =
-            |origin| server_metadata_checked(&doc(""), IssuerCheck::SameOrigin(origin), false);
+        let check = |origin| {
+            server_metadata_checked(&doc(""), IssuerCheck::SameOrigin(origin), false, true)
+        };
         let m = check("https://as.example").unwrap();
         assert_eq!(
             m.issuer, "https://as.example/t",
@@ -311,6 +315,9 @@ mod tests {
             server_metadata(no_pkce, "https://a", false),
             Err(ServerMetadataError::NoS256)
         );
+        // The client credentials grant has no code to protect: no S256 needed.
+        let check = IssuerCheck::Exact("https://a");
+        assert!(server_metadata_checked(no_pkce, check, false, false).is_ok());
         let plain = br#"{"issuer":"https://a","authorization_endpoint":"https://a/a","token_endpoint":"https://a/t","code_challenge_methods_supported":["plain"]}"#;
         assert_eq!(
             server_metadata(plain, "https://a", false),
