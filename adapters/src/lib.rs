@@ -17,7 +17,7 @@
 //!     println!("{}", tool.name);
 //! }
 //! let result = client.call_tool("echo", serde_json::json!({ "message": "hi" })).await?;
-//! println!("{:?}", result.content);
+//! println!("{}", result.text());
 //! client.close().await;
 //! # Ok(())
 //! # }

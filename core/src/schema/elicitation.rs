@@ -107,6 +107,25 @@ impl ElicitResult {
             extra: Map::new(),
         }
     }
+
+    /// The user accepted a form, with these answers (an object of strings, numbers, booleans
+    /// or string arrays).
+    pub fn accept(content: Map<String, Value>) -> Self {
+        ElicitResult {
+            content: Some(content),
+            ..ElicitResult::new(ElicitAction::Accept)
+        }
+    }
+
+    /// The user declined.
+    pub fn decline() -> Self {
+        ElicitResult::new(ElicitAction::Decline)
+    }
+
+    /// The user dismissed the request without choosing.
+    pub fn cancel() -> Self {
+        ElicitResult::new(ElicitAction::Cancel)
+    }
 }
 
 /// Parameters of `notifications/elicitation/complete` (server → client, since 2025-11-25).

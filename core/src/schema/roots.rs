@@ -30,6 +30,22 @@ impl Root {
             ..Default::default()
         }
     }
+
+    /// With a name to show.
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+}
+
+impl ListRootsResult {
+    /// These roots.
+    pub fn new(roots: Vec<Root>) -> Self {
+        ListRootsResult {
+            roots,
+            ..Default::default()
+        }
+    }
 }
 
 /// Result of `roots/list` (client → server).
