@@ -18,7 +18,7 @@ use mcpwire_core::schema::{
 use mcpwire_core::{
     Config, Limit, Policy, ProtocolError, RequestError, RequestOptions, SessionError,
 };
-use serde_json::Value;
+use serde_json::{Map, Value};
 use tracing::Instrument;
 
 use crate::driver::{self, Command, Connection};
@@ -514,28 +514,52 @@ impl Client {
         self.list_all(ListToolsParams::default()).await
     }
 
-    /// `tools/call` with JSON object arguments (or `null` for none). A tool that fails returns
-    /// `Ok` with `is_error: Some(true)`; `Err` is for the protocol and the transport.
-    pub async fn call_tool(&self, name: &str, arguments: Value) -> Result<CallToolResult, Error> {
-        let arguments = match arguments {
-            Value::Null => None,
-            Value::Object(map) => Some(map),
-            other => {
-                return Err(ConfigError::InvalidArguments(
-                    format!("tool arguments must be an object, not {other}").into(),
-                )
-                .into())
-            }
-        };
-        let params = CallToolParams {
-            name: name.to_owned(),
-            arguments,
-            ..Default::default()
-        };
-        self.call_tool_with(params, CallOptions::default()).await
+    /// `tools/call`: calls the tool `name` with `arguments`, anything that serializes to a JSON
+    /// object (a `#[derive(Serialize)]` struct, a map, `serde_json::json!({...})`), or to
+    /// nothing (`()`, `None`, `Value::Null`) for no arguments. Await it to send it; set
+    /// per-call options on it first:
+    ///
+    /// ```no_run
+    /// # async fn example(client: mcpwire::Client) -> Result<(), mcpwire::Error> {
+    /// use std::time::Duration;
+    ///
+    /// #[derive(serde::Serialize)]
+    /// struct Sum {
+    ///     a: i64,
+    ///     b: i64,
+    /// }
+    /// let result = client.call_tool("get-sum", Sum { a: 2, b: 40 }).await?;
+    /// println!("{}", result.text());
+    ///
+    /// let result = client
+    ///     .call_tool("trigger-long-running-operation", serde_json::json!({ "duration": 3 }))
+    ///     .timeout(Duration::from_secs(10))
+    ///     .on_progress(|p| eprintln!("{} of {:?}", p.progress, p.total))
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// A tool that fails returns `Ok` with `is_error: Some(true)`; `Err` is for the protocol
+    /// and the transport, and [`ConfigError::InvalidArguments`] for arguments that are not an
+    /// object (nothing is sent then).
+    pub fn call_tool(
+        &self,
+        name: impl Into<String>,
+        arguments: impl serde::Serialize,
+    ) -> CallTool<'_> {
+        CallTool {
+            state: CallState::Setup {
+                client: self,
+                name: name.into(),
+                arguments: object_arguments(&arguments, "tool"),
+                options: CallOptions::default(),
+            },
+        }
     }
 
-    /// `tools/call` with options (timeout, progress).
+    /// `tools/call` with params made by hand (`_meta`, fields this version does not know) and
+    /// options; [`Client::call_tool`] is the usual way.
     pub async fn call_tool_with(
         &self,
         params: CallToolParams,
@@ -611,15 +635,21 @@ impl Client {
         self.list_all(ListPromptsParams::default()).await
     }
 
-    /// `prompts/get` with string arguments.
-    pub async fn get_prompt(
+    /// `prompts/get` with arguments: anything that serializes to a JSON object (a
+    /// `#[derive(Serialize)]` struct, a map), or to nothing for none. The protocol's
+    /// arguments are strings: a number or a boolean is sent as its JSON text, a `null` is
+    /// left out, and an array or object is [`ConfigError::InvalidArguments`].
+    pub fn get_prompt(
         &self,
         name: &str,
-        arguments: BTreeMap<String, String>,
-    ) -> Result<GetPromptResult, Error> {
-        let mut params = GetPromptParams::new(name);
-        params.arguments = (!arguments.is_empty()).then_some(arguments);
-        self.request(&params).await
+        arguments: impl serde::Serialize,
+    ) -> impl std::future::Future<Output = Result<GetPromptResult, Error>> + Send + '_ {
+        let params = prompt_arguments(&arguments).map(|arguments| {
+            let mut params = GetPromptParams::new(name);
+            params.arguments = (!arguments.is_empty()).then_some(arguments);
+            params
+        });
+        async move { self.request(&params?).await }
     }
 
     /// `completion/complete`.
@@ -648,4 +678,172 @@ impl Client {
 fn to_params<R: serde::Serialize>(params: &R) -> Result<Value, Error> {
     serde_json::to_value(params)
         .map_err(|e| ConfigError::InvalidArguments(e.to_string().into()).into())
+}
+
+/// A `tools/call` being set up, from [`Client::call_tool`]: a future, sent when first polled
+/// (`.await` it). Dropping it before then sends nothing; dropping it after cancels the call.
+#[must_use = "a call is sent when it is awaited"]
+pub struct CallTool<'a> {
+    state: CallState<'a>,
+}
+
+enum CallState<'a> {
+    Setup {
+        client: &'a Client,
+        name: String,
+        arguments: Result<Option<Map<String, Value>>, Error>,
+        options: CallOptions,
+    },
+    Sent(runtime::BoxFuture<'a, Result<CallToolResult, Error>>),
+    Done,
+}
+
+impl fmt::Debug for CallTool<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.state {
+            CallState::Setup {
+                name,
+                arguments,
+                options,
+                ..
+            } => {
+                // The arguments may hold secrets: only their names are shown.
+                let names: Option<Vec<&String>> = match arguments {
+                    Ok(Some(map)) => Some(map.keys().collect()),
+                    _ => None,
+                };
+                f.debug_struct("CallTool")
+                    .field("name", name)
+                    .field("arguments", &names)
+                    .field("options", options)
+                    .finish()
+            }
+            CallState::Sent(_) => f.write_str("CallTool(sent)"),
+            CallState::Done => f.write_str("CallTool(done)"),
+        }
+    }
+}
+
+impl CallTool<'_> {
+    fn options_mut(&mut self) -> Option<&mut CallOptions> {
+        match &mut self.state {
+            CallState::Setup { options, .. } => Some(options),
+            _ => None,
+        }
+    }
+
+    /// The call's deadline (default: the client's [`timeout`](ClientBuilder::timeout));
+    /// progress pushes it back, up to the policy's maximum.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        if let Some(options) = self.options_mut() {
+            *options = std::mem::take(options).timeout(timeout);
+        }
+        self
+    }
+
+    /// Asks for progress and calls `f` with each report, on the driver task: keep it quick.
+    pub fn on_progress(mut self, f: impl Fn(crate::Progress) + Send + Sync + 'static) -> Self {
+        if let Some(options) = self.options_mut() {
+            *options = std::mem::take(options).on_progress(f);
+        }
+        self
+    }
+
+    /// All the call's options at once (replacing any set before).
+    pub fn options(mut self, new: CallOptions) -> Self {
+        if let Some(options) = self.options_mut() {
+            *options = new;
+        }
+        self
+    }
+}
+
+impl std::future::Future for CallTool<'_> {
+    type Output = Result<CallToolResult, Error>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        self.state = match std::mem::replace(&mut self.state, CallState::Done) {
+            CallState::Setup {
+                client,
+                name,
+                arguments,
+                options,
+            } => CallState::Sent(Box::pin(async move {
+                let params = CallToolParams {
+                    name,
+                    arguments: arguments?,
+                    ..Default::default()
+                };
+                client.call_tool_with(params, options).await
+            })),
+            other => other,
+        };
+        match &mut self.state {
+            CallState::Sent(call) => {
+                let out = std::task::ready!(call.as_mut().poll(cx));
+                self.state = CallState::Done;
+                std::task::Poll::Ready(out)
+            }
+            // Polled after it completed: the caller's bug, answered without a panic.
+            _ => std::task::Poll::Ready(Err(ConfigError::InvalidArguments(
+                "the call was polled after it completed".into(),
+            )
+            .into())),
+        }
+    }
+}
+
+/// Arguments as a JSON object, or `None` for none (`null`).
+fn object_arguments(
+    arguments: &impl serde::Serialize,
+    what: &str,
+) -> Result<Option<Map<String, Value>>, Error> {
+    match serde_json::to_value(arguments) {
+        Ok(Value::Null) => Ok(None),
+        Ok(Value::Object(map)) => Ok(Some(map)),
+        Ok(other) => Err(ConfigError::InvalidArguments(
+            format!("{what} arguments must be an object, not {}", kind(&other)).into(),
+        )
+        .into()),
+        Err(e) => Err(ConfigError::InvalidArguments(e.to_string().into()).into()),
+    }
+}
+
+/// A prompt's arguments: an object's values as strings.
+fn prompt_arguments(arguments: &impl serde::Serialize) -> Result<BTreeMap<String, String>, Error> {
+    let mut out = BTreeMap::new();
+    for (name, value) in object_arguments(arguments, "prompt")?.unwrap_or_default() {
+        let text = match value {
+            Value::Null => continue,
+            Value::String(s) => s,
+            Value::Bool(_) | Value::Number(_) => value.to_string(),
+            other => {
+                return Err(ConfigError::InvalidArguments(
+                    format!(
+                        "prompt argument {name:?} must be a string, not {}",
+                        kind(&other)
+                    )
+                    .into(),
+                )
+                .into())
+            }
+        };
+        out.insert(name, text);
+    }
+    Ok(out)
+}
+
+/// What kind of JSON value this is, for an error (never the value: it may be a secret).
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }

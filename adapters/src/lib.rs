@@ -43,7 +43,7 @@ mod subscription;
 mod target;
 mod transport;
 
-pub use client::{Client, ClientBuilder, Memory};
+pub use client::{CallTool, Client, ClientBuilder, Memory};
 pub use client_skills::LoadedSkill;
 pub use error::{ConfigError, Error};
 pub use handler::{Handler, NoHandler};
