@@ -8,12 +8,13 @@ use std::time::Duration;
 
 use mcpwire_core::jsonrpc::RawJson;
 use mcpwire_core::schema::{
-    CallToolParams, CallToolResult, CompleteParams, CompleteResult, EmptyResult, GetPromptParams,
-    GetPromptResult, Implementation, ListPromptsParams, ListPromptsResult,
-    ListResourceTemplatesParams, ListResourceTemplatesResult, ListResourcesParams,
-    ListResourcesResult, ListToolsParams, ListToolsResult, LoggingLevel, Page, Paginated,
-    PingParams, Prompt, ReadResourceParams, ReadResourceResult, Request, Resource,
-    ResourceTemplate, ServerInfo, SetLevelParams, SubscribeParams, Tool, UnsubscribeParams,
+    CallToolParams, CallToolResult, CompleteParams, CompleteResult, CreateMessageParams,
+    CreateMessageResult, ElicitParams, ElicitResult, EmptyResult, GetPromptParams, GetPromptResult,
+    Implementation, ListPromptsParams, ListPromptsResult, ListResourceTemplatesParams,
+    ListResourceTemplatesResult, ListResourcesParams, ListResourcesResult, ListToolsParams,
+    ListToolsResult, LoggingLevel, Page, Paginated, PingParams, Prompt, ReadResourceParams,
+    ReadResourceResult, Request, Resource, ResourceTemplate, Root, ServerInfo, SetLevelParams,
+    SubscribeParams, Tool, UnsubscribeParams,
 };
 use mcpwire_core::{
     Config, Limit, Policy, ProtocolError, RequestError, RequestOptions, SessionError,
@@ -23,7 +24,7 @@ use tracing::Instrument;
 
 use crate::driver::{self, Command, Connection};
 use crate::error::{ConfigError, Error};
-use crate::handler::Handler;
+use crate::handler::{Closures, Handler, HandlerError, WithClosures};
 use crate::notifications::Notifications;
 use crate::options::{CallOptions, Settings};
 use crate::runtime::{self, Runtime};
@@ -38,6 +39,7 @@ pub struct ClientBuilder {
     config: Config,
     headers: Vec<(String, String)>,
     settings: Settings,
+    closures: Closures,
 }
 
 /// What a client holds that grows with what the server sends, in bytes: each is bounded by a
@@ -64,8 +66,12 @@ pub struct Memory {
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.closures;
         f.debug_struct("ClientBuilder")
             .field("config", &self.config)
+            .field("on_sampling", &c.sampling.is_some())
+            .field("on_elicitation", &c.elicitation.is_some())
+            .field("roots", &c.roots)
             .finish_non_exhaustive()
     }
 }
@@ -113,9 +119,90 @@ impl ClientBuilder {
     }
 
     /// Answers the server's sampling, elicitation and roots requests; the client declares the
-    /// handler's capabilities.
+    /// handler's capabilities. The closures of [`on_sampling`](ClientBuilder::on_sampling),
+    /// [`on_elicitation`](ClientBuilder::on_elicitation) and [`roots`](ClientBuilder::roots)
+    /// answer before it, whichever is set first.
     pub fn handler(mut self, handler: impl Handler) -> Self {
         self.settings.handler = Arc::new(handler);
+        self
+    }
+
+    /// Answers the server's `sampling/createMessage` with `f`, and declares the `sampling`
+    /// capability. `f`'s error (a `String`, any error) reaches the server as a JSON-RPC
+    /// internal error with its text, or as itself if it is an
+    /// [`ErrorObject`](crate::core::jsonrpc::ErrorObject).
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn example() -> Result<(), mcpwire::Error> {
+    /// use mcpwire::schema::CreateMessageResult;
+    ///
+    /// let client = mcpwire::Client::builder()
+    ///     .on_sampling(|params| async move {
+    ///         let asked = params.messages.len();
+    ///         Ok::<_, String>(CreateMessageResult::text("my-model", format!("{asked} messages read")))
+    ///     })
+    ///     .connect("npx -y @modelcontextprotocol/server-everything")
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn on_sampling<F, Fut, E>(mut self, f: F) -> Self
+    where
+        F: Fn(CreateMessageParams) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<CreateMessageResult, E>> + Send + 'static,
+        E: Into<HandlerError>,
+    {
+        self.closures.sampling = Some(Closures::answer(f));
+        self
+    }
+
+    /// Answers the server's `elicitation/create` with `f` (ask the user), and declares the
+    /// `elicitation` capability (form mode). Errors as for
+    /// [`on_sampling`](ClientBuilder::on_sampling).
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn example() -> Result<(), mcpwire::Error> {
+    /// use mcpwire::schema::ElicitResult;
+    ///
+    /// let client = mcpwire::Client::builder()
+    ///     .on_elicitation(|params| async move {
+    ///         eprintln!("the server asks: {}", params.message);
+    ///         Ok::<_, String>(ElicitResult::decline())
+    ///     })
+    ///     .connect("npx -y @modelcontextprotocol/server-everything")
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn on_elicitation<F, Fut, E>(mut self, f: F) -> Self
+    where
+        F: Fn(ElicitParams) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<ElicitResult, E>> + Send + 'static,
+        E: Into<HandlerError>,
+    {
+        self.closures.elicitation = Some(Closures::answer(f));
+        self
+    }
+
+    /// Answers the server's `roots/list` with these roots, and declares the `roots`
+    /// capability.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn example() -> Result<(), mcpwire::Error> {
+    /// use mcpwire::schema::Root;
+    ///
+    /// let client = mcpwire::Client::builder()
+    ///     .roots(vec![Root::new("file:///home/me/project").with_name("project")])
+    ///     .connect("npx -y @modelcontextprotocol/server-everything")
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn roots(mut self, roots: Vec<Root>) -> Self {
+        self.closures.roots = Some(roots.into());
         self
     }
 
@@ -184,6 +271,12 @@ impl ClientBuilder {
         target: impl Into<Target>,
     ) -> Result<Client, Error> {
         let mut settings = self.settings;
+        if !self.closures.is_empty() {
+            settings.handler = Arc::new(WithClosures {
+                closures: self.closures,
+                fallback: settings.handler,
+            });
+        }
         let policy = &self.config.policy;
         settings.list.deadline = policy.request_timeout.min(policy.max_request_time);
         let list = settings.list;
@@ -333,13 +426,44 @@ impl Client {
         }
     }
 
-    /// Why the session ended, if it has.
-    pub fn closed(&self) -> Option<SessionError> {
+    /// Why the session ended, if it has (at once; [`Client::closed`] waits for it).
+    pub fn session_error(&self) -> Option<SessionError> {
         self.inner.connection.shared.closed()
     }
 
+    /// Waits until the session ends, and returns why: the error that ended it, or
+    /// [`SessionError::Closed`] after [`Client::close`]. For a task that watches a session
+    /// while others use it:
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn example() -> Result<(), mcpwire::Error> {
+    /// let client = mcpwire::Client::connect("http://127.0.0.1:3001/mcp").await?;
+    /// let watcher = client.clone();
+    /// tokio::spawn(async move {
+    ///     let why = watcher.closed().await;
+    ///     eprintln!("the MCP session ended: {why}");
+    /// });
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn closed(&self) -> SessionError {
+        let shared = &self.inner.connection.shared;
+        loop {
+            if let Some(error) = shared.closed() {
+                return error;
+            }
+            let listener = shared.ended.listen();
+            // Set between the first look and listening: the notification was missed.
+            if let Some(error) = shared.closed() {
+                return error;
+            }
+            listener.await;
+        }
+    }
+
     fn ended(&self) -> Error {
-        self.closed().unwrap_or(SessionError::Closed).into()
+        self.session_error().unwrap_or(SessionError::Closed).into()
     }
 
     fn commands(&self) -> &async_channel::Sender<Command> {

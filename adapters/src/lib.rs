@@ -46,7 +46,7 @@ mod transport;
 pub use client::{CallTool, Client, ClientBuilder, Memory};
 pub use client_skills::LoadedSkill;
 pub use error::{ConfigError, Error};
-pub use handler::{Handler, NoHandler};
+pub use handler::{Handler, HandlerError, NoHandler};
 pub use mcpwire_core::modern::SubscriptionFilter;
 pub use mcpwire_core::schema;
 pub use mcpwire_core::skills;

@@ -158,3 +158,178 @@ async fn prompt(runtime: Arc<dyn Runtime>) {
         "{err:?}"
     );
 }
+
+on_both_runtimes! {
+    closures_on_the_builder_answer_the_server_and_declare_their_capabilities => closures;
+    a_closures_error_reaches_the_server_as_a_json_rpc_error => closure_errors;
+    notifications_arrive_on_the_crates_own_stream => notification_stream;
+    closed_resolves_with_the_error_that_ended_the_session => closed;
+}
+
+async fn closures(runtime: Arc<dyn Runtime>) {
+    use mcpwire::schema::{CreateMessageResult, ElicitResult, Root};
+    let server = TestServer::start_in_thread();
+    let client = Client::builder()
+        .on_sampling(|params| async move {
+            let asked = serde_json::to_value(&params.messages[0].content).unwrap();
+            let text = format!("sampled: {}", asked["text"].as_str().unwrap_or_default());
+            Ok::<_, String>(CreateMessageResult::text("test-model", text))
+        })
+        .on_elicitation(|_params| async move {
+            let mut form = serde_json::Map::new();
+            form.insert("name".into(), json!("Ada"));
+            Ok::<_, String>(ElicitResult::accept(form))
+        })
+        .roots(vec![Root::new("file:///work").with_name("work")])
+        .connect_with(runtime, server.url().as_str())
+        .await
+        .unwrap();
+    let sampled = client
+        .call_tool("sample", json!({ "prompt": "hi" }))
+        .await
+        .unwrap();
+    assert!(!sampled.is_error(), "{sampled:?}");
+    assert_eq!(sampled.text(), "sampled: hi");
+    #[derive(Deserialize)]
+    struct Name {
+        name: String,
+    }
+    let elicited = client.call_tool("elicit", ()).await.unwrap();
+    assert_eq!(elicited.structured::<Name>().unwrap().name, "Ada");
+    let roots = client.call_tool("roots", ()).await.unwrap();
+    let roots: serde_json::Value = serde_json::from_str(&roots.text()).unwrap();
+    assert_eq!(roots, json!([{"uri": "file:///work", "name": "work"}]));
+}
+
+async fn closure_errors(runtime: Arc<dyn Runtime>) {
+    use mcpwire::core::jsonrpc::ErrorObject;
+    use mcpwire::schema::ElicitResult;
+    let server = TestServer::start_in_thread();
+    let client = Client::builder()
+        .on_sampling(|_params| async move {
+            Err::<mcpwire::schema::CreateMessageResult, _>(ErrorObject::new(
+                -1,
+                "User rejected sampling request",
+            ))
+        })
+        .on_elicitation(|_params| async move {
+            Err::<ElicitResult, _>(std::io::Error::other("no terminal to ask on"))
+        })
+        .connect_with(runtime, server.url().as_str())
+        .await
+        .unwrap();
+    let sampled = client.call_tool("sample", ()).await.unwrap();
+    assert!(sampled.is_error());
+    assert!(sampled.text().contains("\"code\":-1"), "{}", sampled.text());
+    assert!(
+        sampled.text().contains("User rejected"),
+        "{}",
+        sampled.text()
+    );
+    let elicited = client.call_tool("elicit", ()).await.unwrap();
+    assert!(elicited.is_error());
+    assert!(
+        elicited.text().contains("\"code\":-32603"),
+        "{}",
+        elicited.text()
+    );
+    assert!(
+        elicited.text().contains("no terminal to ask on"),
+        "{}",
+        elicited.text()
+    );
+    // Roots were not declared: the server's request is refused as unknown.
+    let roots = client.call_tool("roots", ()).await.unwrap();
+    assert!(roots.is_error());
+    assert!(roots.text().contains("-32601"), "{}", roots.text());
+}
+
+async fn notification_stream(runtime: Arc<dyn Runtime>) {
+    use futures_lite::StreamExt;
+    use mcpwire::schema::ServerNotification;
+    use mcpwire::Notifications;
+    let server = TestServer::start_in_thread();
+    let client = Client::builder()
+        .connect_with(runtime.clone(), server.url().as_str())
+        .await
+        .unwrap();
+    let mut received: Notifications = client.notifications();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !server.notify("notifications/tools/list_changed", json!({})) {
+        assert!(std::time::Instant::now() < deadline, "no server stream");
+        mcpwire_tests::sleep(&*runtime, Duration::from_millis(10)).await;
+    }
+    server.notify("notifications/prompts/list_changed", json!({}));
+    assert_eq!(
+        received.next().await,
+        Some(ServerNotification::ToolListChanged)
+    );
+    assert_eq!(
+        received.recv().await,
+        Some(ServerNotification::PromptListChanged)
+    );
+    server.notify("notifications/resources/list_changed", json!({}));
+    server.notify("notifications/tools/list_changed", json!({}));
+    // `try_iter` never waits: take what has arrived until both have.
+    let mut waiting = Vec::new();
+    while waiting.len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "{waiting:?}");
+        waiting.extend(received.try_iter());
+        mcpwire_tests::sleep(&*runtime, Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        waiting,
+        vec![
+            ServerNotification::ResourceListChanged,
+            ServerNotification::ToolListChanged
+        ]
+    );
+    client.close().await;
+    assert_eq!(
+        received.next().await,
+        None,
+        "the stream ends with the session"
+    );
+}
+
+async fn closed(runtime: Arc<dyn Runtime>) {
+    use mcpwire::SessionError;
+    use mcpwire_testserver::{Fault, Match, Rule};
+    let server = TestServer::builder().no_get_stream().start_in_thread();
+    let client = Client::builder()
+        .connect_with(runtime.clone(), server.url().as_str())
+        .await
+        .unwrap();
+    assert_eq!(client.session_error(), None);
+    let watcher = client.clone();
+    let (why, ()) = futures_lite::future::zip(watcher.closed(), async {
+        mcpwire_tests::sleep(&*runtime, Duration::from_millis(50)).await;
+        client.close().await;
+    })
+    .await;
+    assert_eq!(why, SessionError::Closed);
+    assert_eq!(
+        client.closed().await,
+        SessionError::Closed,
+        "and again at once"
+    );
+
+    let client = Client::builder()
+        .connect_with(runtime.clone(), server.url().as_str())
+        .await
+        .unwrap();
+    server.script(Rule::once(
+        Match::AnyPost,
+        Fault::Status {
+            status: 503,
+            body: "overloaded".into(),
+            headers: vec![],
+        },
+    ));
+    let (why, call) = futures_lite::future::zip(client.closed(), client.ping()).await;
+    assert!(call.is_err());
+    match why {
+        SessionError::Http(e) => assert_eq!(e.status, 503),
+        other => panic!("{other:?}"),
+    }
+}
