@@ -245,14 +245,12 @@ async fn exercise(runtime: Arc<dyn Runtime>, target: Target) {
 }
 
 async fn over_stdio(runtime: Arc<dyn Runtime>) {
-    let target = Target::Stdio(mcpwire::runtime::Command {
-        program: npm::node().display().to_string(),
-        args: vec![
+    let target = Target::Stdio(
+        mcpwire::runtime::Command::new(npm::node().display().to_string()).args([
             npm::server_everything().display().to_string(),
             "stdio".into(),
-        ],
-        env: vec![],
-    });
+        ]),
+    );
     exercise(runtime, target).await;
 }
 

@@ -333,3 +333,39 @@ async fn closed(runtime: Arc<dyn Runtime>) {
         other => panic!("{other:?}"),
     }
 }
+
+on_both_runtimes! {
+    a_stdio_target_carries_its_env_and_working_directory => stdio_env_and_dir;
+}
+
+async fn stdio_env_and_dir(runtime: Arc<dyn Runtime>) {
+    let dir = std::env::temp_dir().canonicalize().unwrap();
+    let fixture = env!("CARGO_BIN_EXE_stdio_fixture");
+    // The shell reports where it runs and what it was given, then becomes the server; the
+    // command line is one string, its quoted word kept whole.
+    let line = format!("sh -c 'echo \"dir=$(pwd) x=$MCPWIRE_X\" >&2; exec \"$0\"' '{fixture}'");
+    let mcpwire::Target::Stdio(command) = mcpwire::Target::from(line) else {
+        panic!("a command")
+    };
+    assert_eq!(command.args.len(), 3, "{:?}", command.args);
+    let command = command.env("MCPWIRE_X", "two words").current_dir(&dir);
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = lines.clone();
+    let client = Client::builder()
+        .on_stderr(move |line| sink.lock().unwrap().push(line.to_owned()))
+        .connect_with(runtime.clone(), command)
+        .await
+        .unwrap();
+    client.ping().await.unwrap();
+    let want = format!("dir={} x=two words", dir.display());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !lines.lock().unwrap().contains(&want) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            lines.lock().unwrap()
+        );
+        mcpwire_tests::sleep(&*runtime, Duration::from_millis(10)).await;
+    }
+    client.close().await;
+}

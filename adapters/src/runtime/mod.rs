@@ -50,8 +50,21 @@ pub trait Child: Send {
     fn kill(&mut self) -> io::Result<()>;
 }
 
-/// How to start a server process.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// How to start a server process: the program, its arguments, environment variables to set
+/// (on top of the client's own environment) and the directory to run it in.
+///
+/// ```
+/// use mcpwire::runtime::Command;
+/// use mcpwire::Target;
+///
+/// let command = Command::new("npx")
+///     .args(["-y", "@modelcontextprotocol/server-everything"])
+///     .env("LOG_LEVEL", "debug")
+///     .current_dir("/tmp");
+/// let target = Target::from(command);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Command {
     /// The program.
     pub program: String,
@@ -59,6 +72,42 @@ pub struct Command {
     pub args: Vec<String>,
     /// Environment variables to set.
     pub env: Vec<(String, String)>,
+    /// The directory to run it in (default: the client's).
+    pub current_dir: Option<std::path::PathBuf>,
+}
+
+impl Command {
+    /// Runs `program` (looked up on `PATH` unless it is a path).
+    pub fn new(program: impl Into<String>) -> Self {
+        Command {
+            program: program.into(),
+            ..Command::default()
+        }
+    }
+
+    /// With one more argument.
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// With more arguments.
+    pub fn args<I: IntoIterator<Item = S>, S: Into<String>>(mut self, args: I) -> Self {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// With the environment variable `key` set to `value`.
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Run in `dir`.
+    pub fn current_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.current_dir = Some(dir.into());
+        self
+    }
 }
 
 /// An async runtime the client can run on: [`Tokio`] or [`Smol`].
@@ -123,6 +172,9 @@ pub(crate) fn std_command(command: &Command) -> std::process::Command {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
+    if let Some(dir) = &command.current_dir {
+        std.current_dir(dir);
+    }
     std
 }
 
