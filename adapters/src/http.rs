@@ -183,9 +183,11 @@ impl Pool {
                     TransportErrorKind::Connect,
                     format!("{}:{}: {e}", self.host, self.port),
                 )
+                .with_source(e)
             })?;
-        let handshake_failed =
-            |e: hyper::Error| TransportError::new(TransportErrorKind::Reset, e.to_string());
+        let handshake_failed = |e: hyper::Error| {
+            TransportError::new(TransportErrorKind::Reset, e.to_string()).with_source(e)
+        };
         let Some(tls) = &self.tls else {
             let (send, conn) = http1::handshake(HyperIo::new(tcp))
                 .await
@@ -200,7 +202,9 @@ impl Pool {
         let stream = timeout(rt, left, tls.connect(name, tcp))
             .await
             .ok_or_else(timed_out)?
-            .map_err(|e| TransportError::new(TransportErrorKind::Tls, e.to_string()))?;
+            .map_err(|e| {
+                TransportError::new(TransportErrorKind::Tls, e.to_string()).with_source(e)
+            })?;
         if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
             let exec = Exec(self.runtime.clone());
             let (send, conn) = http2::handshake(exec, HyperIo::new(stream))
@@ -311,7 +315,8 @@ async fn run_exchange(
             Ok(response) => break (response, conn),
             Err(e) if reused && attempt == 1 && (e.is_canceled() || e.is_closed()) => continue,
             Err(e) => {
-                let error = TransportError::new(TransportErrorKind::Reset, e.to_string());
+                let error =
+                    TransportError::new(TransportErrorKind::Reset, e.to_string()).with_source(e);
                 return drop(to_driver.send(failed(error)).await);
             }
         }
@@ -340,7 +345,8 @@ async fn run_exchange(
                 }
             }
             Some(Err(e)) => {
-                let error = TransportError::new(TransportErrorKind::Reset, e.to_string());
+                let error =
+                    TransportError::new(TransportErrorKind::Reset, e.to_string()).with_source(e);
                 return drop(to_driver.send(failed(error)).await);
             }
         }

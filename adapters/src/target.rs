@@ -55,7 +55,7 @@ impl Target {
 
 impl From<&str> for Target {
     /// As [`Target::parse`]; a command line it cannot split is taken as a program's name,
-    /// whole, so that connecting fails with [`ConfigError::Spawn`](crate::ConfigError::Spawn)
+    /// whole, so that connecting fails with [`Error::Spawn`](crate::Error::Spawn)
     /// naming it.
     fn from(s: &str) -> Target {
         Target::parse(s).unwrap_or_else(|| Target::stdio(s, Vec::<String>::new()))

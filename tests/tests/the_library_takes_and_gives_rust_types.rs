@@ -369,3 +369,67 @@ async fn stdio_env_and_dir(runtime: Arc<dyn Runtime>) {
     }
     client.close().await;
 }
+
+on_both_runtimes! {
+    errors_chain_to_the_io_error_and_classify_themselves => error_sources;
+}
+
+async fn error_sources(runtime: Arc<dyn Runtime>) {
+    use mcpwire_testserver::{Fault, Match, Rule};
+    // Refused: the chain of sources reaches the OS's error.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = Client::builder()
+        .connect_with(runtime.clone(), format!("http://127.0.0.1:{port}/mcp"))
+        .await
+        .unwrap_err();
+    let mut source = std::error::Error::source(&err);
+    let mut io = None;
+    while let Some(e) = source {
+        if let Some(e) = e.downcast_ref::<std::io::Error>() {
+            io = Some(e.kind());
+        }
+        source = e.source();
+    }
+    assert_eq!(io, Some(std::io::ErrorKind::ConnectionRefused), "{err:?}");
+
+    // A command that cannot start is its own variant, with the OS's error as its source.
+    let err = Client::builder()
+        .connect_with(runtime.clone(), "/nonexistent/mcp-server --flag")
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Spawn { program, source } => {
+            assert_eq!(program, "/nonexistent/mcp-server");
+            assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(std::error::Error::source(&err).is_some());
+
+    // A 429 with Retry-After: the status and the delay, without matching.
+    let server = TestServer::builder().no_get_stream().start_in_thread();
+    let client = Client::builder()
+        .connect_with(runtime, server.url().as_str())
+        .await
+        .unwrap();
+    server.script(Rule::once(
+        Match::Tool("echo".into()),
+        Fault::Status {
+            status: 429,
+            body: "slow down".into(),
+            headers: vec![("Retry-After".into(), "7".into())],
+        },
+    ));
+    let err = client
+        .call_tool("echo", json!({ "message": "hi" }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(http::StatusCode::TOO_MANY_REQUESTS));
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
+    assert!(!err.is_timeout());
+    assert!(err.session().is_none(), "a 429 fails the call only");
+}
