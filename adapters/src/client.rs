@@ -212,10 +212,12 @@ impl ClientBuilder {
         self
     }
 
-    /// Trusts this root certificate (DER) as well as the webpki roots: for servers behind a
-    /// private certificate authority.
-    pub fn add_root_certificate(mut self, der: impl Into<Vec<u8>>) -> Self {
-        self.settings.extra_roots.push(der.into());
+    /// Trusts this root certificate as well as the webpki roots (and, with the `native-roots`
+    /// feature, the OS's trust store): for servers behind a private certificate authority.
+    /// DER, or PEM with one or more certificates (`-----BEGIN CERTIFICATE-----`); one that
+    /// does not parse fails connecting with [`ConfigError::Tls`].
+    pub fn add_root_certificate(mut self, der_or_pem: impl Into<Vec<u8>>) -> Self {
+        self.settings.extra_roots.push(der_or_pem.into());
         self
     }
 
