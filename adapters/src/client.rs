@@ -33,7 +33,27 @@ use crate::target::Target;
 use mcpwire_core::modern::SubscriptionFilter;
 use mcpwire_core::Revision;
 
-/// Sets up a [`Client`].
+/// Sets up a [`Client`]: options, then [`connect`](ClientBuilder::connect).
+///
+/// ```no_run
+/// # #[cfg(feature = "tokio")]
+/// # async fn example() -> Result<(), mcpwire::Error> {
+/// use std::time::Duration;
+/// use mcpwire::schema::ElicitResult;
+///
+/// let client = mcpwire::Client::builder()
+///     .client_info("my-app", "1.2.0")
+///     .timeout(Duration::from_secs(30))
+///     .header("Authorization", "Bearer my-token") // never in Debug, logs or errors
+///     .on_elicitation(|params| async move {
+///         eprintln!("declining: {}", params.message);
+///         Ok::<_, String>(ElicitResult::decline())
+///     })
+///     .connect("https://mcp.example.com/mcp")
+///     .await?;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Default)]
 pub struct ClientBuilder {
     config: Config,
@@ -261,6 +281,7 @@ impl ClientBuilder {
     /// Connects on the runtime of the enabled feature (tokio if both are) and initializes the
     /// session. Under tokio, call it inside the runtime.
     #[cfg(any(feature = "tokio", feature = "smol"))]
+    #[cfg_attr(docsrs, doc(cfg(any(feature = "tokio", feature = "smol"))))]
     pub async fn connect(self, target: impl Into<Target>) -> Result<Client, Error> {
         self.connect_with(runtime::default_runtime(), target).await
     }
@@ -314,6 +335,29 @@ struct Inner {
 /// Every call completes: with the server's answer, or with the error that ended it — an HTTP
 /// status, a JSON-RPC error, a timeout, the session's end. Dropping a call's future cancels
 /// the request (`notifications/cancelled` is sent).
+///
+/// ```no_run
+/// # #[cfg(feature = "tokio")]
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// use mcpwire::Client;
+///
+/// let client = Client::connect("http://127.0.0.1:3001/mcp").await?;
+/// println!("connected to {}", client.server().server_info.name);
+///
+/// // Clones share the session: call from several tasks at once.
+/// let other = client.clone();
+/// let (a, b) = tokio::join!(
+///     client.call_tool("echo", serde_json::json!({ "message": "one" })),
+///     other.call_tool("echo", serde_json::json!({ "message": "two" })),
+/// );
+/// println!("{} / {}", a?.text(), b?.text());
+///
+/// let resource = client.read_resource("demo://resource/static/document/features.md").await?;
+/// let prompt = client.get_prompt("args-prompt", serde_json::json!({ "city": "Paris" })).await?;
+/// client.close().await;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -350,6 +394,7 @@ impl Client {
 
     /// Connects with the default options; see [`ClientBuilder::connect`].
     #[cfg(any(feature = "tokio", feature = "smol"))]
+    #[cfg_attr(docsrs, doc(cfg(any(feature = "tokio", feature = "smol"))))]
     pub async fn connect(target: impl Into<Target>) -> Result<Client, Error> {
         ClientBuilder::default().connect(target).await
     }

@@ -10,7 +10,27 @@ use mcpwire_core::{HttpError, RequestError, SessionError};
 ///
 /// A call's failure is the core's [`RequestError`]: its own (a timeout, a JSON-RPC error, a
 /// 4xx), or the session's ([`RequestError::Session`]: a 5xx, the server exiting, `close()`),
-/// which every outstanding call gets at once. The helpers classify without matching.
+/// which every outstanding call gets at once. The helpers classify without matching, and
+/// [`source()`](std::error::Error::source) leads to the IO or hyper error behind a transport
+/// failure.
+///
+/// ```no_run
+/// # async fn example(client: mcpwire::Client) {
+/// use mcpwire::{Error, RequestError};
+///
+/// match client.call_tool("search", serde_json::json!({ "q": "rust" })).await {
+///     Ok(result) => println!("{}", result.text()),
+///     Err(e) if e.is_timeout() => eprintln!("too slow: {e}"),
+///     Err(e) if e.session().is_some() => eprintln!("the session is over: {e}"),
+///     Err(e) if e.retry_after().is_some() => {
+///         eprintln!("HTTP {:?}: try again in {:?}", e.status(), e.retry_after())
+///     }
+///     Err(Error::Request(RequestError::Rpc(rpc))) => eprintln!("refused: {}", rpc.message),
+///     Err(Error::Spawn { program, source }) => eprintln!("{program} did not start: {source}"),
+///     Err(e) => eprintln!("{e}"),
+/// }
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum Error {

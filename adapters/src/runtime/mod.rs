@@ -17,8 +17,10 @@ mod smol;
 mod tokio;
 
 #[cfg(feature = "smol")]
+#[cfg_attr(docsrs, doc(cfg(feature = "smol")))]
 pub use self::smol::Smol;
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use self::tokio::Tokio;
 
 /// A boxed, sendable future.
@@ -110,7 +112,8 @@ impl Command {
     }
 }
 
-/// An async runtime the client can run on: [`Tokio`] or [`Smol`].
+/// An async runtime the client can run on: `Tokio` (feature `tokio`) or `Smol` (feature
+/// `smol`), or one of the application's.
 pub trait Runtime: fmt::Debug + Send + Sync + 'static {
     /// The runtime's clock: the one instant every deadline is measured from (tokio's paused
     /// test clock included).
