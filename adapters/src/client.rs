@@ -673,11 +673,7 @@ impl Client {
 
     /// One page of `tools/list`.
     pub async fn list_tools(&self, cursor: Option<String>) -> Result<ListToolsResult, Error> {
-        self.request(&ListToolsParams {
-            cursor,
-            ..Default::default()
-        })
-        .await
+        self.request(&ListToolsParams::with_cursor(cursor)).await
     }
 
     /// Every tool, following all pages.
@@ -744,11 +740,8 @@ impl Client {
         &self,
         cursor: Option<String>,
     ) -> Result<ListResourcesResult, Error> {
-        self.request(&ListResourcesParams {
-            cursor,
-            ..Default::default()
-        })
-        .await
+        self.request(&ListResourcesParams::with_cursor(cursor))
+            .await
     }
 
     /// Every resource, following all pages.
@@ -761,11 +754,8 @@ impl Client {
         &self,
         cursor: Option<String>,
     ) -> Result<ListResourceTemplatesResult, Error> {
-        self.request(&ListResourceTemplatesParams {
-            cursor,
-            ..Default::default()
-        })
-        .await
+        self.request(&ListResourceTemplatesParams::with_cursor(cursor))
+            .await
     }
 
     /// Every resource template, following all pages.
@@ -794,11 +784,7 @@ impl Client {
 
     /// One page of `prompts/list`.
     pub async fn list_prompts(&self, cursor: Option<String>) -> Result<ListPromptsResult, Error> {
-        self.request(&ListPromptsParams {
-            cursor,
-            ..Default::default()
-        })
-        .await
+        self.request(&ListPromptsParams::with_cursor(cursor)).await
     }
 
     /// Every prompt, following all pages.
@@ -943,11 +929,8 @@ impl std::future::Future for CallTool<'_> {
                 arguments,
                 options,
             } => CallState::Sent(Box::pin(async move {
-                let params = CallToolParams {
-                    name,
-                    arguments: arguments?,
-                    ..Default::default()
-                };
+                let mut params = CallToolParams::new(name, Map::new());
+                params.arguments = arguments?;
                 client.call_tool_with(params, options).await
             })),
             other => other,

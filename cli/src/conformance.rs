@@ -266,10 +266,7 @@ struct AcceptDefaults;
 
 impl Handler for AcceptDefaults {
     fn capabilities(&self) -> ClientCapabilities {
-        ClientCapabilities {
-            elicitation: Some(json!({})),
-            ..Default::default()
-        }
+        ClientCapabilities::new().with_elicitation()
     }
 
     fn elicit(

@@ -83,6 +83,7 @@ pub enum ElicitAction {
 /// Result of `elicitation/create` (client → server).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ElicitResult {
     /// What the user did.
     pub action: ElicitAction,

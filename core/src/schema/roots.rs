@@ -8,6 +8,7 @@ use super::Meta;
 /// A directory or file the server may work on (`Root`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Root {
     /// Its URI (`file://` for now).
     pub uri: String,
@@ -51,6 +52,7 @@ impl ListRootsResult {
 /// Result of `roots/list` (client → server).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ListRootsResult {
     /// The roots.
     pub roots: Vec<Root>,

@@ -176,6 +176,7 @@ pub struct CreateMessageParams {
 /// Result of `sampling/createMessage` (client → server).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct CreateMessageResult {
     /// Who says it (normally the assistant).
     pub role: Role,

@@ -906,3 +906,36 @@ fn results_a_handler_returns_have_constructors() {
         json!({"roots": [{"uri": "file:///w", "name": "work"}]})
     );
 }
+
+#[test]
+fn the_params_and_capabilities_a_user_builds_have_constructors() {
+    assert_eq!(
+        serde_json::to_value(
+            ClientCapabilities::new()
+                .with_sampling()
+                .with_elicitation()
+                .with_roots(true)
+        )
+        .unwrap(),
+        json!({"sampling": {}, "elicitation": {}, "roots": {"listChanged": true}})
+    );
+    assert_eq!(
+        serde_json::to_value(ClientCapabilities::new().with_roots(false)).unwrap(),
+        json!({"roots": {}})
+    );
+    assert_eq!(
+        serde_json::to_value(ListToolsParams::with_cursor(Some("c2".into()))).unwrap(),
+        json!({"cursor": "c2"})
+    );
+    assert_eq!(
+        serde_json::to_value(ListPromptsParams::with_cursor(None)).unwrap(),
+        json!({})
+    );
+    let complete: CompleteParams = serde_json::from_value(json!({
+        "ref": {"type": "ref/prompt", "name": "greet"},
+        "argument": {"name": "name", "value": "A"}
+    }))
+    .unwrap();
+    let built = CompleteParams::new(complete.reference.clone(), complete.argument.clone());
+    assert_eq!(built, complete);
+}

@@ -82,6 +82,7 @@ pub struct ToolAnnotations {
 /// Parameters of `tools/list`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ListToolsParams {
     /// Where to continue from; `None` for the first page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -121,6 +122,7 @@ super::paginated!(ListToolsParams => ListToolsResult, tools: Tool);
 /// Parameters of `tools/call`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct CallToolParams {
     /// The tool's name.
     pub name: String,
