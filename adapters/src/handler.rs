@@ -37,9 +37,7 @@ use crate::runtime::BoxFuture;
 ///
 /// impl Handler for Model {
 ///     fn capabilities(&self) -> ClientCapabilities {
-///         let mut capabilities = ClientCapabilities::default();
-///         capabilities.sampling = Some(serde_json::json!({}));
-///         capabilities
+///         ClientCapabilities::new().with_sampling()
 ///     }
 ///
 ///     fn create_message(

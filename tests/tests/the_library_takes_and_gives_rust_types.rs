@@ -433,3 +433,16 @@ async fn error_sources(runtime: Arc<dyn Runtime>) {
     assert!(!err.is_timeout());
     assert!(err.session().is_none(), "a 429 fails the call only");
 }
+
+/// A call and a prompt can be spawned on a multi-threaded runtime (`tokio::spawn`).
+#[test]
+fn the_calls_futures_are_send() {
+    fn send<T: Send>(_: &T) {}
+    fn check(client: &Client) {
+        send(&client.call_tool("echo", json!({})));
+        send(&client.call_tool("echo", ()).timeout(Duration::from_secs(1)));
+        send(&client.get_prompt("greet", ()));
+        send(&client.closed());
+    }
+    let _ = check;
+}
