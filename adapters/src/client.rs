@@ -8,22 +8,23 @@ use std::time::Duration;
 
 use mcpwire_core::jsonrpc::RawJson;
 use mcpwire_core::schema::{
-    CallToolParams, CallToolResult, CompleteParams, CompleteResult, EmptyResult, GetPromptParams,
-    GetPromptResult, Implementation, ListPromptsParams, ListPromptsResult,
-    ListResourceTemplatesParams, ListResourceTemplatesResult, ListResourcesParams,
-    ListResourcesResult, ListToolsParams, ListToolsResult, LoggingLevel, Page, Paginated,
-    PingParams, Prompt, ReadResourceParams, ReadResourceResult, Request, Resource,
-    ResourceTemplate, ServerInfo, SetLevelParams, SubscribeParams, Tool, UnsubscribeParams,
+    CallToolParams, CallToolResult, CompleteParams, CompleteResult, CreateMessageParams,
+    CreateMessageResult, ElicitParams, ElicitResult, EmptyResult, GetPromptParams, GetPromptResult,
+    Implementation, ListPromptsParams, ListPromptsResult, ListResourceTemplatesParams,
+    ListResourceTemplatesResult, ListResourcesParams, ListResourcesResult, ListToolsParams,
+    ListToolsResult, LoggingLevel, Page, Paginated, PingParams, Prompt, ReadResourceParams,
+    ReadResourceResult, Request, Resource, ResourceTemplate, Root, ServerInfo, SetLevelParams,
+    SubscribeParams, Tool, UnsubscribeParams,
 };
 use mcpwire_core::{
     Config, Limit, Policy, ProtocolError, RequestError, RequestOptions, SessionError,
 };
-use serde_json::Value;
+use serde_json::{Map, Value};
 use tracing::Instrument;
 
 use crate::driver::{self, Command, Connection};
 use crate::error::{ConfigError, Error};
-use crate::handler::Handler;
+use crate::handler::{Closures, Handler, HandlerError, WithClosures};
 use crate::notifications::Notifications;
 use crate::options::{CallOptions, Settings};
 use crate::runtime::{self, Runtime};
@@ -32,12 +33,33 @@ use crate::target::Target;
 use mcpwire_core::modern::SubscriptionFilter;
 use mcpwire_core::Revision;
 
-/// Sets up a [`Client`].
+/// Sets up a [`Client`]: options, then [`connect`](ClientBuilder::connect).
+///
+/// ```no_run
+/// # #[cfg(feature = "tokio")]
+/// # async fn example() -> Result<(), mcpwire::Error> {
+/// use std::time::Duration;
+/// use mcpwire::schema::ElicitResult;
+///
+/// let client = mcpwire::Client::builder()
+///     .client_info("my-app", "1.2.0")
+///     .timeout(Duration::from_secs(30))
+///     .header("Authorization", "Bearer my-token") // never in Debug, logs or errors
+///     .on_elicitation(|params| async move {
+///         eprintln!("declining: {}", params.message);
+///         Ok::<_, String>(ElicitResult::decline())
+///     })
+///     .connect("https://mcp.example.com/mcp")
+///     .await?;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Default)]
 pub struct ClientBuilder {
     config: Config,
     headers: Vec<(String, String)>,
     settings: Settings,
+    closures: Closures,
 }
 
 /// What a client holds that grows with what the server sends, in bytes: each is bounded by a
@@ -64,8 +86,12 @@ pub struct Memory {
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.closures;
         f.debug_struct("ClientBuilder")
             .field("config", &self.config)
+            .field("on_sampling", &c.sampling.is_some())
+            .field("on_elicitation", &c.elicitation.is_some())
+            .field("roots", &c.roots)
             .finish_non_exhaustive()
     }
 }
@@ -136,9 +162,90 @@ impl ClientBuilder {
     }
 
     /// Answers the server's sampling, elicitation and roots requests; the client declares the
-    /// handler's capabilities.
+    /// handler's capabilities. The closures of [`on_sampling`](ClientBuilder::on_sampling),
+    /// [`on_elicitation`](ClientBuilder::on_elicitation) and [`roots`](ClientBuilder::roots)
+    /// answer before it, whichever is set first.
     pub fn handler(mut self, handler: impl Handler) -> Self {
         self.settings.handler = Arc::new(handler);
+        self
+    }
+
+    /// Answers the server's `sampling/createMessage` with `f`, and declares the `sampling`
+    /// capability. `f`'s error (a `String`, any error) reaches the server as a JSON-RPC
+    /// internal error with its text, or as itself if it is an
+    /// [`ErrorObject`](crate::core::jsonrpc::ErrorObject).
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn example() -> Result<(), mcpwire::Error> {
+    /// use mcpwire::schema::CreateMessageResult;
+    ///
+    /// let client = mcpwire::Client::builder()
+    ///     .on_sampling(|params| async move {
+    ///         let asked = params.messages.len();
+    ///         Ok::<_, String>(CreateMessageResult::text("my-model", format!("{asked} messages read")))
+    ///     })
+    ///     .connect("npx -y @modelcontextprotocol/server-everything")
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn on_sampling<F, Fut, E>(mut self, f: F) -> Self
+    where
+        F: Fn(CreateMessageParams) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<CreateMessageResult, E>> + Send + 'static,
+        E: Into<HandlerError>,
+    {
+        self.closures.sampling = Some(Closures::answer(f));
+        self
+    }
+
+    /// Answers the server's `elicitation/create` with `f` (ask the user), and declares the
+    /// `elicitation` capability (form mode). Errors as for
+    /// [`on_sampling`](ClientBuilder::on_sampling).
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn example() -> Result<(), mcpwire::Error> {
+    /// use mcpwire::schema::ElicitResult;
+    ///
+    /// let client = mcpwire::Client::builder()
+    ///     .on_elicitation(|params| async move {
+    ///         eprintln!("the server asks: {}", params.message);
+    ///         Ok::<_, String>(ElicitResult::decline())
+    ///     })
+    ///     .connect("npx -y @modelcontextprotocol/server-everything")
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn on_elicitation<F, Fut, E>(mut self, f: F) -> Self
+    where
+        F: Fn(ElicitParams) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<ElicitResult, E>> + Send + 'static,
+        E: Into<HandlerError>,
+    {
+        self.closures.elicitation = Some(Closures::answer(f));
+        self
+    }
+
+    /// Answers the server's `roots/list` with these roots, and declares the `roots`
+    /// capability.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn example() -> Result<(), mcpwire::Error> {
+    /// use mcpwire::schema::Root;
+    ///
+    /// let client = mcpwire::Client::builder()
+    ///     .roots(vec![Root::new("file:///home/me/project").with_name("project")])
+    ///     .connect("npx -y @modelcontextprotocol/server-everything")
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn roots(mut self, roots: Vec<Root>) -> Self {
+        self.closures.roots = Some(roots.into());
         self
     }
 
@@ -148,10 +255,12 @@ impl ClientBuilder {
         self
     }
 
-    /// Trusts this root certificate (DER) as well as the webpki roots: for servers behind a
-    /// private certificate authority.
-    pub fn add_root_certificate(mut self, der: impl Into<Vec<u8>>) -> Self {
-        self.settings.extra_roots.push(der.into());
+    /// Trusts this root certificate as well as the webpki roots (and, with the `native-roots`
+    /// feature, the OS's trust store): for servers behind a private certificate authority.
+    /// DER, or PEM with one or more certificates (`-----BEGIN CERTIFICATE-----`); one that
+    /// does not parse fails connecting with [`ConfigError::Tls`].
+    pub fn add_root_certificate(mut self, der_or_pem: impl Into<Vec<u8>>) -> Self {
+        self.settings.extra_roots.push(der_or_pem.into());
         self
     }
 
@@ -195,6 +304,7 @@ impl ClientBuilder {
     /// Connects on the runtime of the enabled feature (tokio if both are) and initializes the
     /// session. Under tokio, call it inside the runtime.
     #[cfg(any(feature = "tokio", feature = "smol"))]
+    #[cfg_attr(docsrs, doc(cfg(any(feature = "tokio", feature = "smol"))))]
     pub async fn connect(self, target: impl Into<Target>) -> Result<Client, Error> {
         self.connect_with(runtime::default_runtime(), target).await
     }
@@ -207,6 +317,12 @@ impl ClientBuilder {
         target: impl Into<Target>,
     ) -> Result<Client, Error> {
         let mut settings = self.settings;
+        if !self.closures.is_empty() {
+            settings.handler = Arc::new(WithClosures {
+                closures: self.closures,
+                fallback: settings.handler,
+            });
+        }
         let policy = &self.config.policy;
         settings.list.deadline = policy.request_timeout.min(policy.max_request_time);
         let list = settings.list;
@@ -242,6 +358,29 @@ struct Inner {
 /// Every call completes: with the server's answer, or with the error that ended it — an HTTP
 /// status, a JSON-RPC error, a timeout, the session's end. Dropping a call's future cancels
 /// the request (`notifications/cancelled` is sent).
+///
+/// ```no_run
+/// # #[cfg(feature = "tokio")]
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// use mcpwire::Client;
+///
+/// let client = Client::connect("http://127.0.0.1:3001/mcp").await?;
+/// println!("connected to {}", client.server().server_info.name);
+///
+/// // Clones share the session: call from several tasks at once.
+/// let other = client.clone();
+/// let (a, b) = tokio::join!(
+///     client.call_tool("echo", serde_json::json!({ "message": "one" })),
+///     other.call_tool("echo", serde_json::json!({ "message": "two" })),
+/// );
+/// println!("{} / {}", a?.text(), b?.text());
+///
+/// let resource = client.read_resource("demo://resource/static/document/features.md").await?;
+/// let prompt = client.get_prompt("args-prompt", serde_json::json!({ "city": "Paris" })).await?;
+/// client.close().await;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -278,6 +417,7 @@ impl Client {
 
     /// Connects with the default options; see [`ClientBuilder::connect`].
     #[cfg(any(feature = "tokio", feature = "smol"))]
+    #[cfg_attr(docsrs, doc(cfg(any(feature = "tokio", feature = "smol"))))]
     pub async fn connect(target: impl Into<Target>) -> Result<Client, Error> {
         ClientBuilder::default().connect(target).await
     }
@@ -356,13 +496,44 @@ impl Client {
         }
     }
 
-    /// Why the session ended, if it has.
-    pub fn closed(&self) -> Option<SessionError> {
+    /// Why the session ended, if it has (at once; [`Client::closed`] waits for it).
+    pub fn session_error(&self) -> Option<SessionError> {
         self.inner.connection.shared.closed()
     }
 
+    /// Waits until the session ends, and returns why: the error that ended it, or
+    /// [`SessionError::Closed`] after [`Client::close`]. For a task that watches a session
+    /// while others use it:
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn example() -> Result<(), mcpwire::Error> {
+    /// let client = mcpwire::Client::connect("http://127.0.0.1:3001/mcp").await?;
+    /// let watcher = client.clone();
+    /// tokio::spawn(async move {
+    ///     let why = watcher.closed().await;
+    ///     eprintln!("the MCP session ended: {why}");
+    /// });
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn closed(&self) -> SessionError {
+        let shared = &self.inner.connection.shared;
+        loop {
+            if let Some(error) = shared.closed() {
+                return error;
+            }
+            let listener = shared.ended.listen();
+            // Set between the first look and listening: the notification was missed.
+            if let Some(error) = shared.closed() {
+                return error;
+            }
+            listener.await;
+        }
+    }
+
     fn ended(&self) -> Error {
-        self.closed().unwrap_or(SessionError::Closed).into()
+        self.session_error().unwrap_or(SessionError::Closed).into()
     }
 
     fn commands(&self) -> &async_channel::Sender<Command> {
@@ -525,11 +696,7 @@ impl Client {
 
     /// One page of `tools/list`.
     pub async fn list_tools(&self, cursor: Option<String>) -> Result<ListToolsResult, Error> {
-        self.request(&ListToolsParams {
-            cursor,
-            ..Default::default()
-        })
-        .await
+        self.request(&ListToolsParams::with_cursor(cursor)).await
     }
 
     /// Every tool, following all pages.
@@ -537,28 +704,52 @@ impl Client {
         self.list_all(ListToolsParams::default()).await
     }
 
-    /// `tools/call` with JSON object arguments (or `null` for none). A tool that fails returns
-    /// `Ok` with `is_error: Some(true)`; `Err` is for the protocol and the transport.
-    pub async fn call_tool(&self, name: &str, arguments: Value) -> Result<CallToolResult, Error> {
-        let arguments = match arguments {
-            Value::Null => None,
-            Value::Object(map) => Some(map),
-            other => {
-                return Err(ConfigError::InvalidArguments(
-                    format!("tool arguments must be an object, not {other}").into(),
-                )
-                .into())
-            }
-        };
-        let params = CallToolParams {
-            name: name.to_owned(),
-            arguments,
-            ..Default::default()
-        };
-        self.call_tool_with(params, CallOptions::default()).await
+    /// `tools/call`: calls the tool `name` with `arguments`, anything that serializes to a JSON
+    /// object (a `#[derive(Serialize)]` struct, a map, `serde_json::json!({...})`), or to
+    /// nothing (`()`, `None`, `Value::Null`) for no arguments. Await it to send it; set
+    /// per-call options on it first:
+    ///
+    /// ```no_run
+    /// # async fn example(client: mcpwire::Client) -> Result<(), mcpwire::Error> {
+    /// use std::time::Duration;
+    ///
+    /// #[derive(serde::Serialize)]
+    /// struct Sum {
+    ///     a: i64,
+    ///     b: i64,
+    /// }
+    /// let result = client.call_tool("get-sum", Sum { a: 2, b: 40 }).await?;
+    /// println!("{}", result.text());
+    ///
+    /// let result = client
+    ///     .call_tool("trigger-long-running-operation", serde_json::json!({ "duration": 3 }))
+    ///     .timeout(Duration::from_secs(10))
+    ///     .on_progress(|p| eprintln!("{} of {:?}", p.progress, p.total))
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// A tool that fails returns `Ok` with `is_error: Some(true)`; `Err` is for the protocol
+    /// and the transport, and [`ConfigError::InvalidArguments`] for arguments that are not an
+    /// object (nothing is sent then).
+    pub fn call_tool(
+        &self,
+        name: impl Into<String>,
+        arguments: impl serde::Serialize,
+    ) -> CallTool<'_> {
+        CallTool {
+            state: CallState::Setup {
+                client: self,
+                name: name.into(),
+                arguments: object_arguments(&arguments, "tool"),
+                options: CallOptions::default(),
+            },
+        }
     }
 
-    /// `tools/call` with options (timeout, progress).
+    /// `tools/call` with params made by hand (`_meta`, fields this version does not know) and
+    /// options; [`Client::call_tool`] is the usual way.
     pub async fn call_tool_with(
         &self,
         params: CallToolParams,
@@ -572,11 +763,8 @@ impl Client {
         &self,
         cursor: Option<String>,
     ) -> Result<ListResourcesResult, Error> {
-        self.request(&ListResourcesParams {
-            cursor,
-            ..Default::default()
-        })
-        .await
+        self.request(&ListResourcesParams::with_cursor(cursor))
+            .await
     }
 
     /// Every resource, following all pages.
@@ -589,11 +777,8 @@ impl Client {
         &self,
         cursor: Option<String>,
     ) -> Result<ListResourceTemplatesResult, Error> {
-        self.request(&ListResourceTemplatesParams {
-            cursor,
-            ..Default::default()
-        })
-        .await
+        self.request(&ListResourceTemplatesParams::with_cursor(cursor))
+            .await
     }
 
     /// Every resource template, following all pages.
@@ -622,11 +807,7 @@ impl Client {
 
     /// One page of `prompts/list`.
     pub async fn list_prompts(&self, cursor: Option<String>) -> Result<ListPromptsResult, Error> {
-        self.request(&ListPromptsParams {
-            cursor,
-            ..Default::default()
-        })
-        .await
+        self.request(&ListPromptsParams::with_cursor(cursor)).await
     }
 
     /// Every prompt, following all pages.
@@ -634,15 +815,21 @@ impl Client {
         self.list_all(ListPromptsParams::default()).await
     }
 
-    /// `prompts/get` with string arguments.
-    pub async fn get_prompt(
+    /// `prompts/get` with arguments: anything that serializes to a JSON object (a
+    /// `#[derive(Serialize)]` struct, a map), or to nothing for none. The protocol's
+    /// arguments are strings: a number or a boolean is sent as its JSON text, a `null` is
+    /// left out, and an array or object is [`ConfigError::InvalidArguments`].
+    pub fn get_prompt(
         &self,
         name: &str,
-        arguments: BTreeMap<String, String>,
-    ) -> Result<GetPromptResult, Error> {
-        let mut params = GetPromptParams::new(name);
-        params.arguments = (!arguments.is_empty()).then_some(arguments);
-        self.request(&params).await
+        arguments: impl serde::Serialize,
+    ) -> impl std::future::Future<Output = Result<GetPromptResult, Error>> + Send + '_ {
+        let params = prompt_arguments(&arguments).map(|arguments| {
+            let mut params = GetPromptParams::new(name);
+            params.arguments = (!arguments.is_empty()).then_some(arguments);
+            params
+        });
+        async move { self.request(&params?).await }
     }
 
     /// `completion/complete`.
@@ -671,4 +858,169 @@ impl Client {
 fn to_params<R: serde::Serialize>(params: &R) -> Result<Value, Error> {
     serde_json::to_value(params)
         .map_err(|e| ConfigError::InvalidArguments(e.to_string().into()).into())
+}
+
+/// A `tools/call` being set up, from [`Client::call_tool`]: a future, sent when first polled
+/// (`.await` it). Dropping it before then sends nothing; dropping it after cancels the call.
+#[must_use = "a call is sent when it is awaited"]
+pub struct CallTool<'a> {
+    state: CallState<'a>,
+}
+
+enum CallState<'a> {
+    Setup {
+        client: &'a Client,
+        name: String,
+        arguments: Result<Option<Map<String, Value>>, Error>,
+        options: CallOptions,
+    },
+    Sent(runtime::BoxFuture<'a, Result<CallToolResult, Error>>),
+    Done,
+}
+
+impl fmt::Debug for CallTool<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.state {
+            CallState::Setup {
+                name,
+                arguments,
+                options,
+                ..
+            } => {
+                // The arguments may hold secrets: only their names are shown.
+                let names: Option<Vec<&String>> = match arguments {
+                    Ok(Some(map)) => Some(map.keys().collect()),
+                    _ => None,
+                };
+                f.debug_struct("CallTool")
+                    .field("name", name)
+                    .field("arguments", &names)
+                    .field("options", options)
+                    .finish()
+            }
+            CallState::Sent(_) => f.write_str("CallTool(sent)"),
+            CallState::Done => f.write_str("CallTool(done)"),
+        }
+    }
+}
+
+impl CallTool<'_> {
+    fn options_mut(&mut self) -> Option<&mut CallOptions> {
+        match &mut self.state {
+            CallState::Setup { options, .. } => Some(options),
+            _ => None,
+        }
+    }
+
+    /// The call's deadline (default: the client's [`timeout`](ClientBuilder::timeout));
+    /// progress pushes it back, up to the policy's maximum.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        if let Some(options) = self.options_mut() {
+            *options = std::mem::take(options).timeout(timeout);
+        }
+        self
+    }
+
+    /// Asks for progress and calls `f` with each report, on the driver task: keep it quick.
+    pub fn on_progress(mut self, f: impl Fn(crate::Progress) + Send + Sync + 'static) -> Self {
+        if let Some(options) = self.options_mut() {
+            *options = std::mem::take(options).on_progress(f);
+        }
+        self
+    }
+
+    /// All the call's options at once (replacing any set before).
+    pub fn options(mut self, new: CallOptions) -> Self {
+        if let Some(options) = self.options_mut() {
+            *options = new;
+        }
+        self
+    }
+}
+
+impl std::future::Future for CallTool<'_> {
+    type Output = Result<CallToolResult, Error>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        self.state = match std::mem::replace(&mut self.state, CallState::Done) {
+            CallState::Setup {
+                client,
+                name,
+                arguments,
+                options,
+            } => CallState::Sent(Box::pin(async move {
+                let mut params = CallToolParams::new(name, Map::new());
+                params.arguments = arguments?;
+                client.call_tool_with(params, options).await
+            })),
+            other => other,
+        };
+        match &mut self.state {
+            CallState::Sent(call) => {
+                let out = std::task::ready!(call.as_mut().poll(cx));
+                self.state = CallState::Done;
+                std::task::Poll::Ready(out)
+            }
+            // Polled after it completed: the caller's bug, answered without a panic.
+            _ => std::task::Poll::Ready(Err(ConfigError::InvalidArguments(
+                "the call was polled after it completed".into(),
+            )
+            .into())),
+        }
+    }
+}
+
+/// Arguments as a JSON object, or `None` for none (`null`).
+fn object_arguments(
+    arguments: &impl serde::Serialize,
+    what: &str,
+) -> Result<Option<Map<String, Value>>, Error> {
+    match serde_json::to_value(arguments) {
+        Ok(Value::Null) => Ok(None),
+        Ok(Value::Object(map)) => Ok(Some(map)),
+        Ok(other) => Err(ConfigError::InvalidArguments(
+            format!("{what} arguments must be an object, not {}", kind(&other)).into(),
+        )
+        .into()),
+        Err(e) => Err(ConfigError::InvalidArguments(e.to_string().into()).into()),
+    }
+}
+
+/// A prompt's arguments: an object's values as strings.
+fn prompt_arguments(arguments: &impl serde::Serialize) -> Result<BTreeMap<String, String>, Error> {
+    let mut out = BTreeMap::new();
+    for (name, value) in object_arguments(arguments, "prompt")?.unwrap_or_default() {
+        let text = match value {
+            Value::Null => continue,
+            Value::String(s) => s,
+            Value::Bool(_) | Value::Number(_) => value.to_string(),
+            other => {
+                return Err(ConfigError::InvalidArguments(
+                    format!(
+                        "prompt argument {name:?} must be a string, not {}",
+                        kind(&other)
+                    )
+                    .into(),
+                )
+                .into())
+            }
+        };
+        out.insert(name, text);
+    }
+    Ok(out)
+}
+
+/// What kind of JSON value this is, for an error (never the value: it may be a secret).
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }

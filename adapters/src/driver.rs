@@ -106,6 +106,8 @@ struct Call {
 pub(crate) struct Shared {
     /// Why the session ended, once it has.
     pub(crate) closed: Mutex<Option<SessionError>>,
+    /// Notified when `closed` is set, for `Client::closed`.
+    pub(crate) ended: event_listener::Event,
     /// The core's send backlog, now and at its most, as of the driver's last pump.
     pub(crate) send_backlog: AtomicUsize,
     pub(crate) send_backlog_peak: AtomicUsize,
@@ -357,11 +359,12 @@ impl Driver {
     /// error the session ended with.
     fn pump(&mut self) -> Result<Option<::std::time::Instant>, SessionError> {
         // Known before any call completes with it, so that a caller who got the session's
-        // error also finds it in `Client::closed`.
+        // error also finds it in `Client::session_error`.
         if let Some(error) = self.session.error() {
             let mut closed = self.shared.closed.lock().unwrap_or_else(|e| e.into_inner());
             if closed.is_none() {
                 *closed = Some(error.clone());
+                self.shared.ended.notify(usize::MAX);
             }
         }
         loop {
@@ -757,6 +760,7 @@ impl Driver {
             r.flush();
         }
         *self.shared.closed.lock().unwrap_or_else(|e| e.into_inner()) = Some(error.clone());
+        self.shared.ended.notify(usize::MAX);
         if let Some(ready) = self.ready.take() {
             drop(ready.try_send(Err(error)));
         }

@@ -10,8 +10,28 @@ use mcpwire_core::{HttpError, RequestError, SessionError};
 ///
 /// A call's failure is the core's [`RequestError`]: its own (a timeout, a JSON-RPC error, a
 /// 4xx), or the session's ([`RequestError::Session`]: a 5xx, the server exiting, `close()`),
-/// which every outstanding call gets at once. The helpers classify without matching.
-#[derive(Clone, Debug, PartialEq)]
+/// which every outstanding call gets at once. The helpers classify without matching, and
+/// [`source()`](std::error::Error::source) leads to the IO or hyper error behind a transport
+/// failure.
+///
+/// ```no_run
+/// # async fn example(client: mcpwire::Client) {
+/// use mcpwire::{Error, RequestError};
+///
+/// match client.call_tool("search", serde_json::json!({ "q": "rust" })).await {
+///     Ok(result) => println!("{}", result.text()),
+///     Err(e) if e.is_timeout() => eprintln!("too slow: {e}"),
+///     Err(e) if e.session().is_some() => eprintln!("the session is over: {e}"),
+///     Err(e) if e.retry_after().is_some() => {
+///         eprintln!("HTTP {:?}: try again in {:?}", e.status(), e.retry_after())
+///     }
+///     Err(Error::Request(RequestError::Rpc(rpc))) => eprintln!("refused: {}", rpc.message),
+///     Err(Error::Spawn { program, source }) => eprintln!("{program} did not start: {source}"),
+///     Err(e) => eprintln!("{e}"),
+/// }
+/// # }
+/// ```
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// The call failed, on its own or with the session.
@@ -21,6 +41,15 @@ pub enum Error {
     /// A skill's file was refused: not listed, or not what its entry says (the skills
     /// extension); nothing of it was used. Boxed: the error stays small for every other call.
     Skill(Box<SkillError>),
+    /// The stdio server's command could not be started (not found, not executable, ...): not
+    /// a configuration error, since the same command may start tomorrow. Its
+    /// [`source`](std::error::Error::source) is the OS's error.
+    Spawn {
+        /// The program.
+        program: String,
+        /// What the OS said.
+        source: Arc<std::io::Error>,
+    },
 }
 
 /// How the client was set up wrongly.
@@ -43,13 +72,6 @@ pub enum ConfigError {
     },
     /// The TLS setup failed (a root certificate that does not parse, ...).
     Tls(Arc<str>),
-    /// The server's command could not be started.
-    Spawn {
-        /// The program.
-        program: String,
-        /// What the OS said.
-        source: Arc<std::io::Error>,
-    },
     /// The call's arguments or params could not be made into a request.
     InvalidArguments(Arc<str>),
     /// The recording file ([`ClientBuilder::record`](crate::ClientBuilder::record), or
@@ -64,18 +86,29 @@ pub enum ConfigError {
 
 impl PartialEq for ConfigError {
     fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+/// Equal when of the same variant with equal contents; two `Spawn` errors compare the program
+/// and the kind of the OS error.
+impl PartialEq for Error {
+    fn eq(&self, other: &Self) -> bool {
         match (self, other) {
+            (Error::Request(a), Error::Request(b)) => a == b,
+            (Error::Config(a), Error::Config(b)) => a == b,
+            (Error::Skill(a), Error::Skill(b)) => a == b,
             (
-                ConfigError::Spawn {
+                Error::Spawn {
                     program: a,
                     source: x,
                 },
-                ConfigError::Spawn {
+                Error::Spawn {
                     program: b,
                     source: y,
                 },
             ) => a == b && x.kind() == y.kind(),
-            (a, b) => a.to_string() == b.to_string(),
+            _ => false,
         }
     }
 }
@@ -85,8 +118,14 @@ impl Error {
     pub fn request(&self) -> Option<&RequestError> {
         match self {
             Error::Request(e) => Some(e),
-            Error::Config(_) | Error::Skill(_) => None,
+            Error::Config(_) | Error::Skill(_) | Error::Spawn { .. } => None,
         }
+    }
+
+    /// How long the server asked to wait before trying again (`Retry-After` in seconds, on
+    /// a 429 or 503), if it did.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        self.http().and_then(HttpError::retry_after_delay)
     }
 
     /// The session's error, if the session's failure (or close) is why the call failed.
@@ -152,6 +191,9 @@ impl fmt::Display for Error {
             Error::Request(e) => e.fmt(f),
             Error::Config(e) => e.fmt(f),
             Error::Skill(e) => write!(f, "skill refused: {e}"),
+            Error::Spawn { program, source } => {
+                write!(f, "cannot start {program:?}: {source}")
+            }
         }
     }
 }
@@ -164,9 +206,6 @@ impl fmt::Display for ConfigError {
                 write!(f, "invalid header {name}: {reason}")
             }
             ConfigError::Tls(e) => write!(f, "TLS setup: {e}"),
-            ConfigError::Spawn { program, source } => {
-                write!(f, "cannot start {program:?}: {source}")
-            }
             ConfigError::InvalidArguments(e) => write!(f, "invalid arguments: {e}"),
             ConfigError::Record { path, source } => {
                 write!(f, "cannot create the recording {path}: {source}")
@@ -181,6 +220,7 @@ impl std::error::Error for Error {
             Error::Request(e) => std::error::Error::source(e),
             Error::Config(e) => std::error::Error::source(e),
             Error::Skill(e) => Some(&**e),
+            Error::Spawn { source, .. } => Some(&**source),
         }
     }
 }
@@ -188,7 +228,6 @@ impl std::error::Error for Error {
 impl std::error::Error for ConfigError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ConfigError::Spawn { source, .. } => Some(&**source),
             ConfigError::Record { source, .. } => Some(&**source),
             _ => None,
         }
@@ -205,10 +244,10 @@ mod tests {
         let e = Error::from(SessionError::ProcessExited { code: Some(3) });
         assert!(e.session().is_some());
         assert!(!e.is_timeout());
-        let spawn = Error::from(ConfigError::Spawn {
+        let spawn = Error::Spawn {
             program: "nope".into(),
             source: Arc::new(std::io::Error::from(std::io::ErrorKind::NotFound)),
-        });
+        };
         assert!(spawn.request().is_none());
         let source = spawn.source().expect("the OS error");
         assert_eq!(

@@ -64,18 +64,11 @@ impl<F: std::future::Future<Output = ()> + Send + 'static> hyper::rt::Executor<F
     }
 }
 
-/// rustls with the webpki roots (and any extra ones), the ring provider, and ALPN offering
-/// HTTP/2 then HTTP/1.1.
+/// rustls with the webpki roots (the OS's too with the `native-roots` feature, and any extra
+/// ones), the ring provider, and ALPN offering HTTP/2 then HTTP/1.1.
 fn tls_config(extra_roots: &[Vec<u8>]) -> Result<Arc<ClientConfig>, ConfigError> {
     let tls_error = |e: &dyn std::fmt::Display| ConfigError::Tls(e.to_string().into());
-    let mut roots = RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    for der in extra_roots {
-        roots
-            .add(CertificateDer::from(der.clone()))
-            .map_err(|e| tls_error(&e))?;
-    }
+    let roots = root_store(extra_roots)?;
     let provider = Arc::new(futures_rustls::rustls::crypto::ring::default_provider());
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -84,6 +77,43 @@ fn tls_config(extra_roots: &[Vec<u8>]) -> Result<Arc<ClientConfig>, ConfigError>
         .with_no_client_auth();
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// The roots to trust: webpki's, the OS's (feature `native-roots`), and each extra one, DER
+/// or PEM (one or more certificates).
+fn root_store(extra_roots: &[Vec<u8>]) -> Result<RootCertStore, ConfigError> {
+    use futures_rustls::rustls::pki_types::pem::PemObject;
+    let tls_error = |e: &dyn std::fmt::Display| ConfigError::Tls(e.to_string().into());
+    let mut roots = RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    #[cfg(feature = "native-roots")]
+    {
+        let native = rustls_native_certs::load_native_certs();
+        for error in &native.errors {
+            tracing::warn!(%error, "a certificate of the OS's trust store could not be loaded");
+        }
+        let (added, ignored) = roots.add_parsable_certificates(native.certs);
+        tracing::debug!(added, ignored, "the OS's trust store");
+    }
+    for bytes in extra_roots {
+        if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
+            let mut found = 0usize;
+            for der in CertificateDer::pem_slice_iter(bytes) {
+                let der = der.map_err(|e| tls_error(&format!("root certificate PEM: {e}")))?;
+                roots.add(der).map_err(|e| tls_error(&e))?;
+                found += 1;
+            }
+            if found == 0 {
+                return Err(tls_error(&"root certificate PEM: no CERTIFICATE in it"));
+            }
+        } else {
+            roots
+                .add(CertificateDer::from(bytes.clone()))
+                .map_err(|e| tls_error(&e))?;
+        }
+    }
+    Ok(roots)
 }
 
 impl Pool {
@@ -183,9 +213,11 @@ impl Pool {
                     TransportErrorKind::Connect,
                     format!("{}:{}: {e}", self.host, self.port),
                 )
+                .with_source(e)
             })?;
-        let handshake_failed =
-            |e: hyper::Error| TransportError::new(TransportErrorKind::Reset, e.to_string());
+        let handshake_failed = |e: hyper::Error| {
+            TransportError::new(TransportErrorKind::Reset, e.to_string()).with_source(e)
+        };
         let Some(tls) = &self.tls else {
             let (send, conn) = http1::handshake(HyperIo::new(tcp))
                 .await
@@ -200,7 +232,9 @@ impl Pool {
         let stream = timeout(rt, left, tls.connect(name, tcp))
             .await
             .ok_or_else(timed_out)?
-            .map_err(|e| TransportError::new(TransportErrorKind::Tls, e.to_string()))?;
+            .map_err(|e| {
+                TransportError::new(TransportErrorKind::Tls, e.to_string()).with_source(e)
+            })?;
         if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
             let exec = Exec(self.runtime.clone());
             let (send, conn) = http2::handshake(exec, HyperIo::new(stream))
@@ -311,7 +345,8 @@ async fn run_exchange(
             Ok(response) => break (response, conn),
             Err(e) if reused && attempt == 1 && (e.is_canceled() || e.is_closed()) => continue,
             Err(e) => {
-                let error = TransportError::new(TransportErrorKind::Reset, e.to_string());
+                let error =
+                    TransportError::new(TransportErrorKind::Reset, e.to_string()).with_source(e);
                 return drop(to_driver.send(failed(error)).await);
             }
         }
@@ -340,7 +375,8 @@ async fn run_exchange(
                 }
             }
             Some(Err(e)) => {
-                let error = TransportError::new(TransportErrorKind::Reset, e.to_string());
+                let error =
+                    TransportError::new(TransportErrorKind::Reset, e.to_string()).with_source(e);
                 return drop(to_driver.send(failed(error)).await);
             }
         }
@@ -466,5 +502,33 @@ mod tests {
             (url.as_str(), basic),
             ("http://host/path@not-userinfo", None)
         );
+    }
+}
+
+#[cfg(test)]
+mod root_tests {
+    use super::*;
+
+    #[test]
+    fn extra_roots_may_be_der_or_pem_and_a_bad_one_is_a_tls_error() {
+        let webpki = webpki_roots::TLS_SERVER_ROOTS.len();
+        let base = root_store(&[]).unwrap().len();
+        assert!(base >= webpki);
+        #[cfg(feature = "native-roots")]
+        assert!(base > webpki, "the OS's roots were added");
+        for bad in [
+            b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n".to_vec(),
+            b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n".to_vec(),
+            b"not a certificate".to_vec(),
+        ] {
+            assert!(
+                matches!(
+                    root_store(std::slice::from_ref(&bad)),
+                    Err(ConfigError::Tls(_))
+                ),
+                "{:?}",
+                String::from_utf8_lossy(&bad)
+            );
+        }
     }
 }

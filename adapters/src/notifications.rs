@@ -101,7 +101,29 @@ impl<T> Queue<T> {
 /// queue; it ends when the session does. The queue holds at most
 /// [`ClientBuilder::notification_bytes`](crate::ClientBuilder::notification_bytes): what
 /// does not fit is dropped and counted in [`Memory::notifications_dropped`](crate::Memory).
-/// It is a [`Stream`] too.
+/// It is a [`Stream`] too (`futures::StreamExt`, `tokio_stream::StreamExt`, ...), and
+/// [`try_iter`](Notifications::try_iter) takes what is waiting without waiting.
+///
+/// ```no_run
+/// # #[cfg(feature = "tokio")]
+/// # async fn example() -> Result<(), mcpwire::Error> {
+/// use mcpwire::schema::ServerNotification;
+///
+/// let client = mcpwire::Client::connect("http://127.0.0.1:3001/mcp").await?;
+/// let notifications = client.notifications();
+/// tokio::spawn(async move {
+///     while let Some(notification) = notifications.recv().await {
+///         match notification {
+///             ServerNotification::ToolListChanged => eprintln!("the tools changed"),
+///             ServerNotification::LoggingMessage(log) => eprintln!("server: {:?}", log.data),
+///             other => eprintln!("{other:?}"),
+///         }
+///     }
+///     // `None`: the session ended.
+/// });
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct Notifications {
     // Pinned once, so that the handle is `Unpin` and polls as a stream.
@@ -131,6 +153,11 @@ impl Notifications {
         let (notification, size) = self.rx.try_recv().ok()?;
         self.held.bytes.fetch_sub(size, Ordering::AcqRel);
         Some(notification)
+    }
+
+    /// The notifications waiting now, without waiting for more.
+    pub fn try_iter(&self) -> impl Iterator<Item = ServerNotification> + '_ {
+        std::iter::from_fn(|| self.try_recv())
     }
 }
 

@@ -15,7 +15,6 @@ use futures_lite::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use mcpwire_core::{TransportError, TransportErrorKind};
 use rustix::process::{kill_process_group, Pid, Signal};
 
-use crate::error::ConfigError;
 use crate::runtime::{after, timeout, Command, Runtime};
 use crate::transport::{Inbox, Incoming};
 
@@ -65,10 +64,10 @@ impl Stdio {
         stderr: Option<StderrSink>,
         stderr_line: usize,
         stderr_peak: Arc<AtomicUsize>,
-    ) -> Result<Stdio, ConfigError> {
+    ) -> Result<Stdio, crate::Error> {
         let process = runtime
             .spawn_process(command)
-            .map_err(|e| ConfigError::Spawn {
+            .map_err(|e| crate::Error::Spawn {
                 program: command.program.clone(),
                 source: Arc::new(e),
             })?;

@@ -90,7 +90,7 @@ pub async fn run(common: &Common, args: &BenchArgs) -> Result<(), Failure> {
     let workers: Vec<_> = (0..args.concurrency)
         .map(|_| tokio::spawn(worker(client.clone(), params.clone(), end, done.clone())))
         .collect();
-    while Instant::now() < end && client.closed().is_none() {
+    while Instant::now() < end && client.session_error().is_none() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         bar.set_position(started.elapsed().as_millis() as u64);
         bar.set_message(format!("{} calls", done.load(Ordering::Relaxed)));
@@ -144,7 +144,7 @@ async fn worker(
                 *tally.errors.entry(key).or_default() += 1;
                 tally.first_error.get_or_insert(error);
                 // After a session-fatal error every call fails at once: stop.
-                if client.closed().is_some() {
+                if client.session_error().is_some() {
                     break;
                 }
             }

@@ -33,7 +33,6 @@
 //! pre-registered client of `MCP_CONFORMANCE_CONTEXT` (`client_id`, `client_secret`,
 //! `issuer`) when it names one.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use mcpwire::core::jsonrpc::ErrorObject;
@@ -131,7 +130,7 @@ async fn script(client: &Client, scenario: &str, context: &Value) -> Result<(), 
                 .map_err(|e| Failure::mcp("prompts/list", e))?;
             for p in prompts {
                 client
-                    .get_prompt(&p.name, BTreeMap::new())
+                    .get_prompt(&p.name, ())
                     .await
                     .map_err(|e| Failure::mcp(format!("prompts/get {}", p.name), e))?;
             }
@@ -269,10 +268,7 @@ struct AcceptDefaults;
 
 impl Handler for AcceptDefaults {
     fn capabilities(&self) -> ClientCapabilities {
-        ClientCapabilities {
-            elicitation: Some(json!({})),
-            ..Default::default()
-        }
+        ClientCapabilities::new().with_elicitation()
     }
 
     fn elicit(

@@ -8,8 +8,7 @@ use mcpwire::core::jsonrpc::ErrorObject;
 use mcpwire::runtime::BoxFuture;
 use mcpwire::schema::{
     ClientCapabilities, CreateMessageParams, CreateMessageResult, ElicitAction, ElicitParams,
-    ElicitResult, ListRootsResult, OneOrMany, Role, Root, RootsCapability, SamplingContent,
-    ServerNotification,
+    ElicitResult, ListRootsResult, Root, ServerNotification,
 };
 use mcpwire::{CallOptions, Client, Handler};
 use mcpwire_testserver::{Fault, Match, Rule, TestServer};
@@ -234,29 +233,22 @@ struct DemoHandler;
 
 impl Handler for DemoHandler {
     fn capabilities(&self) -> ClientCapabilities {
-        ClientCapabilities {
-            sampling: Some(json!({})),
-            elicitation: Some(json!({})),
-            roots: Some(RootsCapability {
-                list_changed: Some(false),
-                extra: Map::new(),
-            }),
-            ..Default::default()
+        let mut capabilities = ClientCapabilities::new()
+            .with_sampling()
+            .with_elicitation()
+            .with_roots(false);
+        // As before: `listChanged: false` said outright.
+        if let Some(roots) = &mut capabilities.roots {
+            roots.list_changed = Some(false);
         }
+        capabilities
     }
 
     fn create_message(
         &self,
         _params: CreateMessageParams,
     ) -> BoxFuture<'static, Result<CreateMessageResult, ErrorObject>> {
-        let result = CreateMessageResult {
-            role: Role::Assistant,
-            content: OneOrMany::One(SamplingContent::text("Hello! (a canned demo reply)")),
-            model: "mcpwire-demo".into(),
-            stop_reason: Some("endTurn".into()),
-            meta: None,
-            extra: Map::new(),
-        };
+        let result = CreateMessageResult::text("mcpwire-demo", "Hello! (a canned demo reply)");
         Box::pin(async move { Ok(result) })
     }
 
@@ -274,10 +266,7 @@ impl Handler for DemoHandler {
     fn list_roots(&self) -> BoxFuture<'static, Result<ListRootsResult, ErrorObject>> {
         let mut root = Root::new("file:///tmp/mcpwire-demo");
         root.name = Some("demo".into());
-        let result = ListRootsResult {
-            roots: vec![root],
-            ..Default::default()
-        };
+        let result = ListRootsResult::new(vec![root]);
         Box::pin(async move { Ok(result) })
     }
 }

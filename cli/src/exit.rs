@@ -198,7 +198,7 @@ fn needs_login(error: &Error) -> bool {
 /// The exit code of an MCP error.
 pub fn code_of(error: &Error) -> u8 {
     match error {
-        Error::Config(_) => USAGE,
+        Error::Config(_) | Error::Spawn { .. } => USAGE,
         _ if error.is_timeout() => TIMEOUT,
         Error::Request(RequestError::Rpc(_) | RequestError::Session(SessionError::Rpc(_))) => {
             RPC_ERROR
@@ -211,6 +211,7 @@ pub fn code_of(error: &Error) -> u8 {
 pub fn kind_of(error: &Error) -> &'static str {
     let request = match error {
         Error::Config(_) => return "config",
+        Error::Spawn { .. } => return "spawn",
         Error::Skill(_) => return "skill",
         Error::Request(e) => e,
         _ => return "other",
@@ -260,7 +261,7 @@ pub fn kind_of(error: &Error) -> &'static str {
 fn describe(error: &Error, object: &mut Value) {
     object["kind"] = json!(kind_of(error));
     object["scope"] = json!(match error {
-        Error::Config(_) => "config",
+        Error::Config(_) | Error::Spawn { .. } => "config",
         _ if error.session().is_some() => "session",
         _ => "request",
     });

@@ -182,7 +182,7 @@ async fn input_schema(c: &Connection, tool: &str) -> Result<Option<Value>, Failu
             .into_iter()
             .find(|t| t.name == tool)
             .map(|t| t.input_schema)),
-        Err(e) if c.client.closed().is_some() => Err(c.failure("tools/list", e)),
+        Err(e) if c.client.session_error().is_some() => Err(c.failure("tools/list", e)),
         Err(e) => {
             tracing::info!(error = %e, "tools/list failed: key=value arguments are guessed");
             Ok(None)

@@ -193,6 +193,20 @@ impl HttpError {
     /// How much of a failed response's body is kept.
     pub const EXCERPT: usize = 512;
 
+    /// `Retry-After` as a delay, when it is given in seconds (`Retry-After: 120`); `None`
+    /// when absent or an HTTP date (the core reads no clock: compare
+    /// [`retry_after`](HttpError::retry_after) with yours).
+    pub fn retry_after_delay(&self) -> Option<std::time::Duration> {
+        let seconds = self.retry_after.as_deref()?.trim();
+        if seconds.is_empty() || !seconds.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        // Digits only: too many of them is the only way to fail, and means "a very long time".
+        Some(std::time::Duration::from_secs(
+            seconds.parse().unwrap_or(u64::MAX),
+        ))
+    }
+
     /// An error for `status` with a body excerpt and nothing else.
     pub fn new(status: http::StatusCode, body: impl Into<String>) -> Self {
         HttpError {
@@ -221,13 +235,26 @@ pub enum ProtocolError {
 }
 
 /// A transport failure of one exchange, as reported by the adapter.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Equality compares the kind and the message, not the source.
+#[derive(Clone, Debug)]
 pub struct TransportError {
     /// What kind of failure.
     pub kind: TransportErrorKind,
     /// The adapter's description of it.
     pub message: Arc<str>,
+    /// The adapter's error behind it (an IO or HTTP library error), as
+    /// [`std::error::Error::source`]; the core only carries it.
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
+
+impl PartialEq for TransportError {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.message == other.message
+    }
+}
+
+impl Eq for TransportError {}
 
 impl TransportError {
     /// A transport error of `kind` described by `message`.
@@ -235,7 +262,14 @@ impl TransportError {
         TransportError {
             kind,
             message: message.into(),
+            source: None,
         }
+    }
+
+    /// With the error behind it, returned by [`std::error::Error::source`].
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(source));
+        self
     }
 }
 
@@ -494,7 +528,12 @@ impl fmt::Display for TransportError {
 
 impl std::error::Error for HttpError {}
 impl std::error::Error for ProtocolError {}
-impl std::error::Error for TransportError {}
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        let source = self.source.as_deref()?;
+        Some(source)
+    }
+}
 
 impl std::error::Error for SessionError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
@@ -525,6 +564,38 @@ impl std::error::Error for RequestError {
 mod tests {
     use super::*;
     use std::error::Error as _;
+
+    #[test]
+    fn retry_after_in_seconds_is_a_delay_and_a_date_is_not() {
+        let mut e = HttpError::new(http::StatusCode::TOO_MANY_REQUESTS, "");
+        assert_eq!(e.retry_after_delay(), None);
+        e.retry_after = Some(" 120 ".into());
+        assert_eq!(
+            e.retry_after_delay(),
+            Some(std::time::Duration::from_secs(120))
+        );
+        e.retry_after = Some("99999999999999999999999".into());
+        assert_eq!(
+            e.retry_after_delay(),
+            Some(std::time::Duration::from_secs(u64::MAX))
+        );
+        for not in ["Wed, 21 Oct 2015 07:28:00 GMT", "-1", "1.5", ""] {
+            e.retry_after = Some(not.into());
+            assert_eq!(e.retry_after_delay(), None, "{not}");
+        }
+    }
+
+    #[test]
+    fn a_transport_error_keeps_its_source_and_compares_without_it() {
+        let io = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let e = TransportError::new(TransportErrorKind::Connect, "refused").with_source(io);
+        let source = e.source().expect("the IO error");
+        assert!(source.downcast_ref::<std::io::Error>().is_some());
+        assert_eq!(
+            e,
+            TransportError::new(TransportErrorKind::Connect, "refused")
+        );
+    }
 
     #[test]
     fn a_request_error_says_its_scope_and_its_source_is_the_session_error() {

@@ -51,6 +51,15 @@ pub struct ErrorObject {
     pub data: Option<Value>,
 }
 
+impl fmt::Display for ErrorObject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "error {}: {}", self.code, self.message)
+    }
+}
+
+/// So that a handler may return it as any error, and keep its code.
+impl std::error::Error for ErrorObject {}
+
 impl ErrorObject {
     /// Parse error (-32700).
     pub const PARSE_ERROR: i64 = -32700;

@@ -1,8 +1,12 @@
 //! # mcpwire-core
 //!
-//! A Model Context Protocol client as a pure state machine: no IO, no executor, no clock, no
-//! threads, no randomness. See [`Session`]. To use MCP from an application, use the `mcpwire`
-//! crate, which drives this core over tokio or smol; this crate is for those who move the bytes
+//! **Writing an application? Use [`mcpwire`](https://docs.rs/mcpwire)**, the async client
+//! that drives this core over tokio or smol (`Client::connect(url_or_command)`, then
+//! `client.call_tool(...)`). It re-exports this crate's types as `mcpwire::core` and
+//! `mcpwire::schema`.
+//!
+//! This crate is a Model Context Protocol client as a pure state machine: no IO, no executor,
+//! no clock, no threads, no randomness. See [`Session`]. It is for those who move the bytes
 //! themselves.
 //!
 //! Inside, [`Session`] owns smaller parts and calls them: the request table, the lifecycle (the

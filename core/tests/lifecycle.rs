@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use http::header::HeaderValue;
-use mcpwire_core::schema::{Implementation, RootsCapability};
+use mcpwire_core::schema::Implementation;
 use mcpwire_core::{
     Config, Event, Policy, ProtocolError, RequestId, SessionError, TransportErrorKind,
 };
@@ -14,10 +14,7 @@ use support::*;
 
 fn config_with_everything() -> Config {
     let mut config = legacy().with_client_info(Implementation::new("lifecycle-test", "9.9.9"));
-    config.capabilities.roots = Some(RootsCapability {
-        list_changed: Some(true),
-        ..Default::default()
-    });
+    config.capabilities = config.capabilities.with_roots(true);
     config.capabilities.sampling = Some(serde_json::json!({}));
     config.headers.insert(
         http::header::AUTHORIZATION,

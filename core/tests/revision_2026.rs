@@ -26,10 +26,7 @@ fn auto() -> mcpwire_core::Config {
 }
 
 fn with_elicitation(mut config: mcpwire_core::Config) -> mcpwire_core::Config {
-    config.capabilities = ClientCapabilities {
-        elicitation: Some(json!({})),
-        ..ClientCapabilities::default()
-    };
+    config.capabilities = ClientCapabilities::new().with_elicitation();
     config
 }
 

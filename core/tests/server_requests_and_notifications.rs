@@ -6,7 +6,7 @@
 mod support;
 
 use mcpwire_core::jsonrpc::{ErrorObject, Id};
-use mcpwire_core::schema::{RootsCapability, ServerNotification};
+use mcpwire_core::schema::ServerNotification;
 use mcpwire_core::{Config, Event, Warning};
 use serde_json::json;
 use support::*;
@@ -15,10 +15,7 @@ fn declared_everything() -> Config {
     let mut config = legacy();
     config.capabilities.sampling = Some(json!({}));
     config.capabilities.elicitation = Some(json!({"form": {}}));
-    config.capabilities.roots = Some(RootsCapability {
-        list_changed: Some(true),
-        ..Default::default()
-    });
+    config.capabilities = config.capabilities.with_roots(true);
     config
 }
 

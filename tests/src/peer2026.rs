@@ -91,11 +91,8 @@ pub fn python() -> PathBuf {
 /// The command line that runs the program over stdio: `python rev2026_server.py stdio`.
 /// Push `(EVENTS_ENV, path)` onto `env` to get the `slow` events in a file.
 pub fn stdio_command() -> mcpwire::runtime::Command {
-    mcpwire::runtime::Command {
-        program: python().display().to_string(),
-        args: vec![server_script().display().to_string(), "stdio".into()],
-        env: Vec::new(),
-    }
+    mcpwire::runtime::Command::new(python().display().to_string())
+        .args([server_script().display().to_string(), "stdio".into()])
 }
 
 /// How the HTTP server answers.

@@ -1,5 +1,5 @@
 //! Proptest strategies for random scripts of commands and inputs, the same
-//! [`Script`](mcpwire_core::fuzzing::script::Script) type the fuzz targets decode from bytes.
+//! [`Script`] type the fuzz targets decode from bytes.
 //! Every type in a script has a readable `Debug`, so a shrunk failure reads as a short story.
 
 use mcpwire_core::fuzzing::script::{

@@ -96,7 +96,10 @@ async fn mission_503(runtime: Arc<dyn Runtime>) {
             "call {i} took {after:?} after the 503"
         );
     }
-    assert!(matches!(client.closed(), Some(SessionError::Http(_))));
+    assert!(matches!(
+        client.session_error(),
+        Some(SessionError::Http(_))
+    ));
     assert!(
         matches!(client.ping().await, Err(e) if matches!(e.session(), Some(SessionError::Http(_)))),
         "later calls fail at once"

@@ -370,7 +370,7 @@ async fn stderr_invalid_utf8(runtime: Arc<dyn Runtime>) {
         "stderr was read past the invalid byte: {} lines",
         lines.len()
     );
-    assert!(client.closed().is_none(), "the server is alive");
+    assert!(client.session_error().is_none(), "the server is alive");
 }
 
 async fn bom(runtime: Arc<dyn Runtime>) {

@@ -15,13 +15,15 @@ use tokio_rustls::rustls::ServerConfig;
 
 on_both_runtimes! {
     concurrent_calls_over_https_share_one_http2_connection => over_http2;
+    a_root_certificate_may_be_given_as_pem => pem_root;
 }
 
 /// A TLS terminator on loopback, forwarding bytes to `backend` (the test server, which detects
-/// HTTP/2 by its preface). Returns its port and the certificate to trust.
-fn tls_front(backend: SocketAddr) -> (u16, Vec<u8>) {
+/// HTTP/2 by its preface). Returns its port and the certificate to trust, DER and PEM.
+fn tls_front(backend: SocketAddr) -> (u16, Vec<u8>, String) {
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     let cert_der = certified.cert.der().to_vec();
+    let cert_pem = certified.cert.pem();
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
         certified.signing_key.serialize_der(),
     ));
@@ -62,12 +64,23 @@ fn tls_front(backend: SocketAddr) -> (u16, Vec<u8>) {
             }
         });
     });
-    (port, cert_der)
+    (port, cert_der, cert_pem)
+}
+
+async fn pem_root(runtime: Arc<dyn Runtime>) {
+    let server = TestServer::start_in_thread();
+    let (port, _, pem) = tls_front(server.addr());
+    let client = Client::builder()
+        .add_root_certificate(pem)
+        .connect_with(runtime, format!("https://localhost:{port}/mcp").as_str())
+        .await
+        .expect("connect over TLS trusting the PEM root");
+    client.ping().await.unwrap();
 }
 
 async fn over_http2(runtime: Arc<dyn Runtime>) {
     let server = TestServer::start_in_thread();
-    let (port, cert) = tls_front(server.addr());
+    let (port, cert, _) = tls_front(server.addr());
     let client = Client::builder()
         .add_root_certificate(cert)
         .connect_with(runtime, format!("https://localhost:{port}/mcp").as_str())

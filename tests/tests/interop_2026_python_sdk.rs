@@ -35,10 +35,9 @@ struct Accept {
 
 impl Handler for Accept {
     fn capabilities(&self) -> ClientCapabilities {
-        ClientCapabilities {
-            elicitation: Some(json!({ "form": {} })),
-            ..Default::default()
-        }
+        let mut capabilities = ClientCapabilities::new();
+        capabilities.elicitation = Some(json!({ "form": {} }));
+        capabilities
     }
 
     fn elicit(

@@ -8,7 +8,7 @@ use mcpwire::core::jsonrpc::ErrorObject;
 use mcpwire::runtime::{BoxFuture, Runtime};
 use mcpwire::schema::{
     CallToolParams, ClientCapabilities, ContentBlock, CreateMessageParams, CreateMessageResult,
-    ElicitAction, ElicitParams, ElicitResult, ListRootsResult, Root, RootsCapability,
+    ElicitAction, ElicitParams, ElicitResult, ListRootsResult, Root,
 };
 use mcpwire::{CallOptions, Client, Handler, Progress, Target};
 use mcpwire_tests::{npm, on_both_runtimes};
@@ -27,15 +27,9 @@ struct Answers {
 
 impl Handler for Answers {
     fn capabilities(&self) -> ClientCapabilities {
-        ClientCapabilities {
-            sampling: Some(json!({})),
-            elicitation: Some(json!({ "form": {} })),
-            roots: Some(RootsCapability {
-                list_changed: Some(true),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }
+        let mut capabilities = ClientCapabilities::new().with_sampling().with_roots(true);
+        capabilities.elicitation = Some(json!({ "form": {} }));
+        capabilities
     }
 
     fn create_message(
@@ -100,10 +94,7 @@ impl Handler for Answers {
                 json!({ "uri": "file:///tmp/mcpwire-root", "name": "scratch" }),
             )
             .unwrap();
-            Ok(ListRootsResult {
-                roots: vec![root],
-                ..Default::default()
-            })
+            Ok(ListRootsResult::new(vec![root]))
         })
     }
 }
@@ -245,14 +236,12 @@ async fn exercise(runtime: Arc<dyn Runtime>, target: Target) {
 }
 
 async fn over_stdio(runtime: Arc<dyn Runtime>) {
-    let target = Target::Stdio(mcpwire::runtime::Command {
-        program: npm::node().display().to_string(),
-        args: vec![
+    let target = Target::Stdio(
+        mcpwire::runtime::Command::new(npm::node().display().to_string()).args([
             npm::server_everything().display().to_string(),
             "stdio".into(),
-        ],
-        env: vec![],
-    });
+        ]),
+    );
     exercise(runtime, target).await;
 }
 

@@ -17,8 +17,10 @@ mod smol;
 mod tokio;
 
 #[cfg(feature = "smol")]
+#[cfg_attr(docsrs, doc(cfg(feature = "smol")))]
 pub use self::smol::Smol;
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use self::tokio::Tokio;
 
 /// A boxed, sendable future.
@@ -50,8 +52,21 @@ pub trait Child: Send {
     fn kill(&mut self) -> io::Result<()>;
 }
 
-/// How to start a server process.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// How to start a server process: the program, its arguments, environment variables to set
+/// (on top of the client's own environment) and the directory to run it in.
+///
+/// ```
+/// use mcpwire::runtime::Command;
+/// use mcpwire::Target;
+///
+/// let command = Command::new("npx")
+///     .args(["-y", "@modelcontextprotocol/server-everything"])
+///     .env("LOG_LEVEL", "debug")
+///     .current_dir("/tmp");
+/// let target = Target::from(command);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Command {
     /// The program.
     pub program: String,
@@ -59,9 +74,46 @@ pub struct Command {
     pub args: Vec<String>,
     /// Environment variables to set.
     pub env: Vec<(String, String)>,
+    /// The directory to run it in (default: the client's).
+    pub current_dir: Option<std::path::PathBuf>,
 }
 
-/// An async runtime the client can run on: [`Tokio`] or [`Smol`].
+impl Command {
+    /// Runs `program` (looked up on `PATH` unless it is a path).
+    pub fn new(program: impl Into<String>) -> Self {
+        Command {
+            program: program.into(),
+            ..Command::default()
+        }
+    }
+
+    /// With one more argument.
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// With more arguments.
+    pub fn args<I: IntoIterator<Item = S>, S: Into<String>>(mut self, args: I) -> Self {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// With the environment variable `key` set to `value`.
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Run in `dir`.
+    pub fn current_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.current_dir = Some(dir.into());
+        self
+    }
+}
+
+/// An async runtime the client can run on: `Tokio` (feature `tokio`) or `Smol` (feature
+/// `smol`), or one of the application's.
 pub trait Runtime: fmt::Debug + Send + Sync + 'static {
     /// The runtime's clock: the one instant every deadline is measured from (tokio's paused
     /// test clock included).
@@ -123,6 +175,9 @@ pub(crate) fn std_command(command: &Command) -> std::process::Command {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
+    if let Some(dir) = &command.current_dir {
+        std.current_dir(dir);
+    }
     std
 }
 

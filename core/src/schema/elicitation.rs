@@ -83,6 +83,7 @@ pub enum ElicitAction {
 /// Result of `elicitation/create` (client → server).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ElicitResult {
     /// What the user did.
     pub action: ElicitAction,
@@ -106,6 +107,25 @@ impl ElicitResult {
             meta: None,
             extra: Map::new(),
         }
+    }
+
+    /// The user accepted a form, with these answers (an object of strings, numbers, booleans
+    /// or string arrays).
+    pub fn accept(content: Map<String, Value>) -> Self {
+        ElicitResult {
+            content: Some(content),
+            ..ElicitResult::new(ElicitAction::Accept)
+        }
+    }
+
+    /// The user declined.
+    pub fn decline() -> Self {
+        ElicitResult::new(ElicitAction::Decline)
+    }
+
+    /// The user dismissed the request without choosing.
+    pub fn cancel() -> Self {
+        ElicitResult::new(ElicitAction::Cancel)
     }
 }
 

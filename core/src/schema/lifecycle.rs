@@ -33,6 +33,7 @@ impl Implementation {
 /// What the client can do (`ClientCapabilities`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ClientCapabilities {
     /// The client can list roots (`roots/list`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -51,9 +52,38 @@ pub struct ClientCapabilities {
     pub extra: Map<String, Value>,
 }
 
+impl ClientCapabilities {
+    /// No capabilities.
+    pub fn new() -> Self {
+        ClientCapabilities::default()
+    }
+
+    /// With `sampling` (`{}`).
+    pub fn with_sampling(mut self) -> Self {
+        self.sampling = Some(Value::Object(Map::new()));
+        self
+    }
+
+    /// With `elicitation` (`{}`: form mode, as every revision reads it).
+    pub fn with_elicitation(mut self) -> Self {
+        self.elicitation = Some(Value::Object(Map::new()));
+        self
+    }
+
+    /// With `roots`, saying whether the client sends `notifications/roots/list_changed`.
+    pub fn with_roots(mut self, list_changed: bool) -> Self {
+        self.roots = Some(RootsCapability {
+            list_changed: list_changed.then_some(true),
+            extra: Map::new(),
+        });
+        self
+    }
+}
+
 /// The `roots` client capability.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct RootsCapability {
     /// The client sends `notifications/roots/list_changed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -29,6 +29,7 @@ pub struct EmptyResult {
 /// Parameters of `ping` (none but `_meta`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct PingParams {
     /// The request's `_meta`.
     #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
@@ -208,6 +209,7 @@ impl fmt::Display for LoggingLevel {
 /// Parameters of `logging/setLevel`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct SetLevelParams {
     /// The least severe level the client wants to receive.
     pub level: LoggingLevel,
@@ -300,6 +302,7 @@ pub struct CompletionContext {
 /// Parameters of `completion/complete`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct CompleteParams {
     /// The prompt or resource template the argument belongs to.
     #[serde(rename = "ref")]
@@ -315,6 +318,19 @@ pub struct CompleteParams {
     /// Fields this version does not know.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl CompleteParams {
+    /// Completes `argument` of the prompt or resource template `reference`.
+    pub fn new(reference: CompletionReference, argument: CompletionArgument) -> Self {
+        CompleteParams {
+            reference,
+            argument,
+            context: None,
+            meta: None,
+            extra: Map::new(),
+        }
+    }
 }
 
 impl super::Request for CompleteParams {

@@ -98,6 +98,15 @@ pub trait Paginated: Request<Result: Page> {
 /// Implements [`Paginated`] for a list params type and [`Page`] for its result.
 macro_rules! paginated {
     ($params:ty => $result:ty, $items:ident: $item:ty) => {
+        impl $params {
+            /// The page after `cursor` (`None`: the first page).
+            pub fn with_cursor(cursor: Option<String>) -> Self {
+                let mut params = <$params>::default();
+                params.cursor = cursor;
+                params
+            }
+        }
+
         impl $crate::schema::Paginated for $params {
             fn cursor(&self) -> Option<&str> {
                 self.cursor.as_deref()

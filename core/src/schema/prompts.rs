@@ -69,6 +69,7 @@ pub struct PromptMessage {
 /// Parameters of `prompts/list`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ListPromptsParams {
     /// Where to continue from; `None` for the first page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -108,6 +109,7 @@ super::paginated!(ListPromptsParams => ListPromptsResult, prompts: Prompt);
 /// Parameters of `prompts/get`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct GetPromptParams {
     /// The prompt's name.
     pub name: String,

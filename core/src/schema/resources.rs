@@ -163,6 +163,7 @@ pub struct BlobResourceContents {
 /// Parameters of `resources/list`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ListResourcesParams {
     /// Where to continue from; `None` for the first page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -202,6 +203,7 @@ super::paginated!(ListResourcesParams => ListResourcesResult, resources: Resourc
 /// Parameters of `resources/templates/list`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ListResourceTemplatesParams {
     /// Where to continue from; `None` for the first page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -244,6 +246,7 @@ super::paginated!(
 /// Parameters of `resources/read`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ReadResourceParams {
     /// The URI to read.
     pub uri: String,
@@ -287,6 +290,7 @@ impl super::Request for ReadResourceParams {
 /// Parameters of `resources/subscribe`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct SubscribeParams {
     /// The URI to watch.
     pub uri: String,
@@ -316,6 +320,7 @@ impl super::Request for SubscribeParams {
 /// Parameters of `resources/unsubscribe`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct UnsubscribeParams {
     /// The URI to stop watching.
     pub uri: String,

@@ -8,6 +8,7 @@ use super::Meta;
 /// A directory or file the server may work on (`Root`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Root {
     /// Its URI (`file://` for now).
     pub uri: String,
@@ -30,11 +31,28 @@ impl Root {
             ..Default::default()
         }
     }
+
+    /// With a name to show.
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+}
+
+impl ListRootsResult {
+    /// These roots.
+    pub fn new(roots: Vec<Root>) -> Self {
+        ListRootsResult {
+            roots,
+            ..Default::default()
+        }
+    }
 }
 
 /// Result of `roots/list` (client → server).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ListRootsResult {
     /// The roots.
     pub roots: Vec<Root>,

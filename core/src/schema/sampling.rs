@@ -176,6 +176,7 @@ pub struct CreateMessageParams {
 /// Result of `sampling/createMessage` (client → server).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct CreateMessageResult {
     /// Who says it (normally the assistant).
     pub role: Role,
@@ -193,6 +194,32 @@ pub struct CreateMessageResult {
     /// Fields this version does not know.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl CreateMessageResult {
+    /// The assistant's answer `content`, produced by `model`, with no stop reason.
+    pub fn new(model: impl Into<String>, content: SamplingContent) -> Self {
+        CreateMessageResult {
+            role: Role::Assistant,
+            content: OneOrMany::One(content),
+            model: model.into(),
+            stop_reason: None,
+            meta: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// The assistant's answer as text, produced by `model`, ending its turn.
+    pub fn text(model: impl Into<String>, text: impl Into<String>) -> Self {
+        CreateMessageResult::new(model, SamplingContent::text(text))
+            .with_stop_reason(stop_reason::END_TURN)
+    }
+
+    /// With this `stopReason` (see [`stop_reason`]).
+    pub fn with_stop_reason(mut self, reason: impl Into<String>) -> Self {
+        self.stop_reason = Some(reason.into());
+        self
+    }
 }
 
 /// The `stopReason` values the schema names.

@@ -842,3 +842,100 @@ fn one_or_many_keeps_the_form_it_was_sent_in() {
     assert_eq!(many.clone().into_vec().len(), 1);
     assert!(matches!(many, OneOrMany::Many(_)));
 }
+
+#[test]
+fn a_tool_result_gives_its_text_and_its_structured_content_typed() {
+    let result: CallToolResult = serde_json::from_value(json!({
+        "content": [
+            {"type": "text", "text": "one"},
+            {"type": "image", "data": "AA==", "mimeType": "image/png"},
+            {"type": "text", "text": "two"}
+        ],
+        "structuredContent": {"temperature": 21.5, "conditions": "sunny"}
+    }))
+    .unwrap();
+    assert_eq!(result.text(), "one\ntwo");
+    assert_eq!(CallToolResult::default().text(), "");
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    struct Weather {
+        temperature: f64,
+        conditions: String,
+    }
+    let weather: Weather = result.structured().unwrap();
+    assert_eq!(weather.conditions, "sunny");
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Other {
+        humidity: u8,
+    }
+    let err = result.structured::<Other>().unwrap_err();
+    assert!(matches!(err, StructuredError::Invalid(_)), "{err:?}");
+    assert!(err.to_string().contains("humidity"), "{err}");
+    assert!(std::error::Error::source(&err).is_some());
+    assert!(matches!(
+        CallToolResult::default().structured::<Weather>(),
+        Err(StructuredError::Absent)
+    ));
+}
+
+#[test]
+fn results_a_handler_returns_have_constructors() {
+    let answer = CreateMessageResult::text("m", "hello");
+    assert_eq!(
+        serde_json::to_value(&answer).unwrap(),
+        json!({"role": "assistant", "content": {"type": "text", "text": "hello"}, "model": "m", "stopReason": "endTurn"})
+    );
+    let mut form = serde_json::Map::new();
+    form.insert("name".into(), json!("Ada"));
+    assert_eq!(
+        serde_json::to_value(ElicitResult::accept(form)).unwrap(),
+        json!({"action": "accept", "content": {"name": "Ada"}})
+    );
+    assert_eq!(
+        serde_json::to_value(ElicitResult::decline()).unwrap(),
+        json!({"action": "decline"})
+    );
+    assert_eq!(
+        serde_json::to_value(ElicitResult::cancel()).unwrap(),
+        json!({"action": "cancel"})
+    );
+    let roots = ListRootsResult::new(vec![Root::new("file:///w").with_name("work")]);
+    assert_eq!(
+        serde_json::to_value(roots).unwrap(),
+        json!({"roots": [{"uri": "file:///w", "name": "work"}]})
+    );
+}
+
+#[test]
+fn the_params_and_capabilities_a_user_builds_have_constructors() {
+    assert_eq!(
+        serde_json::to_value(
+            ClientCapabilities::new()
+                .with_sampling()
+                .with_elicitation()
+                .with_roots(true)
+        )
+        .unwrap(),
+        json!({"sampling": {}, "elicitation": {}, "roots": {"listChanged": true}})
+    );
+    assert_eq!(
+        serde_json::to_value(ClientCapabilities::new().with_roots(false)).unwrap(),
+        json!({"roots": {}})
+    );
+    assert_eq!(
+        serde_json::to_value(ListToolsParams::with_cursor(Some("c2".into()))).unwrap(),
+        json!({"cursor": "c2"})
+    );
+    assert_eq!(
+        serde_json::to_value(ListPromptsParams::with_cursor(None)).unwrap(),
+        json!({})
+    );
+    let complete: CompleteParams = serde_json::from_value(json!({
+        "ref": {"type": "ref/prompt", "name": "greet"},
+        "argument": {"name": "name", "value": "A"}
+    }))
+    .unwrap();
+    let built = CompleteParams::new(complete.reference.clone(), complete.argument.clone());
+    assert_eq!(built, complete);
+}

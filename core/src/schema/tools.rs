@@ -1,6 +1,8 @@
 //! Tools: `tools/list` and `tools/call`.
 
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use super::{methods, ContentBlock, Icon, Meta};
@@ -80,6 +82,7 @@ pub struct ToolAnnotations {
 /// Parameters of `tools/list`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ListToolsParams {
     /// Where to continue from; `None` for the first page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -119,6 +122,7 @@ super::paginated!(ListToolsParams => ListToolsResult, tools: Tool);
 /// Parameters of `tools/call`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct CallToolParams {
     /// The tool's name.
     pub name: String,
@@ -179,5 +183,82 @@ impl CallToolResult {
     /// The tool reported a failure (`isError: true`).
     pub fn is_error(&self) -> bool {
         self.is_error.unwrap_or(false)
+    }
+
+    /// The text of the result: its text blocks, in order, joined by newlines (other blocks
+    /// are left out; no text block gives an empty string).
+    ///
+    /// ```
+    /// # use mcpwire_core::schema::{CallToolResult, ContentBlock, TextContent};
+    /// let mut result = CallToolResult::default();
+    /// result.content = vec![
+    ///     ContentBlock::Text(TextContent::new("Echo: hi")),
+    ///     ContentBlock::Text(TextContent::new("again")),
+    /// ];
+    /// assert_eq!(result.text(), "Echo: hi\nagain");
+    /// ```
+    pub fn text(&self) -> String {
+        let mut texts = self.content.iter().filter_map(|block| match block {
+            ContentBlock::Text(t) => Some(t.text.as_str()),
+            _ => None,
+        });
+        let mut out = texts.next().unwrap_or_default().to_owned();
+        for text in texts {
+            out.push('\n');
+            out.push_str(text);
+        }
+        out
+    }
+
+    /// `structuredContent` as the caller's type: [`StructuredError::Absent`] if the result
+    /// has none, [`StructuredError::Invalid`] if it does not deserialize as `T`.
+    ///
+    /// ```
+    /// # use mcpwire_core::schema::{CallToolResult, StructuredError};
+    /// #[derive(serde::Deserialize)]
+    /// struct Weather {
+    ///     temperature: f64,
+    /// }
+    /// let mut result = CallToolResult::default();
+    /// assert!(matches!(result.structured::<Weather>(), Err(StructuredError::Absent)));
+    /// result.structured_content = Some(serde_json::json!({ "temperature": 21.5 }));
+    /// assert_eq!(result.structured::<Weather>().unwrap().temperature, 21.5);
+    /// ```
+    pub fn structured<T: serde::de::DeserializeOwned>(&self) -> Result<T, StructuredError> {
+        let value = self
+            .structured_content
+            .as_ref()
+            .ok_or(StructuredError::Absent)?;
+        T::deserialize(value).map_err(|e| StructuredError::Invalid(Arc::new(e)))
+    }
+}
+
+/// Why [`CallToolResult::structured`] gave no value.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum StructuredError {
+    /// The result has no `structuredContent`.
+    Absent,
+    /// `structuredContent` does not deserialize as the type asked for.
+    Invalid(Arc<serde_json::Error>),
+}
+
+impl std::fmt::Display for StructuredError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StructuredError::Absent => f.write_str("the tool result has no structuredContent"),
+            StructuredError::Invalid(e) => {
+                write!(f, "the tool result's structuredContent does not fit: {e}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for StructuredError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StructuredError::Absent => None,
+            StructuredError::Invalid(e) => Some(&**e),
+        }
     }
 }
