@@ -278,14 +278,11 @@ async fn everything_http(runtime: Arc<dyn Runtime>) {
 }
 
 async fn everything_stdio(runtime: Arc<dyn Runtime>) {
-    let target = Target::Stdio(mcpwire::runtime::Command {
-        program: npm::node().display().to_string(),
-        args: vec![
-            npm::server_everything().display().to_string(),
-            "stdio".into(),
-        ],
-        env: vec![],
-    });
+    let target = Target::Stdio(
+        mcpwire::runtime::Command::new(npm::node().display().to_string())
+            .arg(npm::server_everything().display().to_string())
+            .arg("stdio"),
+    );
     everything(runtime, target).await;
 }
 
