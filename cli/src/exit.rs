@@ -232,6 +232,7 @@ pub fn kind_of(error: &Error) -> &'static str {
             SessionError::Closed => "closed",
             SessionError::Auth(_) => "auth",
             SessionError::NotModern(_) => "not_modern",
+            SessionError::Redirect(_) => "redirect",
             _ => "other",
         };
     }
@@ -252,6 +253,7 @@ pub fn kind_of(error: &Error) -> &'static str {
         RequestError::UnsupportedVersion { .. } => "unsupported_version",
         RequestError::Removed { .. } => "removed",
         RequestError::Input(_) => "input",
+        RequestError::Redirect(_) => "redirect",
         _ => "other",
     }
 }
