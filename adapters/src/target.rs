@@ -27,6 +27,7 @@ impl Target {
             program: program.into(),
             args,
             env: Vec::new(),
+            cwd: None,
         })
     }
 }

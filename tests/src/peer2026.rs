@@ -95,6 +95,7 @@ pub fn stdio_command() -> mcpwire::runtime::Command {
         program: python().display().to_string(),
         args: vec![server_script().display().to_string(), "stdio".into()],
         env: Vec::new(),
+        cwd: None,
     }
 }
 

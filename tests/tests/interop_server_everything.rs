@@ -252,6 +252,7 @@ async fn over_stdio(runtime: Arc<dyn Runtime>) {
             "stdio".into(),
         ],
         env: vec![],
+        cwd: None,
     });
     exercise(runtime, target).await;
 }

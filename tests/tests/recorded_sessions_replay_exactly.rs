@@ -285,6 +285,7 @@ async fn everything_stdio(runtime: Arc<dyn Runtime>) {
             "stdio".into(),
         ],
         env: vec![],
+        cwd: None,
     });
     everything(runtime, target).await;
 }

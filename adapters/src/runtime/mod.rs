@@ -50,8 +50,9 @@ pub trait Child: Send {
     fn kill(&mut self) -> io::Result<()>;
 }
 
-/// How to start a server process.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// How to start a server process. `Debug` shows the names of `env`, never the values (they
+/// are often secrets).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Command {
     /// The program.
     pub program: String,
@@ -59,6 +60,24 @@ pub struct Command {
     pub args: Vec<String>,
     /// Environment variables to set.
     pub env: Vec<(String, String)>,
+    /// The directory to run it in; `None`: the application's.
+    pub cwd: Option<std::path::PathBuf>,
+}
+
+impl fmt::Debug for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let env: Vec<String> = self
+            .env
+            .iter()
+            .map(|(k, _)| format!("{k}=<redacted>"))
+            .collect();
+        f.debug_struct("Command")
+            .field("program", &self.program)
+            .field("args", &self.args)
+            .field("env", &env)
+            .field("cwd", &self.cwd)
+            .finish()
+    }
 }
 
 /// An async runtime the client can run on: [`Tokio`] or [`Smol`].
@@ -123,6 +142,9 @@ pub(crate) fn std_command(command: &Command) -> std::process::Command {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
+    if let Some(dir) = &command.cwd {
+        std.current_dir(dir);
+    }
     std
 }
 
