@@ -39,8 +39,8 @@
 //! | 2026-07-28: `input_required` | (no failure: the session's rounds, bounded by `max_input_rounds`) | `revision_2026.rs` (`an_input_required_round_*`, `rounds_are_bounded_*`) |
 //! | 401 with an authorizer | `row_401_with_an_authorizer_holds_the_request_for_the_flow` | `authorization.rs` |
 //! | 403 `insufficient_scope` with an authorizer | `row_403_insufficient_scope_with_an_authorizer_is_step_up` | `authorization.rs` (`step_up_*`) |
-//! | 307/308 to the same origin | `row_a_307_or_308_to_the_same_origin_is_followed_within_bounds` | `redirects.rs` (`a_307_*`, `a_308_*`, `a_redirect_loop_*`) |
-//! | any other redirect, another origin | `row_any_other_redirect_is_a_typed_error_naming_the_location` | `redirects.rs` (`a_301_*`, `another_origin_*`, `a_redirect_without_*`) |
+//! | 307/308 to the same origin | `row_a_307_or_308_to_the_same_origin_is_followed_within_bounds` | `redirects.rs` (`a_307_*`, `a_308_*`, `a_redirect_loop_*`, `a_resuming_get_*`) |
+//! | any other redirect, another origin | `row_any_other_redirect_is_a_typed_error_naming_the_location` | `redirects.rs` (`a_301_*`, `another_origin_*`, `a_redirect_without_*`, `a_redirected_notification_*`) |
 
 use std::sync::Arc;
 use std::time::Duration;

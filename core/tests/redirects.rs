@@ -217,3 +217,48 @@ fn with_max_redirects_zero_no_redirect_is_followed() {
         RedirectRefusal::TooMany { limit: 0 }
     );
 }
+
+#[test]
+fn a_resuming_get_redirected_by_a_307_goes_again_with_its_last_event_id() {
+    let mut h = Harness::http();
+    h.ready_http();
+    let id = h.request("tools/call");
+    let x = post_of(&h.sent(), id).exchange;
+    h.sse_head(x);
+    h.body(
+        x,
+        "retry: 1000\nid: e1\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"level\":\"info\",\"data\":\"w\"}}\n\n",
+    );
+    h.end(x);
+    h.events();
+    h.advance(std::time::Duration::from_secs(1));
+    let get = h.sent();
+    assert_eq!(get.len(), 1, "{get:?}");
+    assert_eq!(get[0].method, http::Method::GET);
+    h.head(get[0].exchange, 307, &[("location", "/streams")]);
+    let again = h.sent();
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert_eq!(again[0].method, http::Method::GET);
+    assert_eq!(again[0].uri, "http://127.0.0.1:9/streams");
+    assert_eq!(header(&again[0], "last-event-id"), Some("e1"));
+    h.sse_head(again[0].exchange);
+    h.sse_event(again[0].exchange, Some("e2"), &response_line(id.0, OK));
+    let done = responses(&h.events());
+    assert_eq!(done, vec![(id, Ok(OK.to_owned()))]);
+}
+
+#[test]
+fn a_redirected_notification_post_that_is_not_followed_is_only_a_warning() {
+    let mut h = Harness::http();
+    h.ready_http();
+    h.session
+        .notify("notifications/roots/list_changed", None)
+        .unwrap();
+    let sent = h.sent();
+    let note = notifications(&sent, "notifications/roots/list_changed")[0].exchange;
+    h.head(note, 302, &[("location", "http://evil.example/")]);
+    assert!(h.sent().is_empty());
+    let events = h.events();
+    assert!(!warnings(&events).is_empty(), "{events:?}");
+    assert!(h.session.is_ready());
+}
