@@ -54,6 +54,7 @@
 pub mod auth;
 mod client;
 mod client_skills;
+pub mod config;
 mod driver;
 mod error;
 mod handler;

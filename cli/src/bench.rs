@@ -78,7 +78,7 @@ pub async fn run(common: &Common, args: &BenchArgs) -> Result<(), Failure> {
         return Err(Failure::Usage("--concurrency must be at least 1".into()));
     }
     let duration = args.duration;
-    let name = describe(&target);
+    let name = describe(&target.target);
     let connection = connect_with(common, target, mcpwire::NoHandler).await?;
     let client = connection.client.clone();
     let params = CallToolParams::new(args.tool.as_str(), arguments);

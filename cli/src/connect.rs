@@ -1,12 +1,14 @@
-//! Where the server is (a URL, or `-- <command>`), and connecting to it with the common
-//! options.
+//! Where the server is (a URL, `-- <command>`, or `--config <file> <name>`), and connecting
+//! to it with the common options.
 
 use std::collections::VecDeque;
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Args;
+use mcpwire::config::McpConfig;
 use mcpwire::{Client, Error, Handler, NoHandler, Policy, RequestError, SessionError, Target};
 
 use crate::exit::Failure;
@@ -19,12 +21,18 @@ const STDERR_TAIL: usize = 20;
 /// server's start (`npx` fetching a package) included. `--timeout` does not change it.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// `<SERVER>` for commands that take nothing else: a URL or `-- <command> [args...]`.
+/// `<SERVER>` for commands that take nothing else: a URL, `-- <command> [args...]`, or
+/// `--config <file> <name>`.
 #[derive(Args, Debug, Clone)]
 pub struct ServerArgs {
-    /// The server's Streamable HTTP endpoint (http:// or https://).
-    #[arg(value_name = "URL")]
+    /// The server's Streamable HTTP endpoint (http:// or https://); with --config, the
+    /// server's name in the file.
+    #[arg(value_name = "URL | NAME")]
     pub url: Option<String>,
+    /// An MCP config file (the `mcpServers` JSON of Claude Desktop, Cursor, VS Code's
+    /// `servers`): connect to the server it names.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Or a stdio server to run, after `--`.
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<String>,
@@ -37,26 +45,93 @@ pub struct ServerWithArgs {
     /// command follows `--`.
     #[arg(value_name = "ARGS | URL")]
     pub words: Vec<String>,
+    /// An MCP config file (the `mcpServers` JSON of Claude Desktop, Cursor, VS Code's
+    /// `servers`): connect to the server named by the last word.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Or a stdio server to run, after `--`.
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<String>,
 }
 
+/// A server to connect to: where it is, and the headers its config file entry adds (secret:
+/// never shown).
+#[derive(Clone)]
+pub struct Server {
+    /// Where it is.
+    pub target: Target,
+    /// The headers of its config file entry.
+    pub headers: Vec<(String, String)>,
+}
+
+impl From<Target> for Server {
+    fn from(target: Target) -> Server {
+        Server {
+            target,
+            headers: Vec::new(),
+        }
+    }
+}
+
+/// The server `name` of the config file `path`.
+fn from_config(path: &Path, name: Option<&str>, command: &[String]) -> Result<Server, Failure> {
+    if !command.is_empty() {
+        return Err(Failure::Usage(
+            "give either --config <file> <name> or `-- <command>`, not both".into(),
+        ));
+    }
+    let Some(name) = name else {
+        return Err(Failure::Usage(format!(
+            "--config {} needs the name of a server in it",
+            path.display()
+        )));
+    };
+    let config = McpConfig::from_path(path).map_err(|e| Failure::Usage(e.to_string()))?;
+    let entry = config
+        .server(name)
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    Ok(Server {
+        target: entry.target(),
+        headers: entry.headers().to_vec(),
+    })
+}
+
 impl ServerArgs {
-    /// The target.
-    pub fn target(&self) -> Result<Target, Failure> {
-        target(self.url.as_deref(), &self.command)
+    /// The server.
+    pub fn target(&self) -> Result<Server, Failure> {
+        if let Some(path) = &self.config {
+            return from_config(path, self.url.as_deref(), &self.command);
+        }
+        target(self.url.as_deref(), &self.command).map(Server::from)
+    }
+
+    /// The URL of an HTTP server: given, or of the config file's entry; `None` for a command.
+    pub fn http_url(&self) -> Result<Option<String>, Failure> {
+        if self.config.is_some() {
+            return Ok(match self.target()?.target {
+                Target::Http(url) => Some(url),
+                _ => None,
+            });
+        }
+        Ok(self.url.clone().filter(|_| self.command.is_empty()))
     }
 }
 
 impl ServerWithArgs {
-    /// The target, and the words before it.
-    pub fn split(&self) -> Result<(Target, &[String]), Failure> {
+    /// The server, and the words before it.
+    pub fn split(&self) -> Result<(Server, &[String]), Failure> {
+        if let Some(path) = &self.config {
+            let (name, rest) = match self.words.split_last() {
+                Some((name, rest)) => (Some(name.as_str()), rest),
+                None => (None, &self.words[..]),
+            };
+            return Ok((from_config(path, name, &self.command)?, rest));
+        }
         if !self.command.is_empty() {
-            return Ok((target(None, &self.command)?, &self.words));
+            return Ok((target(None, &self.command)?.into(), &self.words));
         }
         match self.words.split_last() {
-            Some((url, rest)) if is_url(url) => Ok((target(Some(url), &[])?, rest)),
+            Some((url, rest)) if is_url(url) => Ok((target(Some(url), &[])?.into(), rest)),
             _ => Err(no_server()),
         }
     }
@@ -68,7 +143,9 @@ fn is_url(s: &str) -> bool {
 
 fn no_server() -> Failure {
     Failure::Usage(
-        "no server given: end the command with an http(s) URL or `-- <command> [args...]`".into(),
+        "no server given: end the command with an http(s) URL, `-- <command> [args...]` or \
+         `--config <file> <name>`"
+            .into(),
     )
 }
 
@@ -178,18 +255,19 @@ impl Connection {
 /// server with the credentials `mcpwire login` kept (refreshed when they can be).
 pub async fn connect_with(
     common: &Common,
-    target: Target,
+    server: impl Into<Server>,
     handler: impl Handler,
 ) -> Result<Connection, Failure> {
+    let server = server.into();
     // OAuth only once `mcpwire login` kept credentials: without them the user is needed,
     // and the error says to run it.
-    let oauth = match &target {
+    let oauth = match &server.target {
         Target::Http(url) if crate::login::logged_in(url) => {
             Some(crate::login::non_interactive(url))
         }
         _ => None,
     };
-    connect(common, target, handler, oauth).await
+    connect(common, server, handler, oauth).await
 }
 
 /// Connects with the common options and `oauth` (`mcpwire login`).
@@ -198,12 +276,12 @@ pub async fn connect_with_oauth(
     target: Target,
     oauth: mcpwire::auth::OAuth,
 ) -> Result<Connection, Failure> {
-    connect(common, target, NoHandler, Some(oauth)).await
+    connect(common, target.into(), NoHandler, Some(oauth)).await
 }
 
 async fn connect(
     common: &Common,
-    target: Target,
+    server: Server,
     handler: impl Handler,
     oauth: Option<mcpwire::auth::OAuth>,
 ) -> Result<Connection, Failure> {
@@ -215,6 +293,11 @@ async fn connect(
         .handler(handler);
     if let Some(oauth) = oauth {
         builder = builder.oauth(oauth);
+    }
+    let Server { target, headers } = server;
+    // The config file's headers, then --header's.
+    for (name, value) in headers {
+        builder = builder.header(name, value);
     }
     for header in &common.headers {
         let (name, value) = header.split_once(':').ok_or_else(|| {
@@ -267,7 +350,11 @@ async fn connect(
 
 /// Connects, runs `body`, and closes the session (shutting a stdio server down) whatever
 /// `body` returned.
-pub async fn with_client<T, F, Fut>(common: &Common, target: Target, body: F) -> Result<T, Failure>
+pub async fn with_client<T, F, Fut>(
+    common: &Common,
+    target: impl Into<Server>,
+    body: F,
+) -> Result<T, Failure>
 where
     F: FnOnce(Arc<Connection>) -> Fut,
     Fut: Future<Output = Result<T, Failure>>,

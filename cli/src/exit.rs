@@ -233,6 +233,7 @@ pub fn kind_of(error: &Error) -> &'static str {
             SessionError::Closed => "closed",
             SessionError::Auth(_) => "auth",
             SessionError::NotModern(_) => "not_modern",
+            SessionError::Redirect(_) => "redirect",
             _ => "other",
         };
     }
@@ -253,6 +254,7 @@ pub fn kind_of(error: &Error) -> &'static str {
         RequestError::UnsupportedVersion { .. } => "unsupported_version",
         RequestError::Removed { .. } => "removed",
         RequestError::Input(_) => "input",
+        RequestError::Redirect(_) => "redirect",
         _ => "other",
     }
 }

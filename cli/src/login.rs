@@ -54,7 +54,7 @@ pub fn non_interactive(url: &str) -> OAuth {
 
 /// `mcpwire login <URL>`.
 pub async fn login(common: &Common, server: &ServerArgs) -> Result<(), Failure> {
-    let Some(url) = server.url.clone().filter(|_| server.command.is_empty()) else {
+    let Some(url) = server.http_url()? else {
         return Err(Failure::Usage("login takes an http(s) URL".into()));
     };
     let listener = TcpListener::bind(("127.0.0.1", 0))
@@ -102,7 +102,7 @@ pub async fn login(common: &Common, server: &ServerArgs) -> Result<(), Failure> 
 
 /// `mcpwire logout <URL>`.
 pub fn logout(server: &ServerArgs) -> Result<(), Failure> {
-    let Some(url) = server.url.clone().filter(|_| server.command.is_empty()) else {
+    let Some(url) = server.http_url()? else {
         return Err(Failure::Usage("logout takes an http(s) URL".into()));
     };
     store().clear(&url);

@@ -42,9 +42,11 @@ Exit codes:
   64  usage error (bad arguments, unknown option, a command that cannot be started)
   130 interrupted (Ctrl-C): the call in flight was cancelled and the session closed
 
-<SERVER> is an http(s) URL, or `-- <command> [args...]` to run a stdio server:
+<SERVER> is an http(s) URL, `-- <command> [args...]` to run a stdio server, or
+`--config <file> <name>` for a server named in an `mcpServers` config file:
   mcpwire tools http://127.0.0.1:3001/mcp
-  mcpwire call echo message=hi -- npx -y @modelcontextprotocol/server-everything";
+  mcpwire call echo message=hi -- npx -y @modelcontextprotocol/server-everything
+  mcpwire tools --config ~/.cursor/mcp.json github";
 
 /// Talk to any MCP server over Streamable HTTP or stdio.
 #[derive(Parser, Debug)]

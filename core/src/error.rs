@@ -75,6 +75,9 @@ pub enum SessionError {
     /// The revision was pinned to 2026-07-28 ([`Revision::Modern`](crate::Revision::Modern))
     /// and the server does not speak it: its answer to `server/discover` is given.
     NotModern(Arc<str>),
+    /// The server answered the handshake with a redirect the client does not follow (see
+    /// [`RedirectError`]).
+    Redirect(Arc<RedirectError>),
     /// The application closed the session.
     Closed,
 }
@@ -159,6 +162,69 @@ pub enum RequestError {
     /// The server asked for authorization (401, or 403 `insufficient_scope`) and the OAuth
     /// flow failed: the request was held and never sent again.
     Auth(Arc<crate::auth::Error>),
+    /// The server answered the request with a redirect the client does not follow: not a 307
+    /// or 308, to another origin, without a usable `Location`, or past
+    /// [`Policy::max_redirects`](crate::Policy::max_redirects) hops. Nothing was sent to the
+    /// `Location`.
+    Redirect(Arc<RedirectError>),
+}
+
+/// Why a redirect was not followed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RedirectRefusal {
+    /// The status is not 307 or 308 (a 301, 302 or 303 would turn a POST into a GET, or
+    /// drop its body: the request cannot be sent as it was).
+    Status,
+    /// The `Location` is of another origin (scheme, host or port): the request and its
+    /// credentials never go there.
+    OtherOrigin,
+    /// There is no `Location` header.
+    Missing,
+    /// The `Location` is not a URI the client can follow.
+    Unparsable,
+    /// The request was already redirected this many times
+    /// ([`Policy::max_redirects`](crate::Policy::max_redirects)).
+    TooMany {
+        /// The limit.
+        limit: u32,
+    },
+}
+
+/// A redirect the client did not follow.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct RedirectError {
+    /// The redirect's status.
+    pub status: http::StatusCode,
+    /// The `Location`, sanitized: no user information, query or fragment (they may carry
+    /// credentials), control characters escaped, at most [`HttpError::EXCERPT`] bytes.
+    pub location: Option<Arc<str>>,
+    /// Why it was not followed.
+    pub reason: RedirectRefusal,
+}
+
+impl fmt::Display for RedirectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HTTP {} redirect", self.status)?;
+        match &self.location {
+            Some(l) => write!(f, " to {}", Untrusted(l))?,
+            None => f.write_str(" without a Location")?,
+        }
+        match self.reason {
+            RedirectRefusal::Status => f.write_str(
+                " not followed: only 307 and 308 keep the method and body of the request",
+            ),
+            RedirectRefusal::OtherOrigin => {
+                f.write_str(" not followed: it is another origin than the server's")
+            }
+            RedirectRefusal::Missing => f.write_str(" not followed: no Location"),
+            RedirectRefusal::Unparsable => f.write_str(" not followed: the Location is not a URI"),
+            RedirectRefusal::TooMany { limit } => {
+                write!(f, " not followed: already redirected {limit} times")
+            }
+        }
+    }
 }
 
 /// The bounds whose reaching is an error (the others drop with a warning).
@@ -415,6 +481,7 @@ impl fmt::Display for SessionError {
                 "the server does not speak protocol revision 2026-07-28: {}",
                 Untrusted(why)
             ),
+            SessionError::Redirect(e) => e.fmt(f),
             SessionError::Closed => f.write_str("the session is closed"),
         }
     }
@@ -469,6 +536,7 @@ impl fmt::Display for RequestError {
                 write!(f, "could not give the input the server asked for: {why}")
             }
             RequestError::Auth(e) => write!(f, "authorization failed: {e}"),
+            RequestError::Redirect(e) => e.fmt(f),
         }
     }
 }

@@ -39,13 +39,18 @@
 //! | 2026-07-28: `input_required` | (no failure: the session's rounds, bounded by `max_input_rounds`) | `revision_2026.rs` (`an_input_required_round_*`, `rounds_are_bounded_*`) |
 //! | 401 with an authorizer | `row_401_with_an_authorizer_holds_the_request_for_the_flow` | `authorization.rs` |
 //! | 403 `insufficient_scope` with an authorizer | `row_403_insufficient_scope_with_an_authorizer_is_step_up` | `authorization.rs` (`step_up_*`) |
+//! | 307/308 to the same origin | `row_a_307_or_308_to_the_same_origin_is_followed_within_bounds` | `redirects.rs` (`a_307_*`, `a_308_*`, `a_redirect_loop_*`, `a_resuming_get_*`) |
+//! | any other redirect, another origin | `row_any_other_redirect_is_a_typed_error_naming_the_location` | `redirects.rs` (`a_301_*`, `another_origin_*`, `a_redirect_without_*`, `a_redirected_notification_*`) |
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::StatusCode;
 
-use crate::error::{HttpError, Limit, ProtocolError, RequestError, SessionError, TransportError};
+use crate::error::{
+    HttpError, Limit, ProtocolError, RedirectError, RedirectRefusal, RequestError, SessionError,
+    TransportError,
+};
 use crate::jsonrpc::ErrorObject;
 use crate::output::Warning;
 
@@ -142,6 +147,9 @@ pub struct Policy {
     /// longer than any call should. `None` for [`request_timeout`](Policy::request_timeout).
     /// Default: `None`.
     pub handshake_timeout: Option<Duration>,
+    /// How many 307 or 308 redirects to the same origin one exchange follows; one more is
+    /// [`RequestError::Redirect`] ([`RedirectRefusal::TooMany`]). Default: 5.
+    pub max_redirects: u32,
 }
 
 impl Default for Policy {
@@ -169,6 +177,7 @@ impl Default for Policy {
             max_input_rounds: 16,
             probe_timeout: Duration::from_secs(5),
             handshake_timeout: None,
+            max_redirects: 5,
         }
     }
 }
@@ -230,6 +239,8 @@ impl Policy {
         with_probe_timeout: probe_timeout: Duration;
         /// Sets [`handshake_timeout`](Policy::handshake_timeout).
         with_handshake_timeout: handshake_timeout: Option<Duration>;
+        /// Sets [`max_redirects`](Policy::max_redirects).
+        with_max_redirects: max_redirects: u32;
     }
 
     /// The deadline of an opening request: [`handshake_timeout`](Policy::handshake_timeout),
@@ -294,6 +305,38 @@ pub struct StreamState {
     pub reconnects: u32,
 }
 
+/// Where a redirect's `Location` points, as the transport classified it against the URI of
+/// the request it answers.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum RedirectTarget {
+    /// The same origin (scheme, host, port): `uri` is the `Location` resolved against the
+    /// request's URI; `shown`, sanitized, for an error.
+    SameOrigin {
+        /// Where the request would go again.
+        uri: http::Uri,
+        /// The `Location`, sanitized.
+        shown: Arc<str>,
+    },
+    /// Another origin: the `Location`, sanitized.
+    OtherOrigin(Arc<str>),
+    /// A `Location` that is not a URI the client can follow, sanitized.
+    Unparsable(Arc<str>),
+    /// No `Location` header.
+    Missing,
+}
+
+impl RedirectTarget {
+    /// The `Location`, sanitized, if there was one.
+    pub fn shown(&self) -> Option<Arc<str>> {
+        match self {
+            RedirectTarget::SameOrigin { shown, .. } => Some(shown.clone()),
+            RedirectTarget::OtherOrigin(s) | RedirectTarget::Unparsable(s) => Some(s.clone()),
+            RedirectTarget::Missing => None,
+        }
+    }
+}
+
 /// What happened: a failure classified by a transport or by the session, the input of the
 /// table.
 #[derive(Clone, Debug, PartialEq)]
@@ -315,6 +358,19 @@ pub enum Failure {
         challenge: Option<http::HeaderValue>,
         /// An OAuth flow is configured (the session says: the transport does not know).
         authorizer: bool,
+    },
+    /// A 3xx answer: a redirect.
+    Redirect {
+        /// What the exchange was for.
+        kind: ExchangeKind,
+        /// Its status.
+        status: StatusCode,
+        /// Where it points.
+        target: RedirectTarget,
+        /// How many redirects this exchange followed before it.
+        hops: u32,
+        /// The method it carried (for a warning).
+        method: Arc<str>,
     },
     /// A failure status's body (or as much as was read of it): what fails with it.
     ErrorBody {
@@ -481,6 +537,12 @@ pub enum Effect {
     /// Authorization is needed: the OAuth flow takes the challenge; the request (and every
     /// later one) waits for its token and goes again once, or fails with its error.
     Authorize,
+    /// Send the exchange again, the same method, headers and body, to this URI (a 307 or 308
+    /// to the same origin).
+    Redirect {
+        /// Where.
+        to: http::Uri,
+    },
     /// Nothing to do (the answer to a `DELETE`, a GET stream that is not resumable).
     Ignore,
 }
@@ -510,6 +572,13 @@ impl Policy {
                 }
                 self.status(*kind, *status, *carried_session, method, www_authenticate)
             }
+            Failure::Redirect {
+                kind,
+                status,
+                target,
+                hops,
+                method,
+            } => self.redirect(*kind, *status, target, *hops, method),
             Failure::ErrorBody { scope, error } => match (scope, error.rpc.as_ref()) {
                 (Scope::Session, _) => FailSession(SessionError::Http(error.clone())),
                 (Scope::Request, Some(rpc)) if typed(rpc).is_some() => {
@@ -666,6 +735,59 @@ impl Policy {
                 ProtocolError::InvalidInitializeResult(e.clone()),
             )),
             Failure::NotModern(why) => FailSession(SessionError::NotModern(why.clone())),
+        }
+    }
+
+    /// The redirect rows: a 307 or 308 to the same origin is followed, at most
+    /// `max_redirects` times; any other is a typed error naming the `Location`, of the scope
+    /// a failure status of that exchange has.
+    fn redirect(
+        &self,
+        kind: ExchangeKind,
+        status: StatusCode,
+        target: &RedirectTarget,
+        hops: u32,
+        method: &str,
+    ) -> Effect {
+        use Effect::*;
+        let keeps_the_request = matches!(status.as_u16(), 307 | 308);
+        let reason = match target {
+            _ if !keeps_the_request => RedirectRefusal::Status,
+            RedirectTarget::Missing => RedirectRefusal::Missing,
+            RedirectTarget::Unparsable(_) => RedirectRefusal::Unparsable,
+            RedirectTarget::OtherOrigin(_) => RedirectRefusal::OtherOrigin,
+            RedirectTarget::SameOrigin { .. } if hops >= self.max_redirects => {
+                RedirectRefusal::TooMany {
+                    limit: self.max_redirects,
+                }
+            }
+            RedirectTarget::SameOrigin { uri, .. } => {
+                return match kind {
+                    // Never: the flow's requests are not redirected, and a DELETE's answer
+                    // does not matter.
+                    ExchangeKind::Auth | ExchangeKind::Delete => Ignore,
+                    _ => Redirect { to: uri.clone() },
+                };
+            }
+        };
+        let error = Arc::new(RedirectError {
+            status,
+            location: target.shown(),
+            reason,
+        });
+        match kind {
+            ExchangeKind::Initialize | ExchangeKind::Discover => {
+                FailSession(SessionError::Redirect(error))
+            }
+            ExchangeKind::Request | ExchangeKind::Resume => {
+                FailRequest(RequestError::Redirect(error))
+            }
+            ExchangeKind::Notification => Warn(Warning::NotificationRejected {
+                method: method.to_owned(),
+                status,
+            }),
+            ExchangeKind::ServerStream => Warn(Warning::ServerStreamRejected { status }),
+            ExchangeKind::Delete | ExchangeKind::Auth => Ignore,
         }
     }
 
@@ -1323,6 +1445,155 @@ mod tests {
         assert_eq!(
             challenged(Request, 403, r#"Bearer error="invalid_token""#, true),
             read(Scope::Request)
+        );
+    }
+
+    fn redirect(kind: ExchangeKind, code: u16, target: RedirectTarget, hops: u32) -> Effect {
+        Policy::default().effect(&Failure::Redirect {
+            kind,
+            status: S::from_u16(code).unwrap(),
+            target,
+            hops,
+            method: "m".into(),
+        })
+    }
+
+    fn same_origin() -> RedirectTarget {
+        RedirectTarget::SameOrigin {
+            uri: "http://h/next".parse().unwrap(),
+            shown: "/next".into(),
+        }
+    }
+
+    fn refused(code: u16, location: Option<&str>, reason: RedirectRefusal) -> Arc<RedirectError> {
+        Arc::new(RedirectError {
+            status: S::from_u16(code).unwrap(),
+            location: location.map(Into::into),
+            reason,
+        })
+    }
+
+    #[test]
+    fn row_a_307_or_308_to_the_same_origin_is_followed_within_bounds() {
+        let to: http::Uri = "http://h/next".parse().unwrap();
+        for code in [307, 308] {
+            for kind in [
+                Initialize,
+                Discover,
+                Request,
+                Resume,
+                Notification,
+                ServerStream,
+            ] {
+                for hops in 0..5 {
+                    assert_eq!(
+                        redirect(kind, code, same_origin(), hops),
+                        Effect::Redirect { to: to.clone() },
+                        "{code} {kind:?} {hops}"
+                    );
+                }
+            }
+            // The flow's requests and the DELETE are never redirected.
+            for kind in [Auth, Delete] {
+                assert_eq!(redirect(kind, code, same_origin(), 0), Effect::Ignore);
+            }
+            // The sixth is one too many.
+            let too_many = refused(code, Some("/next"), RedirectRefusal::TooMany { limit: 5 });
+            assert_eq!(
+                redirect(Request, code, same_origin(), 5),
+                Effect::FailRequest(RequestError::Redirect(too_many.clone()))
+            );
+            assert_eq!(
+                redirect(Initialize, code, same_origin(), 5),
+                Effect::FailSession(SessionError::Redirect(too_many))
+            );
+        }
+        let none = Policy::default()
+            .with_max_redirects(0)
+            .effect(&Failure::Redirect {
+                kind: Request,
+                status: S::TEMPORARY_REDIRECT,
+                target: same_origin(),
+                hops: 0,
+                method: "m".into(),
+            });
+        assert!(matches!(
+            none,
+            Effect::FailRequest(RequestError::Redirect(_))
+        ));
+    }
+
+    #[test]
+    fn row_any_other_redirect_is_a_typed_error_naming_the_location() {
+        // 301, 302, 303 (and any other 3xx) would change the method or drop the body.
+        for code in [300, 301, 302, 303, 304, 305] {
+            let e = refused(code, Some("/next"), RedirectRefusal::Status);
+            assert_eq!(
+                redirect(Request, code, same_origin(), 0),
+                Effect::FailRequest(RequestError::Redirect(e.clone())),
+                "{code}"
+            );
+            assert_eq!(
+                redirect(Resume, code, same_origin(), 0),
+                Effect::FailRequest(RequestError::Redirect(e.clone()))
+            );
+            for kind in [Initialize, Discover] {
+                assert_eq!(
+                    redirect(kind, code, same_origin(), 0),
+                    Effect::FailSession(SessionError::Redirect(e.clone()))
+                );
+            }
+            assert_eq!(
+                redirect(Notification, code, same_origin(), 0),
+                Effect::Warn(Warning::NotificationRejected {
+                    method: "m".into(),
+                    status: S::from_u16(code).unwrap()
+                })
+            );
+            assert_eq!(
+                redirect(ServerStream, code, same_origin(), 0),
+                Effect::Warn(Warning::ServerStreamRejected {
+                    status: S::from_u16(code).unwrap()
+                })
+            );
+        }
+        for code in [307, 308] {
+            let other = RedirectTarget::OtherOrigin("http://evil/mcp".into());
+            assert_eq!(
+                redirect(Request, code, other, 0),
+                Effect::FailRequest(RequestError::Redirect(refused(
+                    code,
+                    Some("http://evil/mcp"),
+                    RedirectRefusal::OtherOrigin
+                )))
+            );
+            assert_eq!(
+                redirect(Request, code, RedirectTarget::Missing, 0),
+                Effect::FailRequest(RequestError::Redirect(refused(
+                    code,
+                    None,
+                    RedirectRefusal::Missing
+                )))
+            );
+            let bad = RedirectTarget::Unparsable("ht tp://".into());
+            assert_eq!(
+                redirect(Initialize, code, bad, 0),
+                Effect::FailSession(SessionError::Redirect(refused(
+                    code,
+                    Some("ht tp://"),
+                    RedirectRefusal::Unparsable
+                )))
+            );
+        }
+        let e = refused(
+            302,
+            Some("https://other.example/login?…"),
+            RedirectRefusal::Status,
+        );
+        assert_eq!(
+            RequestError::Redirect(e).to_string(),
+            "HTTP 302 Found redirect to https://other.example/login?… not followed: only 307 \
+             and 308 keep the method and body of the request"
         );
     }
 }

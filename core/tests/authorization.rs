@@ -330,3 +330,46 @@ fn the_client_credentials_grant_needs_a_pre_registered_client() {
     let config = AuthConfig::new(REDIRECT).client_credentials(true);
     assert!(mcpwire_core::auth::Flow::new(config).is_err());
 }
+
+/// The flow's own requests are never redirected, not even a 307 to the same origin (the
+/// session's redirect rows are for MCP exchanges): the held request fails with the flow's
+/// `Redirected`, and nothing is sent to the `Location`.
+#[test]
+fn a_307_to_the_flows_metadata_request_is_not_followed_even_to_the_same_origin() {
+    let mut h = Harness::http_with(with_oauth());
+    h.ready_http();
+    let id = h.request("tools/list");
+    let x = post_of(&h.sent(), id).exchange;
+    challenge(&mut h, x, 401, "");
+    let sent = h.sent();
+    let prm = sent
+        .iter()
+        .find(|s| s.uri == PRM)
+        .expect("the metadata request");
+    assert_eq!(prm.kind, ExchangeKind::Auth);
+    h.head(
+        prm.exchange,
+        307,
+        &[("location", "http://127.0.0.1:9/.well-known/elsewhere")],
+    );
+    h.end(prm.exchange);
+    let after = h.sent();
+    assert!(
+        after
+            .iter()
+            .all(|s| !s.uri.to_string().contains("elsewhere")),
+        "{after:?}"
+    );
+    let done = responses(&h.events());
+    let failed = done.iter().find(|(r, _)| *r == id);
+    let Some((_, Err(RequestError::Auth(e)))) = failed else {
+        panic!("{done:?}");
+    };
+    assert!(
+        matches!(
+            **e,
+            mcpwire_core::auth::Error::Redirected { status: 307, .. }
+        ),
+        "{e:?}"
+    );
+}

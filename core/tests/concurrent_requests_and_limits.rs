@@ -4,7 +4,7 @@
 
 mod support;
 
-use mcpwire_core::{ExchangeId, RequestError};
+use mcpwire_core::{ExchangeId, Policy, RequestError};
 use support::*;
 
 #[test]
@@ -124,10 +124,33 @@ fn a_sent_request_keeps_its_params_only_if_it_may_be_sent_again() {
         );
         h.session.retained_bytes() - before
     };
+    // With redirects followed (the default), the transport keeps a copy of the request as
+    // sent until its answer's head, to send it again to a 307's or 308's `Location`; the
+    // session itself keeps no params: once the head is in, the request holds nothing.
     let mut plain = Harness::http();
     plain.ready_http();
+    let before = plain.session.retained_bytes();
+    plain.request_with("tools/call", Some(big.clone()), Default::default());
+    let sent = plain.sent();
+    let kept = plain.session.retained_bytes() - before;
+    assert!(
+        (100_000..102_000).contains(&kept),
+        "2025 era: one copy kept until the head: {kept}"
+    );
+    plain.sse_head(sent[0].exchange);
+    let kept = plain.session.retained_bytes() - before;
+    assert!(
+        kept < 1_000,
+        "2025 era: {kept} bytes kept once the head is in"
+    );
+    let mut plain =
+        Harness::http_with(legacy().with_policy(Policy::default().with_max_redirects(0)));
+    plain.ready_http();
     let kept = held(&mut plain);
-    assert!(kept < 1_000, "2025 era: {kept} bytes kept once sent");
+    assert!(
+        kept < 1_000,
+        "2025 era, no redirects: {kept} bytes kept once sent"
+    );
 
     let mut modern_http = Harness::http_with(modern());
     modern_http.ready_modern_http();

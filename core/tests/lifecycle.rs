@@ -165,10 +165,17 @@ fn any_non_2xx_on_initialize_fails_the_session_and_the_queued_requests_with_it()
         let events = h.events();
         assert!(!events.iter().any(|e| matches!(e, Event::Ready)), "{code}");
         let error = assert_session_failed(&events, &ids);
-        let SessionError::Http(e) = &error else {
-            panic!("{code}: {error:?}")
-        };
-        assert_eq!((e.status.as_u16(), e.body.as_str()), (code, "nope"));
+        match &error {
+            // A redirect is refused with its own typed error (`redirects.rs`), not an excerpt.
+            SessionError::Redirect(e) if code == 301 => {
+                assert_eq!(e.status.as_u16(), code);
+                assert_eq!(e.reason, mcpwire_core::RedirectRefusal::Status);
+            }
+            SessionError::Http(e) => {
+                assert_eq!((e.status.as_u16(), e.body.as_str()), (code, "nope"));
+            }
+            _ => panic!("{code}: {error:?}"),
+        }
         assert!(h.sent().is_empty(), "{code}: nothing queued is sent");
         h.assert_permanently_failed(&error);
     }

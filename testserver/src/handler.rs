@@ -63,7 +63,7 @@ pub(crate) async fn handle(
     };
     shared.lock().record(record);
     let path = parts.uri.path();
-    if listener != shared.addr || path != "/mcp" {
+    if listener != shared.addr || (path != "/mcp" && path != crate::MOVED_PATH) {
         let query = parts.uri.query().unwrap_or_default();
         let (method, headers) = (&parts.method, &parts.headers);
         let answer = oauth::serve(&shared, listener, method, path, query, headers, &body);
@@ -121,6 +121,14 @@ pub(crate) async fn handle(
                 {
                     reply.headers_mut().insert(name, value);
                 }
+            }
+            reply
+        }
+        Some(Fault::Redirect { status, location }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::TEMPORARY_REDIRECT);
+            let mut reply = empty(status);
+            if let Some(v) = location.and_then(|l| HeaderValue::try_from(l).ok()) {
+                reply.headers_mut().insert(hyper::header::LOCATION, v);
             }
             reply
         }

@@ -124,6 +124,16 @@ pub enum Fault {
         /// Extra response headers, e.g. `("Retry-After", "1")`.
         headers: Vec<(String, String)>,
     },
+    /// Answer this redirect status (301, 302, 303, 307, 308, ...) with this `Location` (none
+    /// if `None`) and an empty body. [`MOVED_PATH`] serves the MCP endpoint too, so a redirect
+    /// there (or to `/mcp` itself) can be followed; another [`TestServer`]'s
+    /// [`url`](TestServer::url) is another origin.
+    Redirect {
+        /// The status code.
+        status: u16,
+        /// The `Location` header, verbatim.
+        location: Option<String>,
+    },
     /// Answer 202 Accepted with an empty body, even to a request.
     Accepted,
     /// Answer 200 `text/event-stream`, send one `notifications/message` event, then keep the
@@ -279,6 +289,10 @@ impl RequestRecord {
         params.into_iter().find(|(n, _)| n == name).map(|(_, v)| v)
     }
 }
+
+/// A second path of the MCP endpoint, the same as `/mcp` (the same session, rules and
+/// records): where a [`Fault::Redirect`] to the same origin may point.
+pub const MOVED_PATH: &str = "/moved/mcp";
 
 /// How many [`RequestRecord`]s the server keeps: the last ones only.
 pub const MAX_REQUEST_RECORDS: usize = 10_000;

@@ -65,7 +65,8 @@ pub trait Child: Send {
 ///     .current_dir("/tmp");
 /// let target = Target::from(command);
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// `Debug` shows the names of `env`, never the values (they are often secrets).
+#[derive(Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Command {
     /// The program.
@@ -76,6 +77,22 @@ pub struct Command {
     pub env: Vec<(String, String)>,
     /// The directory to run it in (default: the client's).
     pub current_dir: Option<std::path::PathBuf>,
+}
+
+impl fmt::Debug for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let env: Vec<String> = self
+            .env
+            .iter()
+            .map(|(k, _)| format!("{k}=<redacted>"))
+            .collect();
+        f.debug_struct("Command")
+            .field("program", &self.program)
+            .field("args", &self.args)
+            .field("env", &env)
+            .field("current_dir", &self.current_dir)
+            .finish()
+    }
 }
 
 impl Command {

@@ -430,6 +430,7 @@ pub(crate) fn handshake_failure(e: RequestError) -> SessionError {
             SessionError::UnsupportedProtocolVersion(supported.join(", ").into())
         }
         RequestError::Auth(e) => SessionError::Auth(e),
+        RequestError::Redirect(e) => SessionError::Redirect(e),
         RequestError::Cancelled
         | RequestError::TooManyRequests { .. }
         | RequestError::Removed { .. }

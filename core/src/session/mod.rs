@@ -302,6 +302,7 @@ impl Session {
             max_message: config.policy.max_message_size,
             max_line: config.policy.max_sse_line,
             max_exchanges: config.policy.max_concurrent_exchanges,
+            follow_redirects: config.policy.max_redirects > 0,
         };
         let http = Http::new(endpoint, config.headers.clone(), limits);
         Session::new(now, Transport::Http(http), config)
@@ -1216,6 +1217,11 @@ impl Session {
             Effect::NoServerStream => {
                 if let Transport::Http(h) = &mut self.transport {
                     h.no_server_stream(exchange);
+                }
+            }
+            Effect::Redirect { to } => {
+                if let (Transport::Http(h), Some(x)) = (&mut self.transport, exchange) {
+                    h.redirect(x, to);
                 }
             }
             Effect::Ignore => {

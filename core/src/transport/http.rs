@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ::http::header::{
-    HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE,
+    HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE,
 };
 use ::http::{HeaderMap, Method, StatusCode, Uri};
 
@@ -19,7 +19,7 @@ use crate::error::{HttpError, TransportError, TransportErrorKind};
 use crate::input::ExchangeId;
 use crate::jsonrpc::{self, Decoded, Message};
 use crate::output::{RequestId, Transmit};
-use crate::policy::{ExchangeKind, Failure, Scope, StreamState};
+use crate::policy::{ExchangeKind, Failure, RedirectTarget, Scope, StreamState};
 use crate::session::excerpt;
 use crate::sse::{SseDecoder, SseLimits};
 
@@ -39,6 +39,9 @@ pub(crate) struct Limits {
     pub(crate) max_line: usize,
     /// At most this many exchanges open.
     pub(crate) max_exchanges: usize,
+    /// A redirect may be followed: an exchange keeps a copy of its request until its answer's
+    /// head.
+    pub(crate) follow_redirects: bool,
 }
 
 /// What the session knows of Streamable HTTP.
@@ -122,6 +125,18 @@ struct Exchange {
     news: bool,
     /// The OAuth flow's request it carries.
     auth: Option<crate::auth::RequestId>,
+    /// A copy of the request as handed to the adapter, to send again if a redirect is
+    /// followed: kept until the answer's head (only a redirect needs it), and not at all for
+    /// the OAuth flow's requests and the `DELETE` (never redirected) or when the policy
+    /// follows no redirect.
+    sent: Option<Box<::http::Request<Vec<u8>>>>,
+    /// How many redirects led to this exchange.
+    hops: u32,
+}
+
+/// Whether an exchange of this kind may be redirected (and so keeps a copy of its request).
+fn redirectable(kind: ExchangeKind) -> bool {
+    !matches!(kind, ExchangeKind::Auth | ExchangeKind::Delete)
 }
 
 /// Hashes the ids the session allocates itself (in order, never chosen by a server, so no
@@ -280,7 +295,8 @@ impl Http {
                     _ => 0,
                 };
                 let waiting = x.waiting.as_deref().map_or(0, request_size);
-                per_exchange + x.method.len() + body + waiting
+                let sent = x.sent.as_deref().map_or(0, request_size);
+                per_exchange + x.method.len() + body + waiting + sent
             })
             .sum();
         let happened: usize = self.happened.iter().map(happened_size).sum();
@@ -426,6 +442,11 @@ impl Http {
         req
     }
 
+    /// Whether an exchange of `kind` keeps a copy of its request for a redirect.
+    fn keeps_sent(&self, kind: ExchangeKind) -> bool {
+        self.limits.follow_redirects && redirectable(kind)
+    }
+
     /// Hands an exchange to the adapter, or queues it behind the ones open.
     fn start(
         &mut self,
@@ -446,6 +467,8 @@ impl Http {
             body: Body::AwaitingHead,
             news: false,
             auth: None,
+            sent: (free && self.keeps_sent(kind)).then(|| Box::new(req.clone())),
+            hops: 0,
         };
         self.exchanges.insert(id, exchange);
         if let Some(r) = request {
@@ -514,6 +537,9 @@ impl Http {
             };
             self.queued_bytes -= req.body().len();
             self.open += 1;
+            if self.limits.follow_redirects && redirectable(x.kind) {
+                x.sent = Some(req.clone());
+            }
             self.happened.push_back(Happened::Transmit(Transmit::Http {
                 exchange: id,
                 kind: x.kind,
@@ -616,6 +642,24 @@ impl Http {
             }));
             return;
         }
+        if status.is_redirection() {
+            // Resolved against the URI this exchange went to (after earlier redirects).
+            let base = x.sent.as_deref().map_or(&self.endpoint, |r| r.uri());
+            let target = redirect_target(base, headers.get(LOCATION));
+            x.body = Body::Discard;
+            let failure = Failure::Redirect {
+                kind: x.kind,
+                status,
+                target,
+                hops: x.hops,
+                method: x.method.clone(),
+            };
+            let request = x.request;
+            self.fail(failure, request, Some(exchange));
+            return;
+        }
+        // Only a redirect would send the request again.
+        x.sent = None;
         if !status.is_success() {
             let www_authenticate = headers
                 .get(WWW_AUTHENTICATE)
@@ -995,6 +1039,34 @@ impl Http {
         }
     }
 
+    /// The session's answer to a redirect it follows: the exchange is dropped and its request
+    /// goes again, the same method, headers and body, to `to` (the same origin), counting
+    /// the hop.
+    pub(crate) fn redirect(&mut self, exchange: ExchangeId, to: Uri) {
+        self.purge(exchange);
+        let Some(x) = self.remove(exchange, true) else {
+            return;
+        };
+        let Some(mut req) = x.sent else {
+            // Unreachable: every exchange that may be redirected keeps its request.
+            let error = TransportError::new(TransportErrorKind::Reset, "the redirect was lost");
+            return self.fail(
+                Failure::ExchangeFailed {
+                    kind: x.kind,
+                    method: x.method,
+                    error,
+                },
+                x.request,
+                None,
+            );
+        };
+        *req.uri_mut() = to;
+        let id = self.start(x.kind, x.request, x.method, *req);
+        if let Some(n) = self.exchanges.get_mut(&id) {
+            n.hops = x.hops.saturating_add(1);
+        }
+    }
+
     /// The server offers no GET stream: not asked again.
     pub(crate) fn no_server_stream(&mut self, exchange: Option<ExchangeId>) {
         if let Some(x) = exchange {
@@ -1027,6 +1099,97 @@ fn settle(r: &mut Resume, news: bool, new_id: bool, last: Option<String>, retry:
     if let Some(ms) = retry {
         r.retry = Some(Duration::from_millis(ms));
     }
+}
+
+/// Where a redirect's `Location` points, against `base`, the URI the redirected request went
+/// to: an absolute URI, a network-path (`//host/...`), an absolute path, a query or a relative
+/// path. A `Location` of the same origin with user information is not followed.
+fn redirect_target(base: &Uri, location: Option<&HeaderValue>) -> RedirectTarget {
+    let Some(location) = location else {
+        return RedirectTarget::Missing;
+    };
+    let shown: Arc<str> = sanitize_location(location.as_bytes()).into();
+    let Ok(raw) = location.to_str() else {
+        return RedirectTarget::Unparsable(shown);
+    };
+    let raw = raw.trim();
+    let raw = raw.split('#').next().unwrap_or("");
+    let (Some(scheme), Some(authority)) = (base.scheme_str(), base.authority()) else {
+        return RedirectTarget::Unparsable(shown);
+    };
+    let has_scheme = raw.split_once(':').is_some_and(|(s, _)| {
+        s.starts_with(|c: char| c.is_ascii_alphabetic())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    });
+    let absolute = if has_scheme {
+        raw.to_owned()
+    } else if raw.starts_with("//") {
+        format!("{scheme}:{raw}")
+    } else if raw.starts_with('/') {
+        format!("{scheme}://{authority}{raw}")
+    } else if raw.starts_with('?') {
+        format!("{scheme}://{authority}{}{raw}", base.path())
+    } else if raw.is_empty() {
+        return RedirectTarget::Unparsable(shown);
+    } else {
+        let path = base.path();
+        let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+        let dir = if dir.is_empty() { "/" } else { dir };
+        format!("{scheme}://{authority}{dir}{raw}")
+    };
+    let Ok(uri) = Uri::try_from(absolute) else {
+        return RedirectTarget::Unparsable(shown);
+    };
+    let Some(to) = uri.authority() else {
+        return RedirectTarget::Unparsable(shown);
+    };
+    let port = |u: &Uri| {
+        u.port_u16().or(match u.scheme_str() {
+            Some(s) if s.eq_ignore_ascii_case("https") => Some(443),
+            Some(s) if s.eq_ignore_ascii_case("http") => Some(80),
+            _ => None,
+        })
+    };
+    let same = uri
+        .scheme_str()
+        .zip(base.scheme_str())
+        .is_some_and(|(a, b)| a.eq_ignore_ascii_case(b))
+        && to.host().eq_ignore_ascii_case(authority.host())
+        && port(&uri) == port(base);
+    if same && to.as_str().contains('@') {
+        // User information in a redirect is a credential the request never had.
+        RedirectTarget::Unparsable(shown)
+    } else if same {
+        RedirectTarget::SameOrigin { uri, shown }
+    } else {
+        RedirectTarget::OtherOrigin(shown)
+    }
+}
+
+/// A `Location` as an error may show it: without user information, query or fragment (any
+/// may carry a credential; a query cut off is shown as `?…`), escaped, capped.
+fn sanitize_location(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.trim();
+    let (text, cut) = match text.find(['?', '#']) {
+        Some(i) => (&text[..i], text[i..].starts_with('?')),
+        None => (text, false),
+    };
+    let mut out = match text.find("//") {
+        Some(i) => {
+            let (head, rest) = text.split_at(i + 2);
+            let end = rest.find('/').unwrap_or(rest.len());
+            let (authority, path) = rest.split_at(end);
+            let host = authority.rsplit('@').next().unwrap_or("");
+            format!("{head}{host}{path}")
+        }
+        None => text.to_owned(),
+    };
+    if cut {
+        out.push_str("?…");
+    }
+    excerpt(out.as_bytes(), HttpError::EXCERPT)
 }
 
 fn request_size(req: &::http::Request<Vec<u8>>) -> usize {
