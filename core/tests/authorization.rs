@@ -373,3 +373,49 @@ fn a_307_to_the_flows_metadata_request_is_not_followed_even_to_the_same_origin()
         "{e:?}"
     );
 }
+
+/// Two requests in flight with a token the server has just stopped taking: the first
+/// challenge gets a new token; the second request's challenge, which was on its way
+/// meanwhile, does not start the flow again — the request goes again with the new token.
+#[test]
+fn a_challenge_to_a_request_sent_with_a_replaced_token_replays_it_with_no_new_flow() {
+    let mut h = Harness::http_with(with_oauth());
+    let init = h.sent().remove(0);
+    challenge(&mut h, init.exchange, 401, "");
+    let url = discover(&mut h);
+    user_and_token(&mut h, &url, "tok-1");
+    let again = h.sent();
+    h.requeue(again);
+    h.ready_http();
+    let a = h.request("tools/list");
+    let b = h.request("prompts/list");
+    let sent = h.sent();
+    let (xa, xb) = (post_of(&sent, a).exchange, post_of(&sent, b).exchange);
+    assert_eq!(
+        header(post_of(&sent, b), "authorization"),
+        Some("Bearer tok-1")
+    );
+    // The first challenge: a new authorization, a new token.
+    challenge(&mut h, xa, 401, "");
+    let url = discover(&mut h);
+    user_and_token(&mut h, &url, "tok-2");
+    let replayed = h.sent();
+    assert_eq!(replayed.len(), 1, "{replayed:?}");
+    assert_eq!(header(&replayed[0], "authorization"), Some("Bearer tok-2"));
+    // The second's challenge arrives now: it goes again at once, with tok-2, and nothing else
+    // is sent (no metadata, no token request, no user step).
+    challenge(&mut h, xb, 401, "");
+    let outputs = h.take();
+    assert!(
+        !outputs.iter().any(|o| matches!(
+            o,
+            Output::Random(_) | Output::Event(Event::Authorize { .. })
+        )),
+        "{outputs:?}"
+    );
+    h.outputs = outputs;
+    let sent = h.sent();
+    assert_eq!(sent.len(), 1, "only the request again: {sent:?}");
+    assert_eq!(sent[0].body["id"], b.0);
+    assert_eq!(header(&sent[0], "authorization"), Some("Bearer tok-2"));
+}

@@ -288,6 +288,9 @@ pub struct Session {
     auth: Option<Box<crate::auth::Flow>>,
     /// The flow is running: requests wait for its token.
     authorizing: bool,
+    /// How many tokens the flow has given: a request sent with an older one that meets a
+    /// challenge goes again with the newer one, with no new flow.
+    token_generation: u64,
     /// The requests waiting for the flow's token, in the order they met the challenge.
     held: Vec<RequestId>,
     /// The held requests are going again with the token just got: none starts a refresh
@@ -341,6 +344,7 @@ impl Session {
             next_input: 0,
             auth: None,
             authorizing: false,
+            token_generation: 0,
             held: Vec::new(),
             replaying: false,
         };
@@ -902,6 +906,7 @@ impl Session {
             input: None,
             listen: None,
             auth_replays: 0,
+            token_generation: 0,
             reconnecting: false,
         });
         self.timers
@@ -946,6 +951,11 @@ impl Session {
         let keep_params =
             kind != ExchangeKind::Request || self.lifecycle.is_modern() || self.auth.is_some();
         self.requests.mark_sent(id, keep_params);
+        if self.auth.is_some() {
+            if let Some(p) = self.requests.get_mut(id) {
+                p.token_generation = self.token_generation;
+            }
+        }
         self.send_message(kind, Some(id), method, body, headers);
     }
 
@@ -1418,6 +1428,28 @@ impl Session {
         if let Some(x) = exchange {
             h.abort(x);
         }
+        // Sent with a token the flow has replaced since (it met the challenge that got the
+        // new one, while it was on its way): it goes again with the new token, and the flow
+        // is not asked again — one refresh for every request that was in flight.
+        let stale = request
+            .and_then(|id| self.requests.get(id))
+            .is_some_and(|p| p.token_generation < self.token_generation && p.auth_replays < 3);
+        if let (Some(id), true, false) = (request, stale, self.authorizing) {
+            h.detach(id);
+            self.requests.unsend(id);
+            let early = match self.requests.get_mut(id) {
+                Some(p) => {
+                    p.auth_replays += 1;
+                    p.owner == Owner::App && !self.lifecycle.is_ready()
+                }
+                None => return,
+            };
+            match early {
+                true => self.early.push(Early::Request(id)),
+                false => self.dispatch(id, None),
+            }
+            return self.pump(now);
+        }
         let mut headers = ::http::HeaderMap::new();
         if let Some(c) = challenge {
             headers.insert(::http::header::WWW_AUTHENTICATE, c.clone());
@@ -1481,6 +1513,7 @@ impl Session {
     /// The flow has a token: the requests that waited go again with it, in order.
     fn authorized(&mut self, now: Instant) {
         self.authorizing = false;
+        self.token_generation += 1;
         if let (Some(flow), Transport::Http(h)) = (&self.auth, &mut self.transport) {
             let header = flow.authorization(h.endpoint());
             let max_body = h.max_auth_body();

@@ -67,6 +67,8 @@ pub(crate) struct Pending {
     pub(crate) listen: Option<Listen>,
     /// How many times it was held for the OAuth flow and sent again with its token.
     pub(crate) auth_replays: u32,
+    /// Which of the flow's tokens it was last sent with (the session's count of them).
+    pub(crate) token_generation: u64,
     /// A reconnect timer (resumption, reissue) was set for it: its completion clears it.
     pub(crate) reconnecting: bool,
 }
@@ -246,6 +248,7 @@ mod tests {
             input: None,
             listen: None,
             auth_replays: 0,
+            token_generation: 0,
             reconnecting: false,
         }
     }
