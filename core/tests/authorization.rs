@@ -111,6 +111,20 @@ fn user_and_token(h: &mut Harness, url: &str, token: &str) {
     h.json(sent[0].exchange, 200, &body.to_string());
 }
 
+/// A session whose opening met a 401, authorized with `token`, and is ready.
+fn authorized_and_ready(token: &str) -> Harness {
+    let mut h = Harness::http_with(with_oauth());
+    let init = h.sent().remove(0);
+    challenge(&mut h, init.exchange, 401, "");
+    let url = discover(&mut h);
+    user_and_token(&mut h, &url, token);
+    h.events();
+    let again = h.sent();
+    h.requeue(again);
+    h.ready_http();
+    h
+}
+
 #[test]
 fn a_401_holds_the_request_the_flow_runs_and_the_request_goes_again_with_the_token() {
     let mut h = Harness::http_with(with_oauth());
@@ -153,7 +167,7 @@ fn a_failed_flow_fails_what_it_held_typed_and_the_opening_fails_the_session() {
     let mut h = Harness::http_with(with_oauth());
     let init = h.sent().remove(0);
     challenge(&mut h, init.exchange, 401, "");
-    let url = discover(&mut h);
+    discover(&mut h);
     h.session
         .authorization_redirect(h.now, Err("the user closed the window"));
     let events = h.events();
@@ -169,20 +183,11 @@ fn a_failed_flow_fails_what_it_held_typed_and_the_opening_fails_the_session() {
         closed.to_string().contains("the user closed the window"),
         "{closed}"
     );
-    let _ = url;
 }
 
 #[test]
 fn a_403_insufficient_scope_is_step_up_and_other_requests_wait_for_it() {
-    let mut h = Harness::http_with(with_oauth());
-    let init = h.sent().remove(0);
-    challenge(&mut h, init.exchange, 401, "");
-    let url = discover(&mut h);
-    user_and_token(&mut h, &url, "tok-read");
-    h.events();
-    let again = h.sent();
-    h.requeue(again);
-    h.ready_http();
+    let mut h = authorized_and_ready("tok-read");
     let call = h.request("tools/call");
     let x = h.sent()[0].exchange;
     challenge(
@@ -205,7 +210,13 @@ fn a_403_insufficient_scope_is_step_up_and_other_requests_wait_for_it() {
     for s in &sent {
         assert_eq!(header(s, "authorization"), Some("Bearer tok-write"));
     }
-    let _ = (call, waiting);
+    let mut ids: Vec<_> = sent.iter().filter_map(|s| s.body["id"].as_u64()).collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        [call.0, waiting.0],
+        "the step-up's request and the one that waited"
+    );
 }
 
 #[test]
@@ -217,20 +228,11 @@ fn without_a_flow_a_401_still_ends_the_session_with_the_challenge() {
         h.session.error(),
         Some(SessionError::AuthRequired { www_authenticate: Some(w) }) if w.contains("resource_metadata")
     ));
-    let _ = RequestError::Cancelled;
 }
 
 #[test]
 fn a_failed_flow_fails_the_applications_held_requests_with_a_typed_error() {
-    let mut h = Harness::http_with(with_oauth());
-    let init = h.sent().remove(0);
-    challenge(&mut h, init.exchange, 401, "");
-    let url = discover(&mut h);
-    user_and_token(&mut h, &url, "tok-read");
-    h.events();
-    let again = h.sent();
-    h.requeue(again);
-    h.ready_http();
+    let mut h = authorized_and_ready("tok-read");
     let a = h.request("tools/call");
     let x = h.sent()[0].exchange;
     challenge(
@@ -379,14 +381,7 @@ fn a_307_to_the_flows_metadata_request_is_not_followed_even_to_the_same_origin()
 /// meanwhile, does not start the flow again — the request goes again with the new token.
 #[test]
 fn a_challenge_to_a_request_sent_with_a_replaced_token_replays_it_with_no_new_flow() {
-    let mut h = Harness::http_with(with_oauth());
-    let init = h.sent().remove(0);
-    challenge(&mut h, init.exchange, 401, "");
-    let url = discover(&mut h);
-    user_and_token(&mut h, &url, "tok-1");
-    let again = h.sent();
-    h.requeue(again);
-    h.ready_http();
+    let mut h = authorized_and_ready("tok-1");
     let a = h.request("tools/list");
     let b = h.request("prompts/list");
     let sent = h.sent();

@@ -120,6 +120,13 @@ pub struct ServerCapabilities {
     pub extra: Map<String, Value>,
 }
 
+impl ServerCapabilities {
+    /// The settings of the extension `id` the server declared under `extensions`, if it did.
+    pub fn extension(&self, id: &str) -> Option<&Value> {
+        self.extra.get("extensions")?.as_object()?.get(id)
+    }
+}
+
 /// Parameters of `initialize`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

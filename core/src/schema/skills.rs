@@ -6,7 +6,7 @@ use serde::de::{Deserializer, Error as _};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use super::{Meta, ServerCapabilities};
+use super::Meta;
 
 /// The extension's identifier, under `capabilities.extensions`.
 pub const SKILLS_EXTENSION: &str = "io.modelcontextprotocol/skills";
@@ -14,13 +14,6 @@ pub const SKILLS_EXTENSION: &str = "io.modelcontextprotocol/skills";
 pub const SKILLS_LIST: &str = "skills/list";
 /// One skill's entry, by its URI.
 pub const SKILLS_GET: &str = "skills/get";
-
-impl ServerCapabilities {
-    /// The settings of the extension `id` the server declared under `extensions`, if it did.
-    pub fn extension(&self, id: &str) -> Option<&Value> {
-        self.extra.get("extensions")?.as_object()?.get(id)
-    }
-}
 
 /// One file of a skill as its entry lists it: what a read of it must give.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
