@@ -7,7 +7,27 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-pub use mcpwire_core::auth::{Config as OAuthConfig, Credentials, PreRegistered};
+pub use keys::{KeyError, SigningKey};
+pub use mcpwire_core::auth::{
+    Assertion, AssertionSource, Config as OAuthConfig, Credentials, Grant, IdentityProvider, Key,
+    PreRegistered, Signer,
+};
+
+mod keys;
+
+/// An assertion read from `path` each time the flow needs one (surrounding whitespace
+/// trimmed): a workload identity token that the platform rotates in place (a Kubernetes
+/// projected service account token, a file a CI system writes). A missing or empty file is
+/// the flow's typed [`Error::Assertion`](mcpwire_core::auth::Error::Assertion), naming the
+/// path, never the contents.
+pub fn assertion_file(path: impl Into<PathBuf>) -> Assertion {
+    let path = path.into();
+    Assertion::from_source(move || match std::fs::read_to_string(&path) {
+        Ok(text) if !text.trim().is_empty() => Ok(text.trim().to_owned()),
+        Ok(_) => Err(format!("{} is empty", path.display())),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    })
+}
 
 use crate::runtime::BoxFuture;
 
@@ -204,6 +224,22 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_assertion_file_is_read_each_time_and_its_absence_is_an_error_naming_the_path() {
+        let path = std::env::temp_dir().join(format!("mcpwire-wif-{}", std::process::id()));
+        let source = assertion_file(&path);
+        let e = source.0.assertion().unwrap_err();
+        assert!(e.contains(&path.display().to_string()), "{e}");
+        std::fs::write(&path, "  \n").unwrap();
+        assert!(source.0.assertion().unwrap_err().contains("is empty"));
+        std::fs::write(&path, "eyJ.first.sig\n").unwrap();
+        assert_eq!(source.0.assertion().unwrap(), "eyJ.first.sig");
+        // Rotated in place: the next token request presents the new one.
+        std::fs::write(&path, "eyJ.second.sig").unwrap();
+        assert_eq!(source.0.assertion().unwrap(), "eyJ.second.sig");
+        let _ = std::fs::remove_file(&path);
+    }
 
     #[test]
     fn the_file_store_keeps_credentials_for_the_user_alone() {

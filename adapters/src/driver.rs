@@ -194,7 +194,8 @@ pub(crate) async fn connect(
                 in_flight: HashMap::new(),
             };
             if let Some(oauth) = &settings.oauth {
-                let mut auth = mcpwire_core::Authorization::new(oauth.config.clone());
+                let mut auth =
+                    mcpwire_core::Authorization::new(oauth.config.clone()).at(unix_now());
                 if let Some(stored) = oauth.store.load(&url) {
                     auth = auth.with_credentials(stored, unix_now());
                 }

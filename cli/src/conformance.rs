@@ -67,7 +67,7 @@ pub async fn run(url: &str) -> Result<(), Failure> {
         .timeout(TIMEOUT)
         .revision(revision)
         .handler(AcceptDefaults)
-        .oauth(oauth(&context, &scenario))
+        .oauth(oauth(&context, &scenario)?)
         .connect(url)
         .await
         .map_err(|e| Failure::mcp(format!("connecting to {url}"), e))?;
@@ -194,23 +194,52 @@ async fn skills(client: &Client, scenario: &str) -> Result<(), Failure> {
 const CLIENT_METADATA_URL: &str = "https://conformance-test.local/client-metadata.json";
 
 /// OAuth as the suite drives it: headless, with the scenario's pre-registered client if it
-/// names one.
-fn oauth(context: &Value, scenario: &str) -> mcpwire::auth::OAuth {
-    use mcpwire::auth::{OAuth, OAuthConfig, PreRegistered, UserStep};
+/// names one, and the grant (or DPoP) its extension scenarios test.
+fn oauth(context: &Value, scenario: &str) -> Result<mcpwire::auth::OAuth, Failure> {
+    use mcpwire::auth::{
+        Assertion, Grant, IdentityProvider, Key, OAuth, OAuthConfig, PreRegistered, SigningKey,
+        UserStep,
+    };
+    let text = |name: &str| context[name].as_str().map(str::to_owned);
+    let key_error = |e: mcpwire::auth::KeyError| Failure::Other(e.to_string());
     let mut config = OAuthConfig::new("http://localhost:3000/callback");
     config.client_name = "mcpwire-conformance".into();
     config.client_metadata_url = Some(CLIENT_METADATA_URL.into());
-    if let Some(id) = context["client_id"].as_str() {
+    if let Some(id) = text("client_id") {
         let mut client = PreRegistered::new(id);
-        if let Some(secret) = context["client_secret"].as_str() {
+        if let Some(secret) = text("client_secret") {
             client = client.secret(secret);
         }
-        client.issuer = context["issuer"].as_str().map(str::to_owned);
+        client.issuer = text("issuer");
+        // auth/client-credentials-jwt: private_key_jwt with the scenario's key.
+        if let Some(pem) = text("private_key_pem") {
+            let alg = text("signing_algorithm").unwrap_or_else(|| "ES256".into());
+            let key = SigningKey::from_pem(&pem, &alg).map_err(key_error)?;
+            client = client.key(Key::new(key));
+        }
         config = config.pre_registered(client);
     }
-    // The machine-to-machine extension: the client credentials grant, no user.
-    config.client_credentials = scenario == "auth/client-credentials-basic";
-    OAuth::new(config, UserStep::Headless)
+    config.grant = match scenario {
+        "auth/client-credentials-basic" | "auth/client-credentials-jwt" => Grant::ClientCredentials,
+        "auth/wif-jwt-bearer" => Grant::JwtBearer {
+            assertion: Assertion::fixed(text("valid_jwt").unwrap_or_default()),
+        },
+        "auth/enterprise-managed-authorization" | "auth/cross-app-access-complete-flow" => {
+            let idp = IdentityProvider::new(
+                text("idp_token_endpoint").unwrap_or_default(),
+                Assertion::fixed(text("idp_id_token").unwrap_or_default()),
+            );
+            Grant::IdentityAssertion(match text("idp_client_id") {
+                Some(id) => idp.client(id, None),
+                None => idp,
+            })
+        }
+        _ => Grant::AuthorizationCode,
+    };
+    if scenario.starts_with("auth/dpop") {
+        config = config.dpop(Key::new(SigningKey::generate().map_err(key_error)?));
+    }
+    Ok(OAuth::new(config, UserStep::Headless))
 }
 
 /// Arguments that fit a flat object schema: a value of each property's type.

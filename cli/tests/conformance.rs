@@ -1,29 +1,24 @@
 //! The official MCP conformance suite (`@modelcontextprotocol/conformance`) drives
 //! `mcpwire conformance`:
 //!
-//! - every client scenario that 0.1.16 lists passes, except those in
-//!   `conformance-baseline.yml` (the OAuth extensions only), and each of those still fails, so
-//!   the baseline cannot silently rot;
-//! - every client scenario of 0.2.0-alpha.12 but the six OAuth extensions' (the skills
-//!   extension's included) passes at its default wire and again at `--spec-version 2026-07-28` where it
-//!   exists there, with at least the number of checks that succeed pinned (a pass whose
-//!   checks were SKIPPED fails here).
+//! - every client scenario that 0.1.16 lists passes, with no expected failures (no baseline:
+//!   its OAuth extensions pass too), each with checks that succeeded and none that failed;
+//! - every client scenario of 0.2.0-alpha.12 (the OAuth and skills extensions' included)
+//!   passes at its default wire and again at `--spec-version 2026-07-28` where it exists
+//!   there, with at least the number of checks that succeed pinned (a pass whose checks were
+//!   SKIPPED fails here).
 //!
-//! Scenarios run one at a time (`sse-retry` measures the reconnection delay to ±200 ms);
-//! the baseline's, which fail at the first 401, run a few at once.
+//! Scenarios run one at a time (`sse-retry` measures the reconnection delay to ±200 ms).
 
 mod support;
 
 use std::process::Command;
 use std::sync::Mutex;
-use std::thread;
 use std::time::Duration;
 
 use mcpwire_tests::npm::{self, conformance, path_with_node, CONFORMANCE, CONFORMANCE_ALPHA};
 use support::{run, Run};
 
-/// The expected failures, in the suite's format.
-const BASELINE: &str = include_str!("conformance-baseline.yml");
 /// The scenarios that must pass whatever the suite lists (a guard against an empty list).
 const CORE: [&str; 4] = [
     "initialize",
@@ -33,26 +28,6 @@ const CORE: [&str; 4] = [
 ];
 /// Conformance runs in this file never overlap: `sse-retry` is timing-sensitive.
 static SERIAL: Mutex<()> = Mutex::new(());
-
-/// The scenario names under `client:` in the baseline.
-fn baseline() -> Vec<String> {
-    let mut in_client = false;
-    let mut names = Vec::new();
-    for line in BASELINE.lines() {
-        let line = line.split('#').next().unwrap_or_default().trim_end();
-        if line.is_empty() {
-            continue;
-        }
-        if !line.starts_with(' ') {
-            in_client = line == "client:";
-            continue;
-        }
-        if let (true, Some(name)) = (in_client, line.trim().strip_prefix("- ")) {
-            names.push(name.trim().to_owned());
-        }
-    }
-    names
-}
 
 /// The client scenarios the suite at `version` lists.
 fn client_scenarios(version: &str) -> Vec<String> {
@@ -79,23 +54,6 @@ fn client_scenarios(version: &str) -> Vec<String> {
         .collect()
 }
 
-/// Runs one scenario of the suite at `version` against `mcpwire conformance`.
-fn run_scenario(version: &str, scenario: &str) -> Run {
-    let binary = env!("CARGO_BIN_EXE_mcpwire");
-    assert!(
-        !binary.contains(' '),
-        "the suite splits --command at spaces: {binary}"
-    );
-    let mut command = Command::new(npm::node());
-    command
-        .arg(conformance(version))
-        .args(["client", "--scenario", scenario, "--timeout", "30000"])
-        .arg("--command")
-        .arg(format!("{binary} conformance"))
-        .env("PATH", path_with_node());
-    run(command, Duration::from_secs(120))
-}
-
 /// The end of a run's output, for a failure message.
 fn tail(run: &Run) -> String {
     let text = format!("{}\n{}", run.stdout, run.stderr);
@@ -104,89 +62,51 @@ fn tail(run: &Run) -> String {
 }
 
 #[test]
-fn every_client_scenario_of_0_1_16_passes_except_the_oauth_extensions() {
+fn every_client_scenario_of_0_1_16_passes_with_its_checks_run() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let baseline = baseline();
     let scenarios = client_scenarios(CONFORMANCE);
-    // The OAuth extensions of 0.1.16, not of the specification itself.
-    let extensions = [
-        "auth/client-credentials-jwt",
-        "auth/client-credentials-basic",
-        "auth/cross-app-access-complete-flow",
-    ];
-    for name in &baseline {
-        assert!(
-            extensions.contains(&name.as_str()),
-            "only the OAuth extensions may be in the baseline: {name}"
-        );
-        assert!(
-            scenarios.contains(name),
-            "{name} is in the baseline but the suite has no such scenario"
-        );
-    }
-    for name in CORE {
+    for name in CORE.iter().chain(&OAUTH_EXTENSIONS_0_1_16) {
         assert!(
             scenarios.iter().any(|s| s == name),
             "the suite no longer lists {name}"
         );
     }
-
     let mut report = Vec::new();
-    let mut unexpected = Vec::new();
-    for scenario in scenarios.iter().filter(|s| !baseline.contains(s)) {
-        let run = run_scenario(CONFORMANCE, scenario);
+    let mut wrong = Vec::new();
+    for scenario in &scenarios {
+        let (run, checks) = run_checked(CONFORMANCE, scenario, None);
         report.push(format!(
-            "{:<45} {}",
-            scenario,
-            if run.code == 0 { "pass" } else { "FAIL" }
+            "{scenario:<45} {} SUCCESS, {} FAILURE, {} WARNING, {} SKIPPED (exit {})",
+            checks.success, checks.failure, checks.warning, checks.skipped, run.code
         ));
-        if run.code != 0 {
-            unexpected.push(format!(
-                "=== {scenario} (exit {})\n{}",
+        if run.code != 0 || checks.success == 0 || checks.failure > 0 {
+            wrong.push(format!(
+                "=== {scenario}: {} SUCCESS, failed {:?}, exit {}\n{}",
+                checks.success,
+                checks.failed,
                 run.code,
                 tail(&run)
             ));
         }
     }
-
-    // The baseline's scenarios fail at once: run four at a time.
-    let mut stale = Vec::new();
-    for chunk in baseline.chunks(4) {
-        let runs: Vec<(String, Run)> = thread::scope(|scope| {
-            let handles: Vec<_> = chunk
-                .iter()
-                .map(|s| scope.spawn(move || (s.clone(), run_scenario(CONFORMANCE, s))))
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
-        });
-        for (scenario, run) in runs {
-            let outcome = if run.code == 0 {
-                "PASSES (stale)"
-            } else {
-                "fails, as expected"
-            };
-            report.push(format!("{scenario:<45} {outcome}"));
-            if run.code == 0 {
-                stale.push(scenario);
-            }
-        }
-    }
     eprintln!("conformance {CONFORMANCE}:\n{}", report.join("\n"));
     assert!(
-        unexpected.is_empty(),
+        wrong.is_empty(),
         "scenarios that must pass failed:\n{}",
-        unexpected.join("\n")
-    );
-    assert!(
-        stale.is_empty(),
-        "baseline scenarios now pass; remove them from cli/tests/conformance-baseline.yml: {stale:?}"
+        wrong.join("\n")
     );
 }
 
-/// The client scenarios of 0.2.0-alpha.12 but the extensions', with the revisions each runs at
-/// (its default wire, and 2026-07-28 when it exists there), and the checks that succeed at each
-/// (at least: a scenario whose checks went SKIPPED, which the suite still calls a pass, fails
-/// here). The OAuth extensions' are [`ALPHA_EXTENSIONS`].
+/// The OAuth extension scenarios of 0.1.16 (once its expected failures): they pass.
+const OAUTH_EXTENSIONS_0_1_16: [&str; 3] = [
+    "auth/client-credentials-jwt",
+    "auth/client-credentials-basic",
+    "auth/cross-app-access-complete-flow",
+];
+
+/// The client scenarios of 0.2.0-alpha.12, with the revisions each runs at (its default wire,
+/// and 2026-07-28 when it exists there), and the checks that succeed at each (at least: a
+/// scenario whose checks went SKIPPED, which the suite still calls a pass, fails here).
 const ALPHA_SCENARIOS: &[(&str, u32, Option<u32>)] = &[
     // (scenario, SUCCESS checks at the default wire, at --spec-version 2026-07-28)
     ("initialize", 1, None),
@@ -233,19 +153,19 @@ const ALPHA_SCENARIOS: &[(&str, u32, Option<u32>)] = &[
     ("auth/iss-unexpected", 8, Some(8)),
     ("auth/iss-normalized", 8, Some(8)),
     ("auth/metadata-issuer-mismatch", 3, Some(3)),
-    // The machine-to-machine extension (client credentials, client_secret_basic): the suite
-    // runs it at its default wire only.
+    // The OAuth extensions, at their default wire only (the suite skips extension scenarios
+    // at 2026-07-28 without --force). Machine to machine: client credentials with
+    // client_secret_basic and with a private_key_jwt assertion.
     ("auth/client-credentials-basic", 9, None),
-];
-
-/// The OAuth extension scenarios of 0.2.0-alpha.12 (client credentials, enterprise-managed
-/// authorization, DPoP, workload identity): not part of the specification, and not run here.
-const ALPHA_EXTENSIONS: &[&str] = &[
-    "auth/client-credentials-jwt",
-    "auth/enterprise-managed-authorization",
-    "auth/dpop",
-    "auth/dpop-nonce",
-    "auth/wif-jwt-bearer",
+    ("auth/client-credentials-jwt", 9, None),
+    // The token exchange at the identity provider, then the JWT bearer grant.
+    ("auth/enterprise-managed-authorization", 10, None),
+    // Workload identity: the JWT bearer grant with the platform's token.
+    ("auth/wif-jwt-bearer", 9, None),
+    // DPoP: proofs at the token endpoint and on every MCP request; with the nonce challenges
+    // of both servers (sep-1932-client-as-nonce and -rs-nonce).
+    ("auth/dpop", 12, None),
+    ("auth/dpop-nonce", 14, None),
 ];
 
 /// The checks of one run: how many of each status, from the `checks.json` files `-o` wrote.
@@ -291,17 +211,18 @@ fn read_checks(dir: &std::path::Path) -> Checks {
     checks
 }
 
-/// Runs one scenario of 0.2.0-alpha.12, at `spec` if given, and reads its checks.
-fn run_alpha(scenario: &str, spec: Option<&str>) -> (Run, Checks) {
+/// Runs one scenario of the suite at `version` against `mcpwire conformance`, at `spec` if
+/// given, and reads its checks.
+fn run_checked(version: &str, scenario: &str, spec: Option<&str>) -> (Run, Checks) {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("conformance")
+        .join(format!("conformance-{version}"))
         .join(format!("{}-{}", scenario, spec.unwrap_or("default")));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let binary = env!("CARGO_BIN_EXE_mcpwire");
     let mut command = Command::new(npm::node());
     command
-        .arg(conformance(CONFORMANCE_ALPHA))
+        .arg(conformance(version))
         .args(["client", "--scenario", scenario, "--timeout", "30000"])
         .arg("--command")
         .arg(format!("{binary} conformance"))
@@ -317,15 +238,13 @@ fn run_alpha(scenario: &str, spec: Option<&str>) -> (Run, Checks) {
 }
 
 #[test]
-fn every_client_scenario_of_0_2_0_alpha_12_but_the_oauth_extensions_passes_at_each_revision_with_its_checks_run(
-) {
+fn every_client_scenario_of_0_2_0_alpha_12_passes_at_each_revision_with_its_checks_run() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let listed = client_scenarios(CONFORMANCE_ALPHA);
     let covered: Vec<&str> = ALPHA_SCENARIOS.iter().map(|(s, ..)| *s).collect();
     for s in &listed {
-        let excluded = ALPHA_EXTENSIONS.contains(&s.as_str());
         assert!(
-            excluded || covered.contains(&s.as_str()),
+            covered.contains(&s.as_str()),
             "a new scenario to cover: {s}"
         );
     }
@@ -338,7 +257,7 @@ fn every_client_scenario_of_0_2_0_alpha_12_but_the_oauth_extensions_passes_at_ea
         );
         for (spec, expected) in [(None, Some(*at_default)), (Some("2026-07-28"), *at_2026)] {
             let Some(expected) = expected else { continue };
-            let (run, checks) = run_alpha(scenario, spec);
+            let (run, checks) = run_checked(CONFORMANCE_ALPHA, scenario, spec);
             let wire = spec.unwrap_or("default wire");
             report.push(format!(
                 "{scenario:<40} {wire:<13} {} SUCCESS, {} FAILURE, {} WARNING, {} SKIPPED (exit {})",

@@ -354,8 +354,8 @@ pub enum Failure {
         method: Arc<str>,
         /// The `WWW-Authenticate` header, capped and escaped.
         www_authenticate: Option<Arc<str>>,
-        /// The `WWW-Authenticate` header as sent, for the OAuth flow.
-        challenge: Option<http::HeaderValue>,
+        /// The `WWW-Authenticate` headers as sent and a `DPoP-Nonce`, for the OAuth flow.
+        challenge: Option<Box<http::HeaderMap>>,
         /// An OAuth flow is configured (the session says: the transport does not know).
         authorizer: bool,
     },

@@ -1,8 +1,10 @@
 //! How an authorization flow is set up.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
+use super::jwt::Key;
 use super::token::{AuthMethod, Redacted};
 
 /// How an authorization [`Flow`](super::Flow) is set up: where the user comes back, who the
@@ -52,12 +54,116 @@ pub struct Config {
     /// `/.well-known/oauth-authorization-server`, else `/authorize`, `/token`, `/register`.
     /// Default on.
     pub legacy_discovery: bool,
-    /// Get tokens with the client credentials grant (RFC 6749 §4.4, the
+    /// How tokens are got: the authorization code grant with a user (the default), or one of
+    /// the grants for clients with no user ([`Grant`]).
+    pub grant: Grant,
+    /// Sender-constrained tokens (DPoP, RFC 9449): this key proves every token request and
+    /// every request to the MCP server, and tokens are presented as `DPoP <token>`. An
+    /// authorization server that issues a Bearer token anyway gets it used as one. Default
+    /// none.
+    pub dpop: Option<Key>,
+}
+
+/// How the flow gets tokens. Every grant but the first runs with no user: no PKCE, no
+/// redirect, no user step; a token that expires is fetched again the same way.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub enum Grant {
+    /// The authorization code grant with PKCE: a user authorizes in a browser.
+    #[default]
+    AuthorizationCode,
+    /// The client credentials grant (RFC 6749 §4.4, the
     /// `io.modelcontextprotocol/oauth-client-credentials` extension) for the pre-registered
-    /// client and its secret: for an agent with no user, so no PKCE, no redirect, no user
-    /// step; a token that expires is fetched again the same way. Needs `pre_registered`.
-    /// Default off.
-    pub client_credentials: bool,
+    /// client, with its secret or its [key](PreRegistered::key) (`private_key_jwt`).
+    ClientCredentials,
+    /// The JWT bearer grant (RFC 7523 §2.1) with an assertion from `assertion`: workload
+    /// identity (the `io.modelcontextprotocol/auth/wif` extension), a token the platform
+    /// issued for this workload with the authorization server's issuer as its audience. The
+    /// client authenticates only if it is pre-registered with a secret or key. The flow asks
+    /// the source for a fresh assertion each time it needs a token.
+    JwtBearer {
+        /// Where the assertion comes from.
+        assertion: Assertion,
+    },
+    /// Enterprise-managed authorization (the identity assertion authorization grant, SEP-990):
+    /// the user's identity token from the enterprise identity provider is exchanged there
+    /// (RFC 8693) for an identity assertion (ID-JAG) naming the MCP server's authorization
+    /// server and resource, which the pre-registered client then presents in a JWT bearer
+    /// grant (RFC 7523) at that authorization server.
+    IdentityAssertion(IdentityProvider),
+}
+
+/// The enterprise identity provider of [`Grant::IdentityAssertion`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct IdentityProvider {
+    /// The identity provider's token endpoint, where the token exchange goes.
+    pub token_endpoint: String,
+    /// This client at the identity provider (`client_id` in the exchange), if it has one.
+    pub client_id: Option<String>,
+    /// The client's secret at the identity provider (HTTP Basic), if it has one.
+    pub client_secret: Option<String>,
+    /// The user's identity token (an OpenID Connect ID token), asked for each exchange.
+    pub id_token: Assertion,
+}
+
+impl IdentityProvider {
+    /// The identity provider at `token_endpoint`, with the user's ID token from `id_token`.
+    pub fn new(token_endpoint: impl Into<String>, id_token: Assertion) -> IdentityProvider {
+        IdentityProvider {
+            token_endpoint: token_endpoint.into(),
+            client_id: None,
+            client_secret: None,
+            id_token,
+        }
+    }
+
+    /// This client's id (and secret) at the identity provider.
+    pub fn client(mut self, id: impl Into<String>, secret: Option<String>) -> IdentityProvider {
+        self.client_id = Some(id.into());
+        self.client_secret = secret;
+        self
+    }
+}
+
+/// Gives an assertion (a JWT issued by someone else: a workload identity token, a user's ID
+/// token) when the flow needs one. The adapter crate reads one from a file
+/// (`mcpwire::auth::assertion_file`); a closure is one too.
+pub trait AssertionSource: Send + Sync {
+    /// A current assertion, or why there is none.
+    fn assertion(&self) -> Result<String, String>;
+}
+
+impl<F> AssertionSource for F
+where
+    F: Fn() -> Result<String, String> + Send + Sync,
+{
+    fn assertion(&self) -> Result<String, String> {
+        self()
+    }
+}
+
+/// An [`AssertionSource`] as configurations keep it: shared, never shown.
+#[derive(Clone)]
+pub struct Assertion(pub Arc<dyn AssertionSource>);
+
+impl Assertion {
+    /// This assertion, every time (for a token that outlives the client, or a test).
+    pub fn fixed(assertion: impl Into<String>) -> Assertion {
+        let assertion = assertion.into();
+        Assertion(Arc::new(move || Ok(assertion.clone())))
+    }
+
+    /// Asks `source` each time.
+    pub fn from_source(source: impl AssertionSource + 'static) -> Assertion {
+        Assertion(Arc::new(source))
+    }
+}
+
+impl fmt::Debug for Assertion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Assertion(<redacted>)")
+    }
 }
 
 impl Config {
@@ -77,14 +183,37 @@ impl Config {
             refresh_skew: Duration::from_secs(30),
             offline_access: true,
             legacy_discovery: true,
-            client_credentials: false,
+            grant: Grant::AuthorizationCode,
+            dpop: None,
         }
     }
 
-    /// Use the client credentials grant (machine to machine) with the pre-registered client.
+    /// Use the client credentials grant (machine to machine) with the pre-registered client,
+    /// or (`false`) the authorization code grant.
     pub fn client_credentials(mut self, on: bool) -> Config {
-        self.client_credentials = on;
+        self.grant = if on {
+            Grant::ClientCredentials
+        } else {
+            Grant::AuthorizationCode
+        };
         self
+    }
+
+    /// Get tokens with this grant.
+    pub fn grant(mut self, grant: Grant) -> Config {
+        self.grant = grant;
+        self
+    }
+
+    /// Bind tokens to this key with DPoP (RFC 9449).
+    pub fn dpop(mut self, key: Key) -> Config {
+        self.dpop = Some(key);
+        self
+    }
+
+    /// Whether tokens come with a user in a browser (the authorization code grant).
+    pub(crate) fn has_user(&self) -> bool {
+        matches!(self.grant, Grant::AuthorizationCode)
     }
 
     /// Use a pre-registered client.
@@ -172,6 +301,8 @@ impl fmt::Debug for Config {
             .field("refresh_skew", &self.refresh_skew)
             .field("offline_access", &self.offline_access)
             .field("legacy_discovery", &self.legacy_discovery)
+            .field("grant", &self.grant)
+            .field("dpop", &self.dpop)
             .finish()
     }
 }
@@ -188,6 +319,9 @@ pub struct PreRegistered {
     /// is bound to the first authorization server it is used with. Either way it is never
     /// presented to another one ("Authorization Server Binding").
     pub issuer: Option<String>,
+    /// A private key registered for the client: it authenticates with signed assertions
+    /// (`private_key_jwt`, RFC 7523 §2.2) rather than a secret.
+    pub key: Option<Key>,
 }
 
 impl PreRegistered {
@@ -197,7 +331,14 @@ impl PreRegistered {
             client_id: client_id.into(),
             client_secret: None,
             issuer: None,
+            key: None,
         }
+    }
+
+    /// Authenticating with this private key (`private_key_jwt`).
+    pub fn key(mut self, key: Key) -> PreRegistered {
+        self.key = Some(key);
+        self
     }
 
     /// With this secret.
@@ -222,6 +363,7 @@ impl fmt::Debug for PreRegistered {
                 &self.client_secret.as_ref().map(|_| Redacted),
             )
             .field("issuer", &self.issuer)
+            .field("key", &self.key)
             .finish()
     }
 }

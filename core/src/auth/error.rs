@@ -123,6 +123,27 @@ pub enum Error {
         /// Its `error_description`, if given.
         description: Option<String>,
     },
+    /// The enterprise identity provider refused the token exchange (RFC 8693) of the user's
+    /// ID token for an identity assertion.
+    TokenExchange {
+        /// The HTTP status.
+        status: u16,
+        /// The `error` code, if given.
+        error: Option<String>,
+        /// Its `error_description`, if given.
+        description: Option<String>,
+    },
+    /// The authorization server refused the assertion of a JWT bearer grant (RFC 7523 §3.1):
+    /// a workload token or identity assertion that has expired, names another audience, or
+    /// is not trusted. It is not presented again.
+    AssertionRejected {
+        /// The HTTP status.
+        status: u16,
+        /// The `error` code, if given (`invalid_grant`).
+        error: Option<String>,
+        /// Its `error_description`, if given.
+        description: Option<String>,
+    },
     /// The token endpoint answered success with a body that is not a usable token response.
     InvalidTokenResponse {
         /// What is wrong.
@@ -222,6 +243,18 @@ pub enum Error {
         /// How many came.
         got: usize,
     },
+    /// The caller's [`Signer`](super::Signer) could not sign a client assertion or a DPoP
+    /// proof.
+    Signing {
+        /// What the signer said.
+        reason: String,
+    },
+    /// The caller's [`AssertionSource`](super::AssertionSource) had no assertion to give (a
+    /// workload token file that is missing or empty, an identity provider that said no).
+    Assertion {
+        /// What the source said.
+        reason: String,
+    },
     /// The caller cancelled the flow.
     Cancelled,
     /// The configuration cannot work (a redirect URI that is not a URL, an `http` client ID
@@ -319,6 +352,26 @@ impl fmt::Display for Error {
                 code(error),
                 Desc(description)
             ),
+            Error::TokenExchange {
+                status,
+                error,
+                description,
+            } => write!(
+                f,
+                "the identity provider refused the token exchange (HTTP {status}, {}){}",
+                code(error),
+                Desc(description)
+            ),
+            Error::AssertionRejected {
+                status,
+                error,
+                description,
+            } => write!(
+                f,
+                "the authorization server refused the assertion (HTTP {status}, {}){}",
+                code(error),
+                Desc(description)
+            ),
             Error::InvalidTokenResponse { reason } => write!(f, "invalid token response: {reason}"),
             Error::UnsupportedTokenType { token_type } => {
                 write!(f, "token type {token_type:?} is not Bearer")
@@ -382,6 +435,8 @@ impl fmt::Display for Error {
             Error::Random { wanted, got } => {
                 write!(f, "{got} random bytes given, {wanted} asked for")
             }
+            Error::Signing { reason } => write!(f, "signing failed: {reason}"),
+            Error::Assertion { reason } => write!(f, "no assertion to present: {reason}"),
             Error::Cancelled => f.write_str("the authorization was cancelled"),
             Error::Config(e) => write!(f, "invalid authorization configuration: {e}"),
         }

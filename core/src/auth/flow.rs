@@ -5,11 +5,13 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION};
-use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use sha2::{Digest as _, Sha256};
 
 use super::challenge;
-use super::config::Config;
+use super::config::{Config, Grant};
 use super::error::{untrusted, Error, Metadata};
+use super::jwt::{self, Key};
 use super::metadata::{self, ResourceMetadata, ServerMetadata, ServerMetadataError};
 use super::pkce;
 use super::token::{self, AuthMethod, ClientRegistration, Credentials, Redacted, Tokens};
@@ -20,6 +22,17 @@ use crate::error::TransportError;
 const MAX_CLIENTS: usize = 16;
 /// The most scopes asked for at once.
 const MAX_SCOPES: usize = 64;
+/// The header that carries a DPoP proof (RFC 9449 §4.1).
+pub(crate) const DPOP: HeaderName = HeaderName::from_static("dpop");
+/// The header a server gives a DPoP nonce in (RFC 9449 §8, §9).
+pub(crate) const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
+/// The longest DPoP nonce kept.
+const MAX_NONCE: usize = 1024;
+const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ID_JAG: &str = "urn:ietf:params:oauth:token-type:id-jag";
+const ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";
+const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// The id the flow gives one of its HTTP requests; the response is fed back with it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -39,6 +52,8 @@ pub enum Purpose {
     Token,
     /// POST a refresh token to the token endpoint (RFC 6749 §6), form-encoded.
     Refresh,
+    /// POST a token exchange (RFC 8693) to the enterprise identity provider, form-encoded.
+    Exchange,
 }
 
 /// An HTTP request the flow asks the caller to send.
@@ -139,9 +154,12 @@ pub enum TokenStatus {
 /// A client identity at one authorization server.
 #[derive(Clone)]
 struct Client {
+    /// Empty for a client that does not identify itself (a workload's JWT bearer grant).
     id: String,
     secret: Option<String>,
     method: AuthMethod,
+    /// The `private_key_jwt` key.
+    key: Option<Key>,
 }
 
 /// The current tokens.
@@ -153,8 +171,10 @@ struct Token {
     token_endpoint: Url,
     client: Client,
     access: String,
-    /// `Bearer <access>`, sensitive.
+    /// `Bearer <access>` (or `DPoP <access>`), sensitive.
     header: HeaderValue,
+    /// A DPoP-bound token: every request it goes with carries a proof.
+    dpop: bool,
     refresh: Option<String>,
     scope: Option<String>,
     expires_at: Option<Instant>,
@@ -194,6 +214,21 @@ enum Step {
     User,
     /// Redeeming the authorization code.
     Redeem,
+    /// The token request of a grant with no user (client credentials, JWT bearer).
+    Grant,
+    /// The token exchange at the enterprise identity provider.
+    Exchange,
+}
+
+/// What the random bytes a run waits for are for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AfterRandom {
+    /// PKCE and `state`, then the user.
+    Authorize,
+    /// Only the seed of `jti`s, then the grant's token request.
+    Grant,
+    /// Only the seed of `jti`s, then the refresh (of this step).
+    Refresh { challenge: bool },
 }
 
 /// One authorization (or refresh) in progress.
@@ -219,6 +254,13 @@ struct Run {
     scope: Option<String>,
     verifier: Option<String>,
     state: Option<String>,
+    after_random: AfterRandom,
+    /// The authorization code, until redeemed (a DPoP nonce may ask for the request again).
+    code: Option<String>,
+    /// The identity assertion the identity provider issued, until redeemed.
+    assertion: Option<String>,
+    /// A token request of this run was asked again for a DPoP nonce.
+    nonce_retried: bool,
 }
 
 impl Run {
@@ -238,8 +280,82 @@ impl Run {
             scope: None,
             verifier: None,
             state: None,
+            after_random: AfterRandom::Authorize,
+            code: None,
+            assertion: None,
+            nonce_retried: false,
         }
     }
+}
+
+/// What goes with each request to the MCP server: the `Authorization` header and, for a
+/// DPoP-bound token, what makes each request's proof.
+#[derive(Clone)]
+pub(crate) struct ResourceCredential {
+    /// `Bearer <token>` or `DPoP <token>`, sensitive.
+    pub(crate) header: HeaderValue,
+    pub(crate) dpop: Option<DpopProver>,
+}
+
+impl fmt::Debug for ResourceCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The header holds the token: only whether proofs go with it.
+        f.debug_struct("ResourceCredential")
+            .field("header", &Redacted)
+            .field("dpop", &self.dpop.is_some())
+            .finish()
+    }
+}
+
+/// Makes the DPoP proofs of requests to the MCP server.
+#[derive(Clone)]
+pub(crate) struct DpopProver {
+    key: Key,
+    /// `ath` of the token.
+    ath: String,
+    /// The resource server's last nonce.
+    nonce: Option<String>,
+    /// Unique per flow: with a counter, each proof's `jti`.
+    seed: String,
+    clock: (Instant, Duration),
+}
+
+impl DpopProver {
+    /// The proof of a request (`serial` unique among the prover's requests), at `now`.
+    pub(crate) fn proof(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        now: Instant,
+        serial: u64,
+    ) -> Option<HeaderValue> {
+        let jti = format!("{}.r{serial}", self.seed);
+        let uri = uri.to_string();
+        let token = jwt::dpop_proof(
+            &self.key,
+            method.as_str(),
+            &uri,
+            unix_at(self.clock, now),
+            &jti,
+            self.nonce.as_deref(),
+            Some(&self.ath),
+        )
+        .ok()?;
+        let mut value = HeaderValue::from_str(&token).ok()?;
+        value.set_sensitive(true);
+        Some(value)
+    }
+}
+
+/// The caller's wall clock at `now`, from the time it gave with [`Flow::set_clock`], in
+/// seconds since the UNIX epoch.
+fn unix_at((at, unix): (Instant, Duration), now: Instant) -> u64 {
+    let t = if now >= at {
+        unix.saturating_add(now - at)
+    } else {
+        unix.saturating_sub(at - now)
+    };
+    t.as_secs()
 }
 
 /// The OAuth 2.1 authorization flow of the MCP authorization specification, as a sans-IO
@@ -279,6 +395,16 @@ pub struct Flow {
     /// The issuer a pre-registered client configured without one was first used with.
     pre_registered_issuer: Option<String>,
     token: Option<Token>,
+    /// The caller's wall clock at an instant ([`Flow::set_clock`]): the times of signed JWTs.
+    clock: Option<(Instant, Duration)>,
+    /// The last time the caller gave.
+    now: Option<Instant>,
+    /// Drawn from random bytes: with `jtis`, the unique `jti` of each JWT the flow signs.
+    seed: Option<String>,
+    jtis: u64,
+    /// The authorization server's last DPoP nonce, and the resource server's.
+    as_nonce: Option<String>,
+    rs_nonce: Option<String>,
 }
 
 impl fmt::Debug for Flow {
@@ -325,10 +451,35 @@ impl Flow {
                 "the redirect URI must be https or on a loopback host".into(),
             ));
         }
-        if config.client_credentials && config.pre_registered.is_none() {
-            return Err(Error::Config(
-                "the client credentials grant needs a pre-registered client".into(),
-            ));
+        if config.pre_registered.is_none() {
+            match config.grant {
+                Grant::ClientCredentials => {
+                    return Err(Error::Config(
+                        "the client credentials grant needs a pre-registered client".into(),
+                    ))
+                }
+                Grant::IdentityAssertion(_) => {
+                    return Err(Error::Config(
+                        "enterprise-managed authorization needs a pre-registered client".into(),
+                    ))
+                }
+                _ => {}
+            }
+        }
+        if let Grant::IdentityAssertion(idp) = &config.grant {
+            let url = Url::parse(&idp.token_endpoint).map_err(|e| {
+                Error::Config(format!("the identity provider's token endpoint {e}"))
+            })?;
+            if !url.is_secure(config.allow_http) {
+                return Err(Error::Insecure {
+                    url: url.as_str().to_owned(),
+                });
+            }
+        }
+        if let Some(key) = &config.dpop {
+            if key.0.public_jwk().is_none() {
+                return Err(Error::Config("the DPoP key has no public JWK".into()));
+            }
         }
         if let Some(cimd) = &config.client_metadata_url {
             let url =
@@ -356,7 +507,26 @@ impl Flow {
             clients: BTreeMap::new(),
             pre_registered_issuer: None,
             token: None,
+            clock: None,
+            now: None,
+            seed: None,
+            jtis: 0,
+            as_nonce: None,
+            rs_nonce: None,
         })
+    }
+
+    /// The caller's wall clock (the time since the UNIX epoch) at `now`: the flow signs
+    /// JWTs (client assertions, DPoP proofs) with times from it. Without it those fail
+    /// with [`Error::Config`].
+    pub fn set_clock(&mut self, now: Instant, unix_now: Duration) {
+        self.clock = Some((now, unix_now));
+        self.now = Some(now);
+    }
+
+    /// The time now: what the JWTs signed from now on say.
+    pub fn advance(&mut self, now: Instant) {
+        self.now = Some(now);
     }
 
     // ---- getters ----
@@ -364,7 +534,8 @@ impl Flow {
     /// The `Authorization` header for a request to `uri`: `Bearer <token>`, marked sensitive,
     /// when a token is held and `uri` has the origin of the resource it was issued for
     /// (scheme and host compared without case, default ports filled in). Never for another
-    /// origin. Expiry is not checked: see [`token_status`](Flow::token_status).
+    /// origin. Expiry is not checked: see [`token_status`](Flow::token_status). A DPoP-bound
+    /// token gives `DPoP <token>`, which the session sends with a proof per request.
     pub fn authorization(&self, uri: &Uri) -> Option<HeaderValue> {
         let token = self.token.as_ref()?;
         let target = Url::from_uri(uri).ok()?;
@@ -372,6 +543,24 @@ impl Flow {
             .resource_url
             .same_origin(&target)
             .then(|| token.header.clone())
+    }
+
+    /// What goes with each request to `uri`: the header, and for a DPoP-bound token what
+    /// proves each request.
+    pub(crate) fn resource_credential(&self, uri: &Uri) -> Option<ResourceCredential> {
+        let header = self.authorization(uri)?;
+        let token = self.token.as_ref()?;
+        let dpop = match (token.dpop, &self.config.dpop, &self.seed, self.clock) {
+            (true, Some(key), Some(seed), Some(clock)) => Some(DpopProver {
+                key: key.clone(),
+                ath: jwt::ath(&token.access),
+                nonce: self.rs_nonce.clone(),
+                seed: seed.clone(),
+                clock,
+            }),
+            _ => None,
+        };
+        Some(ResourceCredential { header, dpop })
     }
 
     /// Whether the token can be used at `now`: it needs a refresh from
@@ -438,6 +627,7 @@ impl Flow {
                 };
                 unix.as_secs()
             }),
+            dpop_jkt: t.dpop.then(|| self.dpop_jkt()).flatten(),
         });
         let pre_registered_issuers =
             match (&self.config.pre_registered, &self.pre_registered_issuer) {
@@ -471,7 +661,9 @@ impl Flow {
                 let resource_url = Url::parse(&t.resource).map_err(|e| bad("resource", e))?;
                 let token_endpoint =
                     Url::parse(&t.token_endpoint).map_err(|e| bad("token endpoint", e))?;
-                let header = bearer(&t.access_token)
+                // A DPoP-bound token is only worth anything with the key it is bound to.
+                let dpop = t.dpop_jkt.is_some();
+                let header = authorization_header(&t.access_token, dpop)
                     .ok_or_else(|| bad("access token", "cannot go in a header"))?;
                 let secret = credentials
                     .clients
@@ -485,6 +677,12 @@ impl Flow {
                             .filter(|p| p.client_id == t.client_id)
                             .and_then(|p| p.client_secret.clone())
                     });
+                let key = self
+                    .config
+                    .pre_registered
+                    .as_ref()
+                    .filter(|p| p.client_id == t.client_id)
+                    .and_then(|p| p.key.clone());
                 let expires_at = t.expires_at.map(|at| {
                     let at = Duration::from_secs(at);
                     if at >= unix_now {
@@ -502,13 +700,16 @@ impl Flow {
                         id: t.client_id,
                         secret,
                         method: t.auth_method,
+                        key,
                     },
                     access: t.access_token,
                     header,
+                    dpop,
                     refresh: t.refresh_token,
                     scope: t.scope,
                     expires_at,
                 })
+                .filter(|_| t.dpop_jkt.is_none() || t.dpop_jkt == self.dpop_jkt())
             }
         };
         if let Some(t) = &token {
@@ -552,7 +753,12 @@ impl Flow {
         };
         let mut run = Box::new(Run::new(token.resource_url.clone()));
         run.resource = Some(token.resource.clone());
-        self.send_refresh(run, Step::Refresh);
+        if self.needs_seed(token.client.key.is_some()) {
+            run.after_random = AfterRandom::Refresh { challenge: false };
+            self.ask_seed(run);
+        } else {
+            self.send_refresh(run, Step::Refresh);
+        }
         true
     }
 
@@ -579,7 +785,44 @@ impl Flow {
     /// [`Error::AttemptsExhausted`].
     pub fn handle_challenge(&mut self, url: &Uri, status: StatusCode, headers: &HeaderMap) -> bool {
         let challenges = challenge::from_headers(headers);
-        let bearer = challenges.iter().find(|c| c.is("Bearer"));
+        // A DPoP-protected resource challenges with `DPoP` (RFC 9449 §7.1); its parameters
+        // mean what Bearer's do.
+        let dpop_challenge = challenges.iter().find(|c| c.is("DPoP"));
+        let bearer = challenges
+            .iter()
+            .find(|c| c.is("Bearer"))
+            .or(dpop_challenge.filter(|_| self.config.dpop.is_some()));
+        // RFC 9449 §9: the resource server wants a nonce in the proofs. With a token, nothing
+        // else is needed: the request goes again with a proof that has it.
+        let nonce = headers
+            .get(&DPOP_NONCE)
+            .and_then(|v| v.to_str().ok())
+            .filter(|n| !n.is_empty() && n.len() <= MAX_NONCE);
+        if let (401, Some(c), Some(nonce), Some(_), true) = (
+            status.as_u16(),
+            dpop_challenge,
+            nonce,
+            &self.config.dpop,
+            self.token.as_ref().is_some_and(|t| t.dpop),
+        ) {
+            if c.param("error") == Some("use_dpop_nonce") {
+                if self.run.is_some() {
+                    self.rs_nonce = Some(nonce.to_owned());
+                    return true;
+                }
+                if self.attempts >= self.config.max_attempts {
+                    self.queue
+                        .push_back(Output::Event(Event::Failed(Error::AttemptsExhausted {
+                            attempts: self.attempts,
+                        })));
+                    return true;
+                }
+                self.attempts += 1;
+                self.rs_nonce = Some(nonce.to_owned());
+                self.queue.push_back(Output::Event(Event::Authorized));
+                return true;
+            }
+        }
         let step_up = match status.as_u16() {
             401 => false,
             403 if bearer.and_then(|b| b.param("error")) == Some("insufficient_scope") => true,
@@ -633,6 +876,7 @@ impl Flow {
         headers: &HeaderMap,
         body: &[u8],
     ) {
+        self.now = Some(now);
         let Some(mut run) = self.take_waiting(id) else {
             return;
         };
@@ -658,9 +902,10 @@ impl Flow {
             Step::LegacyServerMetadata => self.on_legacy_metadata(run, url, status, body),
             Step::ServerMetadata { .. } => self.on_server_metadata(run, url, status, body),
             Step::Register => self.on_registration(run, status, body),
-            Step::Redeem | Step::Refresh | Step::ChallengeRefresh => {
-                self.on_token(now, run, status, body)
+            Step::Redeem | Step::Refresh | Step::ChallengeRefresh | Step::Grant => {
+                self.on_token(now, run, status, headers, body)
             }
+            Step::Exchange => self.on_exchange(run, status, body),
             Step::Random | Step::User => {}
         }
     }
@@ -684,6 +929,25 @@ impl Flow {
                 wanted: pkce::RANDOM_BYTES,
                 got: bytes.len(),
             });
+        }
+        if self.seed.is_none() {
+            // One way from the bytes, so that `jti`s say nothing of the verifier.
+            let mut hash = Sha256::new();
+            hash.update(b"mcpwire jti seed");
+            hash.update(bytes);
+            self.seed = Some(pkce::base64url(&hash.finalize()[..16]));
+        }
+        match run.after_random {
+            AfterRandom::Authorize => {}
+            AfterRandom::Grant => return self.send_grant(run),
+            AfterRandom::Refresh { challenge } => {
+                let step = if challenge {
+                    Step::ChallengeRefresh
+                } else {
+                    Step::Refresh
+                };
+                return self.send_refresh(run, step);
+            }
         }
         let (verifier, state) = bytes.split_at(pkce::VERIFIER_BYTES);
         let verifier = pkce::base64url(verifier);
@@ -978,7 +1242,7 @@ impl Flow {
         };
         if status.is_success() {
             let check = metadata::IssuerCheck::Exact(issuer);
-            let pkce = !self.config.client_credentials;
+            let pkce = self.config.has_user();
             match metadata::server_metadata_checked(body, check, self.config.allow_http, pkce) {
                 Ok(server) => {
                     run.server = Some(server);
@@ -1032,7 +1296,7 @@ impl Flow {
         let origin = run.target.origin().to_owned();
         let server = if status.is_success() {
             let check = metadata::IssuerCheck::SameOrigin(&origin);
-            let pkce = !self.config.client_credentials;
+            let pkce = self.config.has_user();
             match metadata::server_metadata_checked(body, check, self.config.allow_http, pkce) {
                 Ok(server) => server,
                 Err(ServerMetadataError::Unusable(reason)) => {
@@ -1068,17 +1332,59 @@ impl Flow {
 
     /// The authorization server is known: refresh if that can answer a 401, else get a client
     /// identity.
-    fn after_server(&mut self, run: Box<Run>) {
+    fn after_server(&mut self, mut run: Box<Run>) {
         let can_refresh = !run.step_up
             && self.token.as_ref().is_some_and(|t| {
                 t.refresh.is_some()
                     && run.server.as_ref().is_some_and(|s| s.issuer == t.issuer)
                     && run.resource.as_ref() == Some(&t.resource)
             });
-        if can_refresh {
+        let keyed = self.token.as_ref().is_some_and(|t| t.client.key.is_some());
+        if can_refresh && self.needs_seed(keyed) {
+            run.after_random = AfterRandom::Refresh { challenge: true };
+            self.ask_seed(run);
+        } else if can_refresh {
             self.send_refresh(run, Step::ChallengeRefresh);
         } else {
             self.choose_client(run);
+        }
+    }
+
+    /// Whether a token request needs a `jti` the flow has no seed for yet: a client assertion
+    /// (`keyed`) or a DPoP proof.
+    fn needs_seed(&self, keyed: bool) -> bool {
+        self.seed.is_none() && (keyed || self.config.dpop.is_some())
+    }
+
+    /// Asks for random bytes (for the `jti` seed) before going on as `run.after_random` says.
+    fn ask_seed(&mut self, mut run: Box<Run>) {
+        run.step = Step::Random;
+        self.run = Some(run);
+        self.queue.push_back(Output::Random(pkce::RANDOM_BYTES));
+    }
+
+    /// The thumbprint of the DPoP key.
+    fn dpop_jkt(&self) -> Option<String> {
+        jwt::thumbprint(&self.config.dpop.as_ref()?.0.public_jwk()?)
+    }
+
+    /// A unique `jti`.
+    fn next_jti(&mut self) -> Result<String, Error> {
+        let seed = self.seed.as_ref().ok_or(Error::Random {
+            wanted: pkce::RANDOM_BYTES,
+            got: 0,
+        })?;
+        self.jtis += 1;
+        Ok(format!("{seed}.a{}", self.jtis))
+    }
+
+    /// The caller's wall clock now, for a JWT.
+    fn unix_now(&self) -> Result<u64, Error> {
+        match (self.clock, self.now) {
+            (Some(clock), Some(now)) => Ok(unix_at(clock, now)),
+            _ => Err(Error::Config(
+                "signing a JWT needs the caller's clock (Flow::set_clock)".into(),
+            )),
         }
     }
 
@@ -1100,19 +1406,43 @@ impl Flow {
             if pre.issuer.is_none() {
                 self.pre_registered_issuer = Some(issuer);
             }
-            let method = match select_method(None, pre.client_secret.is_some(), server) {
-                Ok(m) => m,
-                Err(e) => return self.fail(e),
+            let method = if pre.key.is_some() {
+                AuthMethod::PrivateKeyJwt
+            } else {
+                match select_method(None, pre.client_secret.is_some(), server) {
+                    Ok(m) => m,
+                    Err(e) => return self.fail(e),
+                }
             };
+            let keyed = pre.key.is_some();
             run.client = Some(Client {
                 id: pre.client_id,
                 secret: pre.client_secret,
                 method,
+                key: pre.key,
             });
-            if self.config.client_credentials {
-                return self.send_client_credentials(run);
+            if !self.config.has_user() {
+                if self.needs_seed(keyed) {
+                    run.after_random = AfterRandom::Grant;
+                    return self.ask_seed(run);
+                }
+                return self.send_grant(run);
             }
             return self.ask_random(run);
+        }
+        if matches!(self.config.grant, Grant::JwtBearer { .. }) {
+            // A workload needs no client identity: the assertion is its identity.
+            run.client = Some(Client {
+                id: String::new(),
+                secret: None,
+                method: AuthMethod::None,
+                key: None,
+            });
+            if self.needs_seed(false) {
+                run.after_random = AfterRandom::Grant;
+                return self.ask_seed(run);
+            }
+            return self.send_grant(run);
         }
         if let Some(reg) = self.clients.get(&issuer) {
             let method = select_method(
@@ -1125,6 +1455,7 @@ impl Flow {
                     id: reg.client_id.clone(),
                     secret: reg.client_secret.clone(),
                     method,
+                    key: None,
                 },
                 Err(e) => return self.fail(e),
             };
@@ -1139,6 +1470,7 @@ impl Flow {
                 id: cimd.clone(),
                 secret: None,
                 method: AuthMethod::None,
+                key: None,
             });
             return self.ask_random(run);
         }
@@ -1228,6 +1560,7 @@ impl Flow {
             id: reg.client_id.clone(),
             secret: reg.client_secret.clone(),
             method,
+            key: None,
         });
         if !self.clients.contains_key(&server.issuer) && self.clients.len() >= MAX_CLIENTS {
             self.clients.pop_first();
@@ -1244,30 +1577,182 @@ impl Flow {
         self.queue.push_back(Output::Random(pkce::RANDOM_BYTES));
     }
 
-    /// The client credentials grant (RFC 6749 §4.4): the token request at once, with the
-    /// client's authentication, the scope chosen as for a user's authorization and the
-    /// `resource`.
-    fn send_client_credentials(&mut self, mut run: Box<Run>) {
-        // No refresh token to ask for: a new token is fetched the same way (RFC 6749 §4.4.3).
+    /// The token request of a grant with no user: client credentials (RFC 6749 §4.4), the JWT
+    /// bearer grant (RFC 7523 §2.1), or, for enterprise-managed authorization, first the
+    /// token exchange at the identity provider. The scope is chosen as for a user's
+    /// authorization; no refresh token is asked for (a new token is fetched the same way,
+    /// RFC 6749 §4.4.3).
+    fn send_grant(&mut self, mut run: Box<Run>) {
         self.choose_scope(&mut run, false);
-        let (Some(server), Some(client), Some(resource)) =
-            (&run.server, &run.client, &run.resource)
-        else {
+        let grant = self.config.grant.clone();
+        let assertion = match &grant {
+            Grant::AuthorizationCode => return self.ask_random(run),
+            Grant::ClientCredentials => None,
+            Grant::JwtBearer { assertion } => match assertion.0.assertion() {
+                Ok(a) => Some(a),
+                Err(reason) => return self.fail(Error::Assertion { reason }),
+            },
+            Grant::IdentityAssertion(idp) => match run.assertion.clone() {
+                Some(a) => Some(a),
+                None => return self.send_exchange(run, idp),
+            },
+        };
+        let mut fields = match &assertion {
+            None => vec![("grant_type", "client_credentials")],
+            Some(a) => vec![("grant_type", JWT_BEARER), ("assertion", a.as_str())],
+        };
+        let scope = run.scope.clone();
+        if let Some(scope) = scope.as_deref() {
+            fields.push(("scope", scope));
+        }
+        self.send_token(run, Step::Grant, Purpose::Token, &fields);
+    }
+
+    /// RFC 8693 at the enterprise identity provider: the user's ID token for an identity
+    /// assertion (ID-JAG) whose audience is the MCP server's authorization server and whose
+    /// resource is the MCP server.
+    fn send_exchange(&mut self, mut run: Box<Run>, idp: &super::config::IdentityProvider) {
+        let (Some(server), Some(resource)) = (&run.server, &run.resource) else {
             return self.fail(Error::Cancelled);
         };
-        let mut fields = vec![("grant_type", "client_credentials")];
+        let id_token = match idp.id_token.0.assertion() {
+            Ok(t) => t,
+            Err(reason) => return self.fail(Error::Assertion { reason }),
+        };
+        let mut fields = vec![
+            ("grant_type", TOKEN_EXCHANGE),
+            ("requested_token_type", ID_JAG),
+            ("audience", server.issuer.as_str()),
+            ("resource", resource.as_str()),
+        ];
         if let Some(scope) = run.scope.as_deref() {
             fields.push(("scope", scope));
         }
-        let request = token_request(&server.token_endpoint, &fields, client, resource);
-        let url = server.token_endpoint.as_str().to_owned();
+        fields.push(("subject_token", &id_token));
+        fields.push(("subject_token_type", ID_TOKEN));
+        let client = idp.client_id.as_ref().map(|id| Client {
+            id: id.clone(),
+            secret: idp.client_secret.clone(),
+            method: if idp.client_secret.is_some() {
+                AuthMethod::ClientSecretBasic
+            } else {
+                AuthMethod::None
+            },
+            key: None,
+        });
+        let endpoint = match Url::parse(&idp.token_endpoint) {
+            Ok(u) => u,
+            Err(e) => {
+                return self.fail(Error::Config(format!(
+                    "the identity provider's token endpoint {e}"
+                )))
+            }
+        };
+        let request = form_post(&endpoint, &fields, client.as_ref(), None);
         match request {
             Ok(request) => {
-                run.step = Step::Redeem;
-                self.send(run, Purpose::Token, &url, request);
+                run.step = Step::Exchange;
+                let url = endpoint.as_str().to_owned();
+                self.send(run, Purpose::Exchange, &url, request);
             }
             Err(e) => self.fail(e),
         }
+    }
+
+    fn on_exchange(&mut self, mut run: Box<Run>, status: StatusCode, body: &[u8]) {
+        if !status.is_success() {
+            let (error, description) = token::oauth_error(body);
+            return self.fail(Error::TokenExchange {
+                status: status.as_u16(),
+                error,
+                description,
+            });
+        }
+        match token::exchange_response(body, ID_JAG) {
+            Ok(jag) => {
+                run.assertion = Some(jag);
+                self.send_grant(run)
+            }
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// POSTs `fields` to the token endpoint of the run's authorization server (or, for a
+    /// refresh, the token's), with the client's authentication, `resource`, and a DPoP proof
+    /// when the flow has a key; the run then waits in `step`.
+    fn send_token(&mut self, run: Box<Run>, step: Step, purpose: Purpose, fields: &[(&str, &str)]) {
+        let (endpoint, issuer, client, resource) = match (&run.server, &run.client, &run.resource) {
+            (Some(server), Some(client), Some(resource))
+                if !matches!(step, Step::Refresh | Step::ChallengeRefresh) =>
+            {
+                (
+                    server.token_endpoint.clone(),
+                    server.issuer.clone(),
+                    client.clone(),
+                    resource.clone(),
+                )
+            }
+            _ => match (&self.token, &run.server) {
+                (Some(t), server) if matches!(step, Step::Refresh | Step::ChallengeRefresh) => (
+                    server
+                        .as_ref()
+                        .map_or(t.token_endpoint.clone(), |s| s.token_endpoint.clone()),
+                    t.issuer.clone(),
+                    t.client.clone(),
+                    t.resource.clone(),
+                ),
+                _ => return self.fail(Error::Cancelled),
+            },
+        };
+        let mut pairs: Vec<(&str, &str)> = fields.to_vec();
+        let assertion;
+        if let (AuthMethod::PrivateKeyJwt, Some(key)) = (client.method, &client.key) {
+            // RFC 7523 §2.2, with the audience RFC 7523bis asks for: the issuer.
+            let signed = self.unix_now().and_then(|unix| {
+                let jti = self.next_jti()?;
+                jwt::client_assertion(key, &client.id, &issuer, unix, &jti)
+            });
+            assertion = match signed {
+                Ok(a) => a,
+                Err(e) => return self.fail(e),
+            };
+            pairs.push(("client_assertion_type", CLIENT_ASSERTION_TYPE));
+            pairs.push(("client_assertion", &assertion));
+        }
+        let mut request = match form_post(&endpoint, &pairs, Some(&client), Some(&resource)) {
+            Ok(r) => r,
+            Err(e) => return self.fail(e),
+        };
+        if let Some(key) = self.config.dpop.clone() {
+            let proof = self.unix_now().and_then(|unix| {
+                let jti = self.next_jti()?;
+                jwt::dpop_proof(
+                    &key,
+                    "POST",
+                    endpoint.as_str(),
+                    unix,
+                    &jti,
+                    self.as_nonce.as_deref(),
+                    None,
+                )
+            });
+            match proof.map(|p| HeaderValue::from_str(&p)) {
+                Ok(Ok(mut value)) => {
+                    value.set_sensitive(true);
+                    request.headers_mut().insert(DPOP, value);
+                }
+                Ok(Err(_)) => {
+                    return self.fail(Error::Signing {
+                        reason: "the DPoP proof cannot go in a header".into(),
+                    })
+                }
+                Err(e) => return self.fail(e),
+            }
+        }
+        let mut run = run;
+        run.step = step;
+        let url = endpoint.as_str().to_owned();
+        self.send(run, purpose, &url, request);
     }
 
     /// The scope to ask for: "Scope Selection Strategy": the challenge's scope, else the
@@ -1360,58 +1845,82 @@ impl Flow {
 
     /// Redeems the authorization code (RFC 6749 §4.1.3, RFC 7636 §4.5, RFC 8707 §2.2).
     fn send_token_request(&mut self, mut run: Box<Run>, code: &str) {
-        let (Some(server), Some(client), Some(verifier), Some(resource)) =
-            (&run.server, &run.client, &run.verifier, &run.resource)
-        else {
+        let Some(verifier) = run.verifier.clone() else {
             return self.fail(Error::Cancelled);
         };
+        run.code = Some(code.to_owned());
+        let redirect_uri = self.config.redirect_uri.clone();
         let fields = [
             ("grant_type", "authorization_code"),
             ("code", code),
-            ("redirect_uri", self.config.redirect_uri.as_str()),
+            ("redirect_uri", redirect_uri.as_str()),
             ("code_verifier", verifier.as_str()),
         ];
-        let request = token_request(&server.token_endpoint, &fields, client, resource);
-        let url = server.token_endpoint.as_str().to_owned();
-        match request {
-            Ok(request) => {
-                run.step = Step::Redeem;
-                self.send(run, Purpose::Token, &url, request);
-            }
-            Err(e) => self.fail(e),
-        }
+        self.send_token(run, Step::Redeem, Purpose::Token, &fields);
     }
 
     /// Sends the refresh token (RFC 6749 §6, with `resource`), to the run's authorization
     /// server's token endpoint when it was just discovered, else to the token's.
-    fn send_refresh(&mut self, mut run: Box<Run>, step: Step) {
-        let Some(token) = &self.token else {
+    fn send_refresh(&mut self, run: Box<Run>, step: Step) {
+        let Some(refresh) = self.token.as_ref().and_then(|t| t.refresh.clone()) else {
             return self.fail(Error::Cancelled);
         };
-        let Some(refresh) = &token.refresh else {
-            return self.fail(Error::Cancelled);
-        };
-        let endpoint = run
-            .server
-            .as_ref()
-            .map_or(&token.token_endpoint, |s| &s.token_endpoint);
         let fields = [
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh.as_str()),
         ];
-        let url = endpoint.as_str().to_owned();
-        match token_request(endpoint, &fields, &token.client, &token.resource) {
-            Ok(request) => {
-                run.step = step;
-                self.send(run, Purpose::Refresh, &url, request);
-            }
-            Err(e) => self.fail(e),
-        }
+        self.send_token(run, step, Purpose::Refresh, &fields);
     }
 
-    fn on_token(&mut self, now: Instant, run: Box<Run>, status: StatusCode, body: &[u8]) {
+    /// The token request asked for a DPoP nonce (RFC 9449 §8): it goes again, once, with a
+    /// proof that has it. Returns whether it went.
+    fn retry_with_nonce(
+        &mut self,
+        mut run: Box<Run>,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<(), Box<Run>> {
+        let nonce = headers
+            .get(&DPOP_NONCE)
+            .and_then(|v| v.to_str().ok())
+            .filter(|n| !n.is_empty() && n.len() <= MAX_NONCE);
+        let asked = token::oauth_error(body).0.as_deref() == Some("use_dpop_nonce");
+        let (Some(nonce), true, false, true) =
+            (nonce, asked, run.nonce_retried, self.config.dpop.is_some())
+        else {
+            return Err(run);
+        };
+        self.as_nonce = Some(nonce.to_owned());
+        run.nonce_retried = true;
+        match run.step {
+            Step::Redeem => match run.code.clone() {
+                Some(code) => self.send_token_request(run, &code),
+                None => return Err(run),
+            },
+            Step::Refresh | Step::ChallengeRefresh => {
+                let step = std::mem::replace(&mut run.step, Step::Random);
+                self.send_refresh(run, step)
+            }
+            Step::Grant => self.send_grant(run),
+            _ => return Err(run),
+        }
+        Ok(())
+    }
+
+    fn on_token(
+        &mut self,
+        now: Instant,
+        run: Box<Run>,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) {
         let refreshing = matches!(run.step, Step::Refresh | Step::ChallengeRefresh);
         if !status.is_success() {
+            let run = match self.retry_with_nonce(run, headers, body) {
+                Ok(()) => return,
+                Err(run) => run,
+            };
             let (error, description) = token::oauth_error(body);
             return match run.step {
                 Step::Refresh if error.as_deref() == Some("invalid_grant") => {
@@ -1430,6 +1939,18 @@ impl Flow {
                     }
                     self.choose_client(run)
                 }
+                Step::Grant
+                    if matches!(
+                        self.config.grant,
+                        Grant::JwtBearer { .. } | Grant::IdentityAssertion(_)
+                    ) =>
+                {
+                    self.fail(Error::AssertionRejected {
+                        status: status.as_u16(),
+                        error,
+                        description,
+                    })
+                }
                 _ => self.fail(Error::TokenRequest {
                     status: status.as_u16(),
                     error,
@@ -1437,11 +1958,19 @@ impl Flow {
                 }),
             };
         }
-        let response = match token::token_response(body) {
+        // A nonce for the next proof may come with a success too (RFC 9449 §8.2).
+        if let Some(n) = headers
+            .get(&DPOP_NONCE)
+            .and_then(|v| v.to_str().ok())
+            .filter(|n| !n.is_empty() && n.len() <= MAX_NONCE)
+        {
+            self.as_nonce = Some(n.to_owned());
+        }
+        let response = match token::token_response(body, self.config.dpop.is_some()) {
             Ok(r) => r,
             Err(e) => return self.fail(e),
         };
-        let Some(header) = bearer(&response.access_token) else {
+        let Some(header) = authorization_header(&response.access_token, response.dpop) else {
             return self.fail(Error::InvalidTokenResponse {
                 reason: "the access token cannot go in a header".into(),
             });
@@ -1455,6 +1984,7 @@ impl Flow {
             };
             t.access = response.access_token;
             t.header = header;
+            t.dpop = response.dpop;
             t.expires_at = expires_at;
             if response.refresh_token.is_some() {
                 t.refresh = response.refresh_token;
@@ -1482,6 +2012,7 @@ impl Flow {
                 client,
                 access: response.access_token,
                 header,
+                dpop: response.dpop,
                 refresh: response.refresh_token,
                 scope: response.scope.or(run.scope),
                 expires_at,
@@ -1522,9 +2053,12 @@ fn select_method(
     server: &ServerMetadata,
 ) -> Result<AuthMethod, Error> {
     if let Some(name) = registered {
-        return AuthMethod::from_name(name).ok_or_else(|| Error::UnsupportedAuthMethod {
-            method: untrusted(name),
-        });
+        // A registered client has no key of ours: `private_key_jwt` is for pre-registered ones.
+        return AuthMethod::from_name(name)
+            .filter(|m| *m != AuthMethod::PrivateKeyJwt)
+            .ok_or_else(|| Error::UnsupportedAuthMethod {
+                method: untrusted(name),
+            });
     }
     if !has_secret {
         return Ok(AuthMethod::None);
@@ -1547,18 +2081,18 @@ fn select_method(
     .unwrap_or(AuthMethod::ClientSecretBasic))
 }
 
-/// A form-encoded POST to a token endpoint: `fields`, the client's authentication, then
-/// `resource`.
-fn token_request(
+/// A form-encoded POST to a token endpoint: `fields`, the client's authentication (a client
+/// assertion is among `fields`), then `resource`.
+fn form_post(
     endpoint: &Url,
     fields: &[(&str, &str)],
-    client: &Client,
-    resource: &str,
+    client: Option<&Client>,
+    resource: Option<&str>,
 ) -> Result<http::Request<Vec<u8>>, Error> {
     let mut pairs = fields.to_vec();
     let mut basic = None;
-    match client.method {
-        AuthMethod::ClientSecretBasic => {
+    match client.map(|c| (c, c.method)) {
+        Some((client, AuthMethod::ClientSecretBasic)) => {
             // RFC 6749 §2.3.1: each form-encoded, then joined by a colon.
             let secret = client.secret.as_deref().unwrap_or("");
             let credentials = format!("{}:{}", url::encode(&client.id), url::encode(secret));
@@ -1570,13 +2104,19 @@ fn token_request(
             value.set_sensitive(true);
             basic = Some(value);
         }
-        AuthMethod::ClientSecretPost => {
+        Some((client, AuthMethod::ClientSecretPost)) => {
             pairs.push(("client_id", &client.id));
             pairs.push(("client_secret", client.secret.as_deref().unwrap_or("")));
         }
-        AuthMethod::None => pairs.push(("client_id", &client.id)),
+        // RFC 7523 §3: `client_id` is optional with an assertion; sent, it must match `sub`.
+        Some((client, AuthMethod::None | AuthMethod::PrivateKeyJwt)) if !client.id.is_empty() => {
+            pairs.push(("client_id", &client.id))
+        }
+        _ => {}
     }
-    pairs.push(("resource", resource));
+    if let Some(resource) = resource {
+        pairs.push(("resource", resource));
+    }
     let mut builder = http::Request::builder()
         .method(Method::POST)
         .uri(endpoint.as_str())
@@ -1590,12 +2130,14 @@ fn token_request(
         .map_err(|_| Error::Config("cannot build the token request".into()))
 }
 
-/// `Bearer <token>` as a sensitive header value, if the token can go in one.
-fn bearer(token: &str) -> Option<HeaderValue> {
+/// `Bearer <token>` (or `DPoP <token>`) as a sensitive header value, if the token can go in
+/// one.
+fn authorization_header(token: &str, dpop: bool) -> Option<HeaderValue> {
     if !token::is_header_safe(token) {
         return None;
     }
-    let mut value = HeaderValue::from_str(&format!("Bearer {token}")).ok()?;
+    let scheme = if dpop { "DPoP" } else { "Bearer" };
+    let mut value = HeaderValue::from_str(&format!("{scheme} {token}")).ok()?;
     value.set_sensitive(true);
     Some(value)
 }

@@ -66,6 +66,7 @@ pub mod challenge;
 mod config;
 mod error;
 mod flow;
+mod jwt;
 mod metadata;
 mod pkce;
 mod token;
@@ -74,7 +75,9 @@ mod url;
 #[cfg(test)]
 mod tests;
 
-pub use config::{Config, PreRegistered};
+pub use config::{Assertion, AssertionSource, Config, Grant, IdentityProvider, PreRegistered};
 pub use error::{Error, Metadata};
 pub use flow::{Event, Flow, HttpRequest, Output, Purpose, RequestId, TokenStatus};
+pub(crate) use flow::{ResourceCredential, DPOP, DPOP_NONCE};
+pub use jwt::{Key, Signer};
 pub use token::{AuthMethod, ClientRegistration, Credentials, Tokens};

@@ -24,6 +24,9 @@ pub enum AuthMethod {
     ClientSecretPost,
     /// A public client: `client_id` in the body, no secret (`none`).
     None,
+    /// A client assertion signed with the client's private key (`private_key_jwt`, RFC 7523
+    /// §2.2, OpenID Connect Core §9).
+    PrivateKeyJwt,
 }
 
 impl AuthMethod {
@@ -33,6 +36,7 @@ impl AuthMethod {
             AuthMethod::ClientSecretBasic => "client_secret_basic",
             AuthMethod::ClientSecretPost => "client_secret_post",
             AuthMethod::None => "none",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
         }
     }
 
@@ -42,6 +46,7 @@ impl AuthMethod {
             "client_secret_basic" => Some(AuthMethod::ClientSecretBasic),
             "client_secret_post" => Some(AuthMethod::ClientSecretPost),
             "none" => Some(AuthMethod::None),
+            "private_key_jwt" => Some(AuthMethod::PrivateKeyJwt),
             _ => None,
         }
     }
@@ -148,6 +153,10 @@ pub struct Tokens {
     /// `None` when the server gave no lifetime.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<u64>,
+    /// For a DPoP-bound token (RFC 9449), the JWK SHA-256 thumbprint (RFC 7638) of the key it
+    /// is bound to: restored only while the flow holds that key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 impl fmt::Debug for Tokens {
@@ -165,6 +174,7 @@ impl fmt::Debug for Tokens {
             )
             .field("scope", &self.scope)
             .field("expires_at", &self.expires_at)
+            .field("dpop_jkt", &self.dpop_jkt)
             .finish()
     }
 }
@@ -185,6 +195,8 @@ pub(crate) struct TokenResponse {
     pub expires_in: Option<u64>,
     pub refresh_token: Option<String>,
     pub scope: Option<String>,
+    /// `token_type` is `DPoP` (RFC 9449 §5).
+    pub dpop: bool,
 }
 
 /// The body as a JSON object, if it is one (a UTF-8 byte order mark is allowed).
@@ -202,8 +214,9 @@ pub(crate) fn is_header_safe(token: &str) -> bool {
     !token.is_empty() && token.len() <= MAX_TOKEN && token.bytes().all(|b| b.is_ascii_graphic())
 }
 
-/// Reads a successful token response.
-pub(crate) fn token_response(body: &[u8]) -> Result<TokenResponse, Error> {
+/// Reads a successful token response; a `DPoP` token is taken only when `dpop` (the flow
+/// proved its request with a key).
+pub(crate) fn token_response(body: &[u8], dpop: bool) -> Result<TokenResponse, Error> {
     let invalid = |reason: &str| Error::InvalidTokenResponse {
         reason: reason.to_owned(),
     };
@@ -218,15 +231,16 @@ pub(crate) fn token_response(body: &[u8]) -> Result<TokenResponse, Error> {
         ));
     }
     // RFC 6749 makes token_type required; a server that leaves it out means Bearer.
-    match map.get("token_type").and_then(Value::as_str) {
-        Some(t) if t.eq_ignore_ascii_case("bearer") => {}
-        None => {}
+    let is_dpop = match map.get("token_type").and_then(Value::as_str) {
+        Some(t) if t.eq_ignore_ascii_case("bearer") => false,
+        Some(t) if dpop && t.eq_ignore_ascii_case("dpop") => true,
+        None => false,
         Some(t) => {
             return Err(Error::UnsupportedTokenType {
                 token_type: untrusted(t),
             })
         }
-    }
+    };
     let expires_in = match map.get("expires_in") {
         None | Some(Value::Null) => None,
         Some(Value::Number(n)) => n
@@ -251,7 +265,36 @@ pub(crate) fn token_response(body: &[u8]) -> Result<TokenResponse, Error> {
         expires_in,
         refresh_token,
         scope,
+        dpop: is_dpop,
     })
+}
+
+/// The issued token of a token exchange response (RFC 8693 §2.2.1) asked for as
+/// `requested` (its `token_type` may be `N_A`: the token is not an access token).
+pub(crate) fn exchange_response(body: &[u8], requested: &str) -> Result<String, Error> {
+    let invalid = |reason: &str| Error::InvalidTokenResponse {
+        reason: reason.to_owned(),
+    };
+    let map = object(body).ok_or_else(|| invalid("not a JSON object"))?;
+    let token = map
+        .get("access_token")
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid("no access_token in the token exchange response"))?;
+    if !is_header_safe(token) {
+        return Err(invalid(
+            "the issued token is empty, too long or not visible ASCII",
+        ));
+    }
+    match map.get("issued_token_type").and_then(Value::as_str) {
+        Some(t) if t == requested => Ok(token.to_owned()),
+        Some(t) => Err(invalid(&format!(
+            "the issued token type is {}, not {requested}",
+            untrusted(t)
+        ))),
+        None => Err(invalid(
+            "no issued_token_type in the token exchange response",
+        )),
+    }
 }
 
 /// The `error` and `error_description` of an OAuth error body (RFC 6749 §5.2, RFC 7591
@@ -293,27 +336,59 @@ mod tests {
     fn token_response_shapes() {
         let t = token_response(
             br#"{"access_token":"abc.def","token_type":"bearer","expires_in":"3600","refresh_token":"r","scope":" a b "}"#,
+            false,
         )
         .unwrap();
         assert_eq!(t.access_token, "abc.def");
         assert_eq!(t.expires_in, Some(3600));
         assert_eq!(t.refresh_token.as_deref(), Some("r"));
         assert_eq!(t.scope.as_deref(), Some("a b"));
-        let t = token_response(br#"{"access_token":"x","expires_in":12.7}"#).unwrap();
+        let t = token_response(br#"{"access_token":"x","expires_in":12.7}"#, false).unwrap();
         assert_eq!(t.expires_in, Some(12));
-        let t = token_response(br#"{"access_token":"x","expires_in":1e30}"#).unwrap();
+        let t = token_response(br#"{"access_token":"x","expires_in":1e30}"#, false).unwrap();
         assert_eq!(t.expires_in, Some(MAX_EXPIRES_IN));
-        let t =
-            token_response(br#"{"access_token":"x","expires_in":-5,"refresh_token":""}"#).unwrap();
+        let t = token_response(
+            br#"{"access_token":"x","expires_in":-5,"refresh_token":""}"#,
+            false,
+        )
+        .unwrap();
         assert_eq!(t.expires_in, None);
         assert_eq!(t.refresh_token, None);
     }
 
     #[test]
+    fn a_token_exchange_response_gives_the_issued_token_of_the_type_asked_for() {
+        let jag = "urn:ietf:params:oauth:token-type:id-jag";
+        let ok = br#"{"access_token":"a.b.c","issued_token_type":"urn:ietf:params:oauth:token-type:id-jag","token_type":"N_A"}"#;
+        assert_eq!(exchange_response(ok, jag).unwrap(), "a.b.c");
+        for bad in [
+            &br#"{"access_token":"a.b.c","token_type":"N_A"}"#[..],
+            br#"{"access_token":"a.b.c","issued_token_type":"urn:ietf:params:oauth:token-type:access_token"}"#,
+            br#"{"issued_token_type":"urn:ietf:params:oauth:token-type:id-jag"}"#,
+            b"[]",
+        ] {
+            assert!(
+                matches!(exchange_response(bad, jag), Err(Error::InvalidTokenResponse { .. })),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
     fn token_response_refusals() {
         assert!(matches!(
-            token_response(br#"{"access_token":"x","token_type":"DPoP"}"#),
+            token_response(br#"{"access_token":"x","token_type":"DPoP"}"#, false),
             Err(Error::UnsupportedTokenType { token_type }) if token_type == "DPoP"
+        ));
+        // Taken when the flow asked for a DPoP token (it sent a proof).
+        let t = token_response(br#"{"access_token":"x","token_type":"DPoP"}"#, true).unwrap();
+        assert!(t.dpop);
+        let t = token_response(br#"{"access_token":"x","token_type":"Bearer"}"#, true).unwrap();
+        assert!(!t.dpop);
+        assert!(matches!(
+            token_response(br#"{"access_token":"x","token_type":"mac"}"#, true),
+            Err(Error::UnsupportedTokenType { .. })
         ));
         for bad in [
             &br#"{"token_type":"Bearer"}"#[..],
@@ -324,7 +399,10 @@ mod tests {
             b"access_token=x",
         ] {
             assert!(
-                matches!(token_response(bad), Err(Error::InvalidTokenResponse { .. })),
+                matches!(
+                    token_response(bad, false),
+                    Err(Error::InvalidTokenResponse { .. })
+                ),
                 "{}",
                 String::from_utf8_lossy(bad)
             );
@@ -374,6 +452,7 @@ mod tests {
                 refresh_token: Some("REFRESH-1".into()),
                 scope: Some("a".into()),
                 expires_at: Some(1_700_000_000),
+                dpop_jkt: None,
             }),
             pre_registered_issuers: [("pre".to_owned(), "https://as".to_owned())].into(),
         };

@@ -76,7 +76,9 @@ pub struct Authorization {
     pub config: crate::auth::Config,
     /// Credentials kept from before ([`Session::credentials`]): registered clients, tokens.
     pub credentials: Option<crate::auth::Credentials>,
-    /// The caller's clock as the time since the UNIX epoch, for the stored expiry times.
+    /// The caller's clock as the time since the UNIX epoch when the session is made: for
+    /// the stored expiry times, and the times in the JWTs the flow signs (client assertions,
+    /// DPoP proofs), which fail without it. Zero: not given.
     pub unix_now: Duration,
 }
 
@@ -88,6 +90,13 @@ impl Authorization {
             credentials: None,
             unix_now: Duration::ZERO,
         }
+    }
+
+    /// With the caller's clock (the time since the UNIX epoch) as the session is made.
+    #[must_use]
+    pub fn at(mut self, unix_now: Duration) -> Authorization {
+        self.unix_now = unix_now;
+        self
     }
 
     /// With the credentials a token store kept, as of `unix_now`.
@@ -363,11 +372,17 @@ impl Session {
     fn start_auth(&mut self, now: Instant, a: Authorization) -> Result<(), crate::auth::Error> {
         let max_body = a.config.max_body;
         let mut flow = Box::new(crate::auth::Flow::new(a.config)?);
+        if !a.unix_now.is_zero() {
+            flow.set_clock(now, a.unix_now);
+        }
+        if let Transport::Http(h) = &mut self.transport {
+            h.set_now(now);
+        }
         if let Some(c) = a.credentials {
             flow.restore(c, now, a.unix_now)?;
         }
         if let Transport::Http(h) = &mut self.transport {
-            h.set_authorization(flow.authorization(h.endpoint()), max_body);
+            h.set_authorization(flow.resource_credential(h.endpoint()), max_body);
         }
         self.auth = Some(flow);
         Ok(())
@@ -820,6 +835,12 @@ impl Session {
     fn tick(&mut self, now: Instant) -> Instant {
         let now = now.max(self.last_now);
         self.last_now = now;
+        if let Some(flow) = &mut self.auth {
+            flow.advance(now);
+            if let Transport::Http(h) = &mut self.transport {
+                h.set_now(now);
+            }
+        }
         self.fire_due();
         now
     }
@@ -1450,10 +1471,7 @@ impl Session {
             }
             return self.pump(now);
         }
-        let mut headers = ::http::HeaderMap::new();
-        if let Some(c) = challenge {
-            headers.insert(::http::header::WWW_AUTHENTICATE, c.clone());
-        }
+        let headers = challenge.as_deref().cloned().unwrap_or_default();
         let endpoint = h.endpoint().clone();
         if !flow.handle_challenge(&endpoint, *status, &headers) {
             // Not a challenge the flow takes after all (no `Bearer`): as without a flow.
@@ -1515,7 +1533,7 @@ impl Session {
         self.authorizing = false;
         self.token_generation += 1;
         if let (Some(flow), Transport::Http(h)) = (&self.auth, &mut self.transport) {
-            let header = flow.authorization(h.endpoint());
+            let header = flow.resource_credential(h.endpoint());
             let max_body = h.max_auth_body();
             h.set_authorization(header, max_body);
         }
@@ -1550,7 +1568,7 @@ impl Session {
         // The flow may have forgotten the token (a refresh token revoked): so does the
         // transport.
         if let (Some(flow), Transport::Http(h)) = (&self.auth, &mut self.transport) {
-            let header = flow.authorization(h.endpoint());
+            let header = flow.resource_credential(h.endpoint());
             let max_body = h.max_auth_body();
             h.set_authorization(header, max_body);
         }

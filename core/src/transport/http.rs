@@ -54,8 +54,13 @@ pub(crate) struct Http {
     /// The 2026-07-28 revision: no session, no GET stream, no resumption; each request carries
     /// its own version header.
     modern: bool,
-    /// The OAuth flow's `Authorization` header for the MCP server (sensitive).
-    authorization: Option<HeaderValue>,
+    /// The OAuth flow's `Authorization` header for the MCP server (sensitive), and what
+    /// makes a DPoP proof for each request.
+    authorization: Option<crate::auth::ResourceCredential>,
+    /// DPoP proofs made: each one's `jti` is unique.
+    proofs: u64,
+    /// The session's clock, for the proofs' `iat`.
+    now: Option<std::time::Instant>,
     /// The most body bytes kept of an OAuth flow's response (one more, and the flow refuses
     /// it).
     max_auth_body: usize,
@@ -221,6 +226,8 @@ impl Http {
             version: None,
             modern: false,
             authorization: None,
+            proofs: 0,
+            now: None,
             max_auth_body: 1 << 20,
             session_id: None,
             next_exchange: 0,
@@ -329,14 +336,30 @@ impl Http {
         }
     }
 
-    /// The OAuth flow's `Authorization` header for the MCP server from now on, and how much
-    /// of its responses to keep.
-    pub(crate) fn set_authorization(&mut self, value: Option<HeaderValue>, max_body: usize) {
+    /// The OAuth flow's `Authorization` header (and DPoP prover) for the MCP server from now
+    /// on, and how much of its responses to keep.
+    pub(crate) fn set_authorization(
+        &mut self,
+        value: Option<crate::auth::ResourceCredential>,
+        max_body: usize,
+    ) {
         self.authorization = value.map(|mut v| {
-            v.set_sensitive(true);
+            v.header.set_sensitive(true);
             v
         });
         self.max_auth_body = max_body;
+    }
+
+    /// The time now, for what the requests made from now on say of it (DPoP proofs).
+    pub(crate) fn set_now(&mut self, now: std::time::Instant) {
+        self.now = Some(now);
+    }
+
+    /// A fresh DPoP proof for a request of `method` to `uri`, when the token is DPoP-bound.
+    fn proof(&mut self, method: &Method, uri: &Uri) -> Option<HeaderValue> {
+        let prover = self.authorization.as_ref()?.dpop.as_ref()?;
+        self.proofs += 1;
+        prover.proof(method, uri, self.now?, self.proofs)
     }
 
     /// How much of an OAuth flow's response is kept.
@@ -424,7 +447,8 @@ impl Http {
         self.start(kind, request, method.into(), req);
     }
 
-    fn request(&self, method: Method, body: Vec<u8>) -> ::http::Request<Vec<u8>> {
+    fn request(&mut self, method: Method, body: Vec<u8>) -> ::http::Request<Vec<u8>> {
+        let proof = self.proof(&method, &self.endpoint.clone());
         let mut req = ::http::Request::new(body);
         *req.method_mut() = method;
         *req.uri_mut() = self.endpoint.clone();
@@ -437,7 +461,10 @@ impl Http {
             h.insert(MCP_PROTOCOL_VERSION, HeaderValue::from_static(v));
         }
         if let Some(a) = &self.authorization {
-            h.insert(::http::header::AUTHORIZATION, a.clone());
+            h.insert(::http::header::AUTHORIZATION, a.header.clone());
+        }
+        if let Some(p) = proof {
+            h.insert(crate::auth::DPOP, p);
         }
         req
     }
@@ -677,7 +704,7 @@ impl Http {
                 carried_session: x.carried_session,
                 method: x.method.clone(),
                 www_authenticate,
-                challenge: headers.get(WWW_AUTHENTICATE).cloned(),
+                challenge: challenge_headers(headers),
                 authorizer: false,
             };
             let request = x.request;
@@ -1060,6 +1087,13 @@ impl Http {
                 None,
             );
         };
+        // A proof names its request's URI: the redirected one gets its own.
+        if req.headers().contains_key(crate::auth::DPOP) {
+            match self.proof(&req.method().clone(), &to) {
+                Some(p) => req.headers_mut().insert(crate::auth::DPOP, p),
+                None => req.headers_mut().remove(crate::auth::DPOP),
+            };
+        }
         *req.uri_mut() = to;
         let id = self.start(x.kind, x.request, x.method, *req);
         if let Some(n) = self.exchanges.get_mut(&id) {
@@ -1104,6 +1138,18 @@ fn settle(r: &mut Resume, news: bool, new_id: bool, last: Option<String>, retry:
 /// Where a redirect's `Location` points, against `base`, the URI the redirected request went
 /// to: an absolute URI, a network-path (`//host/...`), an absolute path, a query or a relative
 /// path. A `Location` of the same origin with user information is not followed.
+/// What the OAuth flow reads of a refusal: every `WWW-Authenticate` header and a DPoP nonce.
+fn challenge_headers(headers: &HeaderMap) -> Option<Box<HeaderMap>> {
+    let mut kept = HeaderMap::new();
+    for v in headers.get_all(WWW_AUTHENTICATE) {
+        kept.append(WWW_AUTHENTICATE, v.clone());
+    }
+    if let Some(n) = headers.get(crate::auth::DPOP_NONCE) {
+        kept.insert(crate::auth::DPOP_NONCE, n.clone());
+    }
+    (!kept.is_empty()).then(|| Box::new(kept))
+}
+
 fn redirect_target(base: &Uri, location: Option<&HeaderValue>) -> RedirectTarget {
     let Some(location) = location else {
         return RedirectTarget::Missing;
