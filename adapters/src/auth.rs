@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 
 pub use keys::{KeyError, SigningKey};
 pub use mcpwire_core::auth::{
-    Assertion, AssertionSource, Config as OAuthConfig, Credentials, Grant, IdentityProvider, Key,
-    PreRegistered, Signer,
+    Assertion, AssertionSource, Config as OAuthConfig, Credentials, Error, Grant, IdentityProvider,
+    Key, PreRegistered, Signer,
 };
 
 mod keys;

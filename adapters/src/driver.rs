@@ -196,6 +196,10 @@ pub(crate) async fn connect(
             if let Some(oauth) = &settings.oauth {
                 let mut auth =
                     mcpwire_core::Authorization::new(oauth.config.clone()).at(unix_now());
+                let mut entropy = [0u8; 16];
+                if getrandom::fill(&mut entropy).is_ok() {
+                    auth = auth.with_entropy(entropy);
+                }
                 if let Some(stored) = oauth.store.load(&url) {
                     auth = auth.with_credentials(stored, unix_now());
                 }

@@ -83,7 +83,9 @@ pub(crate) async fn handle(
         if let Some(message) = &message {
             state.received.push(message.clone());
         }
-        if let Some(refusal) = oauth::check(&mut state, &parts.headers, message.as_ref()) {
+        if let Some(refusal) =
+            oauth::check(&mut state, &parts.method, &parts.headers, message.as_ref())
+        {
             return Ok(refusal);
         }
         if let Some(message) = &message {

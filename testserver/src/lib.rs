@@ -334,6 +334,9 @@ pub struct Stats {
     pub unauthorized: usize,
     /// OAuth: requests to `/mcp` answered 403 `insufficient_scope`.
     pub forbidden: usize,
+    /// OAuth with DPoP: requests to `/mcp` answered 401 `use_dpop_nonce` (see
+    /// [`TestServer::require_dpop_nonce`]).
+    pub dpop_nonce_challenges: usize,
 }
 
 /// Token endpoint requests by `grant_type`, in [`Stats::token_requests`].
@@ -623,6 +626,17 @@ impl TestServer {
     /// Without [`Builder::oauth`].
     pub fn expire_access_tokens(&self) {
         self.with_oauth(oauth::OAuth::expire_access_tokens);
+    }
+
+    /// OAuth with [`OAuthConfig::dpop`]: from now on `/mcp` wants DPoP proofs with this nonce
+    /// (`None`: none); a proof without it is answered 401 `WWW-Authenticate: DPoP
+    /// error="use_dpop_nonce"` with `DPoP-Nonce: <nonce>` (RFC 9449 §9), and counted in
+    /// [`Stats::dpop_nonce_challenges`].
+    ///
+    /// # Panics
+    /// Without [`Builder::oauth`].
+    pub fn require_dpop_nonce(&self, nonce: Option<&str>) {
+        self.with_oauth(|o| o.set_rs_nonce(nonce));
     }
 
     /// OAuth: every refresh token issued so far is revoked (a grant with one is

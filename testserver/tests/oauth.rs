@@ -1190,6 +1190,7 @@ async fn pre_registered_client_with_basic_auth() {
             client_secret: Some("pre:secret".into()),
             auth: ClientAuth::ClientSecretBasic,
             redirect_uris: vec![REDIRECT.into()],
+            jwk: None,
         });
     let server = start(config).await;
     let id = "pre-registered client";

@@ -347,6 +347,15 @@ impl DpopProver {
     }
 }
 
+/// The `jti` seed of random bytes: one way, so that `jti`s say nothing of a PKCE verifier
+/// made of the same bytes.
+fn seed_of(bytes: &[u8]) -> String {
+    let mut hash = Sha256::new();
+    hash.update(b"mcpwire jti seed");
+    hash.update(bytes);
+    pkce::base64url(&hash.finalize()[..16])
+}
+
 /// The caller's wall clock at `now`, from the time it gave with [`Flow::set_clock`], in
 /// seconds since the UNIX epoch.
 fn unix_at((at, unix): (Instant, Duration), now: Instant) -> u64 {
@@ -522,6 +531,15 @@ impl Flow {
     pub fn set_clock(&mut self, now: Instant, unix_now: Duration) {
         self.clock = Some((now, unix_now));
         self.now = Some(now);
+    }
+
+    /// Random bytes (at least 16) from the caller, for the unique `jti` of the JWTs the flow
+    /// signs, given up front (the flow otherwise asks with [`Output::Random`] before the
+    /// first one): a restored DPoP-bound token needs them to prove its first request.
+    pub fn set_entropy(&mut self, bytes: &[u8]) {
+        if bytes.len() >= 16 {
+            self.seed = Some(seed_of(bytes));
+        }
     }
 
     /// The time now: what the JWTs signed from now on say.
@@ -709,7 +727,10 @@ impl Flow {
                     scope: t.scope,
                     expires_at,
                 })
-                .filter(|_| t.dpop_jkt.is_none() || t.dpop_jkt == self.dpop_jkt())
+                // Bound to a key: only with that key, and entropy to prove requests with.
+                .filter(|_| {
+                    t.dpop_jkt.is_none() || (t.dpop_jkt == self.dpop_jkt() && self.seed.is_some())
+                })
             }
         };
         if let Some(t) = &token {
@@ -931,11 +952,7 @@ impl Flow {
             });
         }
         if self.seed.is_none() {
-            // One way from the bytes, so that `jti`s say nothing of the verifier.
-            let mut hash = Sha256::new();
-            hash.update(b"mcpwire jti seed");
-            hash.update(bytes);
-            self.seed = Some(pkce::base64url(&hash.finalize()[..16]));
+            self.seed = Some(seed_of(bytes));
         }
         match run.after_random {
             AfterRandom::Authorize => {}

@@ -80,6 +80,12 @@ pub struct Authorization {
     /// the stored expiry times, and the times in the JWTs the flow signs (client assertions,
     /// DPoP proofs), which fail without it. Zero: not given.
     pub unix_now: Duration,
+    /// Random bytes for the unique `jti`s of those JWTs ([`Flow::set_entropy`]); without
+    /// them the flow asks for random bytes before the first, and a stored DPoP-bound token is
+    /// not restored.
+    ///
+    /// [`Flow::set_entropy`]: crate::auth::Flow::set_entropy
+    pub entropy: Option<[u8; 16]>,
 }
 
 impl Authorization {
@@ -89,6 +95,7 @@ impl Authorization {
             config,
             credentials: None,
             unix_now: Duration::ZERO,
+            entropy: None,
         }
     }
 
@@ -96,6 +103,13 @@ impl Authorization {
     #[must_use]
     pub fn at(mut self, unix_now: Duration) -> Authorization {
         self.unix_now = unix_now;
+        self
+    }
+
+    /// With random bytes from the caller, for the `jti`s of the JWTs the flow signs.
+    #[must_use]
+    pub fn with_entropy(mut self, bytes: [u8; 16]) -> Authorization {
+        self.entropy = Some(bytes);
         self
     }
 
@@ -374,6 +388,9 @@ impl Session {
         let mut flow = Box::new(crate::auth::Flow::new(a.config)?);
         if !a.unix_now.is_zero() {
             flow.set_clock(now, a.unix_now);
+        }
+        if let Some(bytes) = a.entropy {
+            flow.set_entropy(&bytes);
         }
         if let Transport::Http(h) = &mut self.transport {
             h.set_now(now);

@@ -13,7 +13,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::Client;
 use super::{
-    form, Access, ClientAuth, Code, OAuth, Redirect, Refresh, RefreshTokens, CODE_LIFETIME,
+    form, jose, Access, ClientAuth, Code, OAuth, Redirect, Refresh, RefreshTokens, CODE_LIFETIME,
 };
 use crate::handler::{empty, full, with_header, Reply, JSON, TEXT};
 use crate::{Shared, Stats};
@@ -60,7 +60,7 @@ pub(crate) fn serve(
             authorize(oauth, stats, n, &issuer, query)
         }),
         "token" => only(method, Method::POST, || {
-            token(oauth, stats, n, headers, body)
+            token(oauth, stats, n, &issuer, headers, body)
         }),
         _ => only(method, Method::POST, || register(oauth, stats, n, body)),
     })
@@ -121,7 +121,12 @@ fn metadata(oauth: &OAuth, issuer: &str) -> Value {
         "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/token"),
         "response_types_supported": ["code"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": [
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        ],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": methods,
     });
@@ -130,6 +135,9 @@ fn metadata(oauth: &OAuth, issuer: &str) -> Value {
     }
     if oauth.config.advertise_iss {
         metadata["authorization_response_iss_parameter_supported"] = json!(true);
+    }
+    if oauth.config.dpop {
+        metadata["dpop_signing_alg_values_supported"] = json!(["ES256"]);
     }
     let scopes = as_scopes(oauth);
     if !scopes.is_empty() {
@@ -250,6 +258,7 @@ fn register(oauth: &mut OAuth, stats: &mut Stats, n: usize, body: &[u8]) -> Repl
             auth: method,
             redirect_uris: uris,
             refresh,
+            jwk: None,
         },
     );
     no_store(full(
@@ -384,11 +393,13 @@ fn check_resource(oauth: &OAuth, resource: Option<&str>) -> Option<&'static str>
     }
 }
 
-/// The token endpoint (RFC 6749 §3.2, §4.1.3, §6, RFC 7636 §4.6).
+/// The token endpoint (RFC 6749 §3.2, §4.1.3, §4.4, §6, RFC 7636 §4.6, RFC 7523 §2.1, RFC
+/// 9449 §5).
 fn token(
     oauth: &mut OAuth,
     stats: &mut Stats,
     n: usize,
+    issuer: &str,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Reply {
@@ -409,7 +420,57 @@ fn token(
         Ok(form) => form,
         Err(name) => return bad("invalid_request", &format!("{name} given twice")),
     };
-    let client_id = match authenticate(oauth, n, headers, &form) {
+    // DPoP: a proof of the token request, with the nonce asked for.
+    let jkt = if oauth.config.dpop {
+        let htu = format!("{issuer}/token");
+        let proof = headers
+            .get("dpop")
+            .and_then(|v| v.to_str().ok())
+            .ok_or("no DPoP proof")
+            .and_then(|p| jose::check_proof(p, "POST", &htu, None));
+        let proof = match proof {
+            Ok(p) => p,
+            Err(why) => return bad("invalid_dpop_proof", why),
+        };
+        if !oauth.fresh_jti(&proof.jti) {
+            return bad("invalid_dpop_proof", "the proof's jti was used before");
+        }
+        if let Some(nonce) = oauth
+            .config
+            .as_nonce
+            .clone()
+            .filter(|n| proof.nonce.as_ref() != Some(n))
+        {
+            let reply = bad("use_dpop_nonce", "The authorization server wants a nonce");
+            return with_header(reply, "dpop-nonce", &nonce);
+        }
+        Some(proof.jkt)
+    } else {
+        None
+    };
+    let jwt_bearer = grant.as_deref() == Some("urn:ietf:params:oauth:grant-type:jwt-bearer");
+    if jwt_bearer
+        && headers.get("authorization").is_none()
+        && param(&form, "client_secret").is_none()
+    {
+        // Workload identity: the assertion is the client's identity.
+        let Some(key) = oauth.config.workload_key.clone() else {
+            return bad("unsupported_grant_type", "No workload key is trusted here");
+        };
+        let Some(assertion) = param(&form, "assertion") else {
+            return bad("invalid_request", "assertion is required");
+        };
+        let checked = jose::verify(assertion, &key)
+            .and_then(|(_, claims)| jose::check_assertion(&claims, issuer));
+        if let Err(why) = checked {
+            return bad("invalid_grant", why);
+        }
+        let scopes = param(&form, "scope")
+            .map(super::split_scope)
+            .unwrap_or_default();
+        return issue(oauth, n, String::new(), scopes, false, jkt);
+    }
+    let client_id = match authenticate(oauth, n, issuer, headers, &form) {
         Ok(client_id) => client_id,
         Err(description) => {
             let reply = error(StatusCode::UNAUTHORIZED, "invalid_client", description);
@@ -508,6 +569,15 @@ fn token(
             stats.refreshes += 1;
             scopes
         }
+        Some("client_credentials") => {
+            let scopes = param(&form, "scope")
+                .map(super::split_scope)
+                .unwrap_or_default();
+            if param(&form, "resource").is_some_and(|r| r != oauth.resource) {
+                return bad("invalid_target", "resource is not the protected resource's");
+            }
+            return issue(oauth, n, client_id, scopes, false, jkt);
+        }
         Some(_) => {
             return bad(
                 "unsupported_grant_type",
@@ -515,7 +585,7 @@ fn token(
             )
         }
     };
-    issue(oauth, n, client_id, scopes, refresh_allowed)
+    issue(oauth, n, client_id, scopes, refresh_allowed, jkt)
 }
 
 /// The client that authenticates this token request by its registered method (RFC 6749
@@ -523,9 +593,48 @@ fn token(
 fn authenticate(
     oauth: &OAuth,
     n: usize,
+    issuer: &str,
     headers: &HeaderMap,
     form: &Map<String, Value>,
 ) -> Result<String, &'static str> {
+    if let Some(assertion) = param(form, "client_assertion") {
+        // private_key_jwt (RFC 7523 §2.2, §3): the assertion names the client, for us.
+        if param(form, "client_assertion_type")
+            != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+        {
+            return Err("client_assertion_type is not jwt-bearer");
+        }
+        if headers.get("authorization").is_some() || param(form, "client_secret").is_some() {
+            return Err("More than one client authentication method");
+        }
+        let claims = assertion
+            .split('.')
+            .nth(1)
+            .and_then(|c| URL_SAFE_NO_PAD.decode(c).ok())
+            .and_then(|c| serde_json::from_slice::<Value>(&c).ok())
+            .ok_or("The client assertion is not a JWT")?;
+        let id = claims["iss"]
+            .as_str()
+            .ok_or("The client assertion has no iss")?;
+        let client = oauth
+            .clients
+            .get(id)
+            .filter(|c| c.server == n)
+            .ok_or("Unknown client")?;
+        if client.auth != ClientAuth::PrivateKeyJwt {
+            return Err("Not the client's registered authentication method");
+        }
+        let jwk = client.jwk.as_ref().ok_or("The client has no key")?;
+        let (_, claims) = jose::verify(assertion, jwk)?;
+        if claims.get("sub").and_then(Value::as_str) != Some(id) {
+            return Err("The client assertion's sub is not its iss");
+        }
+        if param(form, "client_id").is_some_and(|c| c != id) {
+            return Err("client_id is not the assertion's");
+        }
+        jose::check_assertion(&claims, issuer)?;
+        return Ok(id.to_owned());
+    }
     let basic = match headers.get("authorization") {
         None => None,
         Some(value) => Some(basic_credentials(value.as_bytes()).ok_or("Bad Authorization header")?),
@@ -589,6 +698,7 @@ fn issue(
     client_id: String,
     scopes: Vec<String>,
     refresh_allowed: bool,
+    jkt: Option<String>,
 ) -> Reply {
     let lifetime = oauth.config.lifetime;
     let access_token = format!("at-{}", oauth.fresh());
@@ -598,12 +708,13 @@ fn issue(
             server: n,
             scopes: scopes.clone(),
             expires: Instant::now() + lifetime,
+            jkt: jkt.clone(),
         },
     );
     let expires_in = lifetime.as_secs() + u64::from(lifetime.subsec_nanos() > 0);
     let mut answer = json!({
         "access_token": access_token,
-        "token_type": "Bearer",
+        "token_type": if jkt.is_some() { "DPoP" } else { "Bearer" },
         "expires_in": expires_in,
     });
     let offline = scopes.iter().any(|s| s == "offline_access");

@@ -4,6 +4,7 @@
 
 mod endpoints;
 mod form;
+mod jose;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -47,6 +48,9 @@ pub enum ClientAuth {
     ClientSecretBasic,
     /// `client_secret_post`: `client_id` and `client_secret` in the form.
     ClientSecretPost,
+    /// `private_key_jwt`: an ES256 client assertion (RFC 7523 §2.2) signed with the key of
+    /// [`PreRegistered::jwk`], for the issuer.
+    PrivateKeyJwt,
 }
 
 impl ClientAuth {
@@ -56,6 +60,7 @@ impl ClientAuth {
             ClientAuth::None => "none",
             ClientAuth::ClientSecretBasic => "client_secret_basic",
             ClientAuth::ClientSecretPost => "client_secret_post",
+            ClientAuth::PrivateKeyJwt => "private_key_jwt",
         }
     }
 
@@ -109,6 +114,8 @@ pub struct PreRegistered {
     pub auth: ClientAuth,
     /// The redirect URIs it may use (compared as strings).
     pub redirect_uris: Vec<String>,
+    /// Its public key (an EC P-256 JWK), for [`ClientAuth::PrivateKeyJwt`].
+    pub jwk: Option<Value>,
 }
 
 /// The OAuth mode of a [`crate::TestServer`], for [`crate::Builder::oauth`].
@@ -173,6 +180,9 @@ pub struct OAuthConfig {
     pub(crate) resource: Option<String>,
     pub(crate) resource_optional: bool,
     pub(crate) challenge_metadata: bool,
+    pub(crate) workload_key: Option<Value>,
+    pub(crate) dpop: bool,
+    pub(crate) as_nonce: Option<String>,
 }
 
 impl Default for OAuthConfig {
@@ -209,7 +219,35 @@ impl OAuthConfig {
             resource: None,
             resource_optional: false,
             challenge_metadata: true,
+            workload_key: None,
+            dpop: false,
+            as_nonce: None,
         }
+    }
+
+    /// Accept the JWT bearer grant (RFC 7523 §2.1, workload identity) with an ES256
+    /// assertion signed by this key (an EC P-256 JWK) whose `aud` is the issuer and whose
+    /// `exp` has not passed (else `invalid_grant`); no client authentication needed. The
+    /// grant is counted in [`crate::TokenRequests::other`].
+    pub fn workload_key(mut self, jwk: Value) -> OAuthConfig {
+        self.workload_key = Some(jwk);
+        self
+    }
+
+    /// DPoP (RFC 9449): every token request needs a valid proof and gets a `DPoP` token bound
+    /// to the proof's key; `/mcp` then wants `Authorization: DPoP <token>` with a fresh proof
+    /// (its `htm`, `htu`, `ath`, key, an unused `jti`) on every request, else 401 `DPoP
+    /// error="invalid_token"`. See [`crate::TestServer::require_dpop_nonce`].
+    pub fn dpop(mut self) -> OAuthConfig {
+        self.dpop = true;
+        self
+    }
+
+    /// With [`OAuthConfig::dpop`]: token requests whose proof lacks this nonce are answered
+    /// 400 `use_dpop_nonce` with `DPoP-Nonce: <nonce>` (RFC 9449 §8).
+    pub fn dpop_nonce_at_token_endpoint(mut self, nonce: &str) -> OAuthConfig {
+        self.as_nonce = Some(nonce.to_owned());
+        self
     }
 
     /// Where the first authorization server listens (by default [`AsOrigin::Same`]).
@@ -409,6 +447,7 @@ pub(crate) struct Client {
     auth: ClientAuth,
     redirect_uris: Vec<String>,
     refresh: bool,
+    jwk: Option<Value>,
 }
 
 pub(crate) struct Code {
@@ -425,6 +464,8 @@ pub(crate) struct Access {
     server: usize,
     scopes: Vec<String>,
     expires: Instant,
+    /// The thumbprint of the DPoP key it is bound to.
+    jkt: Option<String>,
 }
 
 pub(crate) struct Refresh {
@@ -448,6 +489,10 @@ pub(crate) struct OAuth {
     access: Bounded<Access>,
     refresh: Bounded<Refresh>,
     next: u64,
+    /// The nonce `/mcp` wants in DPoP proofs now, if any.
+    rs_nonce: Option<String>,
+    /// The `jti`s of the DPoP proofs seen (a reused one is refused).
+    jtis: Bounded<()>,
 }
 
 impl OAuth {
@@ -483,6 +528,8 @@ impl OAuth {
             access: Bounded::default(),
             refresh: Bounded::default(),
             next: 0,
+            rs_nonce: None,
+            jtis: Bounded::default(),
             config,
         };
         for client in oauth.config.clients.clone() {
@@ -494,6 +541,7 @@ impl OAuth {
                     auth: client.auth,
                     redirect_uris: client.redirect_uris,
                     refresh: true,
+                    jwk: client.jwk,
                 },
             );
         }
@@ -547,6 +595,19 @@ impl OAuth {
         self.config.redirect = redirect;
     }
 
+    pub(crate) fn set_rs_nonce(&mut self, nonce: Option<&str>) {
+        self.rs_nonce = nonce.map(str::to_owned);
+    }
+
+    /// A proof's `jti` seen for the first time (true), or again.
+    fn fresh_jti(&mut self, jti: &str) -> bool {
+        if self.jtis.get(jti).is_some() {
+            return false;
+        }
+        self.jtis.insert(jti.to_owned(), ());
+        true
+    }
+
     /// A `WWW-Authenticate: Bearer` challenge with these parameters, then `resource_metadata`.
     fn challenge(&self, status: StatusCode, params: &[(&str, &str)]) -> Reply {
         let mut parts: Vec<String> = params
@@ -574,22 +635,84 @@ impl OAuth {
     }
 }
 
+impl OAuth {
+    /// For a DPoP-bound token (RFC 9449 §7): the `DPoP` scheme and a valid fresh proof, with
+    /// the nonce asked for. `None` when the request may go on to the other checks.
+    fn check_dpop(
+        &mut self,
+        stats: &mut crate::Stats,
+        method: &hyper::Method,
+        headers: &HeaderMap,
+        scheme: &str,
+        token: &str,
+    ) -> Option<Reply> {
+        let jkt = self.access.get(token)?.jkt.clone()?;
+        let htu = format!("http://{}/mcp", self.mcp_addr);
+        let proof = headers
+            .get("dpop")
+            .and_then(|v| v.to_str().ok())
+            .ok_or("no DPoP proof")
+            .and_then(|p| jose::check_proof(p, method.as_str(), &htu, Some(token)));
+        let refusal = match proof {
+            _ if scheme != "dpop" => Some("a DPoP-bound token must use the DPoP scheme"),
+            Err(why) => Some(why),
+            Ok(p) if p.jkt != jkt => Some("the proof's key is not the token's"),
+            Ok(p) if !self.fresh_jti(&p.jti) => Some("the proof's jti was used before"),
+            Ok(p) => {
+                if let Some(nonce) = self
+                    .rs_nonce
+                    .clone()
+                    .filter(|n| p.nonce.as_ref() != Some(n))
+                {
+                    stats.dpop_nonce_challenges += 1;
+                    let body = json!({"error": "use_dpop_nonce"});
+                    let value = format!(
+                        "DPoP error=\"use_dpop_nonce\", resource_metadata=\"{}\"",
+                        self.prm_url
+                    );
+                    let reply = full(StatusCode::UNAUTHORIZED, JSON, body.to_string());
+                    let reply = with_header(reply, "www-authenticate", &value);
+                    return Some(with_header(reply, "dpop-nonce", &nonce));
+                }
+                None
+            }
+        };
+        let why = refusal?;
+        stats.unauthorized += 1;
+        let body = json!({"error": "invalid_token", "error_description": why});
+        let value = format!(
+            "DPoP error=\"invalid_token\", resource_metadata=\"{}\"",
+            self.prm_url
+        );
+        let reply = full(StatusCode::UNAUTHORIZED, JSON, body.to_string());
+        Some(with_header(reply, "www-authenticate", &value))
+    }
+}
+
 /// Check the bearer token of a request to `/mcp`: `None` if it may go on (or the server has
 /// no OAuth), else the 401 or 403 to answer, counted in the stats.
 pub(crate) fn check(
     state: &mut State,
+    method: &hyper::Method,
     headers: &HeaderMap,
     message: Option<&Value>,
 ) -> Option<Reply> {
     let State { oauth, stats, .. } = state;
-    let oauth = oauth.as_ref()?;
-    let token = headers
+    let oauth = oauth.as_mut()?;
+    let (scheme, token) = headers
         .get("authorization")
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .filter(|token| !token.is_empty());
+        .map(|(scheme, token)| (scheme.to_ascii_lowercase(), token.trim().to_owned()))
+        .filter(|(scheme, token)| (scheme == "bearer" || scheme == "dpop") && !token.is_empty())
+        .unzip();
+    if let (Some(scheme), Some(token)) = (&scheme, &token) {
+        if let Some(refusal) = oauth.check_dpop(stats, method, headers, scheme, token) {
+            return Some(refusal);
+        }
+    }
+    let oauth = &*oauth;
+    let token = token.as_deref();
     let required = oauth.config.required.join(" ");
     let scope: &[(&str, &str)] = match required.is_empty() {
         true => &[],
