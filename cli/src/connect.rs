@@ -261,8 +261,9 @@ pub async fn connect_with(
     let server = server.into();
     // OAuth only once `mcpwire login` kept credentials: without them the user is needed,
     // and the error says to run it.
-    let oauth = match &server.target {
-        Target::Http(url) if crate::login::logged_in(url) => {
+    let oauth = match (&server.target, common.machine.oauth()?) {
+        (Target::Http(_), Some(machine)) => Some(machine),
+        (Target::Http(url), None) if crate::login::logged_in(url) => {
             Some(crate::login::non_interactive(url))
         }
         _ => None,

@@ -52,6 +52,87 @@ pub fn non_interactive(url: &str) -> OAuth {
     OAuth::new(config, user).store(Arc::new(store()))
 }
 
+/// OAuth with no user (an agent, a job): the client credentials grant, or the JWT bearer
+/// grant with a workload token; DPoP with any of them. Tokens are fetched when the server
+/// asks and kept in memory only.
+#[derive(clap::Args, Debug, Clone, Default)]
+#[command(next_help_heading = "OAuth without a user")]
+pub struct MachineArgs {
+    /// Get tokens with the client credentials grant as this pre-registered client (with
+    /// --client-secret-env or --client-key).
+    #[arg(long, value_name = "ID", global = true)]
+    pub client_id: Option<String>,
+    /// The name of the environment variable that holds the client's secret (a secret never
+    /// goes on the command line, where other users can read it).
+    #[arg(long, value_name = "VAR", global = true)]
+    pub client_secret_env: Option<String>,
+    /// The client's private key, a PKCS#8 PEM file: it signs client assertions
+    /// (private_key_jwt) instead of a secret.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub client_key: Option<PathBuf>,
+    /// The algorithm of --client-key.
+    #[arg(long, value_name = "ALG", global = true, default_value = "ES256", value_parser = ["ES256", "RS256"])]
+    pub client_key_alg: String,
+    /// Get tokens with the JWT bearer grant and the workload identity token in this file,
+    /// read afresh for each token request.
+    #[arg(
+        long,
+        value_name = "FILE",
+        global = true,
+        conflicts_with = "client_secret_env"
+    )]
+    pub workload_token: Option<PathBuf>,
+    /// Bind tokens to a key made for this run (DPoP, RFC 9449).
+    #[arg(long, global = true)]
+    pub dpop: bool,
+}
+
+impl MachineArgs {
+    /// The OAuth these options ask for, if any.
+    pub fn oauth(&self) -> Result<Option<OAuth>, Failure> {
+        use mcpwire::auth::{assertion_file, Grant, Key, PreRegistered, SigningKey};
+        if self.client_id.is_none() && self.workload_token.is_none() {
+            if self.client_secret_env.is_some() || self.client_key.is_some() {
+                return Err(Failure::Usage(
+                    "--client-secret-env and --client-key need --client-id".into(),
+                ));
+            }
+            return Ok(None);
+        }
+        let key_error = |e: mcpwire::auth::KeyError| Failure::Usage(e.to_string());
+        let mut config = OAuthConfig::new("http://127.0.0.1/unused");
+        if let Some(id) = &self.client_id {
+            let mut client = PreRegistered::new(id);
+            if let Some(var) = &self.client_secret_env {
+                let secret = std::env::var(var).map_err(|_| {
+                    Failure::Usage(format!("--client-secret-env: ${var} is not set"))
+                })?;
+                client = client.secret(secret);
+            }
+            if let Some(path) = &self.client_key {
+                let pem = std::fs::read_to_string(path)
+                    .map_err(|e| Failure::Usage(format!("--client-key {}: {e}", path.display())))?;
+                let key = SigningKey::from_pem(&pem, &self.client_key_alg).map_err(key_error)?;
+                client = client.key(Key::new(key));
+            }
+            config = config.pre_registered(client);
+        }
+        config.grant = match &self.workload_token {
+            Some(path) => Grant::JwtBearer {
+                assertion: assertion_file(path),
+            },
+            None => Grant::ClientCredentials,
+        };
+        if self.dpop {
+            config = config.dpop(Key::new(SigningKey::generate().map_err(key_error)?));
+        }
+        let user = UserStep::Custom(Arc::new(|_: Authorize| {
+            Box::pin(async { Err("no user step without a user".to_owned()) })
+        }));
+        Ok(Some(OAuth::new(config, user)))
+    }
+}
+
 /// `mcpwire login <URL>`.
 pub async fn login(common: &Common, server: &ServerArgs) -> Result<(), Failure> {
     let Some(url) = server.http_url()? else {

@@ -92,6 +92,8 @@ pub struct Common {
     /// instead (default: warnings).
     #[arg(long, short = 'v', global = true, action = ArgAction::Count)]
     pub verbose: u8,
+    #[command(flatten)]
+    pub machine: login::MachineArgs,
 }
 
 #[derive(Subcommand, Debug)]

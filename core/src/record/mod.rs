@@ -19,8 +19,9 @@
 //!   `access_token`, `refresh_token`, `id_token`, `client_secret` and
 //!   `registration_access_token` redacted (the flow then gets a token that is the placeholder,
 //!   and the requests it authorizes carry a redacted `Authorization` again); the forms the
-//!   flow posts are digested with `code`, `code_verifier`, `refresh_token`, `client_secret`
-//!   and `client_assertion` redacted; the `code` of the redirect is redacted; stored tokens and
+//!   flow posts are digested with `code`, `code_verifier`, `refresh_token`, `client_secret`,
+//!   `client_assertion`, `assertion`, `subject_token` and `actor_token` redacted (a DPoP proof
+//!   is a sensitive header, redacted like `Authorization`); the `code` of the redirect is redacted; stored tokens and
 //!   client secrets in the configuration are redacted;
 //! - with [`RecordOptions::redact_payloads`], the `arguments` of `tools/call` are redacted,
 //!   and so are the `content` and `structuredContent` of every result that comes in (in a
@@ -746,6 +747,10 @@ const SECRET_FORM_KEYS: &[&str] = &[
     "refresh_token",
     "client_secret",
     "client_assertion",
+    // The JWT bearer grant's assertion (a workload token, an ID-JAG) and the token exchange's.
+    "assertion",
+    "subject_token",
+    "actor_token",
     "password",
 ];
 

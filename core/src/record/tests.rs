@@ -359,6 +359,36 @@ fn secrets_of_the_oauth_flow_are_redacted() {
 }
 
 #[test]
+fn the_assertions_of_the_jwt_bearer_grant_and_the_token_exchange_are_redacted() {
+    let digest = |body: &str| {
+        let request = ::http::Request::post("https://as.example/token")
+            .body(body.as_bytes().to_vec())
+            .unwrap();
+        describe(
+            &Output::Transmit(Transmit::Http {
+                exchange: ExchangeId(1),
+                kind: crate::ExchangeKind::Auth,
+                request: Box::new(request),
+            }),
+            false,
+        )
+    };
+    for key in ["assertion", "subject_token", "actor_token"] {
+        let real = digest(&format!("grant_type=x&{key}=eyJ.SECRET.sig"));
+        assert_eq!(
+            real,
+            digest(&format!("grant_type=x&{key}={REDACTED}")),
+            "{key}"
+        );
+        assert!(!format!("{real:?}").contains("SECRET"));
+    }
+    assert_eq!(
+        redact_form(b"grant_type=x&assertion=eyJ.SECRET.sig&scope=a"),
+        format!("grant_type=x&assertion={REDACTED}&scope=a")
+    );
+}
+
+#[test]
 fn the_digest_of_an_oauth_form_is_taken_with_its_secrets_redacted() {
     let form = |code: &str| {
         let request = ::http::Request::post("https://as.example/token")

@@ -30,11 +30,11 @@ fn part(text: &str) -> Result<Map<String, Value>, &'static str> {
     }
 }
 
+/// A JWT's JSON object: its header, or its claims.
+pub(crate) type Object = Map<String, Value>;
+
 /// The header and claims of a compact ES256 JWS signed by the P-256 key `jwk`.
-pub(crate) fn verify(
-    token: &str,
-    jwk: &Value,
-) -> Result<(Map<String, Value>, Map<String, Value>), &'static str> {
+pub(crate) fn verify(token: &str, jwk: &Value) -> Result<(Object, Object), &'static str> {
     let mut parts = token.split('.');
     let (Some(h), Some(c), Some(s), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
