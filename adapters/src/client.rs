@@ -255,6 +255,26 @@ impl ClientBuilder {
         self
     }
 
+    /// Connects through this HTTP proxy, whatever the environment says: a `CONNECT` tunnel
+    /// for https servers, the absolute form for http ones (the OAuth flow's requests too).
+    /// Without it (or [`no_proxy`](Self::no_proxy)), `https_proxy`/`HTTPS_PROXY`,
+    /// `http_proxy`/`HTTP_PROXY` and `all_proxy`/`ALL_PROXY` name the proxy per scheme and
+    /// `no_proxy`/`NO_PROXY` the hosts to reach directly, as curl reads them. A proxy that
+    /// refuses the tunnel fails the connection with [`TransportErrorKind::Proxy`]
+    /// (407: it wants credentials, given as `http://user:password@host:port`).
+    ///
+    /// [`TransportErrorKind::Proxy`]: mcpwire_core::TransportErrorKind::Proxy
+    pub fn proxy(mut self, proxy: crate::Proxy) -> Self {
+        self.settings.proxy = crate::proxy::ProxySetting::Use(proxy);
+        self
+    }
+
+    /// Connects directly, whatever the proxy variables of the environment say.
+    pub fn no_proxy(mut self) -> Self {
+        self.settings.proxy = crate::proxy::ProxySetting::Direct;
+        self
+    }
+
     /// Trusts this root certificate as well as the webpki roots (and, with the `native-roots`
     /// feature, the OS's trust store): for servers behind a private certificate authority.
     /// DER, or PEM with one or more certificates (`-----BEGIN CERTIFICATE-----`); one that

@@ -186,6 +186,7 @@ pub(crate) async fn connect(
                 settings.connect_timeout,
                 config.policy.max_concurrent_exchanges,
                 &settings.extra_roots,
+                &settings.proxy,
             )?);
             let span = tracing::info_span!("mcp_session", transport = "http", url = %url);
             let transport = Transport::Http {
@@ -247,6 +248,7 @@ pub(crate) async fn connect(
         oauth,
         connect_timeout: settings.connect_timeout,
         extra_roots: settings.extra_roots.clone(),
+        proxy: settings.proxy.clone(),
         recording,
     };
     runtime.spawn(Box::pin(driver.run(commands_rx, incoming).instrument(span)));
@@ -281,6 +283,7 @@ struct Driver {
     oauth: Option<(crate::auth::OAuth, String)>,
     connect_timeout: std::time::Duration,
     extra_roots: Vec<Vec<u8>>,
+    proxy: crate::proxy::ProxySetting,
     /// What the session is recorded to, if it is.
     recording: Option<Recording>,
 }
@@ -435,6 +438,7 @@ impl Driver {
                         request.uri(),
                         self.connect_timeout,
                         &self.extra_roots,
+                        &self.proxy,
                     ),
                 };
                 let target = match target {
@@ -559,7 +563,10 @@ impl Driver {
                 let runtime = self.runtime.clone();
                 let timeout = self.connect_timeout;
                 let roots = self.extra_roots.clone();
-                Box::pin(async move { http::location_of(runtime, &url, timeout, &roots).await })
+                let proxy = self.proxy.clone();
+                Box::pin(
+                    async move { http::location_of(runtime, &url, timeout, &roots, &proxy).await },
+                )
             }
         };
         self.runtime.spawn(Box::pin(async move {
@@ -798,6 +805,7 @@ fn other_pool(
     uri: &::http::Uri,
     connect_timeout: std::time::Duration,
     roots: &[Vec<u8>],
+    proxy: &crate::proxy::ProxySetting,
 ) -> Result<Arc<Pool>, ConfigError> {
     let origin = format!(
         "{}://{}",
@@ -807,7 +815,14 @@ fn other_pool(
     if let Some((_, p)) = others.iter().find(|(o, _)| *o == origin) {
         return Ok(p.clone());
     }
-    let pool = Arc::new(Pool::new(runtime.clone(), uri, connect_timeout, 4, roots)?);
+    let pool = Arc::new(Pool::new(
+        runtime.clone(),
+        uri,
+        connect_timeout,
+        4,
+        roots,
+        proxy,
+    )?);
     if others.len() >= MAX_OTHER_ORIGINS {
         others.remove(0);
     }

@@ -10,13 +10,14 @@ use bytes::Bytes;
 use futures_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use futures_rustls::rustls::{ClientConfig, RootCertStore};
 use futures_rustls::TlsConnector;
-use http::header::HOST;
+use http::header::{HOST, PROXY_AUTHORIZATION};
 use http::{HeaderValue, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::{http1, http2};
 use mcpwire_core::{ExchangeId, TransportError, TransportErrorKind};
 
 use crate::error::ConfigError;
+use crate::proxy::{self, Proxy, ProxySetting};
 
 use crate::io::HyperIo;
 use crate::runtime::{timeout, Runtime};
@@ -36,6 +37,9 @@ pub(crate) struct Pool {
     port: u16,
     authority: HeaderValue,
     tls: Option<TlsConnector>,
+    /// The HTTP proxy connections go through: a `CONNECT` tunnel for https, the absolute
+    /// form for http.
+    proxy: Option<Proxy>,
     connect_timeout: Duration,
     /// Idle HTTP/1.1 connections kept for reuse: as many as the core lets exchanges run at
     /// once (`Policy::max_concurrent_exchanges`), so that a burst reuses them and no more
@@ -124,6 +128,7 @@ impl Pool {
         connect_timeout: Duration,
         max_idle: usize,
         extra_roots: &[Vec<u8>],
+        proxy: &ProxySetting,
     ) -> Result<Pool, ConfigError> {
         let bad = |why: &str| ConfigError::InvalidUrl {
             url: endpoint.to_string(),
@@ -143,6 +148,10 @@ impl Pool {
         let authority = endpoint.authority().ok_or_else(|| bad("no host"))?;
         let authority =
             HeaderValue::from_str(authority.as_str()).map_err(|_| bad("invalid host"))?;
+        let proxy = proxy.resolve(https, &host, port, |name| std::env::var(name).ok())?;
+        if let Some(p) = &proxy {
+            tracing::debug!(proxy = ?p, "connecting through an HTTP proxy");
+        }
         Ok(Pool {
             runtime,
             host,
@@ -152,6 +161,7 @@ impl Pool {
                 true => Some(TlsConnector::from(tls_config(extra_roots)?)),
                 false => None,
             },
+            proxy,
             connect_timeout,
             max_idle,
             idle: Mutex::new(Vec::new()),
@@ -192,6 +202,12 @@ impl Pool {
     }
 
     fn put(&self, conn: Conn) {
+        // Plain http through a proxy: the proxy decides about keep-alive, and some (tinyproxy)
+        // close after each response without saying so; a POST written to such a connection
+        // would be lost mid-way. Each exchange gets its own connection there.
+        if self.proxy.is_some() && self.tls.is_none() {
+            return;
+        }
         if let Conn::H1(c) = conn {
             let mut idle = lock(&self.idle);
             if idle.len() < self.max_idle && !c.is_closed() {
@@ -205,16 +221,31 @@ impl Pool {
         let deadline = crate::runtime::after(rt, self.connect_timeout);
         let timed_out =
             || TransportError::new(TransportErrorKind::ConnectTimeout, "connect timed out");
-        let tcp = timeout(rt, self.connect_timeout, rt.connect(&self.host, self.port))
+        let (host, port) = match &self.proxy {
+            Some(p) => (p.host(), p.port()),
+            None => (self.host.as_str(), self.port),
+        };
+        let mut tcp = timeout(rt, self.connect_timeout, rt.connect(host, port))
             .await
             .ok_or_else(timed_out)?
             .map_err(|e| {
+                let through = if self.proxy.is_some() {
+                    " (the proxy)"
+                } else {
+                    ""
+                };
                 TransportError::new(
                     TransportErrorKind::Connect,
-                    format!("{}:{}: {e}", self.host, self.port),
+                    format!("{host}:{port}{through}: {e}"),
                 )
                 .with_source(e)
             })?;
+        if let (Some(proxy), Some(_)) = (&self.proxy, &self.tls) {
+            let left = deadline.saturating_duration_since(rt.now());
+            timeout(rt, left, tunnel(&mut tcp, proxy, &self.host, self.port))
+                .await
+                .ok_or_else(timed_out)??;
+        }
         let handshake_failed = |e: hyper::Error| {
             TransportError::new(TransportErrorKind::Reset, e.to_string()).with_source(e)
         };
@@ -251,6 +282,39 @@ impl Pool {
             self.runtime
                 .spawn(Box::pin(async move { drop(conn.await) }));
             Ok(Conn::H1(send))
+        }
+    }
+}
+
+/// Opens a `CONNECT` tunnel to `host:port` through the proxy `tcp` is connected to.
+async fn tunnel(
+    tcp: &mut Box<dyn crate::runtime::Io>,
+    proxy: &Proxy,
+    host: &str,
+    port: u16,
+) -> Result<(), TransportError> {
+    use futures_lite::{AsyncReadExt as _, AsyncWriteExt as _};
+    let lost = |e: std::io::Error| {
+        TransportError::new(TransportErrorKind::Proxy, format!("the proxy: {e}")).with_source(e)
+    };
+    tcp.write_all(&proxy::connect_request(proxy, host, port))
+        .await
+        .map_err(lost)?;
+    tcp.flush().await.map_err(lost)?;
+    // Read byte by byte: nothing past the proxy's head may be taken from the tunnel.
+    let mut head = Vec::with_capacity(256);
+    let mut byte = [0u8; 1];
+    loop {
+        let n = tcp.read(&mut byte).await.map_err(lost)?;
+        if n == 0 {
+            return Err(TransportError::new(
+                TransportErrorKind::Proxy,
+                "the proxy closed the connection before answering CONNECT",
+            ));
+        }
+        head.push(byte[0]);
+        if proxy::connect_response(&head)?.is_some() {
+            return Ok(());
         }
     }
 }
@@ -330,9 +394,20 @@ async fn run_exchange(
         let mut req = http::Request::from_parts(parts.clone(), Full::new(body.clone()));
         let sent = match &mut conn {
             Conn::H1(c) => {
-                // HTTP/1.1 wants the origin form and a Host header.
-                let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
-                *req.uri_mut() = Uri::try_from(path).unwrap_or_else(|_| Uri::from_static("/"));
+                // HTTP/1.1 wants the origin form and a Host header; a proxy (plain http
+                // through it) the absolute form, and its credentials.
+                match pool.proxy.as_ref().filter(|_| pool.tls.is_none()) {
+                    Some(proxy) => {
+                        if let Some(a) = proxy.authorization() {
+                            req.headers_mut().insert(PROXY_AUTHORIZATION, a.clone());
+                        }
+                    }
+                    None => {
+                        let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+                        *req.uri_mut() =
+                            Uri::try_from(path).unwrap_or_else(|_| Uri::from_static("/"));
+                    }
+                }
                 req.headers_mut().insert(HOST, pool.authority.clone());
                 match c.ready().await {
                     Ok(()) => c.send_request(req).await,
@@ -392,11 +467,13 @@ pub(crate) async fn location_of(
     url: &str,
     connect_timeout: Duration,
     roots: &[Vec<u8>],
+    proxy: &crate::proxy::ProxySetting,
 ) -> Result<String, String> {
     let uri: Uri = url
         .parse()
         .map_err(|e| format!("the authorization URL: {e}"))?;
-    let pool = Pool::new(runtime, &uri, connect_timeout, 1, roots).map_err(|e| e.to_string())?;
+    let pool =
+        Pool::new(runtime, &uri, connect_timeout, 1, roots, proxy).map_err(|e| e.to_string())?;
     let (mut conn, _) = pool.get().await.map_err(|e| e.to_string())?;
     let mut req = http::Request::get(uri.clone())
         .body(Full::new(Bytes::new()))

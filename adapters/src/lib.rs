@@ -62,6 +62,7 @@ mod http;
 mod io;
 mod notifications;
 mod options;
+mod proxy;
 mod record;
 pub mod runtime;
 mod stdio;
@@ -79,10 +80,11 @@ pub use mcpwire_core::schema;
 pub use mcpwire_core::skills;
 pub use mcpwire_core::{
     self as core, HttpError, Limit, Policy, ProtocolError, RequestError, Revision, Scope,
-    SessionError,
+    SessionError, TransportError, TransportErrorKind,
 };
 pub use notifications::Notifications;
 pub use options::{CallOptions, Progress};
+pub use proxy::Proxy;
 pub use subscription::{Subscription, SubscriptionEvent};
 pub use target::Target;
 

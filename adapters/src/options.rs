@@ -75,6 +75,8 @@ pub(crate) struct Settings {
     pub(crate) handler: Arc<dyn Handler>,
     pub(crate) connect_timeout: Duration,
     pub(crate) extra_roots: Vec<Vec<u8>>,
+    /// Which HTTP proxy connections go through.
+    pub(crate) proxy: crate::proxy::ProxySetting,
     pub(crate) stderr: Option<StderrSink>,
     pub(crate) stderr_line: usize,
     pub(crate) notification_capacity: usize,
@@ -91,6 +93,7 @@ impl Default for Settings {
             handler: Arc::new(NoHandler),
             connect_timeout: Duration::from_secs(10),
             extra_roots: Vec::new(),
+            proxy: crate::proxy::ProxySetting::FromEnv,
             stderr: None,
             stderr_line: 64 << 10,
             notification_capacity: 1024,

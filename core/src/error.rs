@@ -351,6 +351,9 @@ pub enum TransportErrorKind {
     Tls,
     /// The connection was reset or closed mid-exchange.
     Reset,
+    /// The HTTP proxy refused to open a tunnel (`CONNECT` answered other than 2xx: 407 for
+    /// credentials it wants, 403 for a target it forbids, ...), or answered with no HTTP.
+    Proxy,
     /// Anything else (an IO error writing to the child, ...).
     Other,
 }
@@ -583,6 +586,7 @@ impl fmt::Display for TransportErrorKind {
             TransportErrorKind::ConnectTimeout => "connect timed out",
             TransportErrorKind::Tls => "TLS failed",
             TransportErrorKind::Reset => "connection lost",
+            TransportErrorKind::Proxy => "the proxy refused",
             TransportErrorKind::Other => "transport error",
         })
     }

@@ -4,6 +4,8 @@
 pub mod npm;
 pub mod peer2026;
 pub mod scripts;
+pub mod tinyproxy;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;

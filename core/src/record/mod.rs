@@ -886,6 +886,7 @@ fn record_error(e: &crate::TransportError) -> RecordedError {
             TransportErrorKind::ConnectTimeout => "connect_timeout",
             TransportErrorKind::Tls => "tls",
             TransportErrorKind::Reset => "reset",
+            TransportErrorKind::Proxy => "proxy",
             _ => "other",
         }
         .into(),

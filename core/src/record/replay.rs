@@ -432,6 +432,7 @@ fn transport_error(e: &super::RecordedError) -> TransportError {
         "connect_timeout" => TransportErrorKind::ConnectTimeout,
         "tls" => TransportErrorKind::Tls,
         "reset" => TransportErrorKind::Reset,
+        "proxy" => TransportErrorKind::Proxy,
         _ => TransportErrorKind::Other,
     };
     TransportError::new(kind, e.message.as_str())
