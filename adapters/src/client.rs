@@ -346,9 +346,14 @@ impl ClientBuilder {
         let policy = &self.config.policy;
         settings.list.deadline = policy.request_timeout.min(policy.max_request_time);
         let list = settings.list;
+        let target = target.into();
+        let transport = match &target {
+            Target::Http(_) => "tcp",
+            _ => "pipe",
+        };
         let connection = driver::connect(
             runtime.clone(),
-            target.into(),
+            target,
             self.config,
             &self.headers,
             settings,
@@ -360,6 +365,7 @@ impl ClientBuilder {
                 runtime,
                 tickets: AtomicU64::new(0),
                 list,
+                transport,
             }),
         })
     }
@@ -370,6 +376,8 @@ struct Inner {
     runtime: Arc<dyn Runtime>,
     tickets: AtomicU64,
     list: crate::options::ListLimits,
+    /// `network.transport` of the spans: `tcp` (HTTP) or `pipe` (stdio).
+    transport: &'static str,
 }
 
 /// An MCP client session. Cheap to clone; every clone talks to the same session. Dropping the
@@ -567,10 +575,30 @@ impl Client {
         params: Option<Value>,
         options: CallOptions,
     ) -> Result<RawJson, Error> {
-        let span = tracing::debug_span!("mcp_request", method, ticket = tracing::field::Empty);
-        self.request_in_span(method, params, options)
-            .instrument(span)
-            .await
+        let session_id = self.inner.connection.shared.session_id();
+        let span = crate::telemetry::request_span(
+            method,
+            params.as_ref(),
+            session_id.as_deref(),
+            self.protocol_version(),
+            self.inner.transport,
+        );
+        let trace = options
+            .trace
+            .clone()
+            .or_else(|| crate::telemetry::trace_context(&span));
+        let result = self
+            .request_in_span(method, params, options, trace)
+            .instrument(span.clone())
+            .await;
+        match &result {
+            Err(e) => crate::telemetry::record_failure(&span, e),
+            Ok(raw) if method == "tools/call" && !span.is_disabled() && is_error(raw) => {
+                crate::telemetry::record_tool_error(&span)
+            }
+            Ok(_) => {}
+        }
+        result
     }
 
     async fn request_in_span(
@@ -578,6 +606,7 @@ impl Client {
         method: &str,
         params: Option<Value>,
         options: CallOptions,
+        trace: Option<mcpwire_core::trace::TraceContext>,
     ) -> Result<RawJson, Error> {
         let (reply, result) = async_channel::bounded(1);
         let ticket = self.inner.tickets.fetch_add(1, Ordering::Relaxed);
@@ -588,7 +617,8 @@ impl Client {
             params,
             options: RequestOptions::default()
                 .with_timeout(options.timeout)
-                .with_progress(options.progress.is_some()),
+                .with_progress(options.progress.is_some())
+                .with_trace(trace),
             progress: options.progress,
             reply,
         };
@@ -1043,4 +1073,14 @@ fn kind(value: &Value) -> &'static str {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
+}
+
+/// Whether a tool result says `isError: true` (for the span; only when one is recorded).
+fn is_error(raw: &RawJson) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Flag {
+        #[serde(default, rename = "isError")]
+        is_error: bool,
+    }
+    serde_json::from_str::<Flag>(raw.get()).is_ok_and(|f| f.is_error)
 }

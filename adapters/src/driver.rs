@@ -115,9 +115,18 @@ pub(crate) struct Shared {
     pub(crate) notifications: Arc<crate::notifications::Held>,
     /// The most bytes the stderr reader held (stdio).
     pub(crate) stderr_peak: Arc<AtomicUsize>,
+    /// The `Mcp-Session-Id` the server gave, for the spans.
+    pub(crate) session_id: Mutex<Option<Arc<str>>>,
 }
 
 impl Shared {
+    pub(crate) fn session_id(&self) -> Option<Arc<str>> {
+        self.session_id
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     pub(crate) fn closed(&self) -> Option<SessionError> {
         self.closed
             .lock()
@@ -476,6 +485,11 @@ impl Driver {
     fn on_event(&mut self, event: Event) {
         match event {
             Event::Ready => {
+                *self
+                    .shared
+                    .session_id
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = self.session.session_id().map(Arc::from);
                 if let (Some(ready), Some(server)) = (self.ready.take(), self.session.server()) {
                     drop(ready.try_send(Ok(server.clone())));
                 }

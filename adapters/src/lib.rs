@@ -68,6 +68,7 @@ pub mod runtime;
 mod stdio;
 mod subscription;
 mod target;
+mod telemetry;
 mod transport;
 
 pub use client::{CallTool, Client, ClientBuilder, Memory};

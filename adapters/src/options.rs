@@ -39,12 +39,20 @@ pub(crate) type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
 pub struct CallOptions {
     pub(crate) timeout: Option<Duration>,
     pub(crate) progress: Option<ProgressFn>,
+    pub(crate) trace: Option<mcpwire_core::trace::TraceContext>,
 }
 
 impl CallOptions {
     /// No options: the client's default timeout, no progress.
     pub fn new() -> Self {
         CallOptions::default()
+    }
+
+    /// Carries this W3C trace context in the request's `_meta` (SEP-414) instead of the
+    /// current span's (which the `otel` feature sends by itself).
+    pub fn trace_context(mut self, trace: mcpwire_core::trace::TraceContext) -> Self {
+        self.trace = Some(trace);
+        self
     }
 
     /// The call's deadline (progress pushes it back, up to the policy's maximum).

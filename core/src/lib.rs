@@ -43,6 +43,7 @@ pub mod skills;
 pub mod sse;
 #[cfg(not(feature = "fuzzing"))]
 mod sse;
+pub mod trace;
 mod transport;
 
 pub use error::{

@@ -196,9 +196,19 @@ pub struct RequestOptions {
     /// (`io.modelcontextprotocol/logLevel` in `_meta`); without it, none. The 2025 era sets
     /// the level for the session with `logging/setLevel` instead, and ignores this.
     pub log_level: Option<crate::schema::LoggingLevel>,
+    /// The caller's W3C trace context: `traceparent` and `tracestate` in `_meta` (SEP-414),
+    /// so that the server's spans join the caller's trace.
+    pub trace: Option<crate::trace::TraceContext>,
 }
 
 impl RequestOptions {
+    /// Carries this trace context in `_meta`.
+    #[must_use]
+    pub fn with_trace(mut self, trace: Option<crate::trace::TraceContext>) -> Self {
+        self.trace = trace;
+        self
+    }
+
     /// Sets the deadline.
     #[must_use]
     pub fn with_timeout(mut self, timeout: Option<Duration>) -> Self {
@@ -476,6 +486,16 @@ impl Session {
                 crate::modern::meta::LOG_LEVEL_KEY,
                 json!(level.as_str()),
             )),
+            None => params,
+        };
+        let params = match &options.trace {
+            Some(t) => {
+                let params = with_meta_entry(params, "traceparent", json!(t.traceparent()));
+                Some(match t.tracestate() {
+                    Some(state) => with_meta_entry(Some(params), "tracestate", json!(state)),
+                    None => params,
+                })
+            }
             None => params,
         };
         let params = params

@@ -1,0 +1,105 @@
+//! The client's spans, named and attributed as OpenTelemetry's semantic conventions for MCP
+//! say (a `tracing` span per request: `otel.name` `{mcp.method.name} {target}`, kind client,
+//! `mcp.method.name`, `gen_ai.tool.name`, `gen_ai.prompt.name`, `gen_ai.operation.name`,
+//! `mcp.session.id`, `mcp.protocol.version`, `network.transport`, and on failure `error.type`,
+//! `rpc.response.status_code`, `otel.status_code`), and, with the `otel` feature, the W3C trace
+//! context of that span for the request's `_meta` (SEP-414). `tracing-opentelemetry` maps the
+//! `otel.*` fields to the span's name, kind and status.
+
+use mcpwire_core::trace::TraceContext;
+use mcpwire_core::RequestError;
+use serde_json::Value;
+use tracing::field::Empty;
+use tracing::Span;
+
+/// The span of one request (`params` to name its target: a tool or prompt name).
+pub(crate) fn request_span(
+    method: &str,
+    params: Option<&Value>,
+    session_id: Option<&str>,
+    protocol_version: &str,
+    transport: &'static str,
+) -> Span {
+    let name = params.and_then(|p| p.get("name")).and_then(Value::as_str);
+    let (tool, prompt, operation) = match method {
+        "tools/call" => (name, None, Some("execute_tool")),
+        "prompts/get" => (None, name, None),
+        _ => (None, None, None),
+    };
+    // Low cardinality: the tool's or prompt's name, never a resource URI.
+    let otel_name = match tool.or(prompt) {
+        Some(target) => format!("{method} {target}"),
+        None => method.to_owned(),
+    };
+    tracing::info_span!(
+        "mcp.request",
+        otel.name = %otel_name,
+        otel.kind = "client",
+        otel.status_code = Empty,
+        mcp.method.name = method,
+        gen_ai.tool.name = tool,
+        gen_ai.prompt.name = prompt,
+        gen_ai.operation.name = operation,
+        mcp.session.id = session_id,
+        mcp.protocol.version = protocol_version,
+        network.transport = transport,
+        error.type = Empty,
+        rpc.response.status_code = Empty,
+        ticket = Empty,
+    )
+}
+
+/// Records how the request ended on its span.
+pub(crate) fn record_failure(span: &Span, error: &crate::Error) {
+    let (kind, code) = match error.request() {
+        Some(RequestError::Rpc(e)) => (e.code.to_string(), Some(e.code)),
+        Some(RequestError::Timeout { .. }) => ("timeout".to_owned(), None),
+        Some(RequestError::Http(e)) => (e.status.as_str().to_owned(), None),
+        Some(RequestError::Transport(_)) => ("transport".to_owned(), None),
+        Some(RequestError::Session(_)) => ("session".to_owned(), None),
+        Some(RequestError::Auth(_)) => ("auth".to_owned(), None),
+        Some(RequestError::Protocol(_)) => ("protocol".to_owned(), None),
+        _ => ("_OTHER".to_owned(), None),
+    };
+    span.record("error.type", kind.as_str());
+    span.record("otel.status_code", "ERROR");
+    if let Some(code) = code {
+        span.record("rpc.response.status_code", code.to_string().as_str());
+    }
+}
+
+/// A tool call that ran and reported an error (`isError`): `error.type` `tool_error`, as the
+/// conventions say.
+pub(crate) fn record_tool_error(span: &Span) {
+    span.record("error.type", "tool_error");
+    span.record("otel.status_code", "ERROR");
+}
+
+/// The W3C trace context of `span`, when OpenTelemetry knows it (the `otel` feature, with a
+/// `tracing-opentelemetry` layer installed); else none.
+pub(crate) fn trace_context(span: &Span) -> Option<TraceContext> {
+    #[cfg(feature = "otel")]
+    {
+        use opentelemetry::trace::TraceContextExt as _;
+        use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+        let context = span.context();
+        let otel_span = context.span();
+        let sc = otel_span.span_context();
+        if !sc.is_valid() {
+            return None;
+        }
+        let traceparent = format!(
+            "00-{}-{}-{:02x}",
+            sc.trace_id(),
+            sc.span_id(),
+            sc.trace_flags().to_u8()
+        );
+        let state = sc.trace_state().header();
+        TraceContext::new(&traceparent, Some(state.as_str()).filter(|s| !s.is_empty())).ok()
+    }
+    #[cfg(not(feature = "otel"))]
+    {
+        let _ = span;
+        None
+    }
+}
