@@ -371,6 +371,16 @@ impl ClientBuilder {
     }
 }
 
+/// The last handle dropped by a panicking thread: the application is failing and its process
+/// may end before the driver's shutdown runs; a stdio server's group is killed at once.
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.connection.shared.kill_child_now();
+        }
+    }
+}
+
 struct Inner {
     connection: Connection,
     runtime: Arc<dyn Runtime>,

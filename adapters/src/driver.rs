@@ -117,9 +117,25 @@ pub(crate) struct Shared {
     pub(crate) stderr_peak: Arc<AtomicUsize>,
     /// The `Mcp-Session-Id` the server gave, for the spans.
     pub(crate) session_id: Mutex<Option<Arc<str>>>,
+    /// The stdio server's process group while it may be running: killed at once if the last
+    /// client handle is dropped by a panicking thread (the process may exit before the
+    /// driver's shutdown sequence runs: smol's executor threads are never dropped).
+    pub(crate) child_group: Mutex<Option<rustix::process::Pid>>,
 }
 
 impl Shared {
+    /// SIGKILL to the stdio server's group, now (a panicking application).
+    pub(crate) fn kill_child_now(&self) {
+        let group = self
+            .child_group
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(pid) = group {
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
+    }
+
     pub(crate) fn session_id(&self) -> Option<Arc<str>> {
         self.session_id
             .lock()
@@ -230,6 +246,7 @@ pub(crate) async fn connect(
                 settings.stderr_line,
                 shared.stderr_peak.clone(),
             )?;
+            *shared.child_group.lock().unwrap_or_else(|e| e.into_inner()) = stdio.group;
             let span =
                 tracing::info_span!("mcp_session", transport = "stdio", program = %command.program);
             if let Some(to) = &record_to {
@@ -646,7 +663,15 @@ impl Driver {
             }
             Incoming::Stdout(data) => self.feed(now, Input::Stdout(&data)),
             Incoming::StdoutClosed => self.feed(now, Input::StdoutClosed),
-            Incoming::ProcessExited { code } => self.feed(now, Input::ProcessExited { code }),
+            Incoming::ProcessExited { code } => {
+                // Its pid may be reused from now on: never signalled again from here.
+                self.shared
+                    .child_group
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take();
+                self.feed(now, Input::ProcessExited { code })
+            }
             Incoming::WriteFailed(error) => self.feed(now, Input::WriteFailed(error)),
             Incoming::StdinWritten(bytes) => self.feed(now, Input::StdinWritten { bytes }),
             Incoming::Respond(id, answer) => {

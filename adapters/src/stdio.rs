@@ -29,6 +29,8 @@ pub type StderrSink = Arc<dyn Fn(&str) + Send + Sync>;
 /// The driver's side of a running server process.
 #[derive(Debug)]
 pub(crate) struct Stdio {
+    /// The child's process group (its pid), while it may be running.
+    pub(crate) group: Option<Pid>,
     stdin: async_channel::Sender<Vec<u8>>,
     shutdown: async_channel::Sender<()>,
     exited: async_channel::Receiver<()>,
@@ -74,6 +76,7 @@ impl Stdio {
         let (mut stdin, mut stdout, err_pipe, mut child) =
             (process.stdin, process.stdout, process.stderr, process.child);
         let group = Group(child.id().and_then(|p| Pid::from_raw(p as i32)));
+        let group_pid = group.0;
 
         // Unbounded in count; the core bounds the bytes (`Policy::max_send_backlog`) by what
         // it has been told was written.
@@ -166,6 +169,7 @@ impl Stdio {
         }));
 
         Ok(Stdio {
+            group: group_pid,
             stdin: stdin_tx,
             shutdown: shutdown_tx,
             exited: exited_rx,
