@@ -378,6 +378,12 @@ impl Checker {
                 self.ready = true;
                 Seen::Other
             }
+            Output::Event(Event::SessionExpired { .. }) => {
+                // A new handshake: Ready comes again once it is over.
+                assert!(self.http, "a session expired over stdio");
+                self.ready = false;
+                Seen::Other
+            }
             Output::Event(Event::Subscribed { id, .. }) => {
                 let open = self.open.remove(id).or_else(|| self.subscribed.remove(id));
                 let open = open.unwrap_or_else(|| panic!("{id:?} acknowledged, not outstanding"));

@@ -305,6 +305,9 @@ pub struct Session {
     /// The held requests are going again with the token just got: none starts a refresh
     /// (a token that lives less than the refresh skew would otherwise be refreshed forever).
     replaying: bool,
+    /// How many times in a row the session started again after the server forgot it, with
+    /// no request answered since (bounded by [`Policy::max_session_recoveries`]).
+    recoveries: u32,
 }
 
 impl Session {
@@ -356,6 +359,7 @@ impl Session {
             token_generation: 0,
             held: Vec::new(),
             replaying: false,
+            recoveries: 0,
         };
         if let (Some(a), Transport::Http(_)) = (auth, &session.transport) {
             if let Err(e) = session.start_auth(now, a) {
@@ -1145,8 +1149,14 @@ impl Session {
                         .and_then(|id| self.requests.get(id))
                         .is_some_and(|p| p.listen.is_some());
                 }
-                if let Failure::Status { authorizer, .. } = &mut failure {
+                if let Failure::Status {
+                    authorizer,
+                    recoveries,
+                    ..
+                } = &mut failure
+                {
                     *authorizer = self.auth.is_some();
+                    *recoveries = self.recoveries;
                 }
                 self.apply(now, failure, request, exchange, "cancelled by the client")
             }
@@ -1245,6 +1255,7 @@ impl Session {
                 let _ = version;
             }
             Effect::Authorize => self.authorize(now, &failure, request, exchange),
+            Effect::Reinitialize => self.reinitialize(now),
             Effect::NoServerStream => {
                 if let Transport::Http(h) = &mut self.transport {
                     h.no_server_stream(exchange);
@@ -1285,10 +1296,15 @@ impl Session {
         }
         // A request sent again with the flow's token got through: the flow's count of
         // challenges starts again.
-        if p.auth_replays > 0 && matches!(result, Ok(_) | Err(RequestError::Rpc(_))) {
+        let answered = matches!(result, Ok(_) | Err(RequestError::Rpc(_)));
+        if p.auth_replays > 0 && answered {
             if let Some(flow) = &mut self.auth {
                 flow.handle_accepted();
             }
+        }
+        // The server answered in the session it has now: the recoveries in a row are over.
+        if answered && p.owner == Owner::App {
+            self.recoveries = 0;
         }
         // The probe's stream has nothing more for the session, whatever its answer: it would
         // only hold an exchange (the opening that follows may need it).
@@ -1398,6 +1414,43 @@ impl Session {
         self.linger_until = Some(later(self.last_now, self.policy.linger));
         self.closed = Some(error.clone());
         self.out.push_back(Output::Event(Event::Closed(error)));
+    }
+
+    // ----- internals: an expired session ----------------------------------------------------------
+
+    /// The server forgot the session (the policy's [`Effect::Reinitialize`]): one
+    /// [`Event::SessionExpired`], then every request in flight fails with
+    /// [`RequestError::SessionExpired`] in ascending id — never sent again: the server may
+    /// have acted on it — and the old session's exchanges are dropped (its GET stream, its
+    /// resumptions); then a new `initialize` goes out without the old session id. The
+    /// requests not handed to the transport yet (held for the OAuth flow, or started
+    /// before the handshake was over), and those started from now until the new handshake
+    /// is over, wait for it, as before the first one.
+    fn reinitialize(&mut self, now: Instant) {
+        let Transport::Http(h) = &self.transport else {
+            return;
+        };
+        let session_id = h.session_id().map(str::to_owned);
+        if !self.lifecycle.restart() {
+            // 2026-07-28 (no sessions), or an opening outstanding: nothing to start again.
+            return self.fail_session(SessionError::SessionExpired);
+        }
+        self.recoveries += 1;
+        let in_flight = self.requests.sent_by_app();
+        self.out.push_back(Output::Event(Event::SessionExpired {
+            session_id,
+            recovery: self.recoveries,
+            failed: in_flight.len(),
+        }));
+        for id in in_flight {
+            self.complete(id, Err(RequestError::SessionExpired), true);
+        }
+        if let Transport::Http(h) = &mut self.transport {
+            h.forget_session();
+        }
+        self.timers.clear(TimerReason::ReopenServerStream);
+        self.timers.clear(TimerReason::ServerStreamWait);
+        self.open(now);
     }
 
     // ----- internals: authorization -------------------------------------------------------------

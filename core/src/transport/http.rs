@@ -643,6 +643,43 @@ impl Http {
         out
     }
 
+    /// The server forgot the session (a 404 to an exchange that carried its id): every
+    /// exchange of it still open is aborted (the session has failed the requests they
+    /// carried), queued ones are dropped (they carry the old id), and the session id, the
+    /// negotiated version, the GET stream and where every stream left off are forgotten: a
+    /// new `initialize` starts a new session. The OAuth flow's exchanges go on.
+    pub(crate) fn forget_session(&mut self) {
+        let old: Vec<ExchangeId> = self
+            .exchanges
+            .iter()
+            .filter(|(_, x)| x.kind != ExchangeKind::Auth)
+            .map(|(id, _)| *id)
+            .collect();
+        // What the old session's exchanges brought and the session has not taken is moot;
+        // one the adapter has not been handed yet is never handed (nor aborted).
+        let mut untaken = Vec::new();
+        self.happened.retain(|h| match h {
+            Happened::Transmit(Transmit::Http { exchange, .. }) if old.contains(exchange) => {
+                untaken.push(*exchange);
+                false
+            }
+            Happened::Message { .. } | Happened::Failed { .. } => false,
+            _ => true,
+        });
+        // The queued first: none may start in the slot of one removed here.
+        let (queued, open): (Vec<_>, Vec<_>) = old
+            .into_iter()
+            .partition(|id| self.exchanges.get(id).is_some_and(|x| x.waiting.is_some()));
+        for id in queued.into_iter().chain(open) {
+            self.remove(id, !untaken.contains(&id));
+        }
+        self.by_request.clear();
+        self.resumes.clear();
+        self.session_id = None;
+        self.version = None;
+        self.server_stream = ServerStream::default();
+    }
+
     // ----- what the adapter says --------------------------------------------------------------
 
     pub(crate) fn on_head(
@@ -706,6 +743,7 @@ impl Http {
                 www_authenticate,
                 challenge: challenge_headers(headers),
                 authorizer: false,
+                recoveries: 0,
             };
             let request = x.request;
             self.fail(failure, request, Some(exchange));
