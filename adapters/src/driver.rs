@@ -115,6 +115,8 @@ pub(crate) struct Shared {
     pub(crate) notifications: Arc<crate::notifications::Held>,
     /// The most bytes the stderr reader held (stdio).
     pub(crate) stderr_peak: Arc<AtomicUsize>,
+    /// How many times the server forgot the session and the client started a new one.
+    pub(crate) sessions_expired: AtomicUsize,
 }
 
 impl Shared {
@@ -536,6 +538,17 @@ impl Driver {
                         oauth.store.save(key, &c);
                     }
                 }
+            }
+            Event::SessionExpired {
+                recovery, failed, ..
+            } => {
+                // Counted before the calls it failed hear of it (they complete next).
+                self.shared.sessions_expired.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    recovery,
+                    failed,
+                    "mcp: the server forgot the session; a new one starts"
+                );
             }
             Event::Warning(w) => tracing::warn!(warning = ?w, "mcp"),
             _ => {}
