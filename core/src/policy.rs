@@ -12,6 +12,7 @@
 //! | 5xx on any exchange | `row_5xx_on_any_exchange_fails_the_session` | `mission_5xx_fails_every_outstanding_request.rs`, `http_failure_policy.rs` |
 //! | 404 with `Mcp-Session-Id`, recovery off | `row_404_with_a_session_id_means_the_session_expired` | `http_failure_policy.rs` (`a_404_on_an_exchange_that_carried_the_session_id_*`) |
 //! | 404 with `Mcp-Session-Id`, recovery on (default) | `row_404_with_a_session_id_and_recovery_on_starts_a_new_session_within_bounds` | `session_recovery.rs` |
+//! | 400 with `Mcp-Session-Id` whose JSON-RPC error names the session (server-everything) | `row_a_400_naming_an_unknown_session_id_is_an_expired_session_too` | `session_recovery.rs` (`a_400_that_names_*`) |
 //! | 401 | `row_401_fails_the_session_with_auth_required` | `http_failure_policy.rs` (`a_401_*`) |
 //! | non-2xx on `initialize` | `row_any_failure_status_to_initialize_fails_the_session` | `lifecycle.rs` (`a_failure_status_to_initialize_*`) |
 //! | 400…429 on a request POST | `row_4xx_on_a_request_post_fails_that_request` | `http_failure_policy.rs` (`a_client_error_on_a_request_post_*`) |
@@ -402,6 +403,10 @@ pub enum Failure {
         scope: Scope,
         /// The error it becomes.
         error: Arc<HttpError>,
+        /// The exchange carried `Mcp-Session-Id`.
+        carried_session: bool,
+        /// As in [`Failure::Status`] (the session says).
+        recoveries: u32,
     },
     /// A 2xx answer to a request with a content type that is neither JSON nor an event stream.
     UnexpectedContentType(Arc<str>),
@@ -628,7 +633,18 @@ impl Policy {
                 hops,
                 method,
             } => self.redirect(*kind, *status, target, *hops, method),
-            Failure::ErrorBody { scope, error } => match (scope, error.rpc.as_ref()) {
+            Failure::ErrorBody {
+                scope: Scope::Request,
+                error,
+                carried_session: true,
+                recoveries,
+            } if self.recover_expired_sessions && names_an_unknown_session(error) => {
+                match *recoveries < self.max_session_recoveries {
+                    true => Reinitialize,
+                    false => FailSession(SessionError::SessionExpired),
+                }
+            }
+            Failure::ErrorBody { scope, error, .. } => match (scope, error.rpc.as_ref()) {
                 (Scope::Session, _) => FailSession(SessionError::Http(error.clone())),
                 (Scope::Request, Some(rpc)) if typed(rpc).is_some() => {
                     FailRequest(typed(rpc).unwrap_or(RequestError::Rpc(rpc.clone())))
@@ -905,6 +921,19 @@ impl Policy {
     }
 }
 
+/// Whether a 400 to an exchange that carried `Mcp-Session-Id` says the server does not know
+/// the session: its body is a JSON-RPC error whose message names the session ("Bad Request:
+/// No valid session ID provided"). The specification wants a 404 there, but the TypeScript
+/// SDK's example server, and so server-everything and the servers built after it, answer an
+/// unknown session id with this 400.
+fn names_an_unknown_session(error: &HttpError) -> bool {
+    error.status == StatusCode::BAD_REQUEST
+        && error
+            .rpc
+            .as_ref()
+            .is_some_and(|rpc| rpc.message.to_ascii_lowercase().contains("session"))
+}
+
 /// The typed error of a JSON-RPC error code the MCP specification reserves (-32020 to
 /// -32099), where the client knows it.
 fn typed(e: &ErrorObject) -> Option<RequestError> {
@@ -994,7 +1023,9 @@ mod tests {
         assert_eq!(
             Policy::default().effect(&Failure::ErrorBody {
                 scope: Scope::Session,
-                error: e.clone()
+                error: e.clone(),
+                carried_session: true,
+                recoveries: 0,
             }),
             Effect::FailSession(SessionError::Http(e))
         );
@@ -1083,6 +1114,46 @@ mod tests {
     }
 
     #[test]
+    fn row_a_400_naming_an_unknown_session_id_is_an_expired_session_too() {
+        let body = |message: &str| {
+            let mut e = HttpError::new(S::BAD_REQUEST, "");
+            e.rpc = Some(ErrorObject::new(-32000, message));
+            Arc::new(e)
+        };
+        let effect = |p: &Policy, error, carried, recoveries| {
+            p.effect(&Failure::ErrorBody {
+                scope: Scope::Request,
+                error,
+                carried_session: carried,
+                recoveries,
+            })
+        };
+        // server-everything's (and the TypeScript SDK example server's) answer.
+        let unknown = body("Bad Request: No valid session ID provided");
+        let p = Policy::default();
+        assert_eq!(effect(&p, unknown.clone(), true, 0), Effect::Reinitialize);
+        assert_eq!(
+            effect(&p, unknown.clone(), true, 3),
+            Effect::FailSession(SessionError::SessionExpired)
+        );
+        // Without a session id, with another message, or with recovery off: a 400 as any.
+        for (p, error, carried) in [
+            (p.clone(), unknown.clone(), false),
+            (p.clone(), body("Invalid params"), true),
+            (
+                p.with_recover_expired_sessions(false),
+                unknown.clone(),
+                true,
+            ),
+        ] {
+            assert_eq!(
+                effect(&p, error.clone(), carried, 0),
+                Effect::FailRequest(RequestError::Http(error))
+            );
+        }
+    }
+
+    #[test]
     fn row_401_fails_the_session_with_auth_required() {
         for kind in [Initialize, Request, Resume, Notification, ServerStream] {
             assert_eq!(
@@ -1115,7 +1186,9 @@ mod tests {
         assert_eq!(
             Policy::default().effect(&Failure::ErrorBody {
                 scope: Scope::Request,
-                error: e.clone()
+                error: e.clone(),
+                carried_session: true,
+                recoveries: 0,
             }),
             Effect::FailRequest(RequestError::Http(e))
         );
@@ -1501,7 +1574,9 @@ mod tests {
         assert_eq!(
             p.effect(&Failure::ErrorBody {
                 scope: Scope::Request,
-                error: Arc::new(body)
+                error: Arc::new(body),
+                carried_session: false,
+                recoveries: 0,
             }),
             Effect::FailRequest(RequestError::HeaderMismatch(mismatch))
         );

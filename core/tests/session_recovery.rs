@@ -342,3 +342,45 @@ fn a_resumption_of_a_call_in_flight_is_not_made_in_the_new_session() {
         "nothing of the old session goes out: {sent:?}"
     );
 }
+
+#[test]
+fn a_400_that_names_an_unknown_session_id_starts_a_new_session_like_a_404() {
+    // server-everything (after the TypeScript SDK's example server) answers an unknown session
+    // id with 400 and this body, where the specification says 404.
+    let unknown = r#"{"jsonrpc":"2.0","error":{"code":-32000,"message":"Bad Request: No valid session ID provided"},"id":1}"#;
+    let mut h = Harness::http();
+    h.ready_http();
+    let (a, b) = (h.request("tools/call"), h.request("tools/list"));
+    let sent = h.sent();
+    h.json(post_of(&sent, b).exchange, 400, unknown);
+    let events = h.events();
+    assert_eq!(
+        expired_events(&events),
+        vec![(Some("sess-1".to_owned()), 1, 2)]
+    );
+    assert_eq!(
+        responses(&events),
+        vec![
+            (a, Err(RequestError::SessionExpired)),
+            (b, Err(RequestError::SessionExpired))
+        ]
+    );
+    let sent = h.sent();
+    assert_eq!(header(&sent[0], "mcp-session-id"), None);
+    handshake_again(&mut h, sent, "sess-2");
+    // Another 400 is the request's own failure.
+    let c = h.request("tools/call");
+    let sent = h.sent();
+    h.json(
+        post_of(&sent, c).exchange,
+        400,
+        r#"{"jsonrpc":"2.0","error":{"code":-32602,"message":"Invalid params"},"id":3}"#,
+    );
+    let events = h.events();
+    assert!(expired_events(&events).is_empty());
+    assert!(matches!(
+        &responses(&events)[..],
+        [(id, Err(RequestError::Http(e)))] if *id == c && e.status == 400
+    ));
+    assert!(h.session.is_ready());
+}

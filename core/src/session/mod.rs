@@ -1158,6 +1158,9 @@ impl Session {
                     *authorizer = self.auth.is_some();
                     *recoveries = self.recoveries;
                 }
+                if let Failure::ErrorBody { recoveries, .. } = &mut failure {
+                    *recoveries = self.recoveries;
+                }
                 self.apply(now, failure, request, exchange, "cancelled by the client")
             }
             Happened::Transmit(t) => self.out.push_back(Output::Transmit(t)),

@@ -200,6 +200,8 @@ struct Judged {
 #[derive(Debug)]
 struct FailureBody {
     scope: Scope,
+    /// The exchange carried `Mcp-Session-Id`.
+    carried_session: bool,
     status: StatusCode,
     retry_after: Option<String>,
     max: usize,
@@ -1062,6 +1064,7 @@ impl Http {
         };
         x.body = Body::Failing(Box::new(FailureBody {
             scope,
+            carried_session: x.carried_session,
             status: j.status,
             retry_after: j.retry_after.clone(),
             max,
@@ -1090,6 +1093,8 @@ impl Http {
         let failure = Failure::ErrorBody {
             scope: f.scope,
             error,
+            carried_session: f.carried_session,
+            recoveries: 0,
         };
         self.fail(failure, x.request, None);
     }
