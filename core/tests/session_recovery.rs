@@ -384,3 +384,37 @@ fn a_400_that_names_an_unknown_session_id_starts_a_new_session_like_a_404() {
     ));
     assert!(h.session.is_ready());
 }
+
+#[test]
+fn a_request_still_waiting_for_a_free_exchange_waits_for_the_new_session() {
+    // Three exchanges at most: the GET stream and two calls; the third call waits for a slot
+    // and so never reached the server.
+    let policy = Policy::default().with_max_concurrent_exchanges(3);
+    let mut h = Harness::http_with(legacy().with_policy(policy));
+    let mut wire = Wire::new();
+    h.ready_http();
+    let ids: Vec<_> = (0..3).map(|_| h.request("tools/call")).collect();
+    let sent = wire.take(&mut h);
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    h.head(post_of(&sent, ids[0]).exchange, 404, &[]);
+    let events = h.events();
+    assert_eq!(
+        expired_events(&events),
+        vec![(Some("sess-1".to_owned()), 1, 2)]
+    );
+    assert_eq!(
+        responses(&events),
+        vec![
+            (ids[0], Err(RequestError::SessionExpired)),
+            (ids[1], Err(RequestError::SessionExpired))
+        ]
+    );
+    let sent = wire.take(&mut h);
+    let (rest, _) = handshake_again(&mut h, sent, "sess-2");
+    let third = post_of(&rest, ids[2]);
+    assert_eq!(header(third, "mcp-session-id"), Some("sess-2"));
+    assert_eq!(third.body["method"], "tools/call");
+    h.json(third.exchange, 200, &response_line(ids[2].0, "{}"));
+    assert_eq!(responses(&h.events()), vec![(ids[2], Ok("{}".to_owned()))]);
+    assert_eq!(wire.posts_of(ids[2]), 0, "not in the old session");
+}

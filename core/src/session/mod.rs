@@ -219,7 +219,12 @@ enum Transport {
 #[derive(Debug)]
 enum Early {
     Request(RequestId),
-    Notification { method: String, body: Vec<u8> },
+    /// A request encoded once already (its params are gone): it goes as it is.
+    Encoded(RequestId, Vec<u8>),
+    Notification {
+        method: String,
+        body: Vec<u8>,
+    },
 }
 
 /// An MCP client session as a pure state machine.
@@ -1426,9 +1431,9 @@ impl Session {
     /// [`RequestError::SessionExpired`] in ascending id — never sent again: the server may
     /// have acted on it — and the old session's exchanges are dropped (its GET stream, its
     /// resumptions); then a new `initialize` goes out without the old session id. The
-    /// requests not handed to the transport yet (held for the OAuth flow, or started
-    /// before the handshake was over), and those started from now until the new handshake
-    /// is over, wait for it, as before the first one.
+    /// requests that never reached the adapter (waiting for a free exchange, held for the
+    /// OAuth flow), and those started from now until the new handshake is over, wait for
+    /// it, as before the first one.
     fn reinitialize(&mut self, now: Instant) {
         let Transport::Http(h) = &self.transport else {
             return;
@@ -1439,7 +1444,22 @@ impl Session {
             return self.fail_session(SessionError::SessionExpired);
         }
         self.recoveries += 1;
-        let in_flight = self.requests.sent_by_app();
+        // A request still waiting for a free exchange never reached the server: it waits for
+        // the new session, as it was encoded.
+        let mut in_flight = Vec::new();
+        for id in self.requests.sent_by_app() {
+            let waiting = match &mut self.transport {
+                Transport::Http(h) => h.take_waiting(id),
+                Transport::Stdio(_) => None,
+            };
+            match waiting {
+                Some(body) => {
+                    self.requests.unsend(id);
+                    self.early.push(Early::Encoded(id, body));
+                }
+                None => in_flight.push(id),
+            }
+        }
         self.out.push_back(Output::Event(Event::SessionExpired {
             session_id,
             recovery: self.recoveries,
@@ -1698,6 +1718,7 @@ impl Session {
         for early in std::mem::take(&mut self.early) {
             match early {
                 Early::Request(id) => self.dispatch(id, None),
+                Early::Encoded(id, body) => self.dispatch(id, Some(body)),
                 Early::Notification { method, body } => {
                     self.early_bytes -= body.len();
                     if let Some(e) = self.removed(&method) {

@@ -645,6 +645,15 @@ impl Http {
         out
     }
 
+    /// The body of the request's exchange if it is still waiting for a slot (it never reached
+    /// the adapter): the exchange is dropped, and the session sends the body again later.
+    pub(crate) fn take_waiting(&mut self, request: RequestId) -> Option<Vec<u8>> {
+        let id = *self.by_request.get(&request)?;
+        self.exchanges.get(&id)?.waiting.as_ref()?;
+        let x = self.remove(id, false)?;
+        x.waiting.map(|req| req.into_body())
+    }
+
     /// The server forgot the session (a 404 to an exchange that carried its id): every
     /// exchange of it still open is aborted (the session has failed the requests they
     /// carried), queued ones are dropped (they carry the old id), and the session id, the
