@@ -130,10 +130,11 @@ pub enum Event {
     /// again. A token store saves [`Session::credentials`](crate::Session::credentials) now.
     Authorized,
     /// The server forgot the session (2025 era over HTTP: a 404 to an exchange that carried
-    /// `Mcp-Session-Id`) and the client starts a new one
+    /// `Mcp-Session-Id`, or a 400 whose JSON-RPC error names the session) and the client
+    /// starts a new one
     /// ([`Policy::recover_expired_sessions`](crate::Policy::recover_expired_sessions)). The
     /// requests in flight complete next, with
-    /// [`RequestError::SessionExpired`](crate::RequestError::SessionExpired), and are never
+    /// [`RequestError::SessionExpired`], and are never
     /// sent again; a new `initialize` goes out without the old session id, and the requests
     /// started until it is answered wait for it. [`Event::Ready`] follows once it is.
     SessionExpired {

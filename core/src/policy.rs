@@ -153,7 +153,8 @@ pub struct Policy {
     /// [`RequestError::Redirect`] ([`RedirectRefusal::TooMany`]). Default: 5.
     pub max_redirects: u32,
     /// The 2025 era over HTTP: whether a 404 to an exchange that carried `Mcp-Session-Id`
-    /// (the server forgot the session) starts a new session rather than failing this one.
+    /// (the server forgot the session; also a 400 whose JSON-RPC error names the session, as
+    /// server-everything answers) starts a new session rather than failing this one.
     /// With it, the requests in flight fail with [`RequestError::SessionExpired`] and are
     /// never sent again (a `tools/call` may have had its effect), an
     /// [`Event::SessionExpired`](crate::Event::SessionExpired) says so, and a new

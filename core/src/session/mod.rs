@@ -258,6 +258,13 @@ enum Early {
 /// abort every exchange but those the server should still hear (a cancellation, the closing
 /// `DELETE`), which may finish until [`linger_deadline`](Session::linger_deadline).
 ///
+/// A server of the 2025 era that forgets the session (a 404 to an exchange that carried
+/// `Mcp-Session-Id`) does not end it, by default
+/// ([`Policy::recover_expired_sessions`]): one [`Event::SessionExpired`], then every request in
+/// flight completes with [`RequestError::SessionExpired`] (never sent again), a new `initialize`
+/// starts a new session, and [`Event::Ready`] comes again once it is over; meanwhile requests
+/// wait, as before the first handshake.
+///
 /// # The drive loop
 ///
 /// This is `core/examples/drive_loop.rs`, run as a doc test: a scripted server answers
