@@ -584,9 +584,12 @@ impl Http {
         let Some(id) = self.by_request.remove(&request) else {
             return;
         };
-        if abort {
+        let waiting = self.exchanges.get(&id).is_some_and(|x| x.waiting.is_some());
+        if abort || waiting {
+            // (One still waiting for a slot never reached the server: it is not sent at all,
+            // whatever answered its request.)
             self.purge(id);
-            self.remove(id, true);
+            self.remove(id, abort);
         } else if let Some(x) = self.exchanges.get_mut(&id) {
             x.request = None;
         }
