@@ -497,7 +497,7 @@ impl Client {
     }
 
     /// How many times the server forgot the session (an HTTP 404 to a request that carried
-    /// `Mcp-Session-Id`, 2025 era) and the client started a new one
+    /// `Mcp-Session-Id`, or a 400 that says so; 2025 era) and the client started a new one
     /// ([`Policy::recover_expired_sessions`]). The calls in flight each time failed with
     /// [`RequestError::SessionExpired`] and were not sent again; it is counted before they
     /// complete.

@@ -168,7 +168,7 @@ pub enum RequestError {
     /// `Location`.
     Redirect(Arc<RedirectError>),
     /// The server forgot the session while the request was in flight (a 404 to an exchange
-    /// that carried `Mcp-Session-Id`): the request was not sent again, since it may have had
+    /// that carried `Mcp-Session-Id`, or a 400 that says so): the request was not sent again, since it may have had
     /// its effect (a `tools/call`). The client has started a new session
     /// ([`Policy::recover_expired_sessions`](crate::Policy::recover_expired_sessions)):
     /// requests made from now on go to it.
