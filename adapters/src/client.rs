@@ -534,6 +534,16 @@ impl Client {
         }
     }
 
+    /// How many times the server forgot the session (an HTTP 404 to a request that carried
+    /// `Mcp-Session-Id`, or a 400 that says so; 2025 era) and the client started a new one
+    /// ([`Policy::recover_expired_sessions`]). The calls in flight each time failed with
+    /// [`RequestError::SessionExpired`] and were not sent again; it is counted before they
+    /// complete.
+    pub fn sessions_expired(&self) -> usize {
+        let shared = &self.inner.connection.shared;
+        shared.sessions_expired.load(Ordering::Relaxed)
+    }
+
     /// Why the session ended, if it has (at once; [`Client::closed`] waits for it).
     pub fn session_error(&self) -> Option<SessionError> {
         self.inner.connection.shared.closed()

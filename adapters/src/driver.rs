@@ -121,6 +121,8 @@ pub(crate) struct Shared {
     /// client handle is dropped by a panicking thread (the process may exit before the
     /// driver's shutdown sequence runs: smol's executor threads are never dropped).
     pub(crate) child_group: Mutex<Option<rustix::process::Pid>>,
+    /// How many times the server forgot the session and the client started a new one.
+    pub(crate) sessions_expired: AtomicUsize,
 }
 
 impl Shared {
@@ -575,6 +577,17 @@ impl Driver {
                         oauth.store.save(key, &c);
                     }
                 }
+            }
+            Event::SessionExpired {
+                recovery, failed, ..
+            } => {
+                // Counted before the calls it failed hear of it (they complete next).
+                self.shared.sessions_expired.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    recovery,
+                    failed,
+                    "mcp: the server forgot the session; a new one starts"
+                );
             }
             Event::Warning(w) => tracing::warn!(warning = ?w, "mcp"),
             _ => {}

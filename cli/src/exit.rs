@@ -255,6 +255,7 @@ pub fn kind_of(error: &Error) -> &'static str {
         RequestError::Removed { .. } => "removed",
         RequestError::Input(_) => "input",
         RequestError::Redirect(_) => "redirect",
+        RequestError::SessionExpired => "session_expired",
         _ => "other",
     }
 }

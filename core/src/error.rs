@@ -167,6 +167,12 @@ pub enum RequestError {
     /// [`Policy::max_redirects`](crate::Policy::max_redirects) hops. Nothing was sent to the
     /// `Location`.
     Redirect(Arc<RedirectError>),
+    /// The server forgot the session while the request was in flight (a 404 to an exchange
+    /// that carried `Mcp-Session-Id`, or a 400 that says so): the request was not sent again, since it may have had
+    /// its effect (a `tools/call`). The client has started a new session
+    /// ([`Policy::recover_expired_sessions`](crate::Policy::recover_expired_sessions)):
+    /// requests made from now on go to it.
+    SessionExpired,
 }
 
 /// Why a redirect was not followed.
@@ -540,6 +546,10 @@ impl fmt::Display for RequestError {
             }
             RequestError::Auth(e) => write!(f, "authorization failed: {e}"),
             RequestError::Redirect(e) => e.fmt(f),
+            RequestError::SessionExpired => f.write_str(
+                "the server no longer knows the session the request was sent in (404); it was \
+                 not sent again, and later requests go to a new session",
+            ),
         }
     }
 }

@@ -129,6 +129,24 @@ pub enum Event {
     /// The OAuth flow got a token (or refreshed it); the requests that waited for it went
     /// again. A token store saves [`Session::credentials`](crate::Session::credentials) now.
     Authorized,
+    /// The server forgot the session (2025 era over HTTP: a 404 to an exchange that carried
+    /// `Mcp-Session-Id`, or a 400 whose JSON-RPC error names the session) and the client
+    /// starts a new one
+    /// ([`Policy::recover_expired_sessions`](crate::Policy::recover_expired_sessions)). The
+    /// requests in flight complete next, with
+    /// [`RequestError::SessionExpired`], and are never
+    /// sent again; a new `initialize` goes out without the old session id, and the requests
+    /// started until it is answered wait for it. [`Event::Ready`] follows once it is.
+    SessionExpired {
+        /// The session id the server forgot.
+        session_id: Option<String>,
+        /// How many times in a row this has happened with no request answered in between
+        /// (1 the first time), bounded by
+        /// [`Policy::max_session_recoveries`](crate::Policy::max_session_recoveries).
+        recovery: u32,
+        /// How many of the application's requests failed with it.
+        failed: usize,
+    },
     /// Something went wrong that fails nothing.
     Warning(Warning),
     /// The session ended: the last event. Every outstanding request completed before it.

@@ -10,7 +10,9 @@
 //! | row | unit test | behaviour test (`core/tests/`) |
 //! |---|---|---|
 //! | 5xx on any exchange | `row_5xx_on_any_exchange_fails_the_session` | `mission_5xx_fails_every_outstanding_request.rs`, `http_failure_policy.rs` |
-//! | 404 with `Mcp-Session-Id` | `row_404_with_a_session_id_means_the_session_expired` | `http_failure_policy.rs` (`a_404_on_an_exchange_with_a_session_id_*`) |
+//! | 404 with `Mcp-Session-Id`, recovery off | `row_404_with_a_session_id_means_the_session_expired` | `http_failure_policy.rs` (`a_404_on_an_exchange_that_carried_the_session_id_*`) |
+//! | 404 with `Mcp-Session-Id`, recovery on (default) | `row_404_with_a_session_id_and_recovery_on_starts_a_new_session_within_bounds` | `session_recovery.rs` |
+//! | 400 with `Mcp-Session-Id` whose JSON-RPC error names the session (server-everything) | `row_a_400_naming_an_unknown_session_id_is_an_expired_session_too` | `session_recovery.rs` (`a_400_that_names_*`) |
 //! | 401 | `row_401_fails_the_session_with_auth_required` | `http_failure_policy.rs` (`a_401_*`) |
 //! | non-2xx on `initialize` | `row_any_failure_status_to_initialize_fails_the_session` | `lifecycle.rs` (`a_failure_status_to_initialize_*`) |
 //! | 400…429 on a request POST | `row_4xx_on_a_request_post_fails_that_request` | `http_failure_policy.rs` (`a_client_error_on_a_request_post_*`) |
@@ -150,6 +152,20 @@ pub struct Policy {
     /// How many 307 or 308 redirects to the same origin one exchange follows; one more is
     /// [`RequestError::Redirect`] ([`RedirectRefusal::TooMany`]). Default: 5.
     pub max_redirects: u32,
+    /// The 2025 era over HTTP: whether a 404 to an exchange that carried `Mcp-Session-Id`
+    /// (the server forgot the session; also a 400 whose JSON-RPC error names the session, as
+    /// server-everything answers) starts a new session rather than failing this one.
+    /// With it, the requests in flight fail with [`RequestError::SessionExpired`] and are
+    /// never sent again (a `tools/call` may have had its effect), an
+    /// [`Event::SessionExpired`](crate::Event::SessionExpired) says so, and a new
+    /// `initialize` goes out; the requests started meanwhile wait for it. Without it the
+    /// session fails with [`SessionError::SessionExpired`]. Default: true.
+    pub recover_expired_sessions: bool,
+    /// How many times in a row the session may start again after its session expired with
+    /// no request answered in between; one more expiry (or a 404 to the new `initialize`)
+    /// fails the session with [`SessionError::SessionExpired`]: a server that forgets every
+    /// session cannot make the client re-initialize forever. Default: 3.
+    pub max_session_recoveries: u32,
 }
 
 impl Default for Policy {
@@ -178,6 +194,8 @@ impl Default for Policy {
             probe_timeout: Duration::from_secs(5),
             handshake_timeout: None,
             max_redirects: 5,
+            recover_expired_sessions: true,
+            max_session_recoveries: 3,
         }
     }
 }
@@ -241,6 +259,10 @@ impl Policy {
         with_handshake_timeout: handshake_timeout: Option<Duration>;
         /// Sets [`max_redirects`](Policy::max_redirects).
         with_max_redirects: max_redirects: u32;
+        /// Sets [`recover_expired_sessions`](Policy::recover_expired_sessions).
+        with_recover_expired_sessions: recover_expired_sessions: bool;
+        /// Sets [`max_session_recoveries`](Policy::max_session_recoveries).
+        with_max_session_recoveries: max_session_recoveries: u32;
     }
 
     /// The deadline of an opening request: [`handshake_timeout`](Policy::handshake_timeout),
@@ -358,6 +380,10 @@ pub enum Failure {
         challenge: Option<Box<http::HeaderMap>>,
         /// An OAuth flow is configured (the session says: the transport does not know).
         authorizer: bool,
+        /// How many times in a row the session started again after its session expired,
+        /// with no request answered since (the session says; 0 for the first session, or
+        /// once a request of the new one was answered).
+        recoveries: u32,
     },
     /// A 3xx answer: a redirect.
     Redirect {
@@ -378,6 +404,10 @@ pub enum Failure {
         scope: Scope,
         /// The error it becomes.
         error: Arc<HttpError>,
+        /// The exchange carried `Mcp-Session-Id`.
+        carried_session: bool,
+        /// As in [`Failure::Status`] (the session says).
+        recoveries: u32,
     },
     /// A 2xx answer to a request with a content type that is neither JSON nor an event stream.
     UnexpectedContentType(Arc<str>),
@@ -543,6 +573,12 @@ pub enum Effect {
         /// Where.
         to: http::Uri,
     },
+    /// The server forgot the session (2025 era: a 404 to an exchange that carried
+    /// `Mcp-Session-Id`): every request in flight fails with
+    /// [`RequestError::SessionExpired`] and is never sent again, and a new session starts
+    /// with a new `initialize`; the requests not sent yet, and those started meanwhile, wait
+    /// for it.
+    Reinitialize,
     /// Nothing to do (the answer to a `DELETE`, a GET stream that is not resumable).
     Ignore,
 }
@@ -559,6 +595,7 @@ impl Policy {
                 method,
                 www_authenticate,
                 authorizer,
+                recoveries,
                 ..
             } => {
                 let step_up = www_authenticate
@@ -570,7 +607,25 @@ impl Policy {
                 {
                     return Authorize;
                 }
-                self.status(*kind, *status, *carried_session, method, www_authenticate)
+                let code = status.as_u16();
+                if code == 404 && *recoveries > 0 && *kind == ExchangeKind::Initialize {
+                    // The new session's `initialize` is not found either.
+                    return FailSession(SessionError::SessionExpired);
+                }
+                // (The GET stream is optional: a 404 there only says the server offers none;
+                // a session that really expired fails on the next POST.)
+                let posted = matches!(
+                    kind,
+                    ExchangeKind::Request | ExchangeKind::Resume | ExchangeKind::Notification
+                );
+                if code == 404 && *carried_session && posted {
+                    let within = *recoveries < self.max_session_recoveries;
+                    return match self.recover_expired_sessions && within {
+                        true => Reinitialize,
+                        false => FailSession(SessionError::SessionExpired),
+                    };
+                }
+                self.status(*kind, *status, method, www_authenticate)
             }
             Failure::Redirect {
                 kind,
@@ -579,7 +634,18 @@ impl Policy {
                 hops,
                 method,
             } => self.redirect(*kind, *status, target, *hops, method),
-            Failure::ErrorBody { scope, error } => match (scope, error.rpc.as_ref()) {
+            Failure::ErrorBody {
+                scope: Scope::Request,
+                error,
+                carried_session: true,
+                recoveries,
+            } if self.recover_expired_sessions && names_an_unknown_session(error) => {
+                match *recoveries < self.max_session_recoveries {
+                    true => Reinitialize,
+                    false => FailSession(SessionError::SessionExpired),
+                }
+            }
+            Failure::ErrorBody { scope, error, .. } => match (scope, error.rpc.as_ref()) {
                 (Scope::Session, _) => FailSession(SessionError::Http(error.clone())),
                 (Scope::Request, Some(rpc)) if typed(rpc).is_some() => {
                     FailRequest(typed(rpc).unwrap_or(RequestError::Rpc(rpc.clone())))
@@ -796,7 +862,6 @@ impl Policy {
         &self,
         kind: ExchangeKind,
         status: StatusCode,
-        carried_session: bool,
         method: &str,
         www_authenticate: &Option<Arc<str>>,
     ) -> Effect {
@@ -830,13 +895,9 @@ impl Policy {
                 Scope::Request
             });
         }
-        // The GET stream is optional: 400, 404 or 405 only say the server offers none. (A
-        // session that really expired fails on the next POST.)
+        // The GET stream is optional: 400, 404 or 405 only say the server offers none.
         if kind == ExchangeKind::ServerStream && matches!(code, 400 | 404 | 405) {
             return NoServerStream;
-        }
-        if code == 404 && carried_session {
-            return FailSession(SessionError::SessionExpired);
         }
         let warn = || match kind {
             ExchangeKind::ServerStream => Warn(Warning::ServerStreamRejected { status }),
@@ -859,6 +920,19 @@ impl Policy {
             _ => warn(),
         }
     }
+}
+
+/// Whether a 400 to an exchange that carried `Mcp-Session-Id` says the server does not know
+/// the session: its body is a JSON-RPC error whose message names the session ("Bad Request:
+/// No valid session ID provided"). The specification wants a 404 there, but the TypeScript
+/// SDK's example server, and so server-everything and the servers built after it, answer an
+/// unknown session id with this 400.
+fn names_an_unknown_session(error: &HttpError) -> bool {
+    error.status == StatusCode::BAD_REQUEST
+        && error
+            .rpc
+            .as_ref()
+            .is_some_and(|rpc| rpc.message.to_ascii_lowercase().contains("session"))
 }
 
 /// The typed error of a JSON-RPC error code the MCP specification reserves (-32020 to
@@ -895,6 +969,7 @@ mod tests {
             www_authenticate: Some("Bearer".into()),
             challenge: None,
             authorizer: false,
+            recoveries: 0,
         })
     }
 
@@ -908,6 +983,7 @@ mod tests {
             www_authenticate: Some(challenge.into()),
             challenge: None,
             authorizer,
+            recoveries: 0,
         })
     }
 
@@ -948,7 +1024,9 @@ mod tests {
         assert_eq!(
             Policy::default().effect(&Failure::ErrorBody {
                 scope: Scope::Session,
-                error: e.clone()
+                error: e.clone(),
+                carried_session: true,
+                recoveries: 0,
             }),
             Effect::FailSession(SessionError::Http(e))
         );
@@ -965,22 +1043,115 @@ mod tests {
             www_authenticate: None,
             challenge: None,
             authorizer: false,
+            recoveries: 0,
         };
         assert_eq!(p.effect(&f(Request)), read(Scope::Request));
         assert!(matches!(p.effect(&f(Notification)), Effect::Warn(_)));
         assert_eq!(p.effect(&f(Initialize)), read(Scope::Session));
     }
 
+    /// A 404 to an exchange of `kind` after `recoveries` recoveries in a row, under `p`.
+    fn expired(p: &Policy, kind: ExchangeKind, carried: bool, recoveries: u32) -> Effect {
+        p.effect(&Failure::Status {
+            kind,
+            status: S::NOT_FOUND,
+            carried_session: carried,
+            method: "m".into(),
+            www_authenticate: None,
+            challenge: None,
+            authorizer: false,
+            recoveries,
+        })
+    }
+
     #[test]
     fn row_404_with_a_session_id_means_the_session_expired() {
+        let off = Policy::default().with_recover_expired_sessions(false);
         for kind in [Request, Resume, Notification] {
             assert_eq!(
-                status(kind, 404, true),
+                expired(&off, kind, true, 0),
                 Effect::FailSession(SessionError::SessionExpired),
                 "{kind:?}"
             );
         }
         assert_eq!(status(Request, 404, false), read(Scope::Request));
+    }
+
+    #[test]
+    fn row_404_with_a_session_id_and_recovery_on_starts_a_new_session_within_bounds() {
+        let p = Policy::default();
+        assert!(p.recover_expired_sessions);
+        for kind in [Request, Resume, Notification] {
+            for recoveries in 0..3 {
+                assert_eq!(
+                    expired(&p, kind, true, recoveries),
+                    Effect::Reinitialize,
+                    "{kind:?} {recoveries}"
+                );
+            }
+            // The fourth in a row without an answer between: the server forgets every
+            // session.
+            assert_eq!(
+                expired(&p, kind, true, 3),
+                Effect::FailSession(SessionError::SessionExpired)
+            );
+        }
+        // The new `initialize` not found either.
+        assert_eq!(
+            expired(&p, Initialize, false, 1),
+            Effect::FailSession(SessionError::SessionExpired)
+        );
+        // The first `initialize`'s 404 is any failure status to it.
+        assert_eq!(expired(&p, Initialize, false, 0), read(Scope::Session));
+        // Without a session id (a server without sessions, or 2026-07-28, which has none),
+        // on the optional GET stream, or to the closing DELETE: not an expiry.
+        assert_eq!(expired(&p, Request, false, 0), read(Scope::Request));
+        assert_eq!(expired(&p, ServerStream, true, 0), Effect::NoServerStream);
+        assert_eq!(expired(&p, Delete, true, 0), Effect::Ignore);
+        assert_eq!(
+            expired(&p.clone().with_max_session_recoveries(0), Request, true, 0),
+            Effect::FailSession(SessionError::SessionExpired)
+        );
+    }
+
+    #[test]
+    fn row_a_400_naming_an_unknown_session_id_is_an_expired_session_too() {
+        let body = |message: &str| {
+            let mut e = HttpError::new(S::BAD_REQUEST, "");
+            e.rpc = Some(ErrorObject::new(-32000, message));
+            Arc::new(e)
+        };
+        let effect = |p: &Policy, error, carried, recoveries| {
+            p.effect(&Failure::ErrorBody {
+                scope: Scope::Request,
+                error,
+                carried_session: carried,
+                recoveries,
+            })
+        };
+        // server-everything's (and the TypeScript SDK example server's) answer.
+        let unknown = body("Bad Request: No valid session ID provided");
+        let p = Policy::default();
+        assert_eq!(effect(&p, unknown.clone(), true, 0), Effect::Reinitialize);
+        assert_eq!(
+            effect(&p, unknown.clone(), true, 3),
+            Effect::FailSession(SessionError::SessionExpired)
+        );
+        // Without a session id, with another message, or with recovery off: a 400 as any.
+        for (p, error, carried) in [
+            (p.clone(), unknown.clone(), false),
+            (p.clone(), body("Invalid params"), true),
+            (
+                p.with_recover_expired_sessions(false),
+                unknown.clone(),
+                true,
+            ),
+        ] {
+            assert_eq!(
+                effect(&p, error.clone(), carried, 0),
+                Effect::FailRequest(RequestError::Http(error))
+            );
+        }
     }
 
     #[test]
@@ -1016,7 +1187,9 @@ mod tests {
         assert_eq!(
             Policy::default().effect(&Failure::ErrorBody {
                 scope: Scope::Request,
-                error: e.clone()
+                error: e.clone(),
+                carried_session: true,
+                recoveries: 0,
             }),
             Effect::FailRequest(RequestError::Http(e))
         );
@@ -1402,7 +1575,9 @@ mod tests {
         assert_eq!(
             p.effect(&Failure::ErrorBody {
                 scope: Scope::Request,
-                error: Arc::new(body)
+                error: Arc::new(body),
+                carried_session: false,
+                recoveries: 0,
             }),
             Effect::FailRequest(RequestError::HeaderMismatch(mismatch))
         );

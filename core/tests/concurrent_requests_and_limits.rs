@@ -168,3 +168,29 @@ fn a_sent_request_keeps_its_params_only_if_it_may_be_sent_again() {
         "2025 era with OAuth: {kept} bytes kept once sent"
     );
 }
+
+#[test]
+fn a_request_answered_while_it_waits_for_a_free_exchange_is_never_sent() {
+    // Two exchanges at most: the GET stream and one call; the second call waits for a slot.
+    let policy = Policy::default().with_max_concurrent_exchanges(2);
+    let mut h = Harness::http_with(legacy().with_policy(policy));
+    h.ready_http();
+    let (a, b) = (h.request("tools/call"), h.request("tools/list"));
+    let sent = h.sent();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let x = post_of(&sent, a).exchange;
+    // The server answers both on the first call's stream.
+    h.sse_head(x);
+    h.sse_event(x, None, &response_line(b.0, "{}"));
+    h.sse_event(x, None, &response_line(a.0, "{}"));
+    h.end(x);
+    assert_eq!(
+        responses(&h.events()),
+        vec![(b, Ok("{}".to_owned())), (a, Ok("{}".to_owned()))]
+    );
+    let sent = h.sent();
+    assert!(
+        sent.is_empty(),
+        "a request that completed went out: {sent:?}"
+    );
+}

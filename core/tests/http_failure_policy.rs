@@ -34,6 +34,11 @@ impl AsHttp for SessionError {
     }
 }
 
+/// The 2025 era, with a 404 to the session id failing the session.
+fn without_recovery() -> mcpwire_core::Config {
+    legacy().with_policy(Policy::default().with_recover_expired_sessions(false))
+}
+
 fn http_error(e: &impl AsHttp) -> &mcpwire_core::HttpError {
     e.http()
         .unwrap_or_else(|| panic!("expected an HTTP error, got {e:?}"))
@@ -181,7 +186,8 @@ fn with_request_scope_a_5xx_on_a_notification_post_is_a_warning() {
 
 #[test]
 fn a_404_on_an_exchange_that_carried_the_session_id_means_the_session_expired() {
-    let mut h = Harness::http();
+    // With recovery off; with it (the default), see `session_recovery.rs`.
+    let mut h = Harness::http_with(without_recovery());
     h.ready_http();
     let ids = [h.request("tools/list"), h.request("tools/call")];
     let sent = h.sent();
@@ -202,8 +208,9 @@ fn a_404_on_an_exchange_that_carried_the_session_id_means_the_session_expired() 
 
 #[test]
 fn a_404_on_the_get_stream_that_carried_the_session_id_only_means_no_server_stream() {
-    // The GET stream is optional; a session that really expired fails on its next POST.
-    let mut h = Harness::http();
+    // The GET stream is optional; a session that really expired fails on its next POST (with
+    // recovery off; with it, the next POST starts a new session).
+    let mut h = Harness::http_with(without_recovery());
     let get = h.handshake_http();
     assert_eq!(header(&get, "mcp-session-id"), Some("sess-1"));
     let id = h.request("tools/list");

@@ -101,28 +101,46 @@ impl ServerEverythingHttp {
             .and_then(|l| l.local_addr())
             .expect("a free loopback port")
             .port();
-        let child = Command::new(node())
-            .arg(server_everything())
-            .arg("streamableHttp")
-            .env("PORT", port.to_string())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start server-everything");
-        let server = ServerEverythingHttp {
-            child,
+        ServerEverythingHttp {
+            child: spawn_everything_on(port),
             url: format!("http://127.0.0.1:{port}/mcp"),
-        };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "server-everything did not listen on {port}"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        server
     }
+
+    /// Kills it and starts a new one on the same port (a server restart: it knows none of
+    /// the old sessions); waits until the new one listens.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let port = self
+            .url
+            .trim_start_matches("http://127.0.0.1:")
+            .trim_end_matches("/mcp")
+            .parse()
+            .expect("the port of the URL");
+        self.child = spawn_everything_on(port);
+    }
+}
+
+/// server-everything in `streamableHttp` mode on `port`, once it listens there.
+fn spawn_everything_on(port: u16) -> std::process::Child {
+    let mut child = Command::new(node())
+        .arg(server_everything())
+        .arg("streamableHttp")
+        .env("PORT", port.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start server-everything");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("server-everything did not listen on {port}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child
 }
 
 impl Drop for ServerEverythingHttp {

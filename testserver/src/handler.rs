@@ -55,6 +55,7 @@ pub(crate) async fn handle(
         host: text_header("host").or_else(|| parts.uri.authority().map(|a| a.to_string())),
         authorization: text_header("authorization"),
         last_event_id: text_header("last-event-id"),
+        session_id: text_header("mcp-session-id"),
         body: message.clone(),
         query: parts.uri.query().map(str::to_owned),
         form: header(&parts.headers, "content-type")

@@ -22,7 +22,9 @@
 //!   client stays bounded: [`Fault::NotificationFlood`], [`Fault::ShortStreams`],
 //!   [`Fault::PingStorm`], [`Fault::BadNotificationThenAnswer`], [`Fault::LoneSurrogateResult`],
 //!   [`Fault::EndlessPages`]; [`Stats`] has high-water marks of connections and streams, and
-//!   [`TestServer::requests`] records what came with each request.
+//!   [`TestServer::requests`] records what came with each request (its session id among it).
+//! - [`TestServer::forget_sessions`] forgets every session, as a restart would (later requests
+//!   naming one get 404); [`TestServer::tool_calls`] says how many times each call arrived.
 //! - Streams of normal answers carry no event ids (they are not resumable); `slow` stops, and
 //!   sends no response, once `notifications/cancelled` names its request.
 //! - [`Builder::oauth`] makes `/mcp` an OAuth 2.1 protected resource (401 without a valid
@@ -262,6 +264,8 @@ pub struct RequestRecord {
     pub authorization: Option<String>,
     /// The `Last-Event-ID` header (likewise).
     pub last_event_id: Option<String>,
+    /// The `Mcp-Session-Id` header (likewise): which session the request was sent in.
+    pub session_id: Option<String>,
     /// The body, if it parsed as JSON.
     pub body: Option<Value>,
     /// The query string of the URL (without `?`), if any: e.g. an authorization request's.
@@ -551,6 +555,33 @@ impl TestServer {
     /// the order received; only the last [`MAX_REQUEST_RECORDS`] are kept.
     pub fn requests(&self) -> Vec<RequestRecord> {
         self.shared.lock().requests.iter().cloned().collect()
+    }
+
+    /// The `arguments` of every `tools/call` of the tool `name` received, in order (faulted
+    /// ones and those of forgotten sessions included): how many times each call arrived.
+    pub fn tool_calls(&self, name: &str) -> Vec<Value> {
+        let state = self.shared.lock();
+        let calls = state.received.iter().filter(|m| {
+            mcp::method(m) == Some("tools/call") && mcp::tool_name(Some(m)) == Some(name)
+        });
+        calls
+            .map(|m| {
+                m.pointer("/params/arguments")
+                    .cloned()
+                    .unwrap_or(Value::Null)
+            })
+            .collect()
+    }
+
+    /// Forget every session, as a server that restarted would: each later request that names
+    /// one is answered 404 ("Session not found"), and its GET streams end. Streams held by
+    /// [`Fault::HoldSse`] stay held (until [`TestServer::release_held`] or the client goes
+    /// away). Returns how many sessions were forgotten.
+    pub fn forget_sessions(&self) -> usize {
+        let mut state = self.shared.lock();
+        let n = state.sessions.len();
+        state.sessions.clear(); // dropping their GET streams ends them
+        n
     }
 
     /// Let every stream currently held by [`Fault::HoldSse`] send its response and end.

@@ -128,6 +128,18 @@ impl Checker {
         self.expect.clear();
     }
 
+    /// Invariant 1, on the wire: a request that completed is never sent again (wire ids are
+    /// never reused, so a request with the id of one that completed is that one again).
+    fn not_again(&self, message: &serde_json::Value) {
+        let id = message.get("id").and_then(serde_json::Value::as_u64);
+        if let (Some(_), Some(id)) = (message.get("method"), id) {
+            assert!(
+                !self.done.contains_key(&RequestId(id)),
+                "invariant 1: request {id} was sent again after it completed"
+            );
+        }
+    }
+
     /// The session's error, once it closed.
     pub fn error(&self) -> Option<&SessionError> {
         self.closed.as_ref()
@@ -302,6 +314,11 @@ impl Checker {
                 if matches!(kind, ExchangeKind::Initialize | ExchangeKind::Discover) {
                     self.opening_sent = self.last_now;
                 }
+                if request.method() == http::Method::POST {
+                    if let Ok(message) = serde_json::from_slice(request.body()) {
+                        self.not_again(&message);
+                    }
+                }
                 if let Some(last) = self.exchanges.last() {
                     assert!(
                         exchange > last,
@@ -335,6 +352,7 @@ impl Checker {
                     let Ok(message) = message else {
                         panic!("a stdin line that is not JSON");
                     };
+                    self.not_again(&message);
                     let method = message.get("method").and_then(|m| m.as_str());
                     if matches!(method, Some("initialize" | "server/discover")) {
                         self.opening_sent = self.last_now;
@@ -376,6 +394,12 @@ impl Checker {
             Output::Event(Event::Ready) => {
                 assert!(!self.ready, "Ready twice");
                 self.ready = true;
+                Seen::Other
+            }
+            Output::Event(Event::SessionExpired { .. }) => {
+                // A new handshake: Ready comes again once it is over.
+                assert!(self.http, "a session expired over stdio");
+                self.ready = false;
                 Seen::Other
             }
             Output::Event(Event::Subscribed { id, .. }) => {

@@ -360,6 +360,11 @@ pub enum EventRecord {
         digest: String,
     },
     Authorized,
+    /// The server forgot the session (its id is not recorded: it is a credential).
+    SessionExpired {
+        recovery: u32,
+        failed: usize,
+    },
     /// The warning's `Debug` text.
     Warning {
         warning: String,
@@ -550,6 +555,11 @@ impl fmt::Display for EventRecord {
                 write!(f, "event: authorize in a browser (back to {redirect_uri})")
             }
             EventRecord::Authorized => write!(f, "event: authorized"),
+            EventRecord::SessionExpired { recovery, failed } => write!(
+                f,
+                "event: session expired ({failed} requests failed; new session, recovery \
+                 {recovery})"
+            ),
             EventRecord::Warning { warning } => write!(f, "event: warning {warning}"),
             EventRecord::Closed { error } => write!(f, "event: session closed: {error}"),
         }

@@ -641,6 +641,12 @@ fn describe_event(event: &Event, redact_payloads: bool) -> EventRecord {
             digest: Fnv::of(url.0.as_bytes()),
         },
         Event::Authorized => EventRecord::Authorized,
+        Event::SessionExpired {
+            recovery, failed, ..
+        } => EventRecord::SessionExpired {
+            recovery: *recovery,
+            failed: *failed,
+        },
         Event::Warning(w) => EventRecord::Warning {
             warning: format!("{w:?}"),
         },

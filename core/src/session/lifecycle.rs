@@ -309,6 +309,22 @@ impl Lifecycle {
         Next::Handshake
     }
 
+    /// 2025 era: the server forgot the session; the handshake starts again (the server's
+    /// information stays until the new answer replaces it). Says whether it did: the
+    /// 2026-07-28 revision has no sessions, and an opening still outstanding is not started
+    /// twice.
+    pub(crate) fn restart(&mut self) -> bool {
+        match self {
+            Lifecycle::Handshake(h) if h.phase != Phase::Opening => {
+                h.phase = Phase::Opening;
+                // A new session of the same era: never forward to another revision.
+                h.from_probe = false;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// The opening is over: true the first time.
     pub(crate) fn become_ready(&mut self) -> bool {
         let phase = match self {
@@ -431,6 +447,7 @@ pub(crate) fn handshake_failure(e: RequestError) -> SessionError {
         }
         RequestError::Auth(e) => SessionError::Auth(e),
         RequestError::Redirect(e) => SessionError::Redirect(e),
+        RequestError::SessionExpired => SessionError::SessionExpired,
         RequestError::Cancelled
         | RequestError::TooManyRequests { .. }
         | RequestError::Removed { .. }

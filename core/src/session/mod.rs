@@ -243,7 +243,12 @@ enum Transport {
 #[derive(Debug)]
 enum Early {
     Request(RequestId),
-    Notification { method: String, body: Vec<u8> },
+    /// A request encoded once already (its params are gone): it goes as it is.
+    Encoded(RequestId, Vec<u8>),
+    Notification {
+        method: String,
+        body: Vec<u8>,
+    },
 }
 
 /// An MCP client session as a pure state machine.
@@ -276,6 +281,13 @@ enum Early {
 /// then emits one [`Event::Closed`], the last event. With it the session asks the adapter to
 /// abort every exchange but those the server should still hear (a cancellation, the closing
 /// `DELETE`), which may finish until [`linger_deadline`](Session::linger_deadline).
+///
+/// A server of the 2025 era that forgets the session (a 404 to an exchange that carried
+/// `Mcp-Session-Id`) does not end it, by default
+/// ([`Policy::recover_expired_sessions`]): one [`Event::SessionExpired`], then every request in
+/// flight completes with [`RequestError::SessionExpired`] (never sent again), a new `initialize`
+/// starts a new session, and [`Event::Ready`] comes again once it is over; meanwhile requests
+/// wait, as before the first handshake.
 ///
 /// # The drive loop
 ///
@@ -329,6 +341,9 @@ pub struct Session {
     /// The held requests are going again with the token just got: none starts a refresh
     /// (a token that lives less than the refresh skew would otherwise be refreshed forever).
     replaying: bool,
+    /// How many times in a row the session started again after the server forgot it, with
+    /// no request answered since (bounded by [`Policy::max_session_recoveries`]).
+    recoveries: u32,
 }
 
 impl Session {
@@ -380,6 +395,7 @@ impl Session {
             token_generation: 0,
             held: Vec::new(),
             replaying: false,
+            recoveries: 0,
         };
         if let (Some(a), Transport::Http(_)) = (auth, &session.transport) {
             if let Err(e) = session.start_auth(now, a) {
@@ -1182,8 +1198,17 @@ impl Session {
                         .and_then(|id| self.requests.get(id))
                         .is_some_and(|p| p.listen.is_some());
                 }
-                if let Failure::Status { authorizer, .. } = &mut failure {
+                if let Failure::Status {
+                    authorizer,
+                    recoveries,
+                    ..
+                } = &mut failure
+                {
                     *authorizer = self.auth.is_some();
+                    *recoveries = self.recoveries;
+                }
+                if let Failure::ErrorBody { recoveries, .. } = &mut failure {
+                    *recoveries = self.recoveries;
                 }
                 self.apply(now, failure, request, exchange, "cancelled by the client")
             }
@@ -1282,6 +1307,7 @@ impl Session {
                 let _ = version;
             }
             Effect::Authorize => self.authorize(now, &failure, request, exchange),
+            Effect::Reinitialize => self.reinitialize(now),
             Effect::NoServerStream => {
                 if let Transport::Http(h) = &mut self.transport {
                     h.no_server_stream(exchange);
@@ -1322,10 +1348,15 @@ impl Session {
         }
         // A request sent again with the flow's token got through: the flow's count of
         // challenges starts again.
-        if p.auth_replays > 0 && matches!(result, Ok(_) | Err(RequestError::Rpc(_))) {
+        let answered = matches!(result, Ok(_) | Err(RequestError::Rpc(_)));
+        if p.auth_replays > 0 && answered {
             if let Some(flow) = &mut self.auth {
                 flow.handle_accepted();
             }
+        }
+        // The server answered in the session it has now: the recoveries in a row are over.
+        if answered && p.owner == Owner::App {
+            self.recoveries = 0;
         }
         // The probe's stream has nothing more for the session, whatever its answer: it would
         // only hold an exchange (the opening that follows may need it).
@@ -1435,6 +1466,58 @@ impl Session {
         self.linger_until = Some(later(self.last_now, self.policy.linger));
         self.closed = Some(error.clone());
         self.out.push_back(Output::Event(Event::Closed(error)));
+    }
+
+    // ----- internals: an expired session ----------------------------------------------------------
+
+    /// The server forgot the session (the policy's [`Effect::Reinitialize`]): one
+    /// [`Event::SessionExpired`], then every request in flight fails with
+    /// [`RequestError::SessionExpired`] in ascending id — never sent again: the server may
+    /// have acted on it — and the old session's exchanges are dropped (its GET stream, its
+    /// resumptions); then a new `initialize` goes out without the old session id. The
+    /// requests that never reached the adapter (waiting for a free exchange, held for the
+    /// OAuth flow), and those started from now until the new handshake is over, wait for
+    /// it, as before the first one.
+    fn reinitialize(&mut self, now: Instant) {
+        let Transport::Http(h) = &self.transport else {
+            return;
+        };
+        let session_id = h.session_id().map(str::to_owned);
+        if !self.lifecycle.restart() {
+            // 2026-07-28 (no sessions), or an opening outstanding: nothing to start again.
+            return self.fail_session(SessionError::SessionExpired);
+        }
+        self.recoveries += 1;
+        // A request still waiting for a free exchange never reached the server: it waits for
+        // the new session, as it was encoded.
+        let mut in_flight = Vec::new();
+        for id in self.requests.sent_by_app() {
+            let waiting = match &mut self.transport {
+                Transport::Http(h) => h.take_waiting(id),
+                Transport::Stdio(_) => None,
+            };
+            match waiting {
+                Some(body) => {
+                    self.requests.unsend(id);
+                    self.early.push(Early::Encoded(id, body));
+                }
+                None => in_flight.push(id),
+            }
+        }
+        self.out.push_back(Output::Event(Event::SessionExpired {
+            session_id,
+            recovery: self.recoveries,
+            failed: in_flight.len(),
+        }));
+        for id in in_flight {
+            self.complete(id, Err(RequestError::SessionExpired), true);
+        }
+        if let Transport::Http(h) = &mut self.transport {
+            h.forget_session();
+        }
+        self.timers.clear(TimerReason::ReopenServerStream);
+        self.timers.clear(TimerReason::ServerStreamWait);
+        self.open(now);
     }
 
     // ----- internals: authorization -------------------------------------------------------------
@@ -1679,6 +1762,7 @@ impl Session {
         for early in std::mem::take(&mut self.early) {
             match early {
                 Early::Request(id) => self.dispatch(id, None),
+                Early::Encoded(id, body) => self.dispatch(id, Some(body)),
                 Early::Notification { method, body } => {
                     self.early_bytes -= body.len();
                     if let Some(e) = self.removed(&method) {

@@ -203,6 +203,15 @@ impl Requests {
             .count()
     }
 
+    /// The application's requests handed to the transport, in ascending id.
+    pub(crate) fn sent_by_app(&self) -> Vec<RequestId> {
+        self.table
+            .iter()
+            .filter(|(_, p)| p.sent && p.owner == Owner::App)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
     /// Bytes of the requests waiting to be sent.
     pub(crate) fn unsent_bytes(&self) -> usize {
         self.unsent_bytes

@@ -200,6 +200,8 @@ struct Judged {
 #[derive(Debug)]
 struct FailureBody {
     scope: Scope,
+    /// The exchange carried `Mcp-Session-Id`.
+    carried_session: bool,
     status: StatusCode,
     retry_after: Option<String>,
     max: usize,
@@ -582,9 +584,12 @@ impl Http {
         let Some(id) = self.by_request.remove(&request) else {
             return;
         };
-        if abort {
+        let waiting = self.exchanges.get(&id).is_some_and(|x| x.waiting.is_some());
+        if abort || waiting {
+            // (One still waiting for a slot never reached the server: it is not sent at all,
+            // whatever answered its request.)
             self.purge(id);
-            self.remove(id, true);
+            self.remove(id, abort);
         } else if let Some(x) = self.exchanges.get_mut(&id) {
             x.request = None;
         }
@@ -641,6 +646,52 @@ impl Http {
             }));
         }
         out
+    }
+
+    /// The body of the request's exchange if it is still waiting for a slot (it never reached
+    /// the adapter): the exchange is dropped, and the session sends the body again later.
+    pub(crate) fn take_waiting(&mut self, request: RequestId) -> Option<Vec<u8>> {
+        let id = *self.by_request.get(&request)?;
+        self.exchanges.get(&id)?.waiting.as_ref()?;
+        let x = self.remove(id, false)?;
+        x.waiting.map(|req| req.into_body())
+    }
+
+    /// The server forgot the session (a 404 to an exchange that carried its id): every
+    /// exchange of it still open is aborted (the session has failed the requests they
+    /// carried), queued ones are dropped (they carry the old id), and the session id, the
+    /// negotiated version, the GET stream and where every stream left off are forgotten: a
+    /// new `initialize` starts a new session. The OAuth flow's exchanges go on.
+    pub(crate) fn forget_session(&mut self) {
+        let old: Vec<ExchangeId> = self
+            .exchanges
+            .iter()
+            .filter(|(_, x)| x.kind != ExchangeKind::Auth)
+            .map(|(id, _)| *id)
+            .collect();
+        // What the old session's exchanges brought and the session has not taken is moot;
+        // one the adapter has not been handed yet is never handed (nor aborted).
+        let mut untaken = Vec::new();
+        self.happened.retain(|h| match h {
+            Happened::Transmit(Transmit::Http { exchange, .. }) if old.contains(exchange) => {
+                untaken.push(*exchange);
+                false
+            }
+            Happened::Message { .. } | Happened::Failed { .. } => false,
+            _ => true,
+        });
+        // The queued first: none may start in the slot of one removed here.
+        let (queued, open): (Vec<_>, Vec<_>) = old
+            .into_iter()
+            .partition(|id| self.exchanges.get(id).is_some_and(|x| x.waiting.is_some()));
+        for id in queued.into_iter().chain(open) {
+            self.remove(id, !untaken.contains(&id));
+        }
+        self.by_request.clear();
+        self.resumes.clear();
+        self.session_id = None;
+        self.version = None;
+        self.server_stream = ServerStream::default();
     }
 
     // ----- what the adapter says --------------------------------------------------------------
@@ -706,6 +757,7 @@ impl Http {
                 www_authenticate,
                 challenge: challenge_headers(headers),
                 authorizer: false,
+                recoveries: 0,
             };
             let request = x.request;
             self.fail(failure, request, Some(exchange));
@@ -1024,6 +1076,7 @@ impl Http {
         };
         x.body = Body::Failing(Box::new(FailureBody {
             scope,
+            carried_session: x.carried_session,
             status: j.status,
             retry_after: j.retry_after.clone(),
             max,
@@ -1052,6 +1105,8 @@ impl Http {
         let failure = Failure::ErrorBody {
             scope: f.scope,
             error,
+            carried_session: f.carried_session,
+            recoveries: 0,
         };
         self.fail(failure, x.request, None);
     }
