@@ -309,7 +309,12 @@ async fn whole_flow_on_one_origin() {
     assert_eq!(metadata["response_types_supported"], json!(["code"]));
     assert_eq!(
         metadata["grant_types_supported"],
-        json!(["authorization_code", "refresh_token"])
+        json!([
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "urn:ietf:params:oauth:grant-type:jwt-bearer"
+        ])
     );
     assert_eq!(
         metadata["token_endpoint_auth_methods_supported"],
