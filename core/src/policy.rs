@@ -39,6 +39,8 @@
 //! | 2026-07-28: `input_required` | (no failure: the session's rounds, bounded by `max_input_rounds`) | `revision_2026.rs` (`an_input_required_round_*`, `rounds_are_bounded_*`) |
 //! | 401 with an authorizer | `row_401_with_an_authorizer_holds_the_request_for_the_flow` | `authorization.rs` |
 //! | 403 `insufficient_scope` with an authorizer | `row_403_insufficient_scope_with_an_authorizer_is_step_up` | `authorization.rs` (`step_up_*`) |
+//! | HTTP+SSE: `initialize` over Streamable HTTP refused with 400/404/405 | `row_http_sse_an_initialize_refused_with_400_404_405_falls_back_to_the_event_stream` | `legacy_sse.rs` (`an_initialize_refused_*`, `the_default_revision_probes_*`, `no_fallback_*`) |
+//! | HTTP+SSE: the event stream ends, fails, is refused, has no `endpoint` in time, names another origin | `row_http_sse_the_event_stream_failing_or_refused_fails_the_session` | `legacy_sse.rs` (`a_dropped_event_stream_*`, `no_endpoint_event_*`, `an_endpoint_of_another_origin_*`, `a_get_answered_without_*`) |
 //! | 307/308 to the same origin | `row_a_307_or_308_to_the_same_origin_is_followed_within_bounds` | `redirects.rs` (`a_307_*`, `a_308_*`, `a_redirect_loop_*`, `a_resuming_get_*`) |
 //! | any other redirect, another origin | `row_any_other_redirect_is_a_typed_error_naming_the_location` | `redirects.rs` (`a_301_*`, `another_origin_*`, `a_redirect_without_*`, `a_redirected_notification_*`) |
 
@@ -48,8 +50,8 @@ use std::time::Duration;
 use http::StatusCode;
 
 use crate::error::{
-    HttpError, Limit, ProtocolError, RedirectError, RedirectRefusal, RequestError, SessionError,
-    TransportError,
+    HttpError, LegacySseError, Limit, ProtocolError, RedirectError, RedirectRefusal, RequestError,
+    SessionError, TransportError,
 };
 use crate::jsonrpc::ErrorObject;
 use crate::output::Warning;
@@ -150,6 +152,11 @@ pub struct Policy {
     /// How many 307 or 308 redirects to the same origin one exchange follows; one more is
     /// [`RequestError::Redirect`] ([`RedirectRefusal::TooMany`]). Default: 5.
     pub max_redirects: u32,
+    /// Whether a Streamable HTTP `initialize` answered 400, 404 or 405 falls back to the
+    /// 2024-11-05 HTTP+SSE transport (GET the URL for an event stream whose first event is
+    /// `endpoint`), as the 2025-11-25 specification's backwards-compatibility section says.
+    /// Default: true.
+    pub legacy_sse_fallback: bool,
 }
 
 impl Default for Policy {
@@ -178,6 +185,7 @@ impl Default for Policy {
             probe_timeout: Duration::from_secs(5),
             handshake_timeout: None,
             max_redirects: 5,
+            legacy_sse_fallback: true,
         }
     }
 }
@@ -241,6 +249,8 @@ impl Policy {
         with_handshake_timeout: handshake_timeout: Option<Duration>;
         /// Sets [`max_redirects`](Policy::max_redirects).
         with_max_redirects: max_redirects: u32;
+        /// Sets [`legacy_sse_fallback`](Policy::legacy_sse_fallback).
+        with_legacy_sse_fallback: legacy_sse_fallback: bool;
     }
 
     /// The deadline of an opening request: [`handshake_timeout`](Policy::handshake_timeout),
@@ -286,6 +296,9 @@ pub enum ExchangeKind {
     /// origin or another, with an absolute URI; its answer goes to the flow whatever its
     /// status.
     Auth,
+    /// The 2024-11-05 HTTP+SSE transport's event stream (a GET): every message from the
+    /// server comes on it, and the session lasts as long as it does.
+    EventStream,
 }
 
 /// Where a stream stands when it ends: what the reconnect rows depend on.
@@ -358,6 +371,9 @@ pub enum Failure {
         challenge: Option<Box<http::HeaderMap>>,
         /// An OAuth flow is configured (the session says: the transport does not know).
         authorizer: bool,
+        /// It is the handshake's POST over Streamable HTTP, which may fall back to the
+        /// 2024-11-05 HTTP+SSE transport.
+        fallback: bool,
     },
     /// A 3xx answer: a redirect.
     Redirect {
@@ -492,6 +508,9 @@ pub enum Failure {
     /// The revision is pinned to 2026-07-28 and the probe's answer says the server does not
     /// speak it.
     NotModern(Arc<str>),
+    /// The 2024-11-05 HTTP+SSE transport's event stream failed: it ended, its `endpoint`
+    /// event never came or named somewhere the client does not post to.
+    LegacySse(LegacySseError),
 }
 
 /// What a [`Failure`] does.
@@ -559,6 +578,7 @@ impl Policy {
                 method,
                 www_authenticate,
                 authorizer,
+                fallback,
                 ..
             } => {
                 let step_up = www_authenticate
@@ -569,6 +589,19 @@ impl Policy {
                 if *authorizer && asks && !matches!(kind, ExchangeKind::Delete | ExchangeKind::Auth)
                 {
                     return Authorize;
+                }
+                // Streamable HTTP's `initialize` refused as a method or path the server does
+                // not have: only the handshake fails, and the lifecycle tries HTTP+SSE.
+                if *fallback
+                    && self.legacy_sse_fallback
+                    && *kind == ExchangeKind::Initialize
+                    && matches!(code, 400 | 404 | 405)
+                {
+                    return ReadErrorBody {
+                        scope: Scope::Request,
+                        max: self.error_body_max,
+                        wait: self.error_body_wait,
+                    };
                 }
                 self.status(*kind, *status, *carried_session, method, www_authenticate)
             }
@@ -641,6 +674,9 @@ impl Policy {
                 ExchangeKind::Initialize | ExchangeKind::Discover => {
                     FailSession(SessionError::Transport(error.clone()))
                 }
+                ExchangeKind::EventStream => FailSession(SessionError::LegacySse(
+                    LegacySseError::StreamEnded(Some(error.clone())),
+                )),
                 ExchangeKind::Request | ExchangeKind::Resume => {
                     FailRequest(RequestError::Transport(error.clone()))
                 }
@@ -657,7 +693,7 @@ impl Policy {
                 ExchangeKind::ServerStream => Warn(Warning::ServerStreamLost {
                     reason: RequestError::TooLarge { limit: *limit }.to_string(),
                 }),
-                ExchangeKind::Initialize | ExchangeKind::Discover => {
+                ExchangeKind::Initialize | ExchangeKind::Discover | ExchangeKind::EventStream => {
                     FailSession(SessionError::TooLarge { limit: *limit })
                 }
                 _ => FailRequest(RequestError::TooLarge { limit: *limit }),
@@ -735,6 +771,7 @@ impl Policy {
                 ProtocolError::InvalidInitializeResult(e.clone()),
             )),
             Failure::NotModern(why) => FailSession(SessionError::NotModern(why.clone())),
+            Failure::LegacySse(e) => FailSession(SessionError::LegacySse(e.clone())),
         }
     }
 
@@ -776,7 +813,7 @@ impl Policy {
             reason,
         });
         match kind {
-            ExchangeKind::Initialize | ExchangeKind::Discover => {
+            ExchangeKind::Initialize | ExchangeKind::Discover | ExchangeKind::EventStream => {
                 FailSession(SessionError::Redirect(error))
             }
             ExchangeKind::Request | ExchangeKind::Resume => {
@@ -818,7 +855,8 @@ impl Policy {
                 www_authenticate: www_authenticate.clone(),
             });
         }
-        if kind == ExchangeKind::Initialize {
+        // The handshake, and the HTTP+SSE event stream that every answer comes on.
+        if matches!(kind, ExchangeKind::Initialize | ExchangeKind::EventStream) {
             return read(Scope::Session);
         }
         // The probe's 4xx says which revision the server speaks: only the probe fails, and
@@ -895,6 +933,7 @@ mod tests {
             www_authenticate: Some("Bearer".into()),
             challenge: None,
             authorizer: false,
+            fallback: false,
         })
     }
 
@@ -908,6 +947,7 @@ mod tests {
             www_authenticate: Some(challenge.into()),
             challenge: None,
             authorizer,
+            fallback: false,
         })
     }
 
@@ -965,6 +1005,7 @@ mod tests {
             www_authenticate: None,
             challenge: None,
             authorizer: false,
+            fallback: false,
         };
         assert_eq!(p.effect(&f(Request)), read(Scope::Request));
         assert!(matches!(p.effect(&f(Notification)), Effect::Warn(_)));
@@ -1005,6 +1046,82 @@ mod tests {
                 "{code}"
             );
         }
+    }
+
+    #[test]
+    fn row_http_sse_an_initialize_refused_with_400_404_405_falls_back_to_the_event_stream() {
+        let over_streamable = |policy: &Policy, code: u16| {
+            policy.effect(&Failure::Status {
+                kind: Initialize,
+                status: S::from_u16(code).unwrap(),
+                carried_session: false,
+                method: "initialize".into(),
+                www_authenticate: None,
+                challenge: None,
+                authorizer: false,
+                fallback: true,
+            })
+        };
+        let on = Policy::default();
+        let off = Policy::default().with_legacy_sse_fallback(false);
+        for code in [400, 404, 405] {
+            // Only the handshake fails; the lifecycle GETs the event stream.
+            assert_eq!(over_streamable(&on, code), read(Scope::Request), "{code}");
+            assert_eq!(over_streamable(&off, code), read(Scope::Session), "{code}");
+            // Already on HTTP+SSE (`fallback` false): the session fails.
+            assert_eq!(
+                status(Initialize, code, false),
+                read(Scope::Session),
+                "{code}"
+            );
+        }
+        for code in [401, 403, 406, 500] {
+            assert_ne!(over_streamable(&on, code), read(Scope::Request), "{code}");
+        }
+    }
+
+    #[test]
+    fn row_http_sse_the_event_stream_failing_or_refused_fails_the_session() {
+        let p = Policy::default();
+        for code in [400, 404, 405, 500] {
+            assert_eq!(
+                status(EventStream, code, false),
+                read(Scope::Session),
+                "{code}"
+            );
+        }
+        for e in [
+            LegacySseError::StreamEnded(None),
+            LegacySseError::NoEndpoint {
+                after: Duration::from_secs(60),
+            },
+            LegacySseError::OtherOrigin("http://elsewhere/".into()),
+            LegacySseError::BadEndpoint("".into()),
+            LegacySseError::NotAStream(None),
+        ] {
+            assert_eq!(
+                p.effect(&Failure::LegacySse(e.clone())),
+                Effect::FailSession(SessionError::LegacySse(e))
+            );
+        }
+        let reset = TransportError::new(crate::TransportErrorKind::Reset, "reset");
+        assert_eq!(
+            p.effect(&Failure::ExchangeFailed {
+                kind: EventStream,
+                method: "GET".into(),
+                error: reset.clone(),
+            }),
+            Effect::FailSession(SessionError::LegacySse(LegacySseError::StreamEnded(Some(
+                reset
+            ))))
+        );
+        assert_eq!(
+            p.effect(&Failure::TooLargeOnExchange {
+                kind: EventStream,
+                limit: 9
+            }),
+            Effect::FailSession(SessionError::TooLarge { limit: 9 })
+        );
     }
 
     #[test]

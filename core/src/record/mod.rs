@@ -903,6 +903,7 @@ pub(crate) fn kind_name(kind: ExchangeKind) -> &'static str {
         ExchangeKind::ServerStream => "server_stream",
         ExchangeKind::Delete => "delete",
         ExchangeKind::Auth => "auth",
+        ExchangeKind::EventStream => "event_stream",
     }
 }
 

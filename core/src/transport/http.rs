@@ -3,6 +3,13 @@
 //! carries the server's own messages. This part owns the exchanges, which request each one
 //! carries, the session id, the GET stream and where each stream left off; it bounds how many
 //! exchanges are open at once (the rest wait, in order) and how many bytes wait.
+//!
+//! The 2024-11-05 HTTP+SSE transport is a mode of it ([`Http::set_legacy_sse`]): one GET
+//! event stream (`ExchangeKind::EventStream`) carries every message from the server; its
+//! first event, `endpoint`, names the URI (resolved against the stream's, and of its origin)
+//! that every message is POSTed to; a POST's 2xx carries nothing. POSTs wait for the
+//! `endpoint` event as they wait for a free exchange. There is no session id, no
+//! `MCP-Protocol-Version` header, no optional GET stream and no resumption.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -15,7 +22,7 @@ use ::http::header::{
 use ::http::{HeaderMap, Method, StatusCode, Uri};
 
 use super::Happened;
-use crate::error::{HttpError, TransportError, TransportErrorKind};
+use crate::error::{HttpError, LegacySseError, TransportError, TransportErrorKind};
 use crate::input::ExchangeId;
 use crate::jsonrpc::{self, Decoded, Message};
 use crate::output::{RequestId, Transmit};
@@ -81,6 +88,17 @@ pub(crate) struct Http {
     /// Where each request's stream left off, while it may be resumed.
     resumes: BTreeMap<RequestId, Resume>,
     happened: VecDeque<Happened>,
+    /// The 2024-11-05 HTTP+SSE transport.
+    sse: Option<LegacySse>,
+}
+
+/// The 2024-11-05 HTTP+SSE transport's state.
+#[derive(Debug, Default)]
+struct LegacySse {
+    /// The event stream was sent.
+    opened: bool,
+    /// Where messages are POSTed: the `endpoint` event's URI, once it came.
+    post_to: Option<Uri>,
 }
 
 /// The optional GET stream.
@@ -239,6 +257,7 @@ impl Http {
             server_stream: ServerStream::default(),
             resumes: BTreeMap::new(),
             happened: VecDeque::new(),
+            sse: None,
         }
     }
 
@@ -260,7 +279,19 @@ impl Http {
 
     /// Whether a message sent now would go out at once.
     pub(crate) fn has_free_slot(&self) -> bool {
-        self.open < self.limits.max_exchanges.max(1) && self.queued.is_empty()
+        self.open < self.limits.max_exchanges.max(1)
+            && self.queued.is_empty()
+            && !self.awaits_endpoint()
+    }
+
+    /// Whether this is the 2024-11-05 HTTP+SSE transport.
+    pub(crate) fn is_legacy_sse(&self) -> bool {
+        self.sse.is_some()
+    }
+
+    /// HTTP+SSE: the `endpoint` event has not come yet (every POST waits for it).
+    pub(crate) fn awaits_endpoint(&self) -> bool {
+        self.sse.as_ref().is_some_and(|l| l.post_to.is_none())
     }
 
     /// Whether the request's exchange has not reached the adapter yet (it waits for a slot).
@@ -320,7 +351,37 @@ impl Http {
 
     /// The protocol version to send in `MCP-Protocol-Version` from now on.
     pub(crate) fn set_version(&mut self, version: &'static str) {
-        self.version = Some(version);
+        // 2024-11-05 has no such header.
+        if self.sse.is_none() {
+            self.version = Some(version);
+        }
+    }
+
+    /// From now on the 2024-11-05 HTTP+SSE transport (chosen, or fallen back to): no session
+    /// id, version header or optional GET stream. [`Http::open_event_stream`] opens it.
+    pub(crate) fn set_legacy_sse(&mut self) {
+        if self.sse.is_none() {
+            self.sse = Some(LegacySse::default());
+        }
+        self.version = None;
+        self.session_id = None;
+        self.server_stream.unsupported = true;
+    }
+
+    /// HTTP+SSE: GETs the event stream, once.
+    pub(crate) fn open_event_stream(&mut self) {
+        match &mut self.sse {
+            Some(l) if !l.opened => l.opened = true,
+            _ => return,
+        }
+        let mut req = self.request(Method::GET, Vec::new());
+        req.headers_mut().insert(ACCEPT, ACCEPT_SSE);
+        self.start(
+            ExchangeKind::EventStream,
+            None,
+            "GET (event stream)".into(),
+            req,
+        );
     }
 
     /// From now on the 2026-07-28 revision: the session id, the GET stream and resumption
@@ -332,7 +393,7 @@ impl Http {
             self.session_id = None;
             self.server_stream.unsupported = true;
         } else {
-            self.server_stream.unsupported = false;
+            self.server_stream.unsupported = self.sse.is_some();
         }
     }
 
@@ -448,10 +509,21 @@ impl Http {
     }
 
     fn request(&mut self, method: Method, body: Vec<u8>) -> ::http::Request<Vec<u8>> {
-        let proof = self.proof(&method, &self.endpoint.clone());
+        // HTTP+SSE: messages go to the `endpoint` event's URI (set again on a request that
+        // waited for it).
+        let uri = match (&self.sse, &method) {
+            (
+                Some(LegacySse {
+                    post_to: Some(to), ..
+                }),
+                &Method::POST,
+            ) => to.clone(),
+            _ => self.endpoint.clone(),
+        };
+        let proof = self.proof(&method, &uri);
         let mut req = ::http::Request::new(body);
         *req.method_mut() = method;
-        *req.uri_mut() = self.endpoint.clone();
+        *req.uri_mut() = uri;
         let h = req.headers_mut();
         h.extend(self.headers.clone());
         if let Some(s) = &self.session_id {
@@ -484,7 +556,8 @@ impl Http {
     ) -> ExchangeId {
         let id = ExchangeId(self.next_exchange);
         self.next_exchange += 1;
-        let free = self.has_free_slot();
+        // The HTTP+SSE event stream is what the POSTs wait for: it never waits itself.
+        let free = kind == ExchangeKind::EventStream || self.has_free_slot();
         let exchange = Exchange {
             kind,
             request,
@@ -552,16 +625,24 @@ impl Http {
     }
 
     fn start_queued(&mut self) {
-        while self.open < self.limits.max_exchanges.max(1) {
+        while self.open < self.limits.max_exchanges.max(1) && !self.awaits_endpoint() {
             let Some(id) = self.queued.pop_front() else {
                 return;
             };
             let Some(x) = self.exchanges.get_mut(&id) else {
                 continue;
             };
-            let Some(req) = x.waiting.take() else {
+            let Some(mut req) = x.waiting.take() else {
                 continue;
             };
+            if let Some(LegacySse {
+                post_to: Some(to), ..
+            }) = &self.sse
+            {
+                if req.method() == Method::POST {
+                    *req.uri_mut() = to.clone();
+                }
+            }
             self.queued_bytes -= req.body().len();
             self.open += 1;
             if self.limits.follow_redirects && redirectable(x.kind) {
@@ -706,9 +787,29 @@ impl Http {
                 www_authenticate,
                 challenge: challenge_headers(headers),
                 authorizer: false,
+                fallback: x.kind == ExchangeKind::Initialize && self.sse.is_none(),
             };
             let request = x.request;
             self.fail(failure, request, Some(exchange));
+            return;
+        }
+        let media = media_type(headers);
+        if self.sse.is_some() {
+            // HTTP+SSE: a POST's 2xx carries nothing (its answer comes on the event stream).
+            if x.kind != ExchangeKind::EventStream {
+                x.body = Body::Discard;
+                return;
+            }
+            if media.as_deref() != Some("text/event-stream") {
+                self.remove(exchange, true);
+                let e = LegacySseError::NotAStream(media.map(Arc::from));
+                return self.fail(Failure::LegacySse(e), None, None);
+            }
+            let limits = SseLimits {
+                max_line: self.limits.max_line,
+                max_event: self.limits.max_message,
+            };
+            x.body = Body::Sse(Box::new(SseDecoder::resuming(limits, None)));
             return;
         }
         if x.kind == ExchangeKind::Initialize {
@@ -716,7 +817,6 @@ impl Http {
                 self.session_id = Some(id.clone());
             }
         }
-        let media = media_type(headers);
         let limits = SseLimits {
             max_line: self.limits.max_line,
             max_event: self.limits.max_message,
@@ -794,7 +894,12 @@ impl Http {
                 // A priming event (an id and empty data) carries no message: it is nothing new.
                 x.news |= events.iter().any(|e| !e.data.trim().is_empty());
                 let origin = x.request;
+                let event_stream = x.kind == ExchangeKind::EventStream;
                 for event in events {
+                    if event_stream && event.event == "endpoint" {
+                        self.on_endpoint(&event.data);
+                        continue;
+                    }
                     let message = event.event.is_empty() || event.event == "message";
                     if !message || event.data.trim().is_empty() {
                         continue;
@@ -811,6 +916,33 @@ impl Http {
                 }
             }
         }
+    }
+
+    /// HTTP+SSE: the `endpoint` event's data, the URI to POST to, resolved against the event
+    /// stream's URI; another origin's (or no URI) fails the session. The POSTs that waited
+    /// for it go. A later `endpoint` event changes nothing.
+    fn on_endpoint(&mut self, data: &str) {
+        if !self.awaits_endpoint() {
+            return;
+        }
+        let target = match HeaderValue::from_str(data.trim()) {
+            Ok(v) => redirect_target(&self.endpoint, Some(&v)),
+            Err(_) => {
+                RedirectTarget::Unparsable(excerpt(data.as_bytes(), HttpError::EXCERPT).into())
+            }
+        };
+        let error = match target {
+            RedirectTarget::SameOrigin { uri, .. } => {
+                if let Some(l) = &mut self.sse {
+                    l.post_to = Some(uri);
+                }
+                return self.start_queued();
+            }
+            RedirectTarget::OtherOrigin(shown) => LegacySseError::OtherOrigin(shown),
+            RedirectTarget::Unparsable(shown) => LegacySseError::BadEndpoint(shown),
+            RedirectTarget::Missing => LegacySseError::BadEndpoint("".into()),
+        };
+        self.fail(Failure::LegacySse(error), None, None);
     }
 
     /// A body or event over the limit. The exchange stays (its later bytes are discarded) until
@@ -925,6 +1057,11 @@ impl Http {
     /// where it left off is settled from the stream's own bytes (never from how they were
     /// cut), then the policy says whether it reconnects.
     fn stream_ended(&mut self, x: Exchange, error: Option<TransportError>) {
+        // HTTP+SSE: every answer comes on that stream; without it the session cannot go on.
+        if x.kind == ExchangeKind::EventStream {
+            let e = LegacySseError::StreamEnded(error);
+            return self.fail(Failure::LegacySse(e), None, None);
+        }
         let (last, retry) = match &x.body {
             Body::Sse(d) => (d.last_event_id().map(str::to_owned), d.retry_ms()),
             _ => (None, None),
