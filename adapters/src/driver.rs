@@ -209,7 +209,11 @@ pub(crate) async fn connect(
             if let Some(to) = &record_to {
                 recording = Some(Recording::start(to, now, Some(&uri), &config)?);
             }
-            (Session::http(now, uri, config), transport, span)
+            let session = match settings.legacy_sse {
+                true => Session::sse(now, uri, config),
+                false => Session::http(now, uri, config),
+            };
+            (session, transport, span)
         }
         Target::Stdio(command) => {
             let stdio = Stdio::start(

@@ -315,6 +315,9 @@ async fn connect(
         policy = policy.with_request_timeout(timeout);
     }
     builder = builder.policy(policy);
+    if common.sse {
+        builder = builder.legacy_sse();
+    }
     if let Some(timeout) = common.connect_timeout {
         builder = builder.connect_timeout(timeout);
     }

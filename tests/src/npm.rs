@@ -87,23 +87,40 @@ pub fn conformance(version: &str) -> PathBuf {
     dir.join("node_modules/@modelcontextprotocol/conformance/dist/index.js")
 }
 
-/// server-everything in `streamableHttp` mode on a free loopback port; killed on drop.
+/// server-everything in `streamableHttp` (or `sse`) mode on a free loopback port; killed on
+/// drop.
 pub struct ServerEverythingHttp {
     child: std::process::Child,
-    /// Its MCP endpoint, `http://127.0.0.1:PORT/mcp`.
+    /// Its MCP endpoint, `http://127.0.0.1:PORT/mcp` (`sse` mode: its event stream, `/sse`).
     pub url: String,
 }
 
 impl ServerEverythingHttp {
     /// Starts it and waits until it listens.
     pub fn start() -> ServerEverythingHttp {
+        ServerEverythingHttp::start_as("streamableHttp", "/mcp")
+    }
+
+    /// server-everything in `sse` mode, the 2024-11-05 HTTP+SSE transport: `url` is its
+    /// event stream, `http://127.0.0.1:PORT/sse` (it POSTs to `/message?sessionId=...`).
+    pub fn start_sse() -> ServerEverythingHttp {
+        ServerEverythingHttp::start_as("sse", "/sse")
+    }
+
+    /// Kills it now (a server that dies under its clients).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn start_as(mode: &str, path: &str) -> ServerEverythingHttp {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free loopback port")
             .port();
         let child = Command::new(node())
             .arg(server_everything())
-            .arg("streamableHttp")
+            .arg(mode)
             .env("PORT", port.to_string())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -111,7 +128,7 @@ impl ServerEverythingHttp {
             .expect("start server-everything");
         let server = ServerEverythingHttp {
             child,
-            url: format!("http://127.0.0.1:{port}/mcp"),
+            url: format!("http://127.0.0.1:{port}{path}"),
         };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
