@@ -493,3 +493,72 @@ fn a_fallback_whose_get_is_refused_fails_the_session_with_that_status() {
     let error = closed_with(&h.events());
     assert_eq!(status_of(&error), Some(405), "{error:?}");
 }
+
+/// Plays one HTTP+SSE session whose event stream's bytes come cut at `cut` (each piece fed
+/// as it comes, every POST answered 202 at once): the endpoint, the handshake's answer, a
+/// notification and two answers. Returns the events and the POSTs, each in order, as text
+/// (DESIGN.md's invariant 3 is of the events: how the POSTs interleave with them depends on
+/// when the bytes came).
+fn played_with_cuts(cut: usize) -> (Vec<String>, Vec<String>) {
+    let mut h = sse();
+    let get = h.sent().remove(0).exchange;
+    h.sse_head(get);
+    let a = h.request("tools/list");
+    let b = h.request("tools/call");
+    let init = init_result(LEGACY_SSE_PROTOCOL_VERSION);
+    // The ids are known: the opening request is 0, then a and b (wire ids are table ids).
+    let stream = format!(
+        "event: endpoint\ndata: /messages?sessionId=c\n\n\
+         event: message\ndata: {}\n\n\
+         : keep-alive\n\n\
+         event: message\r\ndata: {{\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}}\r\n\r\n\
+         data: {}\n\n\
+         event: message\ndata: {}\n\n",
+        response_line(0, &init),
+        response_line(b.0, OK),
+        response_line(a.0, OK),
+    );
+    let (mut log, mut posts) = (Vec::new(), Vec::new());
+    let bytes = stream.as_bytes();
+    for piece in bytes.chunks(cut) {
+        h.body(get, std::str::from_utf8(piece).unwrap());
+        for o in h.take() {
+            if let mcpwire_core::Output::Transmit(mcpwire_core::Transmit::Http {
+                exchange,
+                request,
+                ..
+            }) = &o
+            {
+                h.head(*exchange, 202, &[]);
+                h.end(*exchange);
+                posts.push(format!(
+                    "POST {} {}",
+                    request.uri(),
+                    String::from_utf8_lossy(request.body())
+                ));
+            } else {
+                log.push(format!("{o:?}"));
+            }
+        }
+    }
+    (log, posts)
+}
+
+#[test]
+fn the_event_stream_gives_the_same_outputs_however_its_bytes_are_cut() {
+    let whole = played_with_cuts(usize::MAX);
+    assert_eq!(
+        whole.0.iter().filter(|l| l.contains("Response")).count(),
+        2,
+        "{whole:#?}"
+    );
+    assert_eq!(
+        whole.1.len(),
+        4,
+        "initialize, initialized, the two calls: {whole:#?}"
+    );
+    // Ascii only: every cut is a char boundary.
+    for cut in [1, 2, 3, 7, 64] {
+        assert_eq!(played_with_cuts(cut), whole, "cut every {cut} bytes");
+    }
+}
