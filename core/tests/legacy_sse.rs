@@ -562,3 +562,118 @@ fn the_event_stream_gives_the_same_outputs_however_its_bytes_are_cut() {
         assert_eq!(played_with_cuts(cut), whole, "cut every {cut} bytes");
     }
 }
+
+#[test]
+fn an_event_stream_redirected_resolves_its_endpoint_against_where_it_went() {
+    let mut h = sse();
+    let get = h.sent().remove(0).exchange;
+    h.head(get, 307, &[("location", "/v2/sse")]);
+    h.end(get);
+    let again = h.sent();
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert_eq!(again[0].kind, ExchangeKind::EventStream);
+    assert_eq!(again[0].uri, "http://127.0.0.1:9/v2/sse");
+    h.sse_head(again[0].exchange);
+    h.sse_named(again[0].exchange, "endpoint", "messages?s=1");
+    let init = h.sent();
+    assert_eq!(init[0].uri, "http://127.0.0.1:9/v2/messages?s=1");
+}
+
+mod oauth {
+    //! An event stream that meets a 401, with an OAuth flow configured: the flow runs, and the
+    //! stream opens again with the token.
+    use super::*;
+    use mcpwire_core::auth::{Config as AuthConfig, PreRegistered};
+    use mcpwire_core::{Authorization, Input, Output};
+    use serde_json::json;
+
+    const PRM: &str = "http://127.0.0.1:9/.well-known/oauth-protected-resource/sse";
+    const AS: &str = "http://127.0.0.1:7/as";
+    const REDIRECT: &str = "http://127.0.0.1:1/callback";
+
+    /// Answers the flow up to its token.
+    fn authorize(h: &mut Harness, token: &str) {
+        let prm = json!({"resource": "http://127.0.0.1:9/sse", "authorization_servers": [AS]});
+        let metadata = json!({
+            "issuer": AS,
+            "authorization_endpoint": format!("{AS}/authorize"),
+            "token_endpoint": format!("{AS}/token"),
+            "response_types_supported": ["code"],
+            "code_challenge_methods_supported": ["S256"],
+        });
+        let mut url = None;
+        for _ in 0..4 {
+            let mut rest = Vec::new();
+            for o in h.take() {
+                match o {
+                    Output::Random(n) => {
+                        h.session.handle_input(h.now, Input::Random(&vec![7; n]));
+                    }
+                    other => rest.push(other),
+                }
+            }
+            h.outputs = rest;
+            let events = h.events();
+            url = events.into_iter().find_map(|e| match e {
+                Event::Authorize { url, .. } => Some(url.0),
+                _ => None,
+            });
+            if url.is_some() {
+                break;
+            }
+            for sent in h.sent() {
+                let uri = sent.uri.to_string();
+                let body = if uri == PRM {
+                    prm.to_string()
+                } else {
+                    metadata.to_string()
+                };
+                h.json(sent.exchange, 200, &body);
+            }
+        }
+        let url = url.expect("the user step");
+        let state = url
+            .split(['?', '&'])
+            .find_map(|p| p.strip_prefix("state="))
+            .unwrap()
+            .to_owned();
+        let back = format!("{REDIRECT}?code=c0de&state={state}");
+        h.session.authorization_redirect(h.now, Ok(&back));
+        let sent = h.sent();
+        assert_eq!(sent[0].uri.to_string(), format!("{AS}/token"));
+        let body = json!({"access_token": token, "token_type": "Bearer", "expires_in": 3600});
+        h.json(sent[0].exchange, 200, &body.to_string());
+    }
+
+    #[test]
+    fn an_event_stream_that_meets_a_401_is_opened_again_with_the_token() {
+        let auth = AuthConfig::new(REDIRECT).pre_registered(PreRegistered::new("client-1"));
+        let mut h = sse_with(Config::default().with_auth(Authorization::new(auth)));
+        let get = h.sent().remove(0).exchange;
+        let value = format!(r#"Bearer resource_metadata="{PRM}""#);
+        h.head(get, 401, &[("www-authenticate", value.as_str())]);
+        h.end(get);
+        authorize(&mut h, "tok-1");
+        let sent = h.sent();
+        let again: Vec<_> = sent
+            .iter()
+            .filter(|s| s.kind == ExchangeKind::EventStream)
+            .collect();
+        assert_eq!(again.len(), 1, "the stream again: {sent:?}");
+        assert_eq!(header(again[0], "authorization"), Some("Bearer tok-1"));
+        let get = again[0].exchange;
+        h.sse_head(get);
+        h.sse_named(get, "endpoint", "/messages?sessionId=a");
+        let init = h.sent();
+        assert_eq!(init.len(), 1, "{init:?}");
+        assert_eq!(init[0].body["method"], "initialize");
+        assert_eq!(header(&init[0], "authorization"), Some("Bearer tok-1"));
+        let id = init[0].body["id"].as_u64().unwrap();
+        h.head(init[0].exchange, 202, &[]);
+        h.end(init[0].exchange);
+        let result = init_result(LEGACY_SSE_PROTOCOL_VERSION);
+        h.sse_named(get, "message", &response_line(id, &result));
+        h.sent();
+        assert!(h.events().iter().any(|e| matches!(e, Event::Ready)));
+    }
+}

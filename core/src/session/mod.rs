@@ -1601,10 +1601,14 @@ impl Session {
             }
         }
         self.replaying = false;
-        // The GET stream met the challenge too (2025 era): it opens again.
+        // The GET stream met the challenge too (2025 era): it opens again; so does the
+        // HTTP+SSE event stream, which the held requests wait for.
         if let Transport::Http(h) = &mut self.transport {
             if self.lifecycle.is_ready() && !self.lifecycle.is_modern() {
                 h.open_server_stream();
+            }
+            if self.lifecycle.is_legacy_sse() {
+                h.open_event_stream();
             }
         }
         self.pump(now);

@@ -99,6 +99,9 @@ struct LegacySse {
     opened: bool,
     /// Where messages are POSTed: the `endpoint` event's URI, once it came.
     post_to: Option<Uri>,
+    /// The URI the event stream came from, when a redirect took it elsewhere: the
+    /// `endpoint` resolves against it.
+    stream_uri: Option<Uri>,
 }
 
 /// The optional GET stream.
@@ -556,8 +559,15 @@ impl Http {
     ) -> ExchangeId {
         let id = ExchangeId(self.next_exchange);
         self.next_exchange += 1;
-        // The HTTP+SSE event stream is what the POSTs wait for: it never waits itself.
-        let free = kind == ExchangeKind::EventStream || self.has_free_slot();
+        // The HTTP+SSE event stream is what the POSTs wait for: it never waits itself, nor
+        // does the OAuth flow that the stream's 401 started wait for its endpoint.
+        let free = match kind {
+            ExchangeKind::EventStream => true,
+            ExchangeKind::Auth if self.awaits_endpoint() => {
+                self.open < self.limits.max_exchanges.max(1)
+            }
+            _ => self.has_free_slot(),
+        };
         let exchange = Exchange {
             kind,
             request,
@@ -624,9 +634,42 @@ impl Http {
             .retain(|h| !matches!(h, Happened::Message { exchange: Some(e), .. } if *e == id));
     }
 
+    /// HTTP+SSE: a POST that waited for the `endpoint` event goes there, with the credential
+    /// of now (an OAuth flow may have run while it waited) and a proof naming that URI.
+    fn address_to_endpoint(&mut self, req: &mut ::http::Request<Vec<u8>>) {
+        let Some(LegacySse {
+            post_to: Some(to), ..
+        }) = &self.sse
+        else {
+            return;
+        };
+        if req.method() != Method::POST {
+            return;
+        }
+        let to = to.clone();
+        *req.uri_mut() = to.clone();
+        if let Some(a) = &self.authorization {
+            req.headers_mut()
+                .insert(::http::header::AUTHORIZATION, a.header.clone());
+        }
+        match self.proof(&Method::POST, &to) {
+            Some(p) => req.headers_mut().insert(crate::auth::DPOP, p),
+            None => req.headers_mut().remove(crate::auth::DPOP),
+        };
+    }
+
     fn start_queued(&mut self) {
-        while self.open < self.limits.max_exchanges.max(1) && !self.awaits_endpoint() {
-            let Some(id) = self.queued.pop_front() else {
+        while self.open < self.limits.max_exchanges.max(1) {
+            // HTTP+SSE: before the `endpoint` event only the OAuth flow's requests may go.
+            let next = match self.awaits_endpoint() {
+                false => (!self.queued.is_empty()).then_some(0),
+                true => self.queued.iter().position(|id| {
+                    self.exchanges
+                        .get(id)
+                        .is_some_and(|x| x.kind == ExchangeKind::Auth)
+                }),
+            };
+            let Some(id) = next.and_then(|at| self.queued.remove(at)) else {
                 return;
             };
             let Some(x) = self.exchanges.get_mut(&id) else {
@@ -635,22 +678,17 @@ impl Http {
             let Some(mut req) = x.waiting.take() else {
                 continue;
             };
-            if let Some(LegacySse {
-                post_to: Some(to), ..
-            }) = &self.sse
-            {
-                if req.method() == Method::POST {
-                    *req.uri_mut() = to.clone();
-                }
-            }
+            let kind = x.kind;
+            self.address_to_endpoint(&mut req);
             self.queued_bytes -= req.body().len();
             self.open += 1;
-            if self.limits.follow_redirects && redirectable(x.kind) {
+            let keep = self.limits.follow_redirects && redirectable(kind);
+            if let (true, Some(x)) = (keep, self.exchanges.get_mut(&id)) {
                 x.sent = Some(req.clone());
             }
             self.happened.push_back(Happened::Transmit(Transmit::Http {
                 exchange: id,
-                kind: x.kind,
+                kind,
                 request: req,
             }));
         }
@@ -767,7 +805,7 @@ impl Http {
             return;
         }
         // Only a redirect would send the request again.
-        x.sent = None;
+        let sent = x.sent.take();
         if !status.is_success() {
             let www_authenticate = headers
                 .get(WWW_AUTHENTICATE)
@@ -810,6 +848,9 @@ impl Http {
                 max_event: self.limits.max_message,
             };
             x.body = Body::Sse(Box::new(SseDecoder::resuming(limits, None)));
+            if let Some(l) = &mut self.sse {
+                l.stream_uri = sent.map(|r| r.uri().clone());
+            }
             return;
         }
         if x.kind == ExchangeKind::Initialize {
@@ -925,8 +966,10 @@ impl Http {
         if !self.awaits_endpoint() {
             return;
         }
+        let base = self.sse.as_ref().and_then(|l| l.stream_uri.as_ref());
+        let base = base.unwrap_or(&self.endpoint);
         let target = match HeaderValue::from_str(data.trim()) {
-            Ok(v) => redirect_target(&self.endpoint, Some(&v)),
+            Ok(v) => redirect_target(base, Some(&v)),
             Err(_) => {
                 RedirectTarget::Unparsable(excerpt(data.as_bytes(), HttpError::EXCERPT).into())
             }
@@ -1199,6 +1242,11 @@ impl Http {
         if let Some(x) = self.remove(exchange, true) {
             if x.kind == ExchangeKind::ServerStream {
                 self.server_stream.active = false;
+            }
+            // HTTP+SSE: a stream given up without the session ending (it met an OAuth
+            // challenge) is opened again once the flow has its token.
+            if let (ExchangeKind::EventStream, Some(l)) = (x.kind, &mut self.sse) {
+                l.opened = false;
             }
         }
     }
