@@ -909,7 +909,7 @@ impl Session {
                 let skipped = self.skipped - p.skipped_before;
                 // HTTP+SSE: the opening never went, for want of the `endpoint` event.
                 if let (Owner::Lifecycle, Transport::Http(h)) = (p.owner, &self.transport) {
-                    if h.awaits_endpoint() {
+                    if h.lacks_endpoint() {
                         let e = crate::error::LegacySseError::NoEndpoint { after };
                         return self.apply(now, Failure::LegacySse(e), Some(id), None, "");
                     }

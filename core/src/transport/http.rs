@@ -284,7 +284,7 @@ impl Http {
     pub(crate) fn has_free_slot(&self) -> bool {
         self.open < self.limits.max_exchanges.max(1)
             && self.queued.is_empty()
-            && !self.awaits_endpoint()
+            && !self.lacks_endpoint()
     }
 
     /// Whether this is the 2024-11-05 HTTP+SSE transport.
@@ -293,7 +293,7 @@ impl Http {
     }
 
     /// HTTP+SSE: the `endpoint` event has not come yet (every POST waits for it).
-    pub(crate) fn awaits_endpoint(&self) -> bool {
+    pub(crate) fn lacks_endpoint(&self) -> bool {
         self.sse.as_ref().is_some_and(|l| l.post_to.is_none())
     }
 
@@ -563,7 +563,7 @@ impl Http {
         // does the OAuth flow that the stream's 401 started wait for its endpoint.
         let free = match kind {
             ExchangeKind::EventStream => true,
-            ExchangeKind::Auth if self.awaits_endpoint() => {
+            ExchangeKind::Auth if self.lacks_endpoint() => {
                 self.open < self.limits.max_exchanges.max(1)
             }
             _ => self.has_free_slot(),
@@ -661,7 +661,7 @@ impl Http {
     fn start_queued(&mut self) {
         while self.open < self.limits.max_exchanges.max(1) {
             // HTTP+SSE: before the `endpoint` event only the OAuth flow's requests may go.
-            let next = match self.awaits_endpoint() {
+            let next = match self.lacks_endpoint() {
                 false => (!self.queued.is_empty()).then_some(0),
                 true => self.queued.iter().position(|id| {
                     self.exchanges
@@ -963,7 +963,7 @@ impl Http {
     /// stream's URI; another origin's (or no URI) fails the session. The POSTs that waited
     /// for it go. A later `endpoint` event changes nothing.
     fn on_endpoint(&mut self, data: &str) {
-        if !self.awaits_endpoint() {
+        if !self.lacks_endpoint() {
             return;
         }
         let base = self.sse.as_ref().and_then(|l| l.stream_uri.as_ref());
