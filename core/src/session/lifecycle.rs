@@ -15,6 +15,11 @@
 //!   the handshake — never keyed to one error code. A 401 is no era signal: the policy makes
 //!   it fail the session before the lifecycle sees it.
 //!
+//! Over HTTP, `initialize` refused with 400, 404 or 405 ([`Next::LegacySse`]) means a server of
+//! the 2024-11-05 HTTP+SSE transport, as the 2025-11-25 specification's backwards-compatibility
+//! section says: the handshake starts again over that transport, offering 2024-11-05
+//! ([`LEGACY_SSE_PROTOCOL_VERSION`]), which it then accepts as the server's choice too.
+//!
 //! [`Revision`] pins one era or lets the probe decide.
 
 use serde_json::Value;
