@@ -120,6 +120,16 @@ impl ClientBuilder {
         self
     }
 
+    /// Speaks the 2024-11-05 HTTP+SSE transport to an HTTP target, whose URL is then the
+    /// event stream's (`.../sse`): the client GETs it and POSTs every message to the URI its
+    /// `endpoint` event names. Without it, a server that refuses Streamable HTTP's
+    /// `initialize` with 400, 404 or 405 is spoken to this way anyway (the specification's
+    /// backwards compatibility; [`Policy::legacy_sse_fallback`] turns it off).
+    pub fn legacy_sse(mut self) -> Self {
+        self.settings.legacy_sse = true;
+        self
+    }
+
     /// The default deadline of every call (default 60 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.config.policy.request_timeout = timeout;

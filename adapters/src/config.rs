@@ -12,7 +12,7 @@
 //!
 //! A stdio entry has `command`, and optionally `args`, `env` and `cwd`; an HTTP entry has `url`
 //! and optionally `headers`. `type` (`"stdio"`, `"http"`, `"streamable-http"`) is checked when
-//! given; `"sse"`, the legacy HTTP+SSE transport, is not supported yet. Other keys
+//! given; `"sse"` is the legacy HTTP+SSE transport (`url` is its event stream). Other keys
 //! (`disabled`, `description`, ...) are ignored. Values are taken as written: no `${env:...}`
 //! substitution.
 //!
@@ -56,12 +56,15 @@ pub enum ServerConfig {
         /// The directory to run it in; `None`: the application's.
         cwd: Option<PathBuf>,
     },
-    /// A Streamable HTTP endpoint.
+    /// A Streamable HTTP endpoint, or (`"type": "sse"`) a legacy HTTP+SSE event stream.
     Http {
         /// The endpoint.
         url: String,
         /// Headers to send with every request (secret: never shown).
         headers: Vec<(String, String)>,
+        /// `"type": "sse"`: the 2024-11-05 HTTP+SSE transport
+        /// ([`ClientBuilder::legacy_sse`]), `url` being its event stream.
+        legacy_sse: bool,
     },
 }
 
@@ -98,8 +101,7 @@ pub enum ConfigFileError {
         /// Why: "neither `command` nor `url`", or "both".
         reason: &'static str,
     },
-    /// The entry's `type` is one this client does not speak (`sse`: the legacy HTTP+SSE
-    /// transport), or does not fit its fields.
+    /// The entry's `type` is one this client does not speak, or does not fit its fields.
     UnsupportedType {
         /// The entry's name.
         name: String,
@@ -141,9 +143,6 @@ impl fmt::Display for ConfigFileError {
                     f,
                     "server {name:?} has type {kind:?}, which mcpwire does not speak"
                 )?;
-                if kind == "sse" {
-                    f.write_str(" (the legacy HTTP+SSE transport is not supported yet)")?;
-                }
                 Ok(())
             }
         }
@@ -262,7 +261,10 @@ impl ServerConfig {
         };
         match (&command, &url, kind.as_deref()) {
             (_, _, Some(k))
-                if !matches!(k, "stdio" | "http" | "streamable-http" | "streamableHttp") =>
+                if !matches!(
+                    k,
+                    "stdio" | "http" | "streamable-http" | "streamableHttp" | "sse"
+                ) =>
             {
                 Err(unsupported(k))
             }
@@ -279,6 +281,7 @@ impl ServerConfig {
             (None, Some(url), _) => Ok(ServerConfig::Http {
                 url: url.clone(),
                 headers: pairs(entry, "headers", &at("headers"))?,
+                legacy_sse: kind.as_deref() == Some("sse"),
             }),
         }
     }
@@ -309,11 +312,31 @@ impl ServerConfig {
         }
     }
 
-    /// `builder` with what the entry adds to a connection: an HTTP entry's `headers`.
+    /// Whether the entry is a legacy HTTP+SSE server (`"type": "sse"`).
+    pub fn legacy_sse(&self) -> bool {
+        matches!(
+            self,
+            ServerConfig::Http {
+                legacy_sse: true,
+                ..
+            }
+        )
+    }
+
+    /// `builder` with what the entry adds to a connection: an HTTP entry's `headers`, and
+    /// the HTTP+SSE transport for a `"type": "sse"` entry.
     pub fn apply(&self, mut builder: ClientBuilder) -> ClientBuilder {
-        if let ServerConfig::Http { headers, .. } = self {
+        if let ServerConfig::Http {
+            headers,
+            legacy_sse,
+            ..
+        } = self
+        {
             for (name, value) in headers {
                 builder = builder.header(name.clone(), value.clone());
+            }
+            if *legacy_sse {
+                builder = builder.legacy_sse();
             }
         }
         builder
@@ -341,10 +364,15 @@ impl fmt::Debug for ServerConfig {
                 .field("env", &redacted(env))
                 .field("cwd", cwd)
                 .finish(),
-            ServerConfig::Http { url, headers } => f
+            ServerConfig::Http {
+                url,
+                headers,
+                legacy_sse,
+            } => f
                 .debug_struct("Http")
                 .field("url", url)
                 .field("headers", &redacted(headers))
+                .field("legacy_sse", legacy_sse)
                 .finish(),
         }
     }
@@ -434,6 +462,7 @@ mod tests {
             &ServerConfig::Http {
                 url: "https://example.com/mcp".into(),
                 headers: vec![("Authorization".into(), "Bearer hunter2".into())],
+                legacy_sse: false,
             }
         );
         assert_eq!(
@@ -545,9 +574,24 @@ mod tests {
     }
 
     #[test]
-    fn an_sse_or_unknown_type_or_one_that_does_not_fit_is_a_typed_error() {
+    fn an_sse_entry_is_the_legacy_transport() {
+        let config =
+            McpConfig::parse(r#"{"servers": {"old": {"type": "sse", "url": "http://h/sse"}}}"#)
+                .unwrap();
+        let entry = config.server("old").unwrap();
+        assert!(entry.legacy_sse(), "{entry:?}");
+        assert_eq!(entry.target(), Target::http("http://h/sse"));
+        let e =
+            McpConfig::parse(r#"{"servers": {"a": {"type": "sse", "command": "x"}}}"#).unwrap_err();
+        assert!(
+            matches!(e, ConfigFileError::UnsupportedType { .. }),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_type_or_one_that_does_not_fit_is_a_typed_error() {
         for (entry, kind) in [
-            (r#"{"type": "sse", "url": "http://h/sse"}"#, "sse"),
             (
                 r#"{"type": "carrier-pigeon", "url": "http://h/"}"#,
                 "carrier-pigeon",

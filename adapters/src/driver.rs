@@ -235,9 +235,14 @@ pub(crate) async fn connect(
             }
             auth_key = url.clone();
             if let Some(to) = &record_to {
-                recording = Some(Recording::start(to, now, Some(&uri), &config)?);
+                let sse = settings.legacy_sse;
+                recording = Some(Recording::start(to, now, Some(&uri), sse, &config)?);
             }
-            (Session::http(now, uri, config), transport, span)
+            let session = match settings.legacy_sse {
+                true => Session::sse(now, uri, config),
+                false => Session::http(now, uri, config),
+            };
+            (session, transport, span)
         }
         Target::Stdio(command) => {
             let stdio = Stdio::start(
@@ -252,7 +257,7 @@ pub(crate) async fn connect(
             let span =
                 tracing::info_span!("mcp_session", transport = "stdio", program = %command.program);
             if let Some(to) = &record_to {
-                recording = Some(Recording::start(to, now, None, &config)?);
+                recording = Some(Recording::start(to, now, None, false, &config)?);
             }
             (Session::stdio(now, config), Transport::Stdio(stdio), span)
         }

@@ -93,6 +93,9 @@ pub(crate) struct Settings {
     pub(crate) oauth: Option<crate::auth::OAuth>,
     /// Where to record the session (else `MCPWIRE_RECORD` says).
     pub(crate) record: Option<crate::record::RecordTo>,
+    /// An HTTP target speaks the 2024-11-05 HTTP+SSE transport: its URL is the event
+    /// stream's.
+    pub(crate) legacy_sse: bool,
 }
 
 impl Default for Settings {
@@ -113,6 +116,7 @@ impl Default for Settings {
             },
             oauth: None,
             record: None,
+            legacy_sse: false,
         }
     }
 }

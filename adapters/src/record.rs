@@ -57,6 +57,7 @@ impl Recording {
         to: &RecordTo,
         now: Instant,
         endpoint: Option<&::http::Uri>,
+        sse: bool,
         config: &Config,
     ) -> Result<Recording, ConfigError> {
         let file = File::create(&to.path).map_err(|e| ConfigError::Record {
@@ -64,7 +65,10 @@ impl Recording {
             source: Arc::new(e),
         })?;
         let mut r = Recording {
-            rec: Recorder::new(now, endpoint, config, to.options.clone()),
+            rec: match (endpoint, sse) {
+                (Some(uri), true) => Recorder::new_sse(now, uri, config, to.options.clone()),
+                _ => Recorder::new(now, endpoint, config, to.options.clone()),
+            },
             file: BufWriter::with_capacity(64 << 10, file),
             failed: false,
             dirty: None,

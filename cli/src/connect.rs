@@ -62,6 +62,8 @@ pub struct Server {
     pub target: Target,
     /// The headers of its config file entry.
     pub headers: Vec<(String, String)>,
+    /// Its config file entry says `"type": "sse"`: the legacy HTTP+SSE transport.
+    pub legacy_sse: bool,
 }
 
 impl From<Target> for Server {
@@ -69,6 +71,7 @@ impl From<Target> for Server {
         Server {
             target,
             headers: Vec::new(),
+            legacy_sse: false,
         }
     }
 }
@@ -93,6 +96,7 @@ fn from_config(path: &Path, name: Option<&str>, command: &[String]) -> Result<Se
     Ok(Server {
         target: entry.target(),
         headers: entry.headers().to_vec(),
+        legacy_sse: entry.legacy_sse(),
     })
 }
 
@@ -295,7 +299,11 @@ async fn connect(
     if let Some(oauth) = oauth {
         builder = builder.oauth(oauth);
     }
-    let Server { target, headers } = server;
+    let Server {
+        target,
+        headers,
+        legacy_sse,
+    } = server;
     // The config file's headers, then --header's.
     for (name, value) in headers {
         builder = builder.header(name, value);
@@ -315,6 +323,9 @@ async fn connect(
         policy = policy.with_request_timeout(timeout);
     }
     builder = builder.policy(policy);
+    if common.sse || legacy_sse {
+        builder = builder.legacy_sse();
+    }
     if let Some(timeout) = common.connect_timeout {
         builder = builder.connect_timeout(timeout);
     }

@@ -84,6 +84,11 @@ pub struct Common {
         allow_negative_numbers = true
     )]
     pub connect_timeout: Option<Duration>,
+    /// Speak the legacy HTTP+SSE transport (protocol 2024-11-05) to an HTTP server: the URL
+    /// is its event stream's (`.../sse`). Without it, a server that refuses Streamable HTTP
+    /// with 400, 404 or 405 is spoken to that way anyway.
+    #[arg(long, global = true)]
+    pub sse: bool,
     /// Print machine-readable JSON on stdout (errors too, as {"error": {...}}).
     #[arg(long, global = true)]
     pub json: bool,

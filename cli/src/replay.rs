@@ -31,6 +31,7 @@ pub fn run(path: &Path, waits: bool) -> Result<(), Failure> {
     let stop = outcome.as_ref().err().map_or(usize::MAX, |d| d.line);
     let target = match &recording.header.transport {
         RecordedTransport::Http { endpoint } => endpoint.clone(),
+        RecordedTransport::LegacySse { endpoint } => format!("{endpoint} (HTTP+SSE)"),
         RecordedTransport::Stdio => "a stdio server".into(),
     };
     print::out(&format!("recording of a session with {target}"))?;

@@ -208,3 +208,28 @@ fn a_short_call_timeout_does_not_fail_a_server_that_starts_slowly() {
         limited.stderr
     );
 }
+
+#[test]
+fn legacy_http_sse_tools_and_call_with_sse_and_by_the_fallback() {
+    let server = npm::ServerEverythingHttp::start_sse();
+    let run = over_http(&["--sse", "tools"], &server.url);
+    assert!(
+        run.expect_code(0).stdout.contains("echo(message: string)"),
+        "{}",
+        run.stdout
+    );
+    let run = over_http(
+        &["--sse", "call", "echo", "message=hi over sse"],
+        &server.url,
+    );
+    assert_eq!(run.expect_code(0).stdout, "Echo: hi over sse\n");
+    // Without --sse: Streamable HTTP's initialize is refused 404, and the client falls back.
+    let run = over_http(&["call", "get-sum", r#"{"a": 2, "b": 40}"#], &server.url);
+    assert_eq!(run.expect_code(0).stdout, "The sum of 2 and 40 is 42.\n");
+    let run = over_http(&["info"], &server.url);
+    assert!(
+        run.expect_code(0).stdout.contains("2024-11-05"),
+        "{}",
+        run.stdout
+    );
+}

@@ -78,6 +78,9 @@ pub enum SessionError {
     /// The server answered the handshake with a redirect the client does not follow (see
     /// [`RedirectError`]).
     Redirect(Arc<RedirectError>),
+    /// The 2024-11-05 HTTP+SSE transport failed where the session depends on it: its event
+    /// stream (see [`LegacySseError`]).
+    LegacySse(LegacySseError),
     /// The application closed the session.
     Closed,
 }
@@ -195,6 +198,64 @@ pub enum RedirectRefusal {
         /// The limit.
         limit: u32,
     },
+}
+
+/// What failed of the 2024-11-05 HTTP+SSE transport's event stream, which carries every
+/// message from the server: the session cannot go on without it.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum LegacySseError {
+    /// The event stream ended (`None`), or failed in the transport.
+    StreamEnded(Option<TransportError>),
+    /// No `endpoint` event came within the opening deadline.
+    NoEndpoint {
+        /// How long it was waited for.
+        after: Duration,
+    },
+    /// The `endpoint` event named another origin than the event stream's: the client does
+    /// not send its messages (or credentials) there. The URI, sanitized as a redirect's
+    /// `Location` is.
+    OtherOrigin(Arc<str>),
+    /// The `endpoint` event's data is not a URI the client can post to (sanitized).
+    BadEndpoint(Arc<str>),
+    /// The event stream's GET was answered 2xx without `text/event-stream` (its content
+    /// type, if it had one).
+    NotAStream(Option<Arc<str>>),
+}
+
+impl fmt::Display for LegacySseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LegacySseError::StreamEnded(None) => f.write_str("the HTTP+SSE event stream ended"),
+            LegacySseError::StreamEnded(Some(e)) => {
+                write!(f, "the HTTP+SSE event stream failed: {e}")
+            }
+            LegacySseError::NoEndpoint { after } => {
+                write!(
+                    f,
+                    "no endpoint event on the HTTP+SSE event stream within {after:?}"
+                )
+            }
+            LegacySseError::OtherOrigin(uri) => write!(
+                f,
+                "the HTTP+SSE endpoint event names another origin ({}): not followed",
+                Untrusted(uri)
+            ),
+            LegacySseError::BadEndpoint(uri) => write!(
+                f,
+                "the HTTP+SSE endpoint event is not a URI: {}",
+                Untrusted(uri)
+            ),
+            LegacySseError::NotAStream(Some(c)) => write!(
+                f,
+                "the HTTP+SSE GET was answered with {} instead of an event stream",
+                Untrusted(c)
+            ),
+            LegacySseError::NotAStream(None) => {
+                f.write_str("the HTTP+SSE GET was answered without an event stream")
+            }
+        }
+    }
 }
 
 /// A redirect the client did not follow.
@@ -491,6 +552,7 @@ impl fmt::Display for SessionError {
                 Untrusted(why)
             ),
             SessionError::Redirect(e) => e.fmt(f),
+            SessionError::LegacySse(e) => e.fmt(f),
             SessionError::Closed => f.write_str("the session is closed"),
         }
     }

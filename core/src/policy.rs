@@ -41,6 +41,8 @@
 //! | 2026-07-28: `input_required` | (no failure: the session's rounds, bounded by `max_input_rounds`) | `revision_2026.rs` (`an_input_required_round_*`, `rounds_are_bounded_*`) |
 //! | 401 with an authorizer | `row_401_with_an_authorizer_holds_the_request_for_the_flow` | `authorization.rs` |
 //! | 403 `insufficient_scope` with an authorizer | `row_403_insufficient_scope_with_an_authorizer_is_step_up` | `authorization.rs` (`step_up_*`) |
+//! | HTTP+SSE: `initialize` over Streamable HTTP refused with 400/404/405 | `row_http_sse_an_initialize_refused_with_400_404_405_falls_back_to_the_event_stream` | `legacy_sse.rs` (`an_initialize_refused_*`, `the_default_revision_probes_*`, `no_fallback_*`) |
+//! | HTTP+SSE: the event stream ends, fails, is refused, has no `endpoint` in time, names another origin | `row_http_sse_the_event_stream_failing_or_refused_fails_the_session` | `legacy_sse.rs` (`a_dropped_event_stream_*`, `no_endpoint_event_*`, `an_endpoint_of_another_origin_*`, `a_get_answered_without_*`) |
 //! | 307/308 to the same origin | `row_a_307_or_308_to_the_same_origin_is_followed_within_bounds` | `redirects.rs` (`a_307_*`, `a_308_*`, `a_redirect_loop_*`, `a_resuming_get_*`) |
 //! | any other redirect, another origin | `row_any_other_redirect_is_a_typed_error_naming_the_location` | `redirects.rs` (`a_301_*`, `another_origin_*`, `a_redirect_without_*`, `a_redirected_notification_*`) |
 
@@ -50,8 +52,8 @@ use std::time::Duration;
 use http::StatusCode;
 
 use crate::error::{
-    HttpError, Limit, ProtocolError, RedirectError, RedirectRefusal, RequestError, SessionError,
-    TransportError,
+    HttpError, LegacySseError, Limit, ProtocolError, RedirectError, RedirectRefusal, RequestError,
+    SessionError, TransportError,
 };
 use crate::jsonrpc::ErrorObject;
 use crate::output::Warning;
@@ -166,6 +168,11 @@ pub struct Policy {
     /// fails the session with [`SessionError::SessionExpired`]: a server that forgets every
     /// session cannot make the client re-initialize forever. Default: 3.
     pub max_session_recoveries: u32,
+    /// Whether a Streamable HTTP `initialize` answered 400, 404 or 405 falls back to the
+    /// 2024-11-05 HTTP+SSE transport (GET the URL for an event stream whose first event is
+    /// `endpoint`), as the 2025-11-25 specification's backwards-compatibility section says.
+    /// Default: true.
+    pub legacy_sse_fallback: bool,
 }
 
 impl Default for Policy {
@@ -196,6 +203,7 @@ impl Default for Policy {
             max_redirects: 5,
             recover_expired_sessions: true,
             max_session_recoveries: 3,
+            legacy_sse_fallback: true,
         }
     }
 }
@@ -263,6 +271,8 @@ impl Policy {
         with_recover_expired_sessions: recover_expired_sessions: bool;
         /// Sets [`max_session_recoveries`](Policy::max_session_recoveries).
         with_max_session_recoveries: max_session_recoveries: u32;
+        /// Sets [`legacy_sse_fallback`](Policy::legacy_sse_fallback).
+        with_legacy_sse_fallback: legacy_sse_fallback: bool;
     }
 
     /// The deadline of an opening request: [`handshake_timeout`](Policy::handshake_timeout),
@@ -308,6 +318,9 @@ pub enum ExchangeKind {
     /// origin or another, with an absolute URI; its answer goes to the flow whatever its
     /// status.
     Auth,
+    /// The 2024-11-05 HTTP+SSE transport's event stream (a GET): every message from the
+    /// server comes on it, and the session lasts as long as it does.
+    EventStream,
 }
 
 /// Where a stream stands when it ends: what the reconnect rows depend on.
@@ -384,6 +397,9 @@ pub enum Failure {
         /// with no request answered since (the session says; 0 for the first session, or
         /// once a request of the new one was answered).
         recoveries: u32,
+        /// It is the handshake's POST over Streamable HTTP, which may fall back to the
+        /// 2024-11-05 HTTP+SSE transport.
+        fallback: bool,
     },
     /// A 3xx answer: a redirect.
     Redirect {
@@ -522,6 +538,9 @@ pub enum Failure {
     /// The revision is pinned to 2026-07-28 and the probe's answer says the server does not
     /// speak it.
     NotModern(Arc<str>),
+    /// The 2024-11-05 HTTP+SSE transport's event stream failed: it ended, its `endpoint`
+    /// event never came or named somewhere the client does not post to.
+    LegacySse(LegacySseError),
 }
 
 /// What a [`Failure`] does.
@@ -596,6 +615,7 @@ impl Policy {
                 www_authenticate,
                 authorizer,
                 recoveries,
+                fallback,
                 ..
             } => {
                 let step_up = www_authenticate
@@ -607,10 +627,22 @@ impl Policy {
                 {
                     return Authorize;
                 }
-                let code = status.as_u16();
                 if code == 404 && *recoveries > 0 && *kind == ExchangeKind::Initialize {
                     // The new session's `initialize` is not found either.
                     return FailSession(SessionError::SessionExpired);
+                }
+                // Streamable HTTP's `initialize` refused as a method or path the server does
+                // not have: only the handshake fails, and the lifecycle tries HTTP+SSE.
+                if *fallback
+                    && self.legacy_sse_fallback
+                    && *kind == ExchangeKind::Initialize
+                    && matches!(code, 400 | 404 | 405)
+                {
+                    return ReadErrorBody {
+                        scope: Scope::Request,
+                        max: self.error_body_max,
+                        wait: self.error_body_wait,
+                    };
                 }
                 // (The GET stream is optional: a 404 there only says the server offers none;
                 // a session that really expired fails on the next POST.)
@@ -707,6 +739,9 @@ impl Policy {
                 ExchangeKind::Initialize | ExchangeKind::Discover => {
                     FailSession(SessionError::Transport(error.clone()))
                 }
+                ExchangeKind::EventStream => FailSession(SessionError::LegacySse(
+                    LegacySseError::StreamEnded(Some(error.clone())),
+                )),
                 ExchangeKind::Request | ExchangeKind::Resume => {
                     FailRequest(RequestError::Transport(error.clone()))
                 }
@@ -723,7 +758,7 @@ impl Policy {
                 ExchangeKind::ServerStream => Warn(Warning::ServerStreamLost {
                     reason: RequestError::TooLarge { limit: *limit }.to_string(),
                 }),
-                ExchangeKind::Initialize | ExchangeKind::Discover => {
+                ExchangeKind::Initialize | ExchangeKind::Discover | ExchangeKind::EventStream => {
                     FailSession(SessionError::TooLarge { limit: *limit })
                 }
                 _ => FailRequest(RequestError::TooLarge { limit: *limit }),
@@ -801,6 +836,7 @@ impl Policy {
                 ProtocolError::InvalidInitializeResult(e.clone()),
             )),
             Failure::NotModern(why) => FailSession(SessionError::NotModern(why.clone())),
+            Failure::LegacySse(e) => FailSession(SessionError::LegacySse(e.clone())),
         }
     }
 
@@ -842,7 +878,7 @@ impl Policy {
             reason,
         });
         match kind {
-            ExchangeKind::Initialize | ExchangeKind::Discover => {
+            ExchangeKind::Initialize | ExchangeKind::Discover | ExchangeKind::EventStream => {
                 FailSession(SessionError::Redirect(error))
             }
             ExchangeKind::Request | ExchangeKind::Resume => {
@@ -883,7 +919,8 @@ impl Policy {
                 www_authenticate: www_authenticate.clone(),
             });
         }
-        if kind == ExchangeKind::Initialize {
+        // The handshake, and the HTTP+SSE event stream that every answer comes on.
+        if matches!(kind, ExchangeKind::Initialize | ExchangeKind::EventStream) {
             return read(Scope::Session);
         }
         // The probe's 4xx says which revision the server speaks: only the probe fails, and
@@ -970,6 +1007,7 @@ mod tests {
             challenge: None,
             authorizer: false,
             recoveries: 0,
+            fallback: false,
         })
     }
 
@@ -984,6 +1022,7 @@ mod tests {
             challenge: None,
             authorizer,
             recoveries: 0,
+            fallback: false,
         })
     }
 
@@ -1044,6 +1083,7 @@ mod tests {
             challenge: None,
             authorizer: false,
             recoveries: 0,
+            fallback: false,
         };
         assert_eq!(p.effect(&f(Request)), read(Scope::Request));
         assert!(matches!(p.effect(&f(Notification)), Effect::Warn(_)));
@@ -1061,6 +1101,7 @@ mod tests {
             challenge: None,
             authorizer: false,
             recoveries,
+            fallback: false,
         })
     }
 
@@ -1176,6 +1217,83 @@ mod tests {
                 "{code}"
             );
         }
+    }
+
+    #[test]
+    fn row_http_sse_an_initialize_refused_with_400_404_405_falls_back_to_the_event_stream() {
+        let over_streamable = |policy: &Policy, code: u16| {
+            policy.effect(&Failure::Status {
+                kind: Initialize,
+                status: S::from_u16(code).unwrap(),
+                carried_session: false,
+                method: "initialize".into(),
+                www_authenticate: None,
+                challenge: None,
+                authorizer: false,
+                recoveries: 0,
+                fallback: true,
+            })
+        };
+        let on = Policy::default();
+        let off = Policy::default().with_legacy_sse_fallback(false);
+        for code in [400, 404, 405] {
+            // Only the handshake fails; the lifecycle GETs the event stream.
+            assert_eq!(over_streamable(&on, code), read(Scope::Request), "{code}");
+            assert_eq!(over_streamable(&off, code), read(Scope::Session), "{code}");
+            // Already on HTTP+SSE (`fallback` false): the session fails.
+            assert_eq!(
+                status(Initialize, code, false),
+                read(Scope::Session),
+                "{code}"
+            );
+        }
+        for code in [401, 403, 406, 500] {
+            assert_ne!(over_streamable(&on, code), read(Scope::Request), "{code}");
+        }
+    }
+
+    #[test]
+    fn row_http_sse_the_event_stream_failing_or_refused_fails_the_session() {
+        let p = Policy::default();
+        for code in [400, 404, 405, 500] {
+            assert_eq!(
+                status(EventStream, code, false),
+                read(Scope::Session),
+                "{code}"
+            );
+        }
+        for e in [
+            LegacySseError::StreamEnded(None),
+            LegacySseError::NoEndpoint {
+                after: Duration::from_secs(60),
+            },
+            LegacySseError::OtherOrigin("http://elsewhere/".into()),
+            LegacySseError::BadEndpoint("".into()),
+            LegacySseError::NotAStream(None),
+        ] {
+            assert_eq!(
+                p.effect(&Failure::LegacySse(e.clone())),
+                Effect::FailSession(SessionError::LegacySse(e))
+            );
+        }
+        let reset = TransportError::new(crate::TransportErrorKind::Reset, "reset");
+        assert_eq!(
+            p.effect(&Failure::ExchangeFailed {
+                kind: EventStream,
+                method: "GET".into(),
+                error: reset.clone(),
+            }),
+            Effect::FailSession(SessionError::LegacySse(LegacySseError::StreamEnded(Some(
+                reset
+            ))))
+        );
+        assert_eq!(
+            p.effect(&Failure::TooLargeOnExchange {
+                kind: EventStream,
+                limit: 9
+            }),
+            Effect::FailSession(SessionError::TooLarge { limit: 9 })
+        );
     }
 
     #[test]

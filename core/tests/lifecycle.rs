@@ -147,8 +147,11 @@ fn an_error_response_to_initialize_fails_the_session_with_it() {
 
 #[test]
 fn any_non_2xx_on_initialize_fails_the_session_and_the_queued_requests_with_it() {
+    // 400, 404 and 405 fall back to the 2024-11-05 HTTP+SSE transport by default
+    // (`legacy_sse.rs`); without that fallback they too fail the session.
+    let policy = mcpwire_core::Policy::default().with_legacy_sse_fallback(false);
     for code in [301, 400, 403, 404, 405, 406, 409, 422, 429, 500, 503] {
-        let mut h = Harness::http();
+        let mut h = Harness::http_with(legacy().with_policy(policy.clone()));
         let ids = [h.request("tools/list"), h.request("resources/list")];
         h.session
             .notify("notifications/roots/list_changed", None)

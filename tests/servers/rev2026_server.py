@@ -6,6 +6,7 @@ dual-era, also the 2025-era `initialize` handshake.
 
     python rev2026_server.py stdio
     python rev2026_server.py http --port PORT [--json]
+    python rev2026_server.py sse --port PORT    (the 2024-11-05 HTTP+SSE transport: GET /sse)
 
 Tools: echo, progress, confirm, interview, later, slow, touch, bump, end_listens. Resources: test://static,
 test://counter, test://greeting/{name}. Prompt: greet.
@@ -185,13 +186,15 @@ def greet(name: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("transport", choices=["stdio", "http"])
+    parser.add_argument("transport", choices=["stdio", "http", "sse"])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="answer with application/json, not SSE")
     args = parser.parse_args()
     if args.transport == "stdio":
         server.run("stdio")
+    elif args.transport == "sse":
+        server.run("sse", host=args.host, port=args.port, sse_path="/sse", message_path="/messages/")
     else:
         server.run(
             "streamable-http",

@@ -87,23 +87,40 @@ pub fn conformance(version: &str) -> PathBuf {
     dir.join("node_modules/@modelcontextprotocol/conformance/dist/index.js")
 }
 
-/// server-everything in `streamableHttp` mode on a free loopback port; killed on drop.
+/// server-everything in `streamableHttp` (or `sse`) mode on a free loopback port; killed on
+/// drop.
 pub struct ServerEverythingHttp {
     child: std::process::Child,
-    /// Its MCP endpoint, `http://127.0.0.1:PORT/mcp`.
+    /// Its MCP endpoint, `http://127.0.0.1:PORT/mcp` (`sse` mode: its event stream, `/sse`).
     pub url: String,
 }
 
 impl ServerEverythingHttp {
     /// Starts it and waits until it listens.
     pub fn start() -> ServerEverythingHttp {
+        ServerEverythingHttp::start_as("streamableHttp", "/mcp")
+    }
+
+    /// server-everything in `sse` mode, the 2024-11-05 HTTP+SSE transport: `url` is its
+    /// event stream, `http://127.0.0.1:PORT/sse` (it POSTs to `/message?sessionId=...`).
+    pub fn start_sse() -> ServerEverythingHttp {
+        ServerEverythingHttp::start_as("sse", "/sse")
+    }
+
+    /// Kills it now (a server that dies under its clients).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn start_as(mode: &str, path: &str) -> ServerEverythingHttp {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free loopback port")
             .port();
         ServerEverythingHttp {
-            child: spawn_everything_on(port),
-            url: format!("http://127.0.0.1:{port}/mcp"),
+            child: spawn_everything_on(port, mode),
+            url: format!("http://127.0.0.1:{port}{path}"),
         }
     }
 
@@ -115,18 +132,24 @@ impl ServerEverythingHttp {
         let port = self
             .url
             .trim_start_matches("http://127.0.0.1:")
-            .trim_end_matches("/mcp")
-            .parse()
+            .split('/')
+            .next()
+            .and_then(|p| p.parse().ok())
             .expect("the port of the URL");
-        self.child = spawn_everything_on(port);
+        let mode = if self.url.ends_with("/sse") {
+            "sse"
+        } else {
+            "streamableHttp"
+        };
+        self.child = spawn_everything_on(port, mode);
     }
 }
 
-/// server-everything in `streamableHttp` mode on `port`, once it listens there.
-fn spawn_everything_on(port: u16) -> std::process::Child {
+/// server-everything in `mode` (`streamableHttp`, `sse`) on `port`, once it listens there.
+fn spawn_everything_on(port: u16, mode: &str) -> std::process::Child {
     let mut child = Command::new(node())
         .arg(server_everything())
-        .arg("streamableHttp")
+        .arg(mode)
         .env("PORT", port.to_string())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

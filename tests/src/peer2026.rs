@@ -105,6 +105,9 @@ pub enum HttpMode {
     /// `--json`: always `application/json` (request-scoped notifications such as progress
     /// are dropped), except `subscriptions/listen`, which is always a stream.
     Json,
+    /// `sse`: the SDK's 2024-11-05 HTTP+SSE transport (`run("sse")`): `url` is the event
+    /// stream, `/sse`; messages are POSTed to `/messages/?session_id=...`.
+    LegacySse,
 }
 
 /// The program over Streamable HTTP on a free loopback port; killed on drop.
@@ -153,7 +156,15 @@ impl Rev2026Http {
             let mut command = Command::new(&python);
             command
                 .arg(server_script())
-                .args(["http", "--port", &port.to_string()])
+                .args([
+                    if mode == HttpMode::LegacySse {
+                        "sse"
+                    } else {
+                        "http"
+                    },
+                    "--port",
+                    &port.to_string(),
+                ])
                 .env(EVENTS_ENV, &events_file)
                 .stdin(Stdio::null())
                 .stdout(log.try_clone().expect("clone the log file"))
@@ -165,7 +176,10 @@ impl Rev2026Http {
             let mut server = Rev2026Http {
                 child,
                 port,
-                url: format!("http://127.0.0.1:{port}/mcp"),
+                url: match mode {
+                    HttpMode::LegacySse => format!("http://127.0.0.1:{port}/sse"),
+                    _ => format!("http://127.0.0.1:{port}/mcp"),
+                },
                 events_file,
                 log_file,
             };
@@ -193,6 +207,12 @@ impl Rev2026Http {
     /// `cancelled TAG`.
     pub fn events(&self) -> Vec<String> {
         read_events(&self.events_file)
+    }
+
+    /// Kills it now (a server that dies under its clients).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// What it printed so far.

@@ -56,6 +56,13 @@ impl Harness {
         Harness::around(t0, session)
     }
 
+    /// A session over the 2024-11-05 HTTP+SSE transport whose event stream is
+    /// `http://127.0.0.1:9/sse` and whose clock starts at `t0`.
+    pub fn sse_at(t0: Instant, config: Config) -> Self {
+        let session = Session::sse(t0, "http://127.0.0.1:9/sse".parse().unwrap(), config);
+        Harness::around(t0, session)
+    }
+
     /// A stdio session whose clock starts at `t0`.
     pub fn stdio_at(t0: Instant, config: Config) -> Self {
         Harness::around(t0, Session::stdio(t0, config))
@@ -256,6 +263,44 @@ impl Harness {
         }
         text.push_str(&format!("data: {data}\n\n"));
         self.body(exchange, &text);
+    }
+
+    /// Sends one SSE event named `event` (`endpoint`, `message`) carrying `data`.
+    pub fn sse_named(&mut self, exchange: ExchangeId, event: &str, data: &str) {
+        self.body(exchange, &format!("event: {event}\ndata: {data}\n\n"));
+    }
+
+    /// Runs the 2024-11-05 HTTP+SSE handshake: answers the event stream's GET (the only thing
+    /// sent so far) with an event stream whose first event is `endpoint` =
+    /// `/messages?sessionId=s1`, answers the `initialize` POST 202 and its response (version
+    /// 2024-11-05) on the stream, then the `initialized` notification 202. Returns the
+    /// event stream's GET.
+    pub fn ready_sse(&mut self) -> Sent {
+        let mut sent = self.sent();
+        assert_eq!(sent.len(), 1, "only the event stream's GET: {sent:?}");
+        let get = sent.pop().unwrap();
+        assert_eq!(get.method, http::Method::GET);
+        assert_eq!(get.kind, crate::ExchangeKind::EventStream);
+        self.sse_head(get.exchange);
+        self.sse_named(get.exchange, "endpoint", "/messages?sessionId=s1");
+        let sent = self.sent();
+        assert_eq!(sent.len(), 1, "the initialize POST: {sent:?}");
+        assert_eq!(sent[0].body["method"], "initialize");
+        assert_eq!(sent[0].uri, "http://127.0.0.1:9/messages?sessionId=s1");
+        let id = sent[0].body["id"].as_u64().unwrap();
+        self.head(sent[0].exchange, 202, &[]);
+        self.body(sent[0].exchange, "Accepted");
+        self.end(sent[0].exchange);
+        let result = init_result(crate::LEGACY_SSE_PROTOCOL_VERSION);
+        self.sse_named(get.exchange, "message", &response_line(id, &result));
+        let mut sent = self.sent();
+        assert_eq!(sent.len(), 1, "the initialized notification: {sent:?}");
+        assert_eq!(sent[0].body["method"], "notifications/initialized");
+        let n = sent.pop().unwrap();
+        self.head(n.exchange, 202, &[]);
+        self.end(n.exchange);
+        assert!(self.events().iter().any(|e| matches!(e, Event::Ready)));
+        get
     }
 
     /// One line on stdout.

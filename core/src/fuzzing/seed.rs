@@ -24,7 +24,8 @@ const MAX_OPS: usize = 256;
 /// The fuzz target a recording seeds, and the seed's bytes.
 pub fn from_recording(recording: &Recording) -> (Transport, Vec<u8>) {
     let transport = match recording.header.transport {
-        crate::record::RecordedTransport::Http { .. } => Transport::Http,
+        crate::record::RecordedTransport::Http { .. }
+        | crate::record::RecordedTransport::LegacySse { .. } => Transport::Http,
         crate::record::RecordedTransport::Stdio => Transport::Stdio,
     };
     let mut seed = Vec::new();

@@ -58,6 +58,13 @@ pub enum RecordedTransport {
     },
     /// A child process's stdin and stdout.
     Stdio,
+    /// The 2024-11-05 HTTP+SSE transport, chosen ([`Session::sse`](crate::Session::sse)),
+    /// whose event stream is at `endpoint`. (A session that fell back to it from Streamable
+    /// HTTP is recorded as `Http`: its replay falls back the same way.)
+    LegacySse {
+        /// The event stream's URI.
+        endpoint: String,
+    },
 }
 
 /// A session's [`Config`](crate::Config), as recorded.

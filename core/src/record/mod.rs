@@ -153,6 +153,36 @@ impl Recorder {
         config: &Config,
         options: RecordOptions,
     ) -> Recorder {
+        let transport = match endpoint {
+            Some(uri) => RecordedTransport::Http {
+                endpoint: uri.to_string(),
+            },
+            None => RecordedTransport::Stdio,
+        };
+        Recorder::with_transport(now, transport, config, options)
+    }
+
+    /// A recorder of a session over the 2024-11-05 HTTP+SSE transport
+    /// ([`Session::sse`](crate::Session::sse)) whose event stream is `endpoint`; otherwise as
+    /// [`Recorder::new`].
+    pub fn new_sse(
+        now: Instant,
+        endpoint: &::http::Uri,
+        config: &Config,
+        options: RecordOptions,
+    ) -> Recorder {
+        let transport = RecordedTransport::LegacySse {
+            endpoint: endpoint.to_string(),
+        };
+        Recorder::with_transport(now, transport, config, options)
+    }
+
+    fn with_transport(
+        now: Instant,
+        transport: RecordedTransport,
+        config: &Config,
+        options: RecordOptions,
+    ) -> Recorder {
         let mut r = Recorder {
             base: now,
             buf: Vec::new(),
@@ -166,12 +196,7 @@ impl Recorder {
         };
         let header = Header {
             mcpwire_recording: VERSION,
-            transport: match endpoint {
-                Some(uri) => RecordedTransport::Http {
-                    endpoint: uri.to_string(),
-                },
-                None => RecordedTransport::Stdio,
-            },
+            transport,
             config: record_config(config),
             payloads_redacted: options.redact_payloads,
             limit: r.limit,
@@ -910,6 +935,7 @@ pub(crate) fn kind_name(kind: ExchangeKind) -> &'static str {
         ExchangeKind::ServerStream => "server_stream",
         ExchangeKind::Delete => "delete",
         ExchangeKind::Auth => "auth",
+        ExchangeKind::EventStream => "event_stream",
     }
 }
 

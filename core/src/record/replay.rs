@@ -238,6 +238,12 @@ impl Recording {
                     .map_err(|e| malformed(1, e))?;
                 Session::http(base, uri, config)
             }
+            super::RecordedTransport::LegacySse { endpoint } => {
+                let uri = endpoint
+                    .parse::<::http::Uri>()
+                    .map_err(|e| malformed(1, e))?;
+                Session::sse(base, uri, config)
+            }
             super::RecordedTransport::Stdio => Session::stdio(base, config),
         };
         let redact = self.header.payloads_redacted;

@@ -27,6 +27,14 @@ impl Rec {
         Rec::around(t0, session, rec)
     }
 
+    fn sse(config: Config) -> Rec {
+        let t0 = Instant::now();
+        let uri: ::http::Uri = "http://127.0.0.1:9/sse".parse().unwrap();
+        let rec = Recorder::new_sse(t0, &uri, &config, RecordOptions::default());
+        let session = Session::sse(t0, uri, config);
+        Rec::around(t0, session, rec)
+    }
+
     fn stdio(config: Config) -> Rec {
         Rec::stdio_with(config, RecordOptions::default())
     }
@@ -194,6 +202,54 @@ fn session_with_503() -> String {
     r.respond(x, 503, &[("retry-after", "7")], "overloaded");
     assert!(r.session.is_closed());
     r.text()
+}
+
+#[test]
+fn an_http_sse_session_replays_to_the_same_outputs() {
+    let mut r = Rec::sse(Config::default());
+    let get = r.sent[0].0;
+    let sse = |r: &mut Rec, text: &str| {
+        r.input(Input::ResponseBody {
+            exchange: get,
+            data: text.as_bytes(),
+        })
+    };
+    let mut head = HeaderMap::new();
+    head.insert(
+        "content-type",
+        HeaderValue::from_static("text/event-stream"),
+    );
+    r.input(Input::ResponseHead {
+        exchange: get,
+        status: StatusCode::OK,
+        headers: &head,
+    });
+    sse(&mut r, "event: endpoint\ndata: /messages?sessionId=r\n\n");
+    let (init, id) = r.last("initialize");
+    r.respond(init, 202, &[], "Accepted");
+    let init_result = INIT.replace("2025-11-25", crate::LEGACY_SSE_PROTOCOL_VERSION);
+    let answer = format!(
+        r#"{{"jsonrpc":"2.0","id":{},"result":{init_result}}}"#,
+        id.unwrap()
+    );
+    sse(&mut r, &format!("event: message\ndata: {answer}\n\n"));
+    assert!(r.events.iter().any(|e| e == "Ready"), "{:?}", r.events);
+    r.request("tools/list", serde_json::json!({}));
+    let (x, id) = r.last("tools/list");
+    r.respond(x, 202, &[], "");
+    let answer = format!(
+        r#"{{"jsonrpc":"2.0","id":{},"result":{{"tools":[]}}}}"#,
+        id.unwrap()
+    );
+    sse(&mut r, &format!("data: {answer}\n\n"));
+    r.input(Input::ResponseEnd { exchange: get });
+    assert!(r.session.is_closed());
+    let text = r.text();
+    assert!(text.contains("legacy_sse"), "{text}");
+    let done = replay(&text, Instant::now()).unwrap();
+    assert!(done.steps > 5 && done.outputs > 5, "{done:?}");
+    let closed = done.closed.expect("the replay saw the session close");
+    assert!(closed.contains("event stream ended"), "{closed}");
 }
 
 #[test]

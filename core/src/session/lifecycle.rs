@@ -15,6 +15,11 @@
 //!   the handshake — never keyed to one error code. A 401 is no era signal: the policy makes
 //!   it fail the session before the lifecycle sees it.
 //!
+//! Over HTTP, `initialize` refused with 400, 404 or 405 ([`Next::LegacySse`]) means a server of
+//! the 2024-11-05 HTTP+SSE transport, as the 2025-11-25 specification's backwards-compatibility
+//! section says: the handshake starts again over that transport, offering 2024-11-05
+//! ([`LEGACY_SSE_PROTOCOL_VERSION`]), which it then accepts as the server's choice too.
+//!
 //! [`Revision`] pins one era or lets the probe decide.
 
 use serde_json::Value;
@@ -29,6 +34,10 @@ use crate::schema::{
 
 /// The protocol version the client offers in `initialize`.
 pub const LATEST_PROTOCOL_VERSION: &str = "2025-11-25";
+
+/// The protocol version the client offers in `initialize` over the 2024-11-05 HTTP+SSE
+/// transport (the revision that transport belongs to).
+pub const LEGACY_SSE_PROTOCOL_VERSION: &str = "2024-11-05";
 
 /// The handshake's protocol versions the client accepts from a server, newest first.
 pub const SUPPORTED_PROTOCOL_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26"];
@@ -88,6 +97,9 @@ pub(crate) struct Handshake {
     /// The session fell back here from the probe (so an `initialize` rejected for a modern
     /// version may go forward again, once).
     from_probe: bool,
+    /// Over the 2024-11-05 HTTP+SSE transport: `initialize` offers 2024-11-05, and the
+    /// server may choose it.
+    sse: bool,
 }
 
 /// 2026-07-28: the probe, then ready.
@@ -134,6 +146,9 @@ pub(crate) enum Next {
     },
     /// The server speaks the 2025 era: the lifecycle is now the handshake; send its opening.
     Handshake,
+    /// Streamable HTTP's `initialize` was refused with 400, 404 or 405: the server may speak
+    /// the 2024-11-05 HTTP+SSE transport. Open its event stream and send the opening again.
+    LegacySse,
 }
 
 impl Lifecycle {
@@ -151,6 +166,19 @@ impl Lifecycle {
         }
     }
 
+    /// The lifecycle of the 2024-11-05 HTTP+SSE transport: the handshake, offering 2024-11-05.
+    pub(crate) fn legacy_sse() -> Self {
+        Lifecycle::Handshake(Handshake {
+            sse: true,
+            ..Handshake::default()
+        })
+    }
+
+    /// Whether the session speaks the 2024-11-05 HTTP+SSE transport.
+    pub(crate) fn is_legacy_sse(&self) -> bool {
+        matches!(self, Lifecycle::Handshake(h) if h.sse)
+    }
+
     /// The session's opening request: its method and params (2026-07-28: none; the
     /// revision's `_meta` is added to every request as it is sent).
     pub(crate) fn opening(
@@ -159,9 +187,13 @@ impl Lifecycle {
         capabilities: &ClientCapabilities,
     ) -> (&'static str, Option<Value>) {
         match self {
-            Lifecycle::Handshake(_) => {
+            Lifecycle::Handshake(h) => {
+                let version = match h.sse {
+                    true => LEGACY_SSE_PROTOCOL_VERSION,
+                    false => LATEST_PROTOCOL_VERSION,
+                };
                 let params = InitializeParams {
-                    protocol_version: LATEST_PROTOCOL_VERSION.into(),
+                    protocol_version: version.into(),
                     capabilities: capabilities.clone(),
                     client_info: client_info.clone(),
                     extra: Default::default(),
@@ -179,9 +211,11 @@ impl Lifecycle {
             Lifecycle::Handshake(h) => {
                 let init: InitializeResult = serde_json::from_str(result)
                     .map_err(|e| Failure::InvalidHandshake(e.to_string().into()))?;
+                let legacy = h.sse.then_some(LEGACY_SSE_PROTOCOL_VERSION);
                 let Some(version) = SUPPORTED_PROTOCOL_VERSIONS
                     .iter()
                     .copied()
+                    .chain(legacy)
                     .find(|v| *v == init.protocol_version)
                 else {
                     return Err(Failure::UnsupportedVersion(init.protocol_version.into()));
@@ -236,6 +270,18 @@ impl Lifecycle {
                         server: None,
                     });
                     return Ok(Next::Probe { version: v });
+                }
+                // Only the fallback row makes a status to `initialize` fail the request
+                // alone (Streamable HTTP, 400/404/405): the server may speak HTTP+SSE, as
+                // the 2025-11-25 specification's backwards-compatibility section says.
+                if let (false, RequestError::Http(x)) = (h.sse, &e) {
+                    if matches!(x.status.as_u16(), 400 | 404 | 405) {
+                        *h = Handshake {
+                            sse: true,
+                            ..Handshake::default()
+                        };
+                        return Ok(Next::LegacySse);
+                    }
                 }
                 return Err(handshake_failure(e));
             }

@@ -34,8 +34,8 @@ use crate::schema::{
 use crate::transport::{self, Happened, Http, Stdio};
 
 pub use lifecycle::{
-    Revision, LATEST_PROTOCOL_VERSION, MODERN_PROTOCOL_VERSION, MODERN_PROTOCOL_VERSIONS,
-    REMOVED_IN_MODERN, SUPPORTED_PROTOCOL_VERSIONS,
+    Revision, LATEST_PROTOCOL_VERSION, LEGACY_SSE_PROTOCOL_VERSION, MODERN_PROTOCOL_VERSION,
+    MODERN_PROTOCOL_VERSIONS, REMOVED_IN_MODERN, SUPPORTED_PROTOCOL_VERSIONS,
 };
 pub use timers::TimerReason;
 
@@ -359,6 +359,23 @@ impl Session {
         Session::new(now, Transport::Http(http), config)
     }
 
+    /// A session over the 2024-11-05 HTTP+SSE transport: the client GETs the event stream at
+    /// `sse`, POSTs every message to the URI its `endpoint` event names (of the same origin),
+    /// and reads every answer on the stream. The event stream's GET is the first output.
+    /// ([`Session::http`] falls back to it by itself when the server refuses Streamable HTTP,
+    /// unless [`Policy::legacy_sse_fallback`] is off.)
+    pub fn sse(now: Instant, sse: ::http::Uri, config: Config) -> Session {
+        let limits = transport::http::Limits {
+            max_message: config.policy.max_message_size,
+            max_line: config.policy.max_sse_line,
+            max_exchanges: config.policy.max_concurrent_exchanges,
+            follow_redirects: config.policy.max_redirects > 0,
+        };
+        let mut http = Http::new(sse, config.headers.clone(), limits);
+        http.set_legacy_sse();
+        Session::new(now, Transport::Http(http), config)
+    }
+
     /// A session over a child process's stdin and stdout. The handshake is the first output.
     pub fn stdio(now: Instant, config: Config) -> Session {
         let stdio = Stdio::new(config.policy.max_message_size);
@@ -367,11 +384,15 @@ impl Session {
 
     fn new(now: Instant, transport: Transport, mut config: Config) -> Session {
         let auth = config.auth.take();
+        let lifecycle = match &transport {
+            Transport::Http(h) if h.is_legacy_sse() => Lifecycle::legacy_sse(),
+            _ => Lifecycle::new(config.revision),
+        };
         let mut session = Session {
             client_info: config.client_info,
             capabilities: config.capabilities,
             policy: config.policy,
-            lifecycle: Lifecycle::new(config.revision),
+            lifecycle,
             requests: Requests::default(),
             transport,
             timers: Timers::default(),
@@ -436,6 +457,10 @@ impl Session {
         let modern = self.lifecycle.is_modern();
         if let Transport::Http(h) = &mut self.transport {
             h.set_modern(modern);
+            // HTTP+SSE: the event stream first; the opening waits for its `endpoint`.
+            if self.lifecycle.is_legacy_sse() {
+                h.open_event_stream();
+            }
         }
         self.refresh_meta();
         let (method, params) = self
@@ -918,6 +943,13 @@ impl Session {
                 // How long it was allowed to run, however late the deadline is noticed.
                 let after = at.saturating_duration_since(p.started);
                 let skipped = self.skipped - p.skipped_before;
+                // HTTP+SSE: the opening never went, for want of the `endpoint` event.
+                if let (Owner::Lifecycle, Transport::Http(h)) = (p.owner, &self.transport) {
+                    if h.lacks_endpoint() {
+                        let e = crate::error::LegacySseError::NoEndpoint { after };
+                        return self.apply(now, Failure::LegacySse(e), Some(id), None, "");
+                    }
+                }
                 self.apply(
                     now,
                     Failure::DeadlinePassed { after, skipped },
@@ -1672,10 +1704,14 @@ impl Session {
             }
         }
         self.replaying = false;
-        // The GET stream met the challenge too (2025 era): it opens again.
+        // The GET stream met the challenge too (2025 era): it opens again; so does the
+        // HTTP+SSE event stream, which the held requests wait for.
         if let Transport::Http(h) = &mut self.transport {
             if self.lifecycle.is_ready() && !self.lifecycle.is_modern() {
                 h.open_server_stream();
+            }
+            if self.lifecycle.is_legacy_sse() {
+                h.open_event_stream();
             }
         }
         self.pump(now);
@@ -1749,6 +1785,12 @@ impl Session {
                 self.become_ready(now);
             }
             Next::Probe { .. } | Next::Handshake => self.open(now),
+            Next::LegacySse => {
+                if let Transport::Http(h) = &mut self.transport {
+                    h.set_legacy_sse();
+                }
+                self.open(now)
+            }
         }
     }
 

@@ -3,6 +3,13 @@
 //! carries the server's own messages. This part owns the exchanges, which request each one
 //! carries, the session id, the GET stream and where each stream left off; it bounds how many
 //! exchanges are open at once (the rest wait, in order) and how many bytes wait.
+//!
+//! The 2024-11-05 HTTP+SSE transport is a mode of it ([`Http::set_legacy_sse`]): one GET
+//! event stream (`ExchangeKind::EventStream`) carries every message from the server; its
+//! first event, `endpoint`, names the URI (resolved against the stream's, and of its origin)
+//! that every message is POSTed to; a POST's 2xx carries nothing. POSTs wait for the
+//! `endpoint` event as they wait for a free exchange. There is no session id, no
+//! `MCP-Protocol-Version` header, no optional GET stream and no resumption.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -15,7 +22,7 @@ use ::http::header::{
 use ::http::{HeaderMap, Method, StatusCode, Uri};
 
 use super::Happened;
-use crate::error::{HttpError, TransportError, TransportErrorKind};
+use crate::error::{HttpError, LegacySseError, TransportError, TransportErrorKind};
 use crate::input::ExchangeId;
 use crate::jsonrpc::{self, Decoded, Message};
 use crate::output::{RequestId, Transmit};
@@ -81,6 +88,20 @@ pub(crate) struct Http {
     /// Where each request's stream left off, while it may be resumed.
     resumes: BTreeMap<RequestId, Resume>,
     happened: VecDeque<Happened>,
+    /// The 2024-11-05 HTTP+SSE transport.
+    sse: Option<LegacySse>,
+}
+
+/// The 2024-11-05 HTTP+SSE transport's state.
+#[derive(Debug, Default)]
+struct LegacySse {
+    /// The event stream was sent.
+    opened: bool,
+    /// Where messages are POSTed: the `endpoint` event's URI, once it came.
+    post_to: Option<Uri>,
+    /// The URI the event stream came from, when a redirect took it elsewhere: the
+    /// `endpoint` resolves against it.
+    stream_uri: Option<Uri>,
 }
 
 /// The optional GET stream.
@@ -241,6 +262,7 @@ impl Http {
             server_stream: ServerStream::default(),
             resumes: BTreeMap::new(),
             happened: VecDeque::new(),
+            sse: None,
         }
     }
 
@@ -262,7 +284,19 @@ impl Http {
 
     /// Whether a message sent now would go out at once.
     pub(crate) fn has_free_slot(&self) -> bool {
-        self.open < self.limits.max_exchanges.max(1) && self.queued.is_empty()
+        self.open < self.limits.max_exchanges.max(1)
+            && self.queued.is_empty()
+            && !self.lacks_endpoint()
+    }
+
+    /// Whether this is the 2024-11-05 HTTP+SSE transport.
+    pub(crate) fn is_legacy_sse(&self) -> bool {
+        self.sse.is_some()
+    }
+
+    /// HTTP+SSE: the `endpoint` event has not come yet (every POST waits for it).
+    pub(crate) fn lacks_endpoint(&self) -> bool {
+        self.sse.as_ref().is_some_and(|l| l.post_to.is_none())
     }
 
     /// Whether the request's exchange has not reached the adapter yet (it waits for a slot).
@@ -322,7 +356,37 @@ impl Http {
 
     /// The protocol version to send in `MCP-Protocol-Version` from now on.
     pub(crate) fn set_version(&mut self, version: &'static str) {
-        self.version = Some(version);
+        // 2024-11-05 has no such header.
+        if self.sse.is_none() {
+            self.version = Some(version);
+        }
+    }
+
+    /// From now on the 2024-11-05 HTTP+SSE transport (chosen, or fallen back to): no session
+    /// id, version header or optional GET stream. [`Http::open_event_stream`] opens it.
+    pub(crate) fn set_legacy_sse(&mut self) {
+        if self.sse.is_none() {
+            self.sse = Some(LegacySse::default());
+        }
+        self.version = None;
+        self.session_id = None;
+        self.server_stream.unsupported = true;
+    }
+
+    /// HTTP+SSE: GETs the event stream, once.
+    pub(crate) fn open_event_stream(&mut self) {
+        match &mut self.sse {
+            Some(l) if !l.opened => l.opened = true,
+            _ => return,
+        }
+        let mut req = self.request(Method::GET, Vec::new());
+        req.headers_mut().insert(ACCEPT, ACCEPT_SSE);
+        self.start(
+            ExchangeKind::EventStream,
+            None,
+            "GET (event stream)".into(),
+            req,
+        );
     }
 
     /// From now on the 2026-07-28 revision: the session id, the GET stream and resumption
@@ -334,7 +398,7 @@ impl Http {
             self.session_id = None;
             self.server_stream.unsupported = true;
         } else {
-            self.server_stream.unsupported = false;
+            self.server_stream.unsupported = self.sse.is_some();
         }
     }
 
@@ -450,10 +514,21 @@ impl Http {
     }
 
     fn request(&mut self, method: Method, body: Vec<u8>) -> ::http::Request<Vec<u8>> {
-        let proof = self.proof(&method, &self.endpoint.clone());
+        // HTTP+SSE: messages go to the `endpoint` event's URI (set again on a request that
+        // waited for it).
+        let uri = match (&self.sse, &method) {
+            (
+                Some(LegacySse {
+                    post_to: Some(to), ..
+                }),
+                &Method::POST,
+            ) => to.clone(),
+            _ => self.endpoint.clone(),
+        };
+        let proof = self.proof(&method, &uri);
         let mut req = ::http::Request::new(body);
         *req.method_mut() = method;
-        *req.uri_mut() = self.endpoint.clone();
+        *req.uri_mut() = uri;
         let h = req.headers_mut();
         h.extend(self.headers.clone());
         if let Some(s) = &self.session_id {
@@ -486,7 +561,15 @@ impl Http {
     ) -> ExchangeId {
         let id = ExchangeId(self.next_exchange);
         self.next_exchange += 1;
-        let free = self.has_free_slot();
+        // The HTTP+SSE event stream is what the POSTs wait for: it never waits itself, nor
+        // does the OAuth flow that the stream's 401 started wait for its endpoint.
+        let free = match kind {
+            ExchangeKind::EventStream => true,
+            ExchangeKind::Auth if self.lacks_endpoint() => {
+                self.open < self.limits.max_exchanges.max(1)
+            }
+            _ => self.has_free_slot(),
+        };
         let exchange = Exchange {
             kind,
             request,
@@ -553,25 +636,61 @@ impl Http {
             .retain(|h| !matches!(h, Happened::Message { exchange: Some(e), .. } if *e == id));
     }
 
+    /// HTTP+SSE: a POST that waited for the `endpoint` event goes there, with the credential
+    /// of now (an OAuth flow may have run while it waited) and a proof naming that URI.
+    fn address_to_endpoint(&mut self, req: &mut ::http::Request<Vec<u8>>) {
+        let Some(LegacySse {
+            post_to: Some(to), ..
+        }) = &self.sse
+        else {
+            return;
+        };
+        if req.method() != Method::POST {
+            return;
+        }
+        let to = to.clone();
+        *req.uri_mut() = to.clone();
+        if let Some(a) = &self.authorization {
+            req.headers_mut()
+                .insert(::http::header::AUTHORIZATION, a.header.clone());
+        }
+        match self.proof(&Method::POST, &to) {
+            Some(p) => req.headers_mut().insert(crate::auth::DPOP, p),
+            None => req.headers_mut().remove(crate::auth::DPOP),
+        };
+    }
+
     fn start_queued(&mut self) {
         while self.open < self.limits.max_exchanges.max(1) {
-            let Some(id) = self.queued.pop_front() else {
+            // HTTP+SSE: before the `endpoint` event only the OAuth flow's requests may go.
+            let next = match self.lacks_endpoint() {
+                false => (!self.queued.is_empty()).then_some(0),
+                true => self.queued.iter().position(|id| {
+                    self.exchanges
+                        .get(id)
+                        .is_some_and(|x| x.kind == ExchangeKind::Auth)
+                }),
+            };
+            let Some(id) = next.and_then(|at| self.queued.remove(at)) else {
                 return;
             };
             let Some(x) = self.exchanges.get_mut(&id) else {
                 continue;
             };
-            let Some(req) = x.waiting.take() else {
+            let Some(mut req) = x.waiting.take() else {
                 continue;
             };
+            let kind = x.kind;
+            self.address_to_endpoint(&mut req);
             self.queued_bytes -= req.body().len();
             self.open += 1;
-            if self.limits.follow_redirects && redirectable(x.kind) {
+            let keep = self.limits.follow_redirects && redirectable(kind);
+            if let (true, Some(x)) = (keep, self.exchanges.get_mut(&id)) {
                 x.sent = Some(req.clone());
             }
             self.happened.push_back(Happened::Transmit(Transmit::Http {
                 exchange: id,
-                kind: x.kind,
+                kind,
                 request: req,
             }));
         }
@@ -737,7 +856,7 @@ impl Http {
             return;
         }
         // Only a redirect would send the request again.
-        x.sent = None;
+        let sent = x.sent.take();
         if !status.is_success() {
             let www_authenticate = headers
                 .get(WWW_AUTHENTICATE)
@@ -758,9 +877,32 @@ impl Http {
                 challenge: challenge_headers(headers),
                 authorizer: false,
                 recoveries: 0,
+                fallback: x.kind == ExchangeKind::Initialize && self.sse.is_none(),
             };
             let request = x.request;
             self.fail(failure, request, Some(exchange));
+            return;
+        }
+        let media = media_type(headers);
+        if self.sse.is_some() {
+            // HTTP+SSE: a POST's 2xx carries nothing (its answer comes on the event stream).
+            if x.kind != ExchangeKind::EventStream {
+                x.body = Body::Discard;
+                return;
+            }
+            if media.as_deref() != Some("text/event-stream") {
+                self.remove(exchange, true);
+                let e = LegacySseError::NotAStream(media.map(Arc::from));
+                return self.fail(Failure::LegacySse(e), None, None);
+            }
+            let limits = SseLimits {
+                max_line: self.limits.max_line,
+                max_event: self.limits.max_message,
+            };
+            x.body = Body::Sse(Box::new(SseDecoder::resuming(limits, None)));
+            if let Some(l) = &mut self.sse {
+                l.stream_uri = sent.map(|r| r.uri().clone());
+            }
             return;
         }
         if x.kind == ExchangeKind::Initialize {
@@ -768,7 +910,6 @@ impl Http {
                 self.session_id = Some(id.clone());
             }
         }
-        let media = media_type(headers);
         let limits = SseLimits {
             max_line: self.limits.max_line,
             max_event: self.limits.max_message,
@@ -846,7 +987,12 @@ impl Http {
                 // A priming event (an id and empty data) carries no message: it is nothing new.
                 x.news |= events.iter().any(|e| !e.data.trim().is_empty());
                 let origin = x.request;
+                let event_stream = x.kind == ExchangeKind::EventStream;
                 for event in events {
+                    if event_stream && event.event == "endpoint" {
+                        self.on_endpoint(&event.data);
+                        continue;
+                    }
                     let message = event.event.is_empty() || event.event == "message";
                     if !message || event.data.trim().is_empty() {
                         continue;
@@ -863,6 +1009,35 @@ impl Http {
                 }
             }
         }
+    }
+
+    /// HTTP+SSE: the `endpoint` event's data, the URI to POST to, resolved against the event
+    /// stream's URI; another origin's (or no URI) fails the session. The POSTs that waited
+    /// for it go. A later `endpoint` event changes nothing.
+    fn on_endpoint(&mut self, data: &str) {
+        if !self.lacks_endpoint() {
+            return;
+        }
+        let base = self.sse.as_ref().and_then(|l| l.stream_uri.as_ref());
+        let base = base.unwrap_or(&self.endpoint);
+        let target = match HeaderValue::from_str(data.trim()) {
+            Ok(v) => redirect_target(base, Some(&v)),
+            Err(_) => {
+                RedirectTarget::Unparsable(excerpt(data.as_bytes(), HttpError::EXCERPT).into())
+            }
+        };
+        let error = match target {
+            RedirectTarget::SameOrigin { uri, .. } => {
+                if let Some(l) = &mut self.sse {
+                    l.post_to = Some(uri);
+                }
+                return self.start_queued();
+            }
+            RedirectTarget::OtherOrigin(shown) => LegacySseError::OtherOrigin(shown),
+            RedirectTarget::Unparsable(shown) => LegacySseError::BadEndpoint(shown),
+            RedirectTarget::Missing => LegacySseError::BadEndpoint("".into()),
+        };
+        self.fail(Failure::LegacySse(error), None, None);
     }
 
     /// A body or event over the limit. The exchange stays (its later bytes are discarded) until
@@ -977,6 +1152,11 @@ impl Http {
     /// where it left off is settled from the stream's own bytes (never from how they were
     /// cut), then the policy says whether it reconnects.
     fn stream_ended(&mut self, x: Exchange, error: Option<TransportError>) {
+        // HTTP+SSE: every answer comes on that stream; without it the session cannot go on.
+        if x.kind == ExchangeKind::EventStream {
+            let e = LegacySseError::StreamEnded(error);
+            return self.fail(Failure::LegacySse(e), None, None);
+        }
         let (last, retry) = match &x.body {
             Body::Sse(d) => (d.last_event_id().map(str::to_owned), d.retry_ms()),
             _ => (None, None),
@@ -1117,6 +1297,11 @@ impl Http {
         if let Some(x) = self.remove(exchange, true) {
             if x.kind == ExchangeKind::ServerStream {
                 self.server_stream.active = false;
+            }
+            // HTTP+SSE: a stream given up without the session ending (it met an OAuth
+            // challenge) is opened again once the flow has its token.
+            if let (ExchangeKind::EventStream, Some(l)) = (x.kind, &mut self.sse) {
+                l.opened = false;
             }
         }
     }
