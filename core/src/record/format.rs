@@ -350,6 +350,11 @@ pub enum EventRecord {
     Subscribed {
         id: u64,
     },
+    /// [`Event::TaskStatus`](crate::Event::TaskStatus): its request and the task's status.
+    TaskStatus {
+        id: u64,
+        status: String,
+    },
     Request {
         id: Id,
         method: String,
@@ -543,6 +548,7 @@ impl fmt::Display for EventRecord {
             },
             EventRecord::Notification { method, .. } => write!(f, "event: notification {method}"),
             EventRecord::Subscribed { id } => write!(f, "event: #{id} subscribed"),
+            EventRecord::TaskStatus { id, status } => write!(f, "event: #{id} task {status}"),
             EventRecord::Request { id, method } => {
                 write!(f, "event: server request {} {method}", id_text(id))
             }

@@ -632,6 +632,10 @@ fn describe_event(event: &Event, redact_payloads: bool) -> EventRecord {
             subscription: subscription.map(|s| s.0),
         },
         Event::Subscribed { id, .. } => EventRecord::Subscribed { id: id.0 },
+        Event::TaskStatus { id, task } => EventRecord::TaskStatus {
+            id: id.0,
+            status: task.status.as_str().into(),
+        },
         Event::Request { id, request } => EventRecord::Request {
             id: id.clone(),
             method: request.method().into(),
