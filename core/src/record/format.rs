@@ -160,6 +160,14 @@ pub enum Command {
         /// [`RequestOptions::log_level`](crate::RequestOptions::log_level).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         log_level: Option<LoggingLevel>,
+        /// [`RequestOptions::trace`](crate::RequestOptions::trace): `traceparent`, and
+        /// `tracestate` if any (they are in the request's body).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        trace: Option<(String, Option<String>)>,
+        /// [`RequestOptions::task`](crate::RequestOptions::task): run as a task, with this TTL
+        /// in nanoseconds if one was asked for.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        task: Option<Option<u64>>,
         /// The request's id, or the error the command returned.
         result: Result<u64, String>,
     },

@@ -280,6 +280,13 @@ impl Recorder {
                 timeout_ns: options.timeout.map(nanos),
                 progress: options.progress,
                 log_level: options.log_level,
+                trace: options.trace.as_ref().map(|t| {
+                    (
+                        t.traceparent().to_owned(),
+                        t.tracestate().map(str::to_owned),
+                    )
+                }),
+                task: options.task.map(|t| t.ttl.map(nanos)),
                 result: result.as_ref().map(|id| id.0).map_err(|e| e.to_string()),
             },
         );
