@@ -126,8 +126,8 @@ pub enum Event {
         /// The redirect URI the response will come back to.
         redirect_uri: String,
     },
-    /// A task-augmented request's task (2025-11-25) was created or changed status (from a
-    /// poll or the server's notification). The request itself completes once, with
+    /// A task-augmented request's task (2025-11-25) was created or changed status or status
+    /// message (from a poll or the server's notification). The request itself completes once, with
     /// [`Event::Response`]: the underlying result, or why there is none.
     TaskStatus {
         /// The request.

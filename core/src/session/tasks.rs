@@ -65,6 +65,8 @@ struct Entry {
     /// Known once the server created the task.
     task_id: Option<Arc<str>>,
     status: Option<TaskStatus>,
+    /// The last `statusMessage`: a change of it is news too.
+    message: Option<String>,
     poll: Duration,
     /// The wait's bound: the caller's timeout from the start, or the policy's.
     deadline: Instant,
@@ -102,6 +104,7 @@ impl Tasks {
             Entry {
                 task_id: None,
                 status: None,
+                message: None,
                 poll: DEFAULT_POLL,
                 deadline,
                 fetching: false,
@@ -163,12 +166,13 @@ impl Tasks {
         if let Some(ms) = task.poll_interval {
             entry.poll = Duration::from_millis(ms).clamp(MIN_POLL, MAX_POLL);
         }
-        let changed = entry.status != Some(task.status);
         // Terminal is terminal: a later report of another status is not believed.
         if entry.status.is_some_and(TaskStatus::is_terminal) {
             return;
         }
+        let changed = entry.status != Some(task.status) || entry.message != task.status_message;
         entry.status = Some(task.status);
+        entry.message.clone_from(&task.status_message);
         let status = task.status;
         if changed {
             out.push(Do::Status {
