@@ -648,8 +648,10 @@ impl Client {
             options: RequestOptions::default()
                 .with_timeout(options.timeout)
                 .with_progress(options.progress.is_some())
-                .with_trace(trace),
+                .with_trace(trace)
+                .with_task(options.task),
             progress: options.progress,
+            task_status: options.task_status,
             reply,
         };
         if self.commands().send(command).await.is_err() {

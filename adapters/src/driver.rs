@@ -40,6 +40,7 @@ pub(crate) enum Command {
         params: Option<Value>,
         options: RequestOptions,
         progress: Option<ProgressFn>,
+        task_status: Option<crate::options::TaskStatusFn>,
         reply: async_channel::Sender<Result<RawJson, RequestError>>,
     },
     /// The call with this ticket was dropped before it completed.
@@ -99,6 +100,7 @@ struct Call {
     ticket: u64,
     reply: async_channel::Sender<Result<RawJson, RequestError>>,
     progress: Option<ProgressFn>,
+    task_status: Option<crate::options::TaskStatusFn>,
 }
 
 /// What the client handles share with the driver.
@@ -549,6 +551,11 @@ impl Driver {
                     }
                 }
             }
+            Event::TaskStatus { id, task } => {
+                if let Some(f) = self.calls.get(&id).and_then(|c| c.task_status.as_ref()) {
+                    f(&task);
+                }
+            }
             Event::Progress {
                 id,
                 progress,
@@ -733,6 +740,7 @@ impl Driver {
                 params,
                 options,
                 progress,
+                task_status,
                 reply,
             } => {
                 let copy = self
@@ -753,6 +761,7 @@ impl Driver {
                                 ticket,
                                 reply,
                                 progress,
+                                task_status,
                             },
                         );
                     }

@@ -33,6 +33,8 @@ impl Progress {
 
 /// A progress callback.
 pub(crate) type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
+/// A task status callback.
+pub(crate) type TaskStatusFn = Arc<dyn Fn(&mcpwire_core::schema::Task) + Send + Sync>;
 
 /// Options of one call.
 #[derive(Clone, Default)]
@@ -40,6 +42,8 @@ pub struct CallOptions {
     pub(crate) timeout: Option<Duration>,
     pub(crate) progress: Option<ProgressFn>,
     pub(crate) trace: Option<mcpwire_core::trace::TraceContext>,
+    pub(crate) task: Option<mcpwire_core::TaskOptions>,
+    pub(crate) task_status: Option<TaskStatusFn>,
 }
 
 impl CallOptions {
@@ -52,6 +56,32 @@ impl CallOptions {
     /// current span's (which the `otel` feature sends by itself).
     pub fn trace_context(mut self, trace: mcpwire_core::trace::TraceContext) -> Self {
         self.trace = Some(trace);
+        self
+    }
+
+    /// Runs the call as a task (2025-11-25; the server must declare it): the server answers at
+    /// once with a task, which the client follows (`tasks/get` at the server's interval,
+    /// status notifications) until it ends; the call then completes with the tool's result
+    /// (`tasks/result`), or with why there is none ([`RequestError::Task`]: cancelled,
+    /// expired, unknown to the server). `ttl` asks the server to keep the task so long.
+    /// [`timeout`](Self::timeout), when set, bounds the whole wait; else
+    /// [`Policy::max_task_wait`](mcpwire_core::Policy::max_task_wait). Dropping the call's
+    /// future sends `tasks/cancel`.
+    ///
+    /// [`RequestError::Task`]: mcpwire_core::RequestError::Task
+    pub fn as_task(mut self, ttl: Option<Duration>) -> Self {
+        self.task = Some(mcpwire_core::TaskOptions::default().with_ttl(ttl));
+        self
+    }
+
+    /// With [`as_task`](Self::as_task): calls `f` with the task each time its status changes
+    /// or status message (created, working, input_required, ...), on the driver task: keep it
+    /// quick.
+    pub fn on_task_status(
+        mut self,
+        f: impl Fn(&mcpwire_core::schema::Task) + Send + Sync + 'static,
+    ) -> Self {
+        self.task_status = Some(Arc::new(f));
         self
     }
 
@@ -73,6 +103,7 @@ impl fmt::Debug for CallOptions {
         f.debug_struct("CallOptions")
             .field("timeout", &self.timeout)
             .field("progress", &self.progress.is_some())
+            .field("task", &self.task)
             .finish()
     }
 }

@@ -256,6 +256,7 @@ pub fn kind_of(error: &Error) -> &'static str {
         RequestError::Input(_) => "input",
         RequestError::Redirect(_) => "redirect",
         RequestError::SessionExpired => "session_expired",
+        RequestError::Task(_) => "task",
         _ => "other",
     }
 }

@@ -176,6 +176,9 @@ pub enum RequestError {
     /// ([`Policy::recover_expired_sessions`](crate::Policy::recover_expired_sessions)):
     /// requests made from now on go to it.
     SessionExpired,
+    /// A task-augmented request's task ended without a result: cancelled, expired, or
+    /// forgotten by the server.
+    Task(TaskError),
 }
 
 /// Why a redirect was not followed.
@@ -425,6 +428,58 @@ pub enum TransportErrorKind {
     Other,
 }
 
+/// How a task (2025-11-25) ended without a result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TaskError {
+    /// The task was cancelled (by the server, or `tasks/cancel`).
+    Cancelled {
+        /// The task.
+        task_id: String,
+    },
+    /// Its TTL (or the wait's bound) passed before it ended; the client gave up on it (and
+    /// asked the server to cancel it).
+    Expired {
+        /// The task.
+        task_id: String,
+    },
+    /// The server does not know the task (`tasks/get` or `tasks/result` answered invalid
+    /// params): it expired there, or was forgotten.
+    NotFound {
+        /// The task.
+        task_id: String,
+    },
+    /// The server did not declare task support for this request (`capabilities.tasks`), or
+    /// the revision spoken has none in its core (2026-07-28).
+    Unsupported {
+        /// The method.
+        method: String,
+    },
+}
+
+impl fmt::Display for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskError::Cancelled { task_id } => write!(f, "task {task_id:?} was cancelled"),
+            TaskError::Expired { task_id } => {
+                write!(
+                    f,
+                    "task {task_id:?} did not end within its TTL or the wait's bound"
+                )
+            }
+            TaskError::NotFound { task_id } => {
+                write!(
+                    f,
+                    "the server does not know task {task_id:?} (expired or forgotten)"
+                )
+            }
+            TaskError::Unsupported { method } => {
+                write!(f, "the server does not run {method} as a task")
+            }
+        }
+    }
+}
+
 impl RequestError {
     /// The session's error, if the session's failure (or close) is why this request failed.
     pub fn session(&self) -> Option<&SessionError> {
@@ -575,6 +630,7 @@ impl fmt::Display for RequestError {
                 fmt_skipped(f, *skipped)
             }
             RequestError::Cancelled => f.write_str("cancelled"),
+            RequestError::Task(e) => e.fmt(f),
             RequestError::TooManyRequests { limit } => {
                 write!(f, "more than {limit} requests outstanding")
             }

@@ -126,6 +126,15 @@ pub enum Event {
         /// The redirect URI the response will come back to.
         redirect_uri: String,
     },
+    /// A task-augmented request's task (2025-11-25) was created or changed status or status
+    /// message (from a poll or the server's notification). The request itself completes once, with
+    /// [`Event::Response`]: the underlying result, or why there is none.
+    TaskStatus {
+        /// The request.
+        id: RequestId,
+        /// The task as the server last described it.
+        task: Box<crate::schema::Task>,
+    },
     /// The OAuth flow got a token (or refreshed it); the requests that waited for it went
     /// again. A token store saves [`Session::credentials`](crate::Session::credentials) now.
     Authorized,

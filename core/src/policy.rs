@@ -86,6 +86,10 @@ pub struct Policy {
     /// The latest a request may run, counted from its start, however much progress it reports.
     /// Default: 10 minutes.
     pub max_request_time: Duration,
+    /// The longest a task-augmented request (2025-11-25) waits for its task when the caller
+    /// gave no timeout, counted from its start; its task's TTL bounds it too. Default: 24
+    /// hours.
+    pub max_task_wait: Duration,
     /// The largest JSON message, HTTP body or SSE event, in bytes. Default: 16 MiB.
     pub max_message_size: usize,
     /// The longest SSE line, in bytes. Default: 16 MiB.
@@ -182,6 +186,7 @@ impl Default for Policy {
             request_timeout: Duration::from_secs(60),
             progress_resets_timeout: true,
             max_request_time: Duration::from_secs(600),
+            max_task_wait: Duration::from_secs(24 * 3600),
             max_message_size: 16 << 20,
             max_sse_line: 16 << 20,
             max_outstanding: None,
@@ -229,6 +234,8 @@ impl Policy {
         with_progress_resets_timeout: progress_resets_timeout: bool;
         /// Sets [`max_request_time`](Policy::max_request_time).
         with_max_request_time: max_request_time: Duration;
+        /// Sets [`max_task_wait`](Policy::max_task_wait).
+        with_max_task_wait: max_task_wait: Duration;
         /// Sets [`max_message_size`](Policy::max_message_size).
         with_max_message_size: max_message_size: usize;
         /// Sets [`max_sse_line`](Policy::max_sse_line).

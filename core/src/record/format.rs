@@ -167,6 +167,14 @@ pub enum Command {
         /// [`RequestOptions::log_level`](crate::RequestOptions::log_level).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         log_level: Option<LoggingLevel>,
+        /// [`RequestOptions::trace`](crate::RequestOptions::trace): `traceparent`, and
+        /// `tracestate` if any (they are in the request's body).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        trace: Option<(String, Option<String>)>,
+        /// [`RequestOptions::task`](crate::RequestOptions::task): run as a task, with this TTL
+        /// in nanoseconds if one was asked for.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        task: Option<Option<u64>>,
         /// The request's id, or the error the command returned.
         result: Result<u64, String>,
     },
@@ -356,6 +364,11 @@ pub enum EventRecord {
     },
     Subscribed {
         id: u64,
+    },
+    /// [`Event::TaskStatus`](crate::Event::TaskStatus): its request and the task's status.
+    TaskStatus {
+        id: u64,
+        status: String,
     },
     Request {
         id: Id,
@@ -555,6 +568,7 @@ impl fmt::Display for EventRecord {
             },
             EventRecord::Notification { method, .. } => write!(f, "event: notification {method}"),
             EventRecord::Subscribed { id } => write!(f, "event: #{id} subscribed"),
+            EventRecord::TaskStatus { id, status } => write!(f, "event: #{id} task {status}"),
             EventRecord::Request { id, method } => {
                 write!(f, "event: server request {} {method}", id_text(id))
             }

@@ -305,6 +305,13 @@ impl Recorder {
                 timeout_ns: options.timeout.map(nanos),
                 progress: options.progress,
                 log_level: options.log_level,
+                trace: options.trace.as_ref().map(|t| {
+                    (
+                        t.traceparent().to_owned(),
+                        t.tracestate().map(str::to_owned),
+                    )
+                }),
+                task: options.task.map(|t| t.ttl.map(nanos)),
                 result: result.as_ref().map(|id| id.0).map_err(|e| e.to_string()),
             },
         );
@@ -657,6 +664,10 @@ fn describe_event(event: &Event, redact_payloads: bool) -> EventRecord {
             subscription: subscription.map(|s| s.0),
         },
         Event::Subscribed { id, .. } => EventRecord::Subscribed { id: id.0 },
+        Event::TaskStatus { id, task } => EventRecord::TaskStatus {
+            id: id.0,
+            status: task.status.as_str().into(),
+        },
         Event::Request { id, request } => EventRecord::Request {
             id: id.clone(),
             method: request.method().into(),

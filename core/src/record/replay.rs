@@ -377,12 +377,21 @@ fn command(
             timeout_ns,
             progress,
             log_level,
+            trace,
+            task,
             result,
         } => {
+            let trace = trace.as_ref().and_then(|(parent, state)| {
+                crate::trace::TraceContext::new(parent, state.as_deref()).ok()
+            });
+            let task = task
+                .map(|ttl| crate::TaskOptions::default().with_ttl(ttl.map(Duration::from_nanos)));
             let options = RequestOptions::default()
                 .with_timeout(timeout_ns.map(Duration::from_nanos))
                 .with_progress(*progress)
-                .with_log_level(*log_level);
+                .with_log_level(*log_level)
+                .with_trace(trace)
+                .with_task(task);
             let got = session.request(now, method, params.clone(), options);
             (
                 text(result.as_ref().map(|id| *id)),

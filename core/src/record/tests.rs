@@ -143,6 +143,21 @@ impl Rec {
         result.unwrap()
     }
 
+    fn request_with(
+        &mut self,
+        method: &str,
+        params: serde_json::Value,
+        options: RequestOptions,
+    ) -> Result<crate::RequestId, crate::RequestError> {
+        let result = self
+            .session
+            .request(self.now, method, Some(params.clone()), options.clone());
+        self.rec
+            .request(self.now, method, Some(&params), &options, &result);
+        self.drain();
+        result
+    }
+
     fn text(&mut self) -> String {
         self.rec.take()
     }
@@ -175,6 +190,32 @@ fn handshake(r: &mut Rec) {
     let get = r.sent.last().unwrap().0;
     r.respond(get, 405, &[], "");
     assert!(r.events.iter().any(|e| e == "Ready"), "{:?}", r.events);
+}
+
+#[test]
+fn a_requests_trace_context_and_task_option_are_recorded_and_replayed() {
+    let mut r = Rec::http(legacy(), RecordOptions::default());
+    handshake(&mut r);
+    let trace = crate::trace::TraceContext::new(
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        Some("v=1"),
+    )
+    .unwrap();
+    let traced = RequestOptions::default().with_trace(Some(trace));
+    r.request_with("tools/list", serde_json::json!({}), traced)
+        .unwrap();
+    // This server runs nothing as a task: refused at once, as the replay must be too.
+    let task = RequestOptions::default().with_task(Some(
+        crate::TaskOptions::default().with_ttl(Some(Duration::from_secs(9))),
+    ));
+    assert!(r
+        .request_with("tools/call", serde_json::json!({"name": "x"}), task)
+        .is_err());
+    let text = r.text();
+    assert!(text.contains("\"trace\":[\"00-4bf92f35"), "{text}");
+    assert!(text.contains("\"task\":9000000000"), "{text}");
+    // Replayed: the same body (its `_meta.traceparent`), the same refusal.
+    replay(&text, Instant::now()).unwrap();
 }
 
 /// A session that makes a call, gets its answer, then a 503 on the next call.

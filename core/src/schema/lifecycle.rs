@@ -121,6 +121,20 @@ pub struct ServerCapabilities {
 }
 
 impl ServerCapabilities {
+    /// Whether the server declared task support for `method` (2025-11-25:
+    /// `tasks.requests.tools.call` for `tools/call`).
+    pub fn supports_task(&self, method: &str) -> bool {
+        let Some((area, verb)) = method.split_once('/') else {
+            return false;
+        };
+        self.extra
+            .get("tasks")
+            .and_then(|t| t.get("requests"))
+            .and_then(|r| r.get(area))
+            .and_then(|a| a.get(verb))
+            .is_some()
+    }
+
     /// The settings of the extension `id` the server declared under `extensions`, if it did.
     pub fn extension(&self, id: &str) -> Option<&Value> {
         self.extra.get("extensions")?.as_object()?.get(id)

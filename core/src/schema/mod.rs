@@ -16,6 +16,7 @@ mod roots;
 mod sampling;
 mod server_request;
 mod skills;
+mod tasks;
 mod tools;
 
 #[cfg(test)]
@@ -32,6 +33,7 @@ pub use roots::*;
 pub use sampling::*;
 pub use server_request::*;
 pub use skills::*;
+pub use tasks::*;
 pub use tools::*;
 
 use serde::de::DeserializeOwned;

@@ -497,7 +497,8 @@ pub(crate) fn handshake_failure(e: RequestError) -> SessionError {
         RequestError::Cancelled
         | RequestError::TooManyRequests { .. }
         | RequestError::Removed { .. }
-        | RequestError::Input(_) => SessionError::Closed,
+        | RequestError::Input(_)
+        | RequestError::Task(_) => SessionError::Closed,
     }
 }
 

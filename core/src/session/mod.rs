@@ -14,6 +14,7 @@
 
 mod lifecycle;
 mod requests;
+mod tasks;
 mod timers;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -199,9 +200,40 @@ pub struct RequestOptions {
     /// The caller's W3C trace context: `traceparent` and `tracestate` in `_meta` (SEP-414),
     /// so that the server's spans join the caller's trace.
     pub trace: Option<crate::trace::TraceContext>,
+    /// 2025-11-25: run it as a task (`task` in its params, with this TTL): its one
+    /// [`Event::Response`] is then the underlying result, fetched with `tasks/result` when the
+    /// task ends, with [`Event::TaskStatus`] for each status before. `timeout` then bounds the
+    /// whole wait (else [`Policy::max_task_wait`](crate::Policy::max_task_wait)), and the
+    /// task's TTL too.
+    pub task: Option<TaskOptions>,
+}
+
+/// How a request runs as a task.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TaskOptions {
+    /// How long to ask the server to keep the task (`task.ttl`); `None` leaves it to the
+    /// server.
+    pub ttl: Option<Duration>,
+}
+
+impl TaskOptions {
+    /// With this TTL asked for.
+    #[must_use]
+    pub fn with_ttl(mut self, ttl: Option<Duration>) -> Self {
+        self.ttl = ttl;
+        self
+    }
 }
 
 impl RequestOptions {
+    /// Runs it as a task (2025-11-25).
+    #[must_use]
+    pub fn with_task(mut self, task: Option<TaskOptions>) -> Self {
+        self.task = task;
+        self
+    }
+
     /// Carries this trace context in `_meta`.
     #[must_use]
     pub fn with_trace(mut self, trace: Option<crate::trace::TraceContext>) -> Self {
@@ -304,6 +336,9 @@ pub struct Session {
     policy: Policy,
     lifecycle: Lifecycle,
     requests: Requests,
+    /// The task-augmented requests' tasks (2025-11-25), and whose each task request is.
+    tasks: tasks::Tasks,
+    task_calls: BTreeMap<RequestId, (RequestId, tasks::Call)>,
     transport: Transport,
     timers: Timers,
     out: VecDeque<Output>,
@@ -394,6 +429,8 @@ impl Session {
             policy: config.policy,
             lifecycle,
             requests: Requests::default(),
+            tasks: tasks::Tasks::default(),
+            task_calls: BTreeMap::new(),
             transport,
             timers: Timers::default(),
             out: VecDeque::new(),
@@ -515,11 +552,18 @@ impl Session {
                 return Err(RequestError::TooManyRequests { limit });
             }
         }
+        if options.task.is_some() {
+            self.check_task(method)?;
+        }
         let id = self.requests.next_id();
         let params = if options.progress {
             Some(with_meta_entry(params, "progressToken", json!(id.0)))
         } else {
             params
+        };
+        let params = match options.task {
+            Some(t) => Some(with_task(params, t)),
+            None => params,
         };
         let params = match options.log_level {
             Some(level) => Some(with_meta_entry(
@@ -564,6 +608,10 @@ impl Session {
             options.timeout,
             options.progress,
         );
+        if options.task.is_some() {
+            let wait = options.timeout.unwrap_or(self.policy.max_task_wait);
+            self.tasks.start(id, later(now, wait));
+        }
         if self.lifecycle.is_ready() {
             let body = (!self.lifecycle.is_modern()).then_some(body);
             self.dispatch(id, body);
@@ -572,6 +620,24 @@ impl Session {
         }
         self.pump(now);
         Ok(id)
+    }
+
+    /// Whether `method` may run as a task: the 2025 era (2026-07-28 moved tasks out of its
+    /// core), and a server that declared it (once the handshake says; a request made before
+    /// it is checked by the server).
+    fn check_task(&self, method: &str) -> Result<(), RequestError> {
+        let unsupported = || {
+            RequestError::Task(crate::TaskError::Unsupported {
+                method: method.to_owned(),
+            })
+        };
+        if self.lifecycle.is_modern() {
+            return Err(unsupported());
+        }
+        match self.lifecycle.server() {
+            Some(s) if !s.capabilities.supports_task(method) => Err(unsupported()),
+            _ => Ok(()),
+        }
     }
 
     /// The error of a method the revision spoken does not have, if it is one: one the
@@ -970,6 +1036,14 @@ impl Session {
             }
             TimerReason::ServerStreamWait => self.become_ready(now),
             TimerReason::Reissue(id) => self.reissue_warned(now, id),
+            TimerReason::TaskPoll(id) => {
+                let todo = self.tasks.on_poll(id);
+                self.do_tasks(now, todo);
+            }
+            TimerReason::TaskDeadline(id) => {
+                let todo = self.tasks.on_deadline(id);
+                self.do_tasks(now, todo);
+            }
             TimerReason::ErrorBody(exchange) => {
                 if let Transport::Http(h) = &mut self.transport {
                     h.error_body_done(exchange, true);
@@ -1050,7 +1124,7 @@ impl Session {
         let kind = match (p.owner, self.lifecycle.is_modern()) {
             (Owner::Lifecycle, false) => ExchangeKind::Initialize,
             (Owner::Lifecycle, true) => ExchangeKind::Discover,
-            (Owner::App, _) => ExchangeKind::Request,
+            (Owner::App | Owner::Task, _) => ExchangeKind::Request,
         };
         // A request of the 2025 era without OAuth is never encoded again (no retry, no
         // replay: resumption is by GET), so its params go once it is on the wire.
@@ -1397,12 +1471,114 @@ impl Session {
         if let Transport::Http(h) = &mut self.transport {
             h.forget_request(id, failed || probe);
         }
+        if !self.tasks.is_empty() {
+            self.tasks.forget(id);
+            self.timers.clear(TimerReason::TaskPoll(id));
+            self.timers.clear(TimerReason::TaskDeadline(id));
+        }
         match p.owner {
             Owner::App => self
                 .out
                 .push_back(Output::Event(Event::Response { id, result })),
             Owner::Lifecycle => self.on_opening_result(result),
+            Owner::Task => {
+                if let Some((task, call)) = self.task_calls.remove(&id) {
+                    let now = self.last_now;
+                    let todo = self.tasks.on_reply(now, task, call, result);
+                    self.do_tasks(now, todo);
+                }
+            }
         }
+    }
+
+    // ----- internals: tasks (2025-11-25) ---------------------------------------------------
+
+    /// The answer to a task-augmented request: its task, followed from now on.
+    fn on_task_created(&mut self, now: Instant, id: RequestId, raw: RawJson) {
+        // The request's exchange has done its part; its deadline becomes the task's.
+        if let Transport::Http(h) = &mut self.transport {
+            h.forget_request(id, false);
+        }
+        self.timers.clear(TimerReason::RequestDeadline(id));
+        let todo = self.tasks.on_created(now, id, raw);
+        self.do_tasks(now, todo);
+    }
+
+    /// Does what the tasks sub-machine says.
+    fn do_tasks(&mut self, now: Instant, todo: Vec<tasks::Do>) {
+        for d in todo {
+            match d {
+                tasks::Do::Get { id, task_id } => {
+                    self.task_call(now, id, tasks::Call::Get, "tasks/get", &task_id, None)
+                }
+                tasks::Do::Fetch {
+                    id,
+                    task_id,
+                    timeout,
+                } => self.task_call(
+                    now,
+                    id,
+                    tasks::Call::Fetch,
+                    "tasks/result",
+                    &task_id,
+                    Some(timeout),
+                ),
+                tasks::Do::Cancel { task_id } => {
+                    // Nobody waits for its answer: the task's request is no longer tracked.
+                    self.task_call(
+                        now,
+                        RequestId(u64::MAX),
+                        tasks::Call::Cancel,
+                        "tasks/cancel",
+                        &task_id,
+                        None,
+                    )
+                }
+                tasks::Do::PollAt { id, at } => self.timers.set(TimerReason::TaskPoll(id), at),
+                tasks::Do::DeadlineAt { id, at } => {
+                    self.timers.set(TimerReason::TaskDeadline(id), at)
+                }
+                tasks::Do::Status { id, task } => self
+                    .out
+                    .push_back(Output::Event(Event::TaskStatus { id, task })),
+                tasks::Do::Complete { id, result } => self.complete(id, result, false),
+            }
+        }
+    }
+
+    /// One of a task's own requests (`{"taskId": ...}`), for the task of request `task`.
+    fn task_call(
+        &mut self,
+        now: Instant,
+        task: RequestId,
+        call: tasks::Call,
+        method: &'static str,
+        task_id: &str,
+        timeout: Option<Duration>,
+    ) {
+        if self.closed.is_some() {
+            return;
+        }
+        let params = serde_json::value::to_raw_value(&json!({ "taskId": task_id })).ok();
+        let size = method.len() + params.as_ref().map_or(0, |p| p.get().len()) + 64;
+        let timeout = timeout.map(|t| t.max(Duration::from_millis(1)));
+        let id = self.insert(
+            now,
+            Owner::Task,
+            method.into(),
+            params,
+            size,
+            timeout,
+            false,
+        );
+        // `tasks/result` may wait as long as the task: its deadline is the task's, not the
+        // policy's per-request maximum.
+        if let Some(t) = timeout {
+            self.timers
+                .set(TimerReason::RequestDeadline(id), later(now, t));
+        }
+        self.task_calls.insert(id, (task, call));
+        self.dispatch(id, None);
     }
 
     /// Fails a request the client gives up on (timeout, cancel): its exchange is aborted and
@@ -1417,7 +1593,15 @@ impl Session {
         };
         let reached = p.sent && !waiting && p.owner == Owner::App;
         let wire = Id::Number(p.wire as i64);
+        // A created task is the server's now: `tasks/cancel` tells it, not the request id.
+        let task = match self.tasks.is_empty() {
+            true => Vec::new(),
+            false => self.tasks.on_cancel(id),
+        };
+        let reached = reached && task.is_empty();
         self.complete(id, Err(error), true);
+        let now = self.last_now;
+        self.do_tasks(now, task);
         // 2026-07-28 over HTTP: closing the request's stream (the abort) is the cancellation;
         // the revision has no notifications from the client there.
         let closed_stream =
@@ -1731,7 +1915,9 @@ impl Session {
         for id in std::mem::take(&mut self.held) {
             match self.requests.get(id).map(|p| p.owner) {
                 Some(Owner::Lifecycle) => return self.fail_session(SessionError::Auth(e)),
-                Some(Owner::App) => self.complete(id, Err(RequestError::Auth(e.clone())), true),
+                Some(Owner::App | Owner::Task) => {
+                    self.complete(id, Err(RequestError::Auth(e.clone())), true)
+                }
                 None => {}
             }
         }
@@ -1868,10 +2054,12 @@ impl Session {
         }
         // A JSON body is the whole answer: if the response was not in it, none will come. (A
         // request the answer asks to send again is not sent now.)
+        // (A created task's request was answered: its task follows.)
         let here = |id: &RequestId| {
             self.requests
                 .get(*id)
                 .is_some_and(|p| p.sent && Some(p.wire) == wire)
+                && (self.tasks.is_empty() || self.tasks.task_id(*id).is_none())
         };
         if let Some(id) = origin.filter(|id| whole_body && here(id)) {
             self.apply(now, Failure::NoResponse, Some(id), None, "");
@@ -1930,6 +2118,10 @@ impl Session {
                 let parsed = match value {
                     Ok(v) if method == "notifications/progress" => {
                         return self.on_progress(now, v.unwrap_or(Value::Null))
+                    }
+                    Ok(v) if method == crate::schema::TASKS_STATUS && !self.tasks.is_empty() => {
+                        let todo = self.tasks.on_notification(now, v.unwrap_or(Value::Null));
+                        return self.do_tasks(now, todo);
                     }
                     Ok(v) => ServerNotification::parse(&method, v),
                     Err(e) => Err(e),
@@ -1990,6 +2182,9 @@ impl Session {
         match sent {
             // An answer, even an error, completes its request: its stream runs out by itself.
             Some((rid, plain)) => match result {
+                Ok(raw) if !self.tasks.is_empty() && self.tasks.is_creating(rid) => {
+                    self.on_task_created(now, rid, raw)
+                }
                 Ok(raw) if plain => self.complete(rid, Ok(raw), false),
                 Ok(raw) => self.on_result(now, rid, raw),
                 Err(e) => {
@@ -2337,7 +2532,9 @@ impl Session {
         else {
             return self.warn(Warning::UnknownProgressToken { token });
         };
-        if self.policy.progress_resets_timeout {
+        // A created task's wait has its own deadline, which progress does not move.
+        let task = !self.tasks.is_empty() && self.tasks.task_id(id).is_some();
+        if self.policy.progress_resets_timeout && !task {
             let deadline = later(now, pending.timeout)
                 .min(later(pending.started, self.policy.max_request_time));
             self.timers.set(TimerReason::RequestDeadline(id), deadline);
@@ -2382,6 +2579,24 @@ pub(crate) fn later(now: Instant, d: Duration) -> Instant {
 /// The JSON-RPC id of one of our requests.
 fn wire_id(id: RequestId) -> Id {
     Id::Number(id.0 as i64)
+}
+
+/// Adds `task` (2025-11-25: `{"ttl": ms}`) to a request's params.
+fn with_task(params: Option<Value>, task: TaskOptions) -> Value {
+    let mut object = match params {
+        Some(Value::Object(m)) => m,
+        None | Some(Value::Null) => Map::new(),
+        Some(other) => return other,
+    };
+    let mut t = Map::new();
+    if let Some(ttl) = task.ttl {
+        t.insert(
+            "ttl".into(),
+            json!(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX)),
+        );
+    }
+    object.insert("task".into(), Value::Object(t));
+    Value::Object(object)
 }
 
 /// Adds `key` to a request's `_meta` (a `progressToken`, a log level).

@@ -16,6 +16,9 @@ pub(crate) enum Owner {
     App,
     /// The session's own (the handshake's, the probe's): the lifecycle takes its result.
     Lifecycle,
+    /// A task's own (`tasks/get`, `tasks/result`, `tasks/cancel`): the tasks sub-machine
+    /// takes its result.
+    Task,
 }
 
 /// 2026-07-28: a request the server answered `input_required`, while its round is open.

@@ -22,6 +22,10 @@ pub enum TimerReason {
     ErrorBody(ExchangeId),
     /// 2026-07-28: issuing a request again after its stream broke.
     Reissue(RequestId),
+    /// Polling a task-augmented request's task (`tasks/get`).
+    TaskPoll(RequestId),
+    /// A task-augmented request's wait ends: its task's TTL, or the wait's bound.
+    TaskDeadline(RequestId),
 }
 
 /// Deadlines by reason, ordered by instant (ties by reason, so firing order is deterministic).
