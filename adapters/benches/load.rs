@@ -609,7 +609,15 @@ fn medians(samples: &[Sample]) -> Medians {
     }
 }
 
+/// `/proc/loadavg`'s 1-, 5- and 15-minute load averages (the machine may be shared).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
 fn harness() {
+    let load_before = load_average();
     let reps = env_u64("MCPWIRE_BENCH_REPS", 3).max(1) as usize;
     let ks: Vec<usize> = env_list("MCPWIRE_BENCH_K", "1,8,64")
         .iter()
@@ -672,7 +680,10 @@ fn harness() {
             .find(|(key, _)| *key == (f, k, s))
             .map(|(_, v)| medians(v))
     };
-    println!("\nload: medians of {reps} runs per configuration (client process: CPU = user + sys per call, peak RSS)\n");
+    println!(
+        "\nload: medians of {reps} runs per configuration (client process: CPU = user + sys per call, peak RSS); load average {load_before} before, {} after\n",
+        load_average()
+    );
     println!("| format | in flight | stack | calls/s | CPU µs/call (user + sys) | peak RSS MiB |");
     println!("|---|---:|---|---:|---:|---:|");
     for &f in &formats {
