@@ -559,7 +559,7 @@ impl Client {
         params: Option<Value>,
         options: CallOptions,
     ) -> Result<RawJson, Error> {
-        let (reply, result) = async_channel::bounded(1);
+        let (reply, result) = crate::oneshot::channel();
         let ticket = self.inner.tickets.fetch_add(1, Ordering::Relaxed);
         tracing::Span::current().record("ticket", ticket);
         let command = Command::Request {
@@ -580,7 +580,7 @@ impl Client {
             ticket,
             armed: true,
         };
-        let result = result.recv().await;
+        let result = result.await;
         guard.armed = false;
         let result = match result {
             Ok(r) => r.map_err(Error::from),
@@ -615,7 +615,7 @@ impl Client {
 
     /// Sends a notification.
     pub async fn notify(&self, method: &str, params: Option<Value>) -> Result<(), Error> {
-        let (reply, result) = async_channel::bounded(1);
+        let (reply, result) = crate::oneshot::channel();
         let command = Command::Notify {
             method: method.to_owned(),
             params,
@@ -624,7 +624,7 @@ impl Client {
         if self.commands().send(command).await.is_err() {
             return Err(self.ended());
         }
-        match result.recv().await {
+        match result.await {
             Ok(r) => r.map_err(Error::from),
             Err(_) => Err(self.ended()),
         }

@@ -23,6 +23,7 @@ use crate::error::{ConfigError, Error};
 use crate::handler::Handler;
 use crate::http::{self, Pool};
 use crate::notifications::{Notifications, Queue, Receiver};
+use crate::oneshot;
 use crate::options::{Progress, ProgressFn, Settings};
 use crate::record::{RecordTo, Recording};
 use crate::runtime::{timeout, BoxFuture, Runtime};
@@ -40,14 +41,14 @@ pub(crate) enum Command {
         params: Option<Value>,
         options: RequestOptions,
         progress: Option<ProgressFn>,
-        reply: async_channel::Sender<Result<RawJson, RequestError>>,
+        reply: oneshot::Sender<Result<RawJson, RequestError>>,
     },
     /// The call with this ticket was dropped before it completed.
     Cancel(u64),
     Notify {
         method: String,
         params: Option<Value>,
-        reply: async_channel::Sender<Result<(), RequestError>>,
+        reply: oneshot::Sender<Result<(), RequestError>>,
     },
     /// Opens a subscription (2026-07-28); `reply` says once it is acknowledged.
     Listen {
@@ -91,13 +92,13 @@ const MAX_OTHER_ORIGINS: usize = 8;
 
 /// An exchange's task: dropping `abort` ends it; `done` closes when it has ended.
 struct InFlight {
-    abort: async_channel::Sender<()>,
-    done: async_channel::Receiver<()>,
+    abort: oneshot::Sender<()>,
+    done: oneshot::Receiver<()>,
 }
 
 struct Call {
     ticket: u64,
-    reply: async_channel::Sender<Result<RawJson, RequestError>>,
+    reply: oneshot::Sender<Result<RawJson, RequestError>>,
     progress: Option<ProgressFn>,
 }
 
@@ -419,8 +420,8 @@ impl Driver {
                     in_flight,
                 },
             ) => {
-                let (abort_tx, abort_rx) = async_channel::bounded::<()>(1);
-                let (done_tx, done_rx) = async_channel::bounded::<()>(1);
+                let (abort_tx, abort_rx) = oneshot::channel::<()>();
+                let (done_tx, done_rx) = oneshot::channel::<()>();
                 // The OAuth flow's requests may go to other origins: each has its own pool.
                 let target = match pool.serves(request.uri()) {
                     true => Ok(pool.clone()),
@@ -448,7 +449,7 @@ impl Driver {
                     // Dropping the abort sender (an `Output::Abort`, or the driver ending)
                     // ends the exchange and closes its connection.
                     future::or(run, async {
-                        let _ = abort_rx.recv().await;
+                        let _ = abort_rx.await;
                     })
                     .await;
                     drop(done_tx);
@@ -474,7 +475,7 @@ impl Driver {
             Event::Response { id, result } => {
                 if let Some(call) = self.calls.remove(&id) {
                     self.tickets.remove(&call.ticket);
-                    drop(call.reply.try_send(result));
+                    call.reply.send(result);
                 } else if let Some(sub) = self.subs.remove(&id) {
                     self.tickets.remove(&sub.ticket);
                     let ended = result.map(drop);
@@ -687,7 +688,7 @@ impl Driver {
                             },
                         );
                     }
-                    Err(e) => drop(reply.try_send(Err(e))),
+                    Err(e) => reply.send(Err(e)),
                 }
             }
             Command::Listen {
@@ -731,7 +732,7 @@ impl Driver {
                 if let Some(r) = &mut self.recording {
                     r.rec.notify(now, &method, copy.as_ref(), &result);
                 }
-                drop(reply.try_send(result))
+                reply.send(result)
             }
             Command::Close(done) => {
                 closers.push(done);
@@ -775,7 +776,7 @@ impl Driver {
                     let left = linger.map_or(std::time::Duration::ZERO, |at| {
                         at.saturating_duration_since(self.runtime.now())
                     });
-                    timeout(&*self.runtime, left, x.done.recv()).await;
+                    timeout(&*self.runtime, left, x.done).await;
                     drop(x.abort);
                 }
             }
@@ -821,8 +822,8 @@ fn unix_now() -> std::time::Duration {
 fn refuse(command: Command, error: &SessionError, closers: &mut Vec<async_channel::Sender<()>>) {
     let error = RequestError::Session(error.clone());
     match command {
-        Command::Request { reply, .. } => drop(reply.try_send(Err(error))),
-        Command::Notify { reply, .. } => drop(reply.try_send(Err(error))),
+        Command::Request { reply, .. } => reply.send(Err(error)),
+        Command::Notify { reply, .. } => reply.send(Err(error)),
         Command::Listen { reply, .. } => drop(reply.try_send(Err(error))),
         Command::Cancel(_) => {}
         Command::Close(done) => closers.push(done),
