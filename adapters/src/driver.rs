@@ -296,6 +296,11 @@ impl Driver {
         incoming: async_channel::Receiver<Incoming>,
     ) {
         let mut closers = Vec::new();
+        // The timer for the session's deadline, and when it fires. It is kept while it fires no
+        // later than the deadline (the deadline moves later as the oldest request completes):
+        // a new timer per wake-up cost an allocation and a timer-wheel entry each time. One
+        // that fires early is only re-armed, never fed to the session.
+        let mut armed: Option<(::std::time::Instant, BoxFuture<'static, ()>)> = None;
         loop {
             let deadline = match self.pump() {
                 Ok(deadline) => deadline,
@@ -310,20 +315,25 @@ impl Driver {
             };
             // A recording's unwritten lines are written soon, even while nothing happens.
             let flush = self.recording.as_ref().and_then(Recording::flush_due);
-            let timer = async {
-                match (deadline, flush) {
-                    (Some(at), Some(f)) if f < at => {
-                        self.runtime.sleep_until(f).await;
-                        return Woke::Flush;
-                    }
-                    (Some(at), _) => self.runtime.sleep_until(at).await,
-                    (None, Some(f)) => {
-                        self.runtime.sleep_until(f).await;
-                        return Woke::Flush;
-                    }
-                    (None, None) => future::pending().await,
+            if let Some(at) = deadline {
+                if armed.as_ref().is_none_or(|(t, _)| *t > at) {
+                    armed = Some((at, self.runtime.sleep_until(at)));
                 }
-                Woke::Timer
+            }
+            let timer = async {
+                match flush {
+                    Some(f) if deadline.is_none_or(|at| f < at) => {
+                        self.runtime.sleep_until(f).await;
+                        Woke::Flush
+                    }
+                    _ => match &mut armed {
+                        Some((_, sleep)) => {
+                            sleep.await;
+                            Woke::Timer
+                        }
+                        None => future::pending().await,
+                    },
+                }
             };
             let woke = future::or(
                 future::or(async { Woke::Command(commands.recv().await.ok()) }, async {
@@ -335,7 +345,13 @@ impl Driver {
             .await;
             let now = self.runtime.now();
             match woke {
-                Woke::Timer => self.feed(now, Input::Timeout),
+                Woke::Timer => {
+                    let fired = armed.take().map(|(t, _)| t);
+                    // Early (armed for an older deadline): the next round arms the current one.
+                    if fired.is_none_or(|t| deadline.is_some_and(|at| t >= at)) {
+                        self.feed(now, Input::Timeout)
+                    }
+                }
                 Woke::Flush => {
                     if let Some(r) = &mut self.recording {
                         r.flush();
