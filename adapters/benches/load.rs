@@ -36,13 +36,16 @@
 //! Run: `MCPWIRE_BENCH_PIN=1 cargo bench -p mcpwire --all-features --bench load`.
 //!
 //! Profile one client (the server started by hand, `--server json`, which prints its port):
-//! `MCPWIRE_BENCH_SECS=5 valgrind --tool=callgrind <bench binary> --client mcpwire-tokio 64 json
-//! http://127.0.0.1:<port>/mcp`, or `perf record -g` on the same command.
+//! `MCPWIRE_BENCH_CALLS=4000 valgrind --tool=callgrind <bench binary> --client mcpwire-tokio 64
+//! json http://127.0.0.1:<port>/mcp`, or `perf record -g` on the same command.
+//! `MCPWIRE_BENCH_CALLS` makes the measured window that many calls and the warm-up
+//! `MCPWIRE_BENCH_WARMUP_CALLS` (default 1000): a run of 4000 minus one of 2000 is what 2000
+//! calls cost, setup and warm-up left out.
 
 use std::hint::black_box;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -261,12 +264,24 @@ impl Stack {
 /// Calls made by every loop, and when to stop.
 struct Window {
     until: Instant,
+    /// Calls left to start, when the window is a number of calls rather than a duration.
+    budget: Option<AtomicI64>,
     calls: AtomicU64,
+}
+
+impl Window {
+    /// Whether a loop starts another call.
+    fn more(&self) -> bool {
+        match &self.budget {
+            Some(left) => left.fetch_sub(1, Ordering::Relaxed) > 0,
+            None => Instant::now() < self.until,
+        }
+    }
 }
 
 async fn mcpwire_loop(client: Client, window: Arc<Window>) {
     let mut n = 0;
-    while Instant::now() < window.until {
+    while window.more() {
         let result = client
             .call_tool("echo", serde_json::json!({"message": "x"}))
             .await
@@ -288,7 +303,7 @@ async fn bare_loop(
     window: Arc<Window>,
 ) -> Conn {
     let mut n = 0;
-    while Instant::now() < window.until {
+    while window.more() {
         let id = ids.fetch_add(1, Ordering::Relaxed);
         let body = format!(
             r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"arguments":{{"message":"x"}},"name":"echo"}}}}"#
@@ -388,18 +403,25 @@ fn client(stack: Stack, k: usize, url: &str) {
             .and_then(|v| v.parse().ok())
             .unwrap_or(2.0),
     );
-    let window = |d: Duration| {
+    // For a profiler: a number of calls instead of a duration (the warm-up too), so that two
+    // runs differ by exactly so many calls.
+    let calls = std::env::var("MCPWIRE_BENCH_CALLS")
+        .ok()
+        .and_then(|v| v.parse::<i64>().ok());
+    let warmup_calls = calls.map(|_| env_u64("MCPWIRE_BENCH_WARMUP_CALLS", 1000) as i64);
+    let window = |d: Duration, budget: Option<i64>| {
         Arc::new(Window {
             until: Instant::now() + d,
+            budget: budget.map(AtomicI64::new),
             calls: AtomicU64::new(0),
         })
     };
     // Runs one window on a stack: `run` spawns the loops and waits for them.
     let measure = |run: &mut dyn FnMut(Arc<Window>)| {
-        run(window(warmup));
+        run(window(warmup, warmup_calls));
         let before = usage();
         let start = Instant::now();
-        let w = window(secs);
+        let w = window(secs, calls);
         run(w.clone());
         Figures {
             calls: w.calls.load(Ordering::Relaxed),
