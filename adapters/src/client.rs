@@ -598,9 +598,18 @@ impl Client {
         params: &R,
         options: CallOptions,
     ) -> Result<R::Result, Error> {
-        let raw = self
-            .request_raw(R::METHOD, Some(to_params(params)?), options)
-            .await?;
+        self.request_value(R::METHOD, to_params(params)?, options)
+            .await
+    }
+
+    /// Sends a request whose params are already JSON, and parses its result as `T`.
+    async fn request_value<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        params: Value,
+        options: CallOptions,
+    ) -> Result<T, Error> {
+        let raw = self.request_raw(method, Some(params), options).await?;
         serde_json::from_str(raw.get()).map_err(|e| {
             Error::from(RequestError::Protocol(ProtocolError::InvalidResult(
                 e.to_string().into(),
@@ -952,9 +961,10 @@ impl std::future::Future for CallTool<'_> {
                 arguments,
                 options,
             } => CallState::Sent(Box::pin(async move {
-                let mut params = CallToolParams::new(name, Map::new());
-                params.arguments = arguments?;
-                client.call_tool_with(params, options).await
+                let params = call_tool_params(name, arguments?);
+                client
+                    .request_value(CallToolParams::METHOD, params, options)
+                    .await
             })),
             other => other,
         };
@@ -971,6 +981,17 @@ impl std::future::Future for CallTool<'_> {
             .into())),
         }
     }
+}
+
+/// The params of [`Client::call_tool`], as `CallToolParams { name, arguments }` serializes,
+/// made without serializing the arguments a second time.
+fn call_tool_params(name: String, arguments: Option<Map<String, Value>>) -> Value {
+    let mut params = Map::new();
+    params.insert("name".into(), Value::String(name));
+    if let Some(arguments) = arguments {
+        params.insert("arguments".into(), Value::Object(arguments));
+    }
+    Value::Object(params)
 }
 
 /// Arguments as a JSON object, or `None` for none (`null`).
@@ -1022,5 +1043,26 @@ fn kind(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_tool_params_are_what_call_tool_params_serializes_to() {
+        let arguments: Map<String, Value> = serde_json::from_str(
+            r#"{"message":"x","n":1.5e300,"nested":{"b":[1,{"c":null}],"a":"\u00e9"}}"#,
+        )
+        .unwrap();
+        for arguments in [None, Some(Map::new()), Some(arguments)] {
+            let mut typed = CallToolParams::new("echo", Map::new());
+            typed.arguments = arguments.clone();
+            assert_eq!(
+                call_tool_params("echo".into(), arguments),
+                serde_json::to_value(&typed).unwrap()
+            );
+        }
     }
 }
