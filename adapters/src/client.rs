@@ -638,7 +638,7 @@ impl Client {
         options: CallOptions,
         trace: Option<mcpwire_core::trace::TraceContext>,
     ) -> Result<RawJson, Error> {
-        let (reply, result) = async_channel::bounded(1);
+        let (reply, result) = crate::oneshot::channel();
         let ticket = self.inner.tickets.fetch_add(1, Ordering::Relaxed);
         tracing::Span::current().record("ticket", ticket);
         let command = Command::Request {
@@ -662,7 +662,7 @@ impl Client {
             ticket,
             armed: true,
         };
-        let result = result.recv().await;
+        let result = result.await;
         guard.armed = false;
         let result = match result {
             Ok(r) => r.map_err(Error::from),
@@ -680,9 +680,18 @@ impl Client {
         params: &R,
         options: CallOptions,
     ) -> Result<R::Result, Error> {
-        let raw = self
-            .request_raw(R::METHOD, Some(to_params(params)?), options)
-            .await?;
+        self.request_value(R::METHOD, to_params(params)?, options)
+            .await
+    }
+
+    /// Sends a request whose params are already JSON, and parses its result as `T`.
+    async fn request_value<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        params: Value,
+        options: CallOptions,
+    ) -> Result<T, Error> {
+        let raw = self.request_raw(method, Some(params), options).await?;
         serde_json::from_str(raw.get()).map_err(|e| {
             Error::from(RequestError::Protocol(ProtocolError::InvalidResult(
                 e.to_string().into(),
@@ -697,7 +706,7 @@ impl Client {
 
     /// Sends a notification.
     pub async fn notify(&self, method: &str, params: Option<Value>) -> Result<(), Error> {
-        let (reply, result) = async_channel::bounded(1);
+        let (reply, result) = crate::oneshot::channel();
         let command = Command::Notify {
             method: method.to_owned(),
             params,
@@ -706,7 +715,7 @@ impl Client {
         if self.commands().send(command).await.is_err() {
             return Err(self.ended());
         }
-        match result.recv().await {
+        match result.await {
             Ok(r) => r.map_err(Error::from),
             Err(_) => Err(self.ended()),
         }
@@ -1034,9 +1043,10 @@ impl std::future::Future for CallTool<'_> {
                 arguments,
                 options,
             } => CallState::Sent(Box::pin(async move {
-                let mut params = CallToolParams::new(name, Map::new());
-                params.arguments = arguments?;
-                client.call_tool_with(params, options).await
+                let params = call_tool_params(name, arguments?);
+                client
+                    .request_value(CallToolParams::METHOD, params, options)
+                    .await
             })),
             other => other,
         };
@@ -1053,6 +1063,17 @@ impl std::future::Future for CallTool<'_> {
             .into())),
         }
     }
+}
+
+/// The params of [`Client::call_tool`], as `CallToolParams { name, arguments }` serializes,
+/// made without serializing the arguments a second time.
+fn call_tool_params(name: String, arguments: Option<Map<String, Value>>) -> Value {
+    let mut params = Map::new();
+    params.insert("name".into(), Value::String(name));
+    if let Some(arguments) = arguments {
+        params.insert("arguments".into(), Value::Object(arguments));
+    }
+    Value::Object(params)
 }
 
 /// Arguments as a JSON object, or `None` for none (`null`).
@@ -1115,4 +1136,25 @@ fn is_error(raw: &RawJson) -> bool {
         is_error: bool,
     }
     serde_json::from_str::<Flag>(raw.get()).is_ok_and(|f| f.is_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_tool_params_are_what_call_tool_params_serializes_to() {
+        let arguments: Map<String, Value> = serde_json::from_str(
+            r#"{"message":"x","n":1.5e300,"nested":{"b":[1,{"c":null}],"a":"\u00e9"}}"#,
+        )
+        .unwrap();
+        for arguments in [None, Some(Map::new()), Some(arguments)] {
+            let mut typed = CallToolParams::new("echo", Map::new());
+            typed.arguments = arguments.clone();
+            assert_eq!(
+                call_tool_params("echo".into(), arguments),
+                serde_json::to_value(&typed).unwrap()
+            );
+        }
+    }
 }

@@ -23,6 +23,7 @@ use crate::error::{ConfigError, Error};
 use crate::handler::Handler;
 use crate::http::{self, Pool};
 use crate::notifications::{Notifications, Queue, Receiver};
+use crate::oneshot;
 use crate::options::{Progress, ProgressFn, Settings};
 use crate::record::{RecordTo, Recording};
 use crate::runtime::{timeout, BoxFuture, Runtime};
@@ -41,14 +42,14 @@ pub(crate) enum Command {
         options: RequestOptions,
         progress: Option<ProgressFn>,
         task_status: Option<crate::options::TaskStatusFn>,
-        reply: async_channel::Sender<Result<RawJson, RequestError>>,
+        reply: oneshot::Sender<Result<RawJson, RequestError>>,
     },
     /// The call with this ticket was dropped before it completed.
     Cancel(u64),
     Notify {
         method: String,
         params: Option<Value>,
-        reply: async_channel::Sender<Result<(), RequestError>>,
+        reply: oneshot::Sender<Result<(), RequestError>>,
     },
     /// Opens a subscription (2026-07-28); `reply` says once it is acknowledged.
     Listen {
@@ -92,13 +93,13 @@ const MAX_OTHER_ORIGINS: usize = 8;
 
 /// An exchange's task: dropping `abort` ends it; `done` closes when it has ended.
 struct InFlight {
-    abort: async_channel::Sender<()>,
-    done: async_channel::Receiver<()>,
+    abort: oneshot::Sender<()>,
+    done: oneshot::Receiver<()>,
 }
 
 struct Call {
     ticket: u64,
-    reply: async_channel::Sender<Result<RawJson, RequestError>>,
+    reply: oneshot::Sender<Result<RawJson, RequestError>>,
     progress: Option<ProgressFn>,
     task_status: Option<crate::options::TaskStatusFn>,
 }
@@ -338,6 +339,11 @@ impl Driver {
         incoming: async_channel::Receiver<Incoming>,
     ) {
         let mut closers = Vec::new();
+        // The timer for the session's deadline, and when it fires. It is kept while it fires no
+        // later than the deadline (the deadline moves later as the oldest request completes):
+        // a new timer per wake-up cost an allocation and a timer-wheel entry each time. One
+        // that fires early is only re-armed, never fed to the session.
+        let mut armed: Option<(::std::time::Instant, BoxFuture<'static, ()>)> = None;
         loop {
             let deadline = match self.pump() {
                 Ok(deadline) => deadline,
@@ -352,20 +358,25 @@ impl Driver {
             };
             // A recording's unwritten lines are written soon, even while nothing happens.
             let flush = self.recording.as_ref().and_then(Recording::flush_due);
-            let timer = async {
-                match (deadline, flush) {
-                    (Some(at), Some(f)) if f < at => {
-                        self.runtime.sleep_until(f).await;
-                        return Woke::Flush;
-                    }
-                    (Some(at), _) => self.runtime.sleep_until(at).await,
-                    (None, Some(f)) => {
-                        self.runtime.sleep_until(f).await;
-                        return Woke::Flush;
-                    }
-                    (None, None) => future::pending().await,
+            if let Some(at) = deadline {
+                if armed.as_ref().is_none_or(|(t, _)| *t > at) {
+                    armed = Some((at, self.runtime.sleep_until(at)));
                 }
-                Woke::Timer
+            }
+            let timer = async {
+                match flush {
+                    Some(f) if deadline.is_none_or(|at| f < at) => {
+                        self.runtime.sleep_until(f).await;
+                        Woke::Flush
+                    }
+                    _ => match &mut armed {
+                        Some((_, sleep)) => {
+                            sleep.await;
+                            Woke::Timer
+                        }
+                        None => future::pending().await,
+                    },
+                }
             };
             let woke = future::or(
                 future::or(async { Woke::Command(commands.recv().await.ok()) }, async {
@@ -377,7 +388,13 @@ impl Driver {
             .await;
             let now = self.runtime.now();
             match woke {
-                Woke::Timer => self.feed(now, Input::Timeout),
+                Woke::Timer => {
+                    let fired = armed.take().map(|(t, _)| t);
+                    // Early (armed for an older deadline): the next round arms the current one.
+                    if fired.is_none_or(|t| deadline.is_some_and(|at| t >= at)) {
+                        self.feed(now, Input::Timeout)
+                    }
+                }
                 Woke::Flush => {
                     if let Some(r) = &mut self.recording {
                         r.flush();
@@ -462,8 +479,8 @@ impl Driver {
                     in_flight,
                 },
             ) => {
-                let (abort_tx, abort_rx) = async_channel::bounded::<()>(1);
-                let (done_tx, done_rx) = async_channel::bounded::<()>(1);
+                let (abort_tx, abort_rx) = oneshot::channel::<()>();
+                let (done_tx, done_rx) = oneshot::channel::<()>();
                 // The OAuth flow's requests may go to other origins: each has its own pool.
                 let target = match pool.serves(request.uri()) {
                     true => Ok(pool.clone()),
@@ -492,7 +509,7 @@ impl Driver {
                     // Dropping the abort sender (an `Output::Abort`, or the driver ending)
                     // ends the exchange and closes its connection.
                     future::or(run, async {
-                        let _ = abort_rx.recv().await;
+                        let _ = abort_rx.await;
                     })
                     .await;
                     drop(done_tx);
@@ -523,7 +540,7 @@ impl Driver {
             Event::Response { id, result } => {
                 if let Some(call) = self.calls.remove(&id) {
                     self.tickets.remove(&call.ticket);
-                    drop(call.reply.try_send(result));
+                    call.reply.send(result);
                 } else if let Some(sub) = self.subs.remove(&id) {
                     self.tickets.remove(&sub.ticket);
                     let ended = result.map(drop);
@@ -765,7 +782,7 @@ impl Driver {
                             },
                         );
                     }
-                    Err(e) => drop(reply.try_send(Err(e))),
+                    Err(e) => reply.send(Err(e)),
                 }
             }
             Command::Listen {
@@ -809,7 +826,7 @@ impl Driver {
                 if let Some(r) = &mut self.recording {
                     r.rec.notify(now, &method, copy.as_ref(), &result);
                 }
-                drop(reply.try_send(result))
+                reply.send(result)
             }
             Command::Close(done) => {
                 closers.push(done);
@@ -853,7 +870,7 @@ impl Driver {
                     let left = linger.map_or(std::time::Duration::ZERO, |at| {
                         at.saturating_duration_since(self.runtime.now())
                     });
-                    timeout(&*self.runtime, left, x.done.recv()).await;
+                    timeout(&*self.runtime, left, x.done).await;
                     drop(x.abort);
                 }
             }
@@ -907,8 +924,8 @@ fn unix_now() -> std::time::Duration {
 fn refuse(command: Command, error: &SessionError, closers: &mut Vec<async_channel::Sender<()>>) {
     let error = RequestError::Session(error.clone());
     match command {
-        Command::Request { reply, .. } => drop(reply.try_send(Err(error))),
-        Command::Notify { reply, .. } => drop(reply.try_send(Err(error))),
+        Command::Request { reply, .. } => reply.send(Err(error)),
+        Command::Notify { reply, .. } => reply.send(Err(error)),
         Command::Listen { reply, .. } => drop(reply.try_send(Err(error))),
         Command::Cancel(_) => {}
         Command::Close(done) => closers.push(done),

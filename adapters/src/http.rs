@@ -381,9 +381,10 @@ async fn run_exchange(
 ) {
     let failed = |error| Incoming::ExchangeFailed { exchange, error };
     let (parts, body) = request.into_parts();
-    let body = Bytes::from(body);
+    let mut request = http::Request::from_parts(parts, Full::new(Bytes::from(body)));
     // One retry, on a fresh connection, when a reused one turned out to be closed before the
-    // request was written (the classic keep-alive race).
+    // request was written (the classic keep-alive race): hyper gives such a request back, so
+    // nothing is copied for it beforehand.
     let mut attempt = 0;
     let (response, conn) = loop {
         attempt += 1;
@@ -391,35 +392,54 @@ async fn run_exchange(
             Ok(c) => c,
             Err(e) => return drop(to_driver.send(failed(e)).await),
         };
-        let mut req = http::Request::from_parts(parts.clone(), Full::new(body.clone()));
         let sent = match &mut conn {
             Conn::H1(c) => {
-                // HTTP/1.1 wants the origin form and a Host header; a proxy (plain http
-                // through it) the absolute form, and its credentials.
-                match pool.proxy.as_ref().filter(|_| pool.tls.is_none()) {
-                    Some(proxy) => {
-                        if let Some(a) = proxy.authorization() {
-                            req.headers_mut().insert(PROXY_AUTHORIZATION, a.clone());
-                        }
-                    }
+                // HTTP/1.1 wants the origin form and a Host header (through a proxy, for
+                // plain http, the absolute form and the proxy's credentials); the URI and Host
+                // are put back if the request comes back, for whichever connection it goes on
+                // next.
+                let proxied = pool.proxy.as_ref().filter(|_| pool.tls.is_none());
+                if let Some(a) = proxied.and_then(|p| p.authorization()) {
+                    request.headers_mut().insert(PROXY_AUTHORIZATION, a.clone());
+                }
+                let uri = match proxied {
+                    Some(_) => None,
                     None => {
-                        let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
-                        *req.uri_mut() =
-                            Uri::try_from(path).unwrap_or_else(|_| Uri::from_static("/"));
+                        let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+                        let origin = Uri::try_from(path).unwrap_or_else(|_| Uri::from_static("/"));
+                        Some(std::mem::replace(request.uri_mut(), origin))
                     }
-                }
-                req.headers_mut().insert(HOST, pool.authority.clone());
-                match c.ready().await {
-                    Ok(()) => c.send_request(req).await,
-                    Err(e) => Err(e),
-                }
+                };
+                let host = request.headers_mut().insert(HOST, pool.authority.clone());
+                let sent = match c.ready().await {
+                    Ok(()) => c.try_send_request(request).await.map_err(given_back),
+                    Err(error) => Err((error, Some(request))),
+                };
+                sent.map_err(|(error, back)| {
+                    let back = back.map(|mut r| {
+                        if let Some(uri) = uri {
+                            *r.uri_mut() = uri;
+                        }
+                        match host {
+                            Some(h) => drop(r.headers_mut().insert(HOST, h)),
+                            None => drop(r.headers_mut().remove(HOST)),
+                        }
+                        r
+                    });
+                    (error, back)
+                })
             }
-            Conn::H2(c) => c.send_request(req).await,
+            Conn::H2(c) => c.try_send_request(request).await.map_err(given_back),
         };
         match sent {
             Ok(response) => break (response, conn),
-            Err(e) if reused && attempt == 1 && (e.is_canceled() || e.is_closed()) => continue,
-            Err(e) => {
+            Err((e, Some(back)))
+                if reused && attempt == 1 && (e.is_canceled() || e.is_closed()) =>
+            {
+                request = back;
+                continue;
+            }
+            Err((e, _)) => {
                 let error =
                     TransportError::new(TransportErrorKind::Reset, e.to_string()).with_source(e);
                 return drop(to_driver.send(failed(error)).await);
@@ -458,6 +478,12 @@ async fn run_exchange(
     }
     pool.put(conn);
     drop(to_driver.send(Incoming::ResponseEnd { exchange }).await);
+}
+
+/// hyper's error, and the request if it was never written (hyper gives it back then).
+fn given_back<T>(mut e: hyper::client::conn::TrySendError<T>) -> (hyper::Error, Option<T>) {
+    let request = e.take_message();
+    (e.into_error(), request)
 }
 
 /// The headless user step: GETs the authorization `url` without following redirects and

@@ -61,6 +61,7 @@ mod handler;
 mod http;
 mod io;
 mod notifications;
+mod oneshot;
 mod options;
 mod proxy;
 mod record;
