@@ -33,9 +33,52 @@ pub async fn tools(common: &Common, server: &ServerArgs) -> Result<(), Failure> 
     .await
 }
 
+/// `mcpwire tasks`: the server's tasks this client may see (`tasks/list`, every page, at most
+/// 100).
+pub async fn tasks(common: &Common, server: &ServerArgs) -> Result<(), Failure> {
+    with_client(common, server.target()?, |c| async move {
+        let mut tasks: Vec<mcpwire::schema::Task> = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..100 {
+            let params = match &cursor {
+                Some(cursor) => json!({ "cursor": cursor }),
+                None => json!({}),
+            };
+            let raw = c
+                .client
+                .request_raw("tasks/list", Some(params), CallOptions::new())
+                .await
+                .map_err(|e| c.failure("tasks/list", e))?;
+            let page: mcpwire::schema::ListTasksResult = serde_json::from_str(raw.get())
+                .map_err(|e| Failure::Other(format!("tasks/list: {e}")))?;
+            tasks.extend(page.tasks);
+            cursor = page.next_cursor;
+            if cursor.is_none() {
+                break;
+            }
+        }
+        if common.json {
+            c.print_json(&json!({ "tasks": tasks }))?;
+        } else if tasks.is_empty() {
+            print::err("no tasks")?;
+        } else {
+            for t in &tasks {
+                print::out(&output::task(t))?;
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
 /// `mcpwire call`: one JSON object is sent as it is; `key=value` pairs are typed by the
 /// tool's input schema ([`coerce`]), listed first.
-pub async fn call(common: &Common, tool: &str, server: &ServerWithArgs) -> Result<(), Failure> {
+pub async fn call(
+    common: &Common,
+    tool: &str,
+    task: bool,
+    server: &ServerWithArgs,
+) -> Result<(), Failure> {
     let (target, words) = server.split()?;
     let (object, pairs) = match words {
         [only] if only.trim_start().starts_with('{') => (Some(json_object(only)?), Vec::new()),
@@ -59,10 +102,13 @@ pub async fn call(common: &Common, tool: &str, server: &ServerWithArgs) -> Resul
         };
         let progress = CallProgress::new(tool);
         let params = CallToolParams::new(tool, arguments);
-        let result = c
-            .client
-            .call_tool_with(params, progress.options(CallOptions::new()))
-            .await;
+        let mut options = progress.options(CallOptions::new());
+        if task {
+            options = options.as_task(None).on_task_status(|t| {
+                let _ = print::err(&output::task(t));
+            });
+        }
+        let result = c.client.call_tool_with(params, options).await;
         progress.finish();
         let result = result.map_err(|e| c.failure(format!("tools/call {tool}"), e))?;
         let written = if common.json {

@@ -121,9 +121,16 @@ enum Command {
     Call {
         /// The tool's name.
         tool: String,
+        /// Run it as a task (2025-11-25, when the server offers it): each status change is
+        /// shown on stderr, then the result.
+        #[arg(long)]
+        task: bool,
         #[command(flatten)]
         server: ServerWithArgs,
     },
+    /// List the server's tasks (2025-11-25) that this client may see.
+    #[command(after_help = EXIT_CODES)]
+    Tasks(ServerArgs),
     /// List the server's resources and resource templates.
     #[command(after_help = EXIT_CODES)]
     Resources(ServerArgs),
@@ -199,7 +206,10 @@ fn main() -> ExitCode {
             Command::Demo => demo::run().await,
             Command::Info(server) => info::info(&common, &server).await,
             Command::Tools(server) => inspect::tools(&common, &server).await,
-            Command::Call { tool, server } => inspect::call(&common, &tool, &server).await,
+            Command::Call { tool, task, server } => {
+                inspect::call(&common, &tool, task, &server).await
+            }
+            Command::Tasks(server) => inspect::tasks(&common, &server).await,
             Command::Resources(server) => inspect::resources(&common, &server).await,
             Command::Read { uri, server } => inspect::read(&common, &uri, &server).await,
             Command::Prompts(server) => inspect::prompts(&common, &server).await,

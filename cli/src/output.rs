@@ -201,3 +201,17 @@ pub fn prompt_result(result: &GetPromptResult) -> String {
     }
     lines.join("\n")
 }
+
+/// A task, on one line: its id, status and what the server says of it (made safe to print).
+pub fn task(t: &mcpwire::schema::Task) -> String {
+    let mut line = format!(
+        "task {} {}",
+        mcpwire::core::error::sanitize(&t.task_id),
+        t.status.as_str()
+    );
+    if let Some(m) = &t.status_message {
+        line.push_str(": ");
+        line.push_str(&mcpwire::core::error::sanitize(m));
+    }
+    line
+}

@@ -233,3 +233,29 @@ fn legacy_http_sse_tools_and_call_with_sse_and_by_the_fallback() {
         run.stdout
     );
 }
+
+#[test]
+fn call_as_a_task_shows_each_status_then_the_result_and_tasks_lists() {
+    let run = over_stdio(&["call", "--task", "simulate-research-query", "topic=cli"]);
+    run.expect_code(0);
+    assert!(run.stdout.contains("Research Report"), "{}", run.stdout);
+    let statuses: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("task "))
+        .collect();
+    assert!(
+        statuses.iter().any(|l| l.contains(" working")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        statuses.last().is_some_and(|l| l.contains(" completed")),
+        "{}",
+        run.stderr
+    );
+    // Tasks are the session's: a new session sees none of the last one's.
+    let run = over_stdio(&["tasks"]);
+    run.expect_code(0);
+    assert!(run.stderr.contains("no tasks"), "{}", run.stderr);
+}

@@ -311,7 +311,12 @@ impl Checker {
                 kind,
             }) => {
                 assert!(self.http, "an HTTP transmit from a stdio session");
-                if matches!(kind, ExchangeKind::Initialize | ExchangeKind::Discover) {
+                // The HTTP+SSE fallback opens again: its event stream, then its `initialize`
+                // (which waits for the endpoint) with a deadline from now.
+                if matches!(
+                    kind,
+                    ExchangeKind::Initialize | ExchangeKind::Discover | ExchangeKind::EventStream
+                ) {
                     self.opening_sent = self.last_now;
                 }
                 if request.method() == http::Method::POST {

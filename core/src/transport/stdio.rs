@@ -17,6 +17,10 @@ pub(crate) struct Stdio {
     max_line: usize,
     /// Bytes handed to the adapter for stdin and not yet reported written.
     unwritten: usize,
+    /// What goes to stdin, taken before anything else: a request sent while the session
+    /// handles a chunk of stdout is handed out before the chunk's later lines are read, so
+    /// its answer never completes it before it was even written.
+    transmits: VecDeque<Happened>,
     happened: VecDeque<Happened>,
 }
 
@@ -26,6 +30,7 @@ impl Stdio {
             lines: LineDecoder::new(max_line),
             max_line,
             unwritten: 0,
+            transmits: VecDeque::new(),
             happened: VecDeque::new(),
         }
     }
@@ -37,14 +42,17 @@ impl Stdio {
 
     /// The next thing to tell the session.
     pub(crate) fn poll(&mut self) -> Option<Happened> {
-        self.happened.pop_front()
+        self.transmits
+            .pop_front()
+            .or_else(|| self.happened.pop_front())
     }
 
     /// An estimate of the bytes this part holds.
     pub(crate) fn retained(&self) -> usize {
         let queued: usize = self
-            .happened
+            .transmits
             .iter()
+            .chain(&self.happened)
             .map(|h| match h {
                 Happened::Message { text, .. } => text.capacity() + 64,
                 Happened::Transmit(Transmit::Stdin(b)) => b.capacity(),
@@ -58,7 +66,7 @@ impl Stdio {
     pub(crate) fn send(&mut self, mut body: Vec<u8>) {
         body.push(b'\n');
         self.unwritten += body.len();
-        self.happened
+        self.transmits
             .push_back(Happened::Transmit(Transmit::Stdin(body)));
     }
 
