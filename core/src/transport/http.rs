@@ -561,11 +561,11 @@ impl Http {
     ) -> ExchangeId {
         let id = ExchangeId(self.next_exchange);
         self.next_exchange += 1;
-        // The HTTP+SSE event stream is what the POSTs wait for: it never waits itself, nor
-        // does the OAuth flow that the stream's 401 started wait for its endpoint.
+        // The HTTP+SSE event stream is what the POSTs wait for: it waits only for a free
+        // slot (first in line for one), as does the OAuth flow that the stream's 401 started,
+        // never for the endpoint.
         let free = match kind {
-            ExchangeKind::EventStream => true,
-            ExchangeKind::Auth if self.lacks_endpoint() => {
+            ExchangeKind::EventStream | ExchangeKind::Auth if self.lacks_endpoint() => {
                 self.open < self.limits.max_exchanges.max(1)
             }
             _ => self.has_free_slot(),
@@ -598,7 +598,10 @@ impl Http {
             if let Some(x) = self.exchanges.get_mut(&id) {
                 x.waiting = Some(Box::new(req));
             }
-            self.queued.push_back(id);
+            match kind {
+                ExchangeKind::EventStream => self.queued.push_front(id),
+                _ => self.queued.push_back(id),
+            }
         }
         id
     }
@@ -662,13 +665,14 @@ impl Http {
 
     fn start_queued(&mut self) {
         while self.open < self.limits.max_exchanges.max(1) {
-            // HTTP+SSE: before the `endpoint` event only the OAuth flow's requests may go.
+            // HTTP+SSE: before the `endpoint` event only the event stream and the OAuth
+            // flow's requests may go.
             let next = match self.lacks_endpoint() {
                 false => (!self.queued.is_empty()).then_some(0),
                 true => self.queued.iter().position(|id| {
-                    self.exchanges
-                        .get(id)
-                        .is_some_and(|x| x.kind == ExchangeKind::Auth)
+                    self.exchanges.get(id).is_some_and(|x| {
+                        matches!(x.kind, ExchangeKind::Auth | ExchangeKind::EventStream)
+                    })
                 }),
             };
             let Some(id) = next.and_then(|at| self.queued.remove(at)) else {
