@@ -405,6 +405,9 @@ impl Checker {
                 // A new handshake: Ready comes again once it is over.
                 assert!(self.http, "a session expired over stdio");
                 self.ready = false;
+                // Its `initialize` has its deadline from now, sent at once or held (behind
+                // an OAuth flow, say).
+                self.opening_sent = self.last_now;
                 Seen::Other
             }
             Output::Event(Event::Subscribed { id, .. }) => {

@@ -1198,7 +1198,7 @@ impl Session {
     ) {
         match &mut self.transport {
             Transport::Http(h) => drop(h.post(kind, request, method, body, headers)),
-            Transport::Stdio(s) => s.send(body),
+            Transport::Stdio(s) => s.send(body, request),
         }
     }
 
@@ -1468,8 +1468,9 @@ impl Session {
         // only hold an exchange (the opening that follows may need it).
         let probe =
             p.owner == Owner::Lifecycle && &*p.method == crate::modern::methods::SERVER_DISCOVER;
-        if let Transport::Http(h) = &mut self.transport {
-            h.forget_request(id, failed || probe);
+        match &mut self.transport {
+            Transport::Http(h) => h.forget_request(id, failed || probe),
+            Transport::Stdio(s) => s.forget_request(id),
         }
         if !self.tasks.is_empty() {
             self.tasks.forget(id);

@@ -20,7 +20,7 @@ pub(crate) struct Stdio {
     /// What goes to stdin, taken before anything else: a request sent while the session
     /// handles a chunk of stdout is handed out before the chunk's later lines are read, so
     /// its answer never completes it before it was even written.
-    transmits: VecDeque<Happened>,
+    transmits: VecDeque<(Option<crate::RequestId>, Happened)>,
     happened: VecDeque<Happened>,
 }
 
@@ -44,6 +44,7 @@ impl Stdio {
     pub(crate) fn poll(&mut self) -> Option<Happened> {
         self.transmits
             .pop_front()
+            .map(|(_, h)| h)
             .or_else(|| self.happened.pop_front())
     }
 
@@ -52,6 +53,7 @@ impl Stdio {
         let queued: usize = self
             .transmits
             .iter()
+            .map(|(_, h)| h)
             .chain(&self.happened)
             .map(|h| match h {
                 Happened::Message { text, .. } => text.capacity() + 64,
@@ -62,12 +64,31 @@ impl Stdio {
         self.lines.retained() + queued
     }
 
-    /// One message for stdin, as a line.
-    pub(crate) fn send(&mut self, mut body: Vec<u8>) {
+    /// One message for stdin, as a line (the request it carries, if one).
+    pub(crate) fn send(&mut self, mut body: Vec<u8>, request: Option<crate::RequestId>) {
         body.push(b'\n');
         self.unwritten += body.len();
         self.transmits
-            .push_back(Happened::Transmit(Transmit::Stdin(body)));
+            .push_back((request, Happened::Transmit(Transmit::Stdin(body))));
+    }
+
+    /// The request completed before its line was handed out (an answer later in the same
+    /// chunk, or the same batch): the line is never written.
+    pub(crate) fn forget_request(&mut self, request: crate::RequestId) {
+        if self.transmits.is_empty() {
+            return;
+        }
+        let mut dropped = 0;
+        self.transmits.retain(|(r, h)| {
+            let keep = *r != Some(request);
+            if !keep {
+                if let Happened::Transmit(Transmit::Stdin(b)) = h {
+                    dropped += b.len();
+                }
+            }
+            keep
+        });
+        self.unwritten = self.unwritten.saturating_sub(dropped);
     }
 
     /// The child took `bytes` of what was sent.
