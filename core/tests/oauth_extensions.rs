@@ -32,15 +32,16 @@ const REDIRECT: &str = "http://127.0.0.1:1/callback";
 /// The caller's wall clock when the session is made.
 const UNIX: u64 = 1_800_000_000;
 
-/// "Signs" with SHA-256 of the input: a test can recompute it.
-struct HashSigner;
+/// "Signs" with SHA-256 of the input (a test can recompute it); its public JWK's `x` tells
+/// two keys apart.
+struct HashSigner(&'static str);
 
 impl Signer for HashSigner {
     fn algorithm(&self) -> &str {
         "ES256"
     }
     fn public_jwk(&self) -> Option<Map<String, Value>> {
-        json!({"kty": "EC", "crv": "P-256", "x": "eA", "y": "eQ"})
+        json!({"kty": "EC", "crv": "P-256", "x": self.0, "y": "eQ"})
             .as_object()
             .cloned()
     }
@@ -55,7 +56,7 @@ fn b64(part: &str) -> Vec<u8> {
         .unwrap()
 }
 
-/// A JWT's header and claims, after checking its signature is [`HashSigner`]'s.
+/// A JWT's header and claims, after checking its signature is a [`HashSigner`]'s.
 fn jwt(token: &str) -> (Value, Value) {
     let parts: Vec<&str> = token.split('.').collect();
     assert_eq!(parts.len(), 3, "{token}");
@@ -185,7 +186,7 @@ fn auth_error(e: &SessionError) -> &AuthError {
 #[test]
 fn client_credentials_with_a_private_key_jwt_present_a_signed_assertion_for_the_issuer() {
     let config = AuthConfig::new(REDIRECT)
-        .pre_registered(PreRegistered::new("agent-7").key(Key::new(HashSigner)))
+        .pre_registered(PreRegistered::new("agent-7").key(Key::new(HashSigner("eA"))))
         .grant(Grant::ClientCredentials);
     assert!(
         !format!("{config:?}").contains("eA"),
@@ -234,7 +235,7 @@ fn header_of(sent: &Sent) -> Option<&str> {
 #[test]
 fn a_signed_assertion_without_the_callers_clock_is_a_typed_configuration_error() {
     let config = AuthConfig::new(REDIRECT)
-        .pre_registered(PreRegistered::new("agent-7").key(Key::new(HashSigner)))
+        .pre_registered(PreRegistered::new("agent-7").key(Key::new(HashSigner("eA"))))
         .grant(Grant::ClientCredentials);
     // No `.at(unix_now)`: the flow cannot say when the assertion was issued.
     let mut h = Harness::http_with(legacy().with_auth(Authorization::new(config)));
@@ -487,7 +488,7 @@ fn dpop_config() -> AuthConfig {
     AuthConfig::new(REDIRECT)
         .pre_registered(PreRegistered::new("agent-d").secret("s"))
         .grant(Grant::ClientCredentials)
-        .dpop(Key::new(HashSigner))
+        .dpop(Key::new(HashSigner("eA")))
 }
 
 /// A DPoP proof's header and claims, checked as RFC 9449 §4.2 wants them.
@@ -713,24 +714,10 @@ fn a_stored_dpop_token_is_restored_only_with_the_key_it_is_bound_to() {
     assert_eq!(header_of(&init), Some("DPoP dpop-tok"));
     assert!(init.headers.get("dpop").is_some());
     // Another key (a new process that generated its own): the token is worth nothing.
-    struct Other;
-    impl Signer for Other {
-        fn algorithm(&self) -> &str {
-            "ES256"
-        }
-        fn public_jwk(&self) -> Option<Map<String, Value>> {
-            json!({"kty": "EC", "crv": "P-256", "x": "b3RoZXI", "y": "eQ"})
-                .as_object()
-                .cloned()
-        }
-        fn sign(&self, input: &[u8]) -> Result<Vec<u8>, String> {
-            Ok(Sha256::digest(input).to_vec())
-        }
-    }
     let config = AuthConfig::new(REDIRECT)
         .pre_registered(PreRegistered::new("agent-d").secret("s"))
         .grant(Grant::ClientCredentials)
-        .dpop(Key::new(Other));
+        .dpop(Key::new(HashSigner("b3RoZXI")));
     let auth = Authorization::new(config)
         .at(Duration::from_secs(UNIX))
         .with_entropy([5; 16])

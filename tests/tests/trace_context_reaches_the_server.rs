@@ -19,6 +19,32 @@ use tracing_subscriber::layer::SubscriberExt as _;
 
 on_both_runtimes! {
     the_server_receives_the_callers_trace_and_the_span_follows_the_conventions => traced;
+    a_trace_context_given_by_hand_reaches_the_server => by_hand;
+}
+
+/// `CallOptions::trace_context`, with no OpenTelemetry pipeline at all: that context goes.
+async fn by_hand(runtime: Arc<dyn Runtime>) {
+    let server = TestServer::start_in_thread();
+    let client = Client::builder()
+        .connect_with(runtime, server.url().as_str())
+        .await
+        .unwrap();
+    let parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let trace = mcpwire::core::trace::TraceContext::new(parent, Some("k=v")).unwrap();
+    let options = mcpwire::CallOptions::new().trace_context(trace);
+    client
+        .call_tool("echo", json!({"message": "by hand"}))
+        .options(options)
+        .await
+        .unwrap();
+    let received = server.received();
+    let sent = received
+        .iter()
+        .find(|m| m["method"] == "tools/call")
+        .expect("the call");
+    assert_eq!(sent["params"]["_meta"]["traceparent"], parent);
+    assert_eq!(sent["params"]["_meta"]["tracestate"], "k=v");
+    client.close().await;
 }
 
 fn attribute(span: &SpanData, key: &str) -> Option<String> {
