@@ -3,6 +3,7 @@
 
 pub mod npm;
 pub mod peer2026;
+pub mod peer_tasks;
 pub mod scripts;
 pub mod tinyproxy;
 pub mod tls;

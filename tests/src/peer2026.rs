@@ -49,23 +49,31 @@ pub fn server_script() -> PathBuf {
 /// Makes the venv once (`python3 -m venv`, then `pip install -r` the pinned requirements);
 /// returns its folder.
 pub fn venv() -> PathBuf {
+    python_venv("rev2026", REQUIREMENTS)
+}
+
+/// Makes the venv `target/py-tools/NAME` from `requirements` once (`python3 -m venv`, then
+/// `pip install -r`); returns its folder. Installs are serialized across test processes with
+/// a file lock; a marker beside the venv records the requirements a finished install was
+/// made from, so a changed pin installs again.
+pub fn python_venv(name: &str, requirements: &str) -> PathBuf {
     let tools = target_dir().join("py-tools");
     fs::create_dir_all(&tools).expect("create the py-tools folder");
-    let dir = tools.join("rev2026");
+    let dir = tools.join(name);
     // The lock and the marker live beside the venv: `venv --clear` empties its folder.
-    let lock = File::create(tools.join("rev2026.lock")).expect("create the lock file");
+    let lock = File::create(tools.join(format!("{name}.lock"))).expect("create the lock file");
     lock.lock().expect("lock the py-tools folder");
-    let marker = tools.join("rev2026.installed");
-    if fs::read_to_string(&marker).ok().as_deref() != Some(REQUIREMENTS) {
+    let marker = tools.join(format!("{name}.installed"));
+    if fs::read_to_string(&marker).ok().as_deref() != Some(requirements) {
         let _ = fs::remove_file(&marker);
         let status = Command::new("python3")
             .args(["-m", "venv", "--clear"])
             .arg(&dir)
             .status()
-            .expect("python3 must be on PATH to install the 2026 peer");
+            .expect("python3 must be on PATH to install a Python peer");
         assert!(status.success(), "python3 -m venv {} failed", dir.display());
-        let requirements = tools.join("rev2026-requirements.txt");
-        fs::write(&requirements, REQUIREMENTS).expect("write the requirements");
+        let file = tools.join(format!("{name}-requirements.txt"));
+        fs::write(&file, requirements).expect("write the requirements");
         let status = Command::new(dir.join("bin/pip"))
             .args([
                 "install",
@@ -74,11 +82,11 @@ pub fn venv() -> PathBuf {
                 "--quiet",
                 "-r",
             ])
-            .arg(&requirements)
+            .arg(&file)
             .status()
             .expect("run the venv's pip");
-        assert!(status.success(), "pip install {SDK} (pinned) failed");
-        fs::write(&marker, REQUIREMENTS).expect("write the install marker");
+        assert!(status.success(), "pip install -r {} failed", file.display());
+        fs::write(&marker, requirements).expect("write the install marker");
     }
     dir
 }
