@@ -177,6 +177,17 @@ pub struct Policy {
     /// `endpoint`), as the 2025-11-25 specification's backwards-compatibility section says.
     /// Default: true.
     pub legacy_sse_fallback: bool,
+    /// 2026-07-28: whether every request declares the tasks extension
+    /// (`io.modelcontextprotocol/tasks`, SEP-2663) in its client capabilities, so that a
+    /// server may answer a `tools/call` with a task, which the client then follows
+    /// (`tasks/get` at the server's interval, input through `tasks/update`) until it ends:
+    /// the call completes with the tool's result as if there had been no task. Such a wait is
+    /// bounded by the call's deadline (its timeout, or
+    /// [`request_timeout`](Policy::request_timeout)), or by
+    /// [`max_task_wait`](Policy::max_task_wait) for a call made as a task
+    /// (`RequestOptions::with_task`). Without it, a server that can only answer with a task
+    /// answers `-32021` (missing capability). Default: true.
+    pub tasks_extension: bool,
 }
 
 impl Default for Policy {
@@ -209,6 +220,7 @@ impl Default for Policy {
             recover_expired_sessions: true,
             max_session_recoveries: 3,
             legacy_sse_fallback: true,
+            tasks_extension: true,
         }
     }
 }
@@ -280,6 +292,8 @@ impl Policy {
         with_max_session_recoveries: max_session_recoveries: u32;
         /// Sets [`legacy_sse_fallback`](Policy::legacy_sse_fallback).
         with_legacy_sse_fallback: legacy_sse_fallback: bool;
+        /// Sets [`tasks_extension`](Policy::tasks_extension).
+        with_tasks_extension: tasks_extension: bool;
     }
 
     /// The deadline of an opening request: [`handshake_timeout`](Policy::handshake_timeout),

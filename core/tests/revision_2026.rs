@@ -58,7 +58,11 @@ fn by_default_the_probe_goes_first_with_the_revisions_meta_and_headers() {
     assert_eq!(probe.body["method"], "server/discover");
     let m = meta(&probe.body);
     assert_eq!(m["io.modelcontextprotocol/protocolVersion"], "2026-07-28");
-    assert_eq!(m["io.modelcontextprotocol/clientCapabilities"], json!({}));
+    // What the application declared (nothing), and the tasks extension, on by default.
+    assert_eq!(
+        m["io.modelcontextprotocol/clientCapabilities"],
+        json!({"extensions": {"io.modelcontextprotocol/tasks": {}}})
+    );
     assert_eq!(m["io.modelcontextprotocol/clientInfo"]["name"], "mcpwire");
     assert_eq!(header(probe, "mcp-protocol-version"), Some("2026-07-28"));
     assert_eq!(header(probe, "mcp-method"), Some("server/discover"));

@@ -37,7 +37,8 @@ pub use headers::{
 };
 pub use meta::{MetaError, RequestMeta};
 pub use results::{
-    classify_result, retry_params, Classified, InputRequired, ResultError, RetryError,
+    classify_result, classify_result_with, may_be_a_task, parse_input_requests, retry_params,
+    Classified, InputRequired, ResultError, RetryError,
 };
 pub use schema::{
     subscription_id, AcknowledgedParams, DiscoverParams, DiscoverResult, ListenParams,
@@ -63,4 +64,10 @@ pub mod methods {
     pub const TASKS_UPDATE: &str = "tasks/update";
     /// `tasks/cancel` (tasks extension): cancel a task.
     pub const TASKS_CANCEL: &str = "tasks/cancel";
+    /// `notifications/tasks` (tasks extension, server → client): a task's full state.
+    pub const NOTIFICATION_TASKS: &str = "notifications/tasks";
 }
+
+/// The tasks extension's identifier (SEP-2663), declared under `extensions` of the
+/// per-request client capabilities and of the server's `server/discover` capabilities.
+pub const TASKS_EXTENSION: &str = "io.modelcontextprotocol/tasks";

@@ -61,6 +61,19 @@ pub enum Classified {
     Complete,
     /// The server needs input first; answer and retry.
     InputRequired(InputRequired),
+    /// The tasks extension's `CreateTaskResult` (`resultType: "task"`): the request runs as a
+    /// task, whose fields the result holds. Only from [`classify_result_with`] told the
+    /// extension was declared, for a method it supports ([`may_be_a_task`]).
+    Task,
+}
+
+/// `resultType` of the tasks extension's `CreateTaskResult`.
+pub const TASK: &str = "task";
+
+/// Whether `method` may be answered with a task under the tasks extension: "The following
+/// methods currently support task-augmented execution: `tools/call`" (SEP-2663).
+pub fn may_be_a_task(method: &str) -> bool {
+    method == methods::TOOLS_CALL
 }
 
 /// An `InputRequiredResult`: what to answer, and the state to echo.
@@ -198,6 +211,19 @@ struct WireInputRequest {
 /// top-level fields are read, the rest skipped. A result that is not an object is complete
 /// (for the method's own decoding to judge).
 pub fn classify_result(method: &str, result: &RawValue) -> Result<Classified, ResultError> {
+    classify_result_with(method, result, false)
+}
+
+/// [`classify_result`] for a request that declared the tasks extension (`tasks`): a
+/// `resultType` of `"task"` is [`Classified::Task`] for a method that may be a task, and
+/// invalid for any other ("A client that receives `CreateTaskResult` in response to an
+/// unsupported request type MUST interpret this as an invalid response"), as it is without the
+/// extension.
+pub fn classify_result_with(
+    method: &str,
+    result: &RawValue,
+    tasks: bool,
+) -> Result<Classified, ResultError> {
     let text = result.get();
     let bytes = text.as_bytes();
     if memmem::find(bytes, b"resultType").is_none() && memmem::find(bytes, b"\\u").is_none() {
@@ -216,6 +242,7 @@ pub fn classify_result(method: &str, result: &RawValue) -> Result<Classified, Re
     match result_type.as_str() {
         COMPLETE => return Ok(Classified::Complete),
         INPUT_REQUIRED => {}
+        TASK if tasks && may_be_a_task(method) => return Ok(Classified::Task),
         _ => return Err(ResultError::UnknownResultType(result_type)),
     }
     if !may_require_input(method) {
@@ -237,6 +264,14 @@ pub fn classify_result(method: &str, result: &RawValue) -> Result<Classified, Re
         // Read leniently: a `_meta` that is not an object is no reason to fail the request.
         meta: head.meta.and_then(|m| serde_json::from_str(m.get()).ok()),
     }))
+}
+
+/// An `inputRequests` map (of an `input_required` result, or of a task of the tasks
+/// extension), each decoded as a [`ServerRequest`].
+pub fn parse_input_requests(
+    raw: &RawValue,
+) -> Result<BTreeMap<String, ServerRequest>, ResultError> {
+    input_requests(raw)
 }
 
 fn input_requests(raw: &RawValue) -> Result<BTreeMap<String, ServerRequest>, ResultError> {

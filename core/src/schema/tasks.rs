@@ -75,10 +75,12 @@ pub struct Task {
     #[serde(default)]
     pub last_updated_at: String,
     /// How long the server keeps it from its creation, in milliseconds (`None`: unlimited).
-    #[serde(default)]
+    /// The 2026-07-28 tasks extension calls it `ttlMs`.
+    #[serde(default, alias = "ttlMs")]
     pub ttl: Option<u64>,
-    /// How often the server suggests polling it, in milliseconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// How often the server suggests polling it, in milliseconds (the extension's
+    /// `pollIntervalMs`).
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "pollIntervalMs")]
     pub poll_interval: Option<u64>,
     /// Anything else the server sent.
     #[serde(flatten)]

@@ -49,7 +49,9 @@ pub const MODERN_PROTOCOL_VERSION: &str = "2026-07-28";
 pub const MODERN_PROTOCOL_VERSIONS: &[&str] = &[MODERN_PROTOCOL_VERSION];
 
 /// The methods of the 2025 era that the 2026-07-28 revision removed, which fail at once
-/// there with [`RequestError::Removed`].
+/// there with [`RequestError::Removed`] (`tasks/get` and `tasks/cancel` came back with the
+/// tasks extension, and go while [`Policy::tasks_extension`](crate::Policy::tasks_extension)
+/// is on).
 pub const REMOVED_IN_MODERN: &[&str] = &[
     "initialize",
     "ping",

@@ -363,6 +363,9 @@ pub struct Session {
     /// 2026-07-28: the input requests the application was asked to answer, by the id it
     /// answers with: the request and the key each belongs to.
     inputs: BTreeMap<String, (RequestId, String)>,
+    /// The tasks extension: the input requests of tasks the application was asked to
+    /// answer, by the id it answers with: the task's request and the key.
+    task_inputs: BTreeMap<String, (RequestId, String)>,
     next_input: u64,
     /// The OAuth flow (HTTP, when configured).
     auth: Option<Box<crate::auth::Flow>>,
@@ -447,6 +450,7 @@ impl Session {
             meta: None,
             tool_headers: ToolHeaderPlans::new(),
             inputs: BTreeMap::new(),
+            task_inputs: BTreeMap::new(),
             next_input: 0,
             auth: None,
             authorizing: false,
@@ -526,8 +530,11 @@ impl Session {
     /// The `_meta` of the version spoken now (2026-07-28).
     fn refresh_meta(&mut self) {
         self.meta = self.lifecycle.wire_version().map(|v| {
-            RequestMeta::new(v, self.capabilities.clone())
-                .with_client_info(self.client_info.clone())
+            let mut capabilities = self.capabilities.clone();
+            if self.policy.tasks_extension {
+                declare_extension(&mut capabilities, crate::modern::TASKS_EXTENSION);
+            }
+            RequestMeta::new(v, capabilities).with_client_info(self.client_info.clone())
         });
     }
 
@@ -561,9 +568,10 @@ impl Session {
         } else {
             params
         };
+        // 2026-07-28's tasks are the server's choice: the request says nothing of them.
         let params = match options.task {
-            Some(t) => Some(with_task(params, t)),
-            None => params,
+            Some(t) if !self.lifecycle.is_modern() => Some(with_task(params, t)),
+            _ => params,
         };
         let params = match options.log_level {
             Some(level) => Some(with_meta_entry(
@@ -610,7 +618,8 @@ impl Session {
         );
         if options.task.is_some() {
             let wait = options.timeout.unwrap_or(self.policy.max_task_wait);
-            self.tasks.start(id, later(now, wait));
+            self.tasks
+                .start(id, later(now, wait), self.lifecycle.is_modern());
         }
         if self.lifecycle.is_ready() {
             let body = (!self.lifecycle.is_modern()).then_some(body);
@@ -631,8 +640,20 @@ impl Session {
                 method: method.to_owned(),
             })
         };
+        // 2026-07-28: the tasks extension, for the methods it covers; a call made as a task
+        // is one whose wait may be long (the server decides whether it is a task).
         if self.lifecycle.is_modern() {
-            return Err(unsupported());
+            let declared = self
+                .lifecycle
+                .server()
+                .is_none_or(|s| s.capabilities.extension(crate::modern::TASKS_EXTENSION).is_some());
+            return match self.policy.tasks_extension
+                && crate::modern::may_be_a_task(method)
+                && declared
+            {
+                true => Ok(()),
+                false => Err(unsupported()),
+            };
         }
         match self.lifecycle.server() {
             Some(s) if !s.capabilities.supports_task(method) => Err(unsupported()),
@@ -653,6 +674,16 @@ impl Session {
             })
         };
         match (self.lifecycle.is_modern(), self.lifecycle.version()) {
+            // The tasks extension brings two of them back (and adds `tasks/update`).
+            (true, _)
+                if self.policy.tasks_extension
+                    && matches!(
+                        method,
+                        crate::modern::methods::TASKS_GET | crate::modern::methods::TASKS_CANCEL
+                    ) =>
+            {
+                None
+            }
             (true, _) if REMOVED_IN_MODERN.contains(&method) => removed(MODERN_PROTOCOL_VERSION),
             (false, Some(v)) if method == crate::modern::methods::SUBSCRIPTIONS_LISTEN => {
                 removed(v)
@@ -750,6 +781,12 @@ impl Session {
         if let Id::String(handle) = &id {
             if let Some((request, key)) = self.inputs.remove(handle.as_str()) {
                 self.on_input_answer(self.last_now, request, key, result);
+                self.pump(self.last_now);
+                return Ok(());
+            }
+            if let Some((request, key)) = self.task_inputs.remove(handle.as_str()) {
+                let todo = self.tasks.on_input_answer(request, key, result);
+                self.do_tasks(self.last_now, todo);
                 self.pump(self.last_now);
                 return Ok(());
             }
@@ -1505,13 +1542,35 @@ impl Session {
         self.do_tasks(now, todo);
     }
 
+    /// The tasks extension's answer to request `id`: a task, followed from now on; without
+    /// an earlier [`tasks::Tasks::start`], its wait ends at `deadline`.
+    fn on_task_created_inline(
+        &mut self,
+        now: Instant,
+        id: RequestId,
+        raw: RawJson,
+        deadline: Instant,
+    ) {
+        if let Transport::Http(h) = &mut self.transport {
+            h.forget_request(id, false);
+        }
+        self.timers.clear(TimerReason::RequestDeadline(id));
+        let todo = self.tasks.on_created_inline(now, id, raw, deadline);
+        self.do_tasks(now, todo);
+    }
+
     /// Does what the tasks sub-machine says.
     fn do_tasks(&mut self, now: Instant, todo: Vec<tasks::Do>) {
         for d in todo {
             match d {
-                tasks::Do::Get { id, task_id } => {
-                    self.task_call(now, id, tasks::Call::Get, "tasks/get", &task_id, None)
-                }
+                tasks::Do::Get { id, task_id } => self.task_call(
+                    now,
+                    id,
+                    tasks::Call::Get,
+                    "tasks/get",
+                    json!({ "taskId": &*task_id }),
+                    None,
+                ),
                 tasks::Do::Fetch {
                     id,
                     task_id,
@@ -1521,7 +1580,7 @@ impl Session {
                     id,
                     tasks::Call::Fetch,
                     "tasks/result",
-                    &task_id,
+                    json!({ "taskId": &*task_id }),
                     Some(timeout),
                 ),
                 tasks::Do::Cancel { task_id } => {
@@ -1531,9 +1590,39 @@ impl Session {
                         RequestId(u64::MAX),
                         tasks::Call::Cancel,
                         "tasks/cancel",
-                        &task_id,
+                        json!({ "taskId": &*task_id }),
                         None,
                     )
+                }
+                tasks::Do::Update {
+                    id,
+                    task_id,
+                    responses,
+                } => self.task_call(
+                    now,
+                    id,
+                    tasks::Call::Update,
+                    "tasks/update",
+                    json!({ "taskId": &*task_id, "inputResponses": responses }),
+                    None,
+                ),
+                tasks::Do::Ask { id, key, request } => {
+                    if let Some(why) = self.undeclared(&key, &request) {
+                        let mut todo = self.tasks.on_cancel(id);
+                        todo.push(tasks::Do::Complete {
+                            id,
+                            result: Err(RequestError::Input(why.into())),
+                        });
+                        self.do_tasks(now, todo);
+                        continue;
+                    }
+                    let handle = format!("task-input-{}", self.next_input);
+                    self.next_input += 1;
+                    self.task_inputs.insert(handle.clone(), (id, key));
+                    self.out.push_back(Output::Event(Event::Request {
+                        id: Id::String(handle),
+                        request,
+                    }));
                 }
                 tasks::Do::PollAt { id, at } => self.timers.set(TimerReason::TaskPoll(id), at),
                 tasks::Do::DeadlineAt { id, at } => {
@@ -1547,20 +1636,21 @@ impl Session {
         }
     }
 
-    /// One of a task's own requests (`{"taskId": ...}`), for the task of request `task`.
+    /// One of a task's own requests (`{"taskId": ...}`, and the extension's
+    /// `inputResponses`), for the task of request `task`.
     fn task_call(
         &mut self,
         now: Instant,
         task: RequestId,
         call: tasks::Call,
         method: &'static str,
-        task_id: &str,
+        params: Value,
         timeout: Option<Duration>,
     ) {
         if self.closed.is_some() {
             return;
         }
-        let params = serde_json::value::to_raw_value(&json!({ "taskId": task_id })).ok();
+        let params = serde_json::value::to_raw_value(&params).ok();
         let size = method.len() + params.as_ref().map_or(0, |p| p.get().len()) + 64;
         let timeout = timeout.map(|t| t.max(Duration::from_millis(1)));
         let id = self.insert(
@@ -2120,7 +2210,11 @@ impl Session {
                     Ok(v) if method == "notifications/progress" => {
                         return self.on_progress(now, v.unwrap_or(Value::Null))
                     }
-                    Ok(v) if method == crate::schema::TASKS_STATUS && !self.tasks.is_empty() => {
+                    Ok(v)
+                        if (method == crate::schema::TASKS_STATUS
+                            || method == crate::modern::methods::NOTIFICATION_TASKS)
+                            && !self.tasks.is_empty() =>
+                    {
                         let todo = self.tasks.on_notification(now, v.unwrap_or(Value::Null));
                         return self.do_tasks(now, todo);
                     }
@@ -2183,7 +2277,7 @@ impl Session {
         match sent {
             // An answer, even an error, completes its request: its stream runs out by itself.
             Some((rid, plain)) => match result {
-                Ok(raw) if !self.tasks.is_empty() && self.tasks.is_creating(rid) => {
+                Ok(raw) if !modern && !self.tasks.is_empty() && self.tasks.is_creating(rid) => {
                     self.on_task_created(now, rid, raw)
                 }
                 Ok(raw) if plain => self.complete(rid, Ok(raw), false),
@@ -2210,10 +2304,14 @@ impl Session {
         if !self.lifecycle.is_modern() || p.owner != Owner::App {
             return self.complete(rid, Ok(raw), false);
         }
-        match crate::modern::classify_result(&p.method, &raw) {
+        match crate::modern::classify_result_with(&p.method, &raw, self.policy.tasks_extension) {
             Ok(Classified::Complete) => {}
             Ok(Classified::InputRequired(input)) => {
                 return self.on_input_required(now, rid, input);
+            }
+            Ok(Classified::Task) => {
+                let deadline = later(p.started, p.timeout);
+                return self.on_task_created_inline(now, rid, raw, deadline);
             }
             Err(e) => {
                 let e = crate::ProtocolError::InvalidResult(
@@ -2344,18 +2442,8 @@ impl Session {
             return self.complete(rid, fail(why), true);
         }
         for (key, request) in &input.input_requests {
-            let declared = match request {
-                ServerRequest::CreateMessage(_) => self.capabilities.sampling.is_some(),
-                ServerRequest::Elicit(_) => self.capabilities.elicitation.is_some(),
-                ServerRequest::ListRoots => self.capabilities.roots.is_some(),
-                _ => false,
-            };
-            if !declared {
-                let why = format!(
-                    "the server asked for {} ({key:?}), which the client did not declare",
-                    request.method()
-                );
-                return self.complete(rid, fail(crate::error::sanitize(&why)), true);
+            if let Some(why) = self.undeclared(key, request) {
+                return self.complete(rid, fail(why), true);
             }
         }
         let mut round = Box::new(InputRound {
@@ -2387,6 +2475,23 @@ impl Session {
             // Only a `requestState`: the server asks to be asked again.
             self.retry_with_answers(now, rid);
         }
+    }
+
+    /// Why the client cannot answer input request `key`, if it cannot: a capability it did
+    /// not declare, or a method no capability covers.
+    fn undeclared(&self, key: &str, request: &ServerRequest) -> Option<String> {
+        let declared = match request {
+            ServerRequest::CreateMessage(_) => self.capabilities.sampling.is_some(),
+            ServerRequest::Elicit(_) => self.capabilities.elicitation.is_some(),
+            ServerRequest::ListRoots => self.capabilities.roots.is_some(),
+            _ => false,
+        };
+        (!declared).then(|| {
+            crate::error::sanitize(&format!(
+                "the server asked for {} ({key:?}), which the client did not declare",
+                request.method()
+            ))
+        })
     }
 
     /// An answer to an input request of `rid` (key `key`).
@@ -2580,6 +2685,18 @@ pub(crate) fn later(now: Instant, d: Duration) -> Instant {
 /// The JSON-RPC id of one of our requests.
 fn wire_id(id: RequestId) -> Id {
     Id::Number(id.0 as i64)
+}
+
+/// Declares extension `id` (with no settings: `{}`) under `extensions` of `capabilities`,
+/// beside any the application declared.
+fn declare_extension(capabilities: &mut ClientCapabilities, id: &str) {
+    let extensions = capabilities
+        .extra
+        .entry("extensions")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Value::Object(map) = extensions {
+        map.entry(id).or_insert_with(|| Value::Object(Map::new()));
+    }
 }
 
 /// Adds `task` (2025-11-25: `{"ttl": ms}`) to a request's params.

@@ -8,13 +8,24 @@
 //! A task-augmented request stays the application's one request throughout: its single
 //! completion is the underlying request's result (or why there is none), and every status it
 //! goes through comes as `Event::TaskStatus` before it.
+//!
+//! 2026-07-28 moved tasks into an extension (`io.modelcontextprotocol/tasks`, SEP-2663), and
+//! the same machine follows those too (an entry's `extension`): the server decides to make a
+//! task (a `tools/call` result with `resultType: "task"`, the task's fields inline); `tasks/get`
+//! carries the outcome itself (`result` when completed, `error` when failed), so there is no
+//! `tasks/result`; at `input_required` it lists `inputRequests`, which the application answers
+//! like any input request and the client sends with `tasks/update` — each key once ("Clients
+//! SHOULD deduplicate `inputRequests` keys across consecutive polls"); status notifications
+//! are `notifications/tasks`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
 use crate::jsonrpc::{ErrorObject, RawJson};
-use crate::schema::{CreateTaskResult, Task, TaskStatus};
+use crate::schema::{CreateTaskResult, ServerRequest, Task, TaskStatus};
 use crate::{RequestError, RequestId, TaskError};
 
 /// The poll interval when the server suggests none.
@@ -25,6 +36,9 @@ pub(crate) const MIN_POLL: Duration = Duration::from_millis(100);
 pub(crate) const MAX_POLL: Duration = Duration::from_secs(30);
 /// Failed polls in a row (timeouts, transport errors) before the task fails with the last.
 pub(crate) const MAX_FAILED_POLLS: u32 = 3;
+/// The input requests one task (of the extension) may make over its life: each key is
+/// remembered, so that it is asked once, and a server cannot make that memory grow forever.
+pub(crate) const MAX_TASK_INPUTS: usize = 256;
 
 /// What the session does for the tasks.
 #[derive(Debug)]
@@ -45,6 +59,19 @@ pub(crate) enum Do {
     DeadlineAt { id: RequestId, at: Instant },
     /// Tell the application.
     Status { id: RequestId, task: Box<Task> },
+    /// Extension: hand the application input request `key` of the task of `id` (answered
+    /// with [`Tasks::on_input_answer`]).
+    Ask {
+        id: RequestId,
+        key: String,
+        request: Box<ServerRequest>,
+    },
+    /// Extension: `tasks/update` for it with these `inputResponses`.
+    Update {
+        id: RequestId,
+        task_id: Arc<str>,
+        responses: Value,
+    },
     /// The request ends with this.
     Complete {
         id: RequestId,
@@ -58,6 +85,7 @@ pub(crate) enum Call {
     Get,
     Fetch,
     Cancel,
+    Update,
 }
 
 #[derive(Debug)]
@@ -72,6 +100,11 @@ struct Entry {
     deadline: Instant,
     fetching: bool,
     failed_polls: u32,
+    /// The 2026-07-28 extension's task (outcome inline, input through `tasks/update`), else
+    /// 2025-11-25's.
+    extension: bool,
+    /// Extension: the `inputRequests` keys handed to the application so far.
+    asked: BTreeSet<String>,
 }
 
 /// Every task-augmented request in progress, by the application's request id.
@@ -97,8 +130,10 @@ impl Tasks {
         self.entries.get(&id).and_then(|e| e.task_id.clone())
     }
 
-    /// Request `id` goes out task-augmented; its wait ends by `deadline` at the latest.
-    pub(crate) fn start(&mut self, id: RequestId, deadline: Instant) {
+    /// Request `id` goes out task-augmented (2025-11-25), or may be answered with a task (the
+    /// `extension`, when the application asked for a task's wait); its wait ends by
+    /// `deadline` at the latest.
+    pub(crate) fn start(&mut self, id: RequestId, deadline: Instant, extension: bool) {
         self.entries.insert(
             id,
             Entry {
@@ -109,8 +144,34 @@ impl Tasks {
                 deadline,
                 fetching: false,
                 failed_polls: 0,
+                extension,
+                asked: BTreeSet::new(),
             },
         );
+    }
+
+    /// The extension's `CreateTaskResult` (`resultType: "task"`, the task's fields inline)
+    /// answered request `id`; a request started without [`Tasks::start`] waits until
+    /// `deadline` (its own).
+    pub(crate) fn on_created_inline(
+        &mut self,
+        now: Instant,
+        id: RequestId,
+        raw: RawJson,
+        deadline: Instant,
+    ) -> Vec<Do> {
+        self.entries.entry(id).or_insert_with(|| Entry {
+            task_id: None,
+            status: None,
+            message: None,
+            poll: DEFAULT_POLL,
+            deadline,
+            fetching: false,
+            failed_polls: 0,
+            extension: true,
+            asked: BTreeSet::new(),
+        });
+        self.on_created(now, id, raw)
     }
 
     /// The request ended (the session completes it): forgotten.
@@ -124,22 +185,34 @@ impl Tasks {
 
     /// The answer to the task-augmented request itself.
     pub(crate) fn on_created(&mut self, now: Instant, id: RequestId, raw: RawJson) -> Vec<Do> {
-        let created = match serde_json::from_str::<CreateTaskResult>(raw.get()) {
-            Ok(c) => c,
-            Err(_) => {
-                // A server that ran the request at once (no task) answered it: that is the
-                // result.
-                return vec![Do::Complete {
-                    id,
-                    result: Ok(raw),
-                }];
-            }
-        };
-        let task = created.task;
-        let task_id: Arc<str> = Arc::from(task.task_id.as_str());
         let Some(entry) = self.entries.get_mut(&id) else {
             return Vec::new();
         };
+        let created = match entry.extension {
+            true => serde_json::from_str::<Task>(raw.get()).map_err(|e| Some(e.to_string())),
+            false => serde_json::from_str::<CreateTaskResult>(raw.get())
+                .map(|c| c.task)
+                .map_err(|_| None),
+        };
+        let task = match created {
+            Ok(task) => task,
+            // A server that ran the request at once (no task) answered it: that is the
+            // result.
+            Err(None) => {
+                return vec![Do::Complete {
+                    id,
+                    result: Ok(raw),
+                }]
+            }
+            // The extension's task result said it was one, and is not.
+            Err(Some(e)) => {
+                return vec![Do::Complete {
+                    id,
+                    result: Err(invalid(&format!("CreateTaskResult: {e}"))),
+                }]
+            }
+        };
+        let task_id: Arc<str> = Arc::from(task.task_id.as_str());
         entry.task_id = Some(task_id.clone());
         self.by_task.insert(task_id, id);
         let mut out = Vec::new();
@@ -155,7 +228,7 @@ impl Tasks {
     }
 
     /// A `tasks/get` answer or a status notification for request `id`.
-    fn on_task(&mut self, now: Instant, id: RequestId, task: Task, out: &mut Vec<Do>) {
+    fn on_task(&mut self, now: Instant, id: RequestId, mut task: Task, out: &mut Vec<Do>) {
         let Some(entry) = self.entries.get_mut(&id) else {
             return;
         };
@@ -170,6 +243,12 @@ impl Tasks {
         if entry.status.is_some_and(TaskStatus::is_terminal) {
             return;
         }
+        // The extension's outcome and questions come inline; the status the application
+        // sees is the task without them.
+        let payload = match entry.extension {
+            true => Some(Payload::take(&mut task)),
+            false => None,
+        };
         let changed = entry.status != Some(task.status) || entry.message != task.status_message;
         entry.status = Some(task.status);
         entry.message.clone_from(&task.status_message);
@@ -179,6 +258,9 @@ impl Tasks {
                 id,
                 task: Box::new(task),
             });
+        }
+        if let Some(payload) = payload {
+            return Self::on_extension_task(now, id, entry, task_id, status, payload, out);
         }
         match status {
             TaskStatus::Cancelled => out.push(Do::Complete {
@@ -220,7 +302,128 @@ impl Tasks {
         }
     }
 
-    /// `notifications/tasks/status`, with its params.
+    /// What the extension's task does next, at `status`.
+    fn on_extension_task(
+        now: Instant,
+        id: RequestId,
+        entry: &mut Entry,
+        task_id: Arc<str>,
+        status: TaskStatus,
+        payload: Payload,
+        out: &mut Vec<Do>,
+    ) {
+        match status {
+            TaskStatus::Completed => out.push(Do::Complete {
+                id,
+                result: match payload.result {
+                    Some(v) => serde_json::value::to_raw_value(&v)
+                        .map_err(|e| invalid(&format!("tasks/get: {e}"))),
+                    None => Err(invalid("tasks/get: a completed task without its result")),
+                },
+            }),
+            TaskStatus::Failed => out.push(Do::Complete {
+                id,
+                result: Err(match payload.error.map(serde_json::from_value::<ErrorObject>) {
+                    Some(Ok(e)) => RequestError::Rpc(e),
+                    _ => invalid("tasks/get: a failed task without its JSON-RPC error"),
+                }),
+            }),
+            TaskStatus::Cancelled => out.push(Do::Complete {
+                id,
+                result: Err(RequestError::Task(TaskError::Cancelled {
+                    task_id: task_id.to_string(),
+                })),
+            }),
+            TaskStatus::InputRequired | TaskStatus::Working => {
+                let asks = match payload.input_requests {
+                    None => Ok(BTreeMap::new()),
+                    Some(v) => serde_json::value::to_raw_value(&v)
+                        .map_err(|e| e.to_string())
+                        .and_then(|raw| {
+                            crate::modern::results::parse_input_requests(&raw)
+                                .map_err(|e| e.to_string())
+                        }),
+                };
+                let asks = match asks {
+                    Ok(asks) => asks,
+                    Err(e) => {
+                        out.push(Do::Cancel { task_id });
+                        out.push(Do::Complete {
+                            id,
+                            result: Err(invalid(&format!("tasks/get: {e}"))),
+                        });
+                        return;
+                    }
+                };
+                for (key, request) in asks {
+                    if entry.asked.contains(&key) {
+                        continue;
+                    }
+                    if entry.asked.len() >= MAX_TASK_INPUTS {
+                        out.push(Do::Cancel { task_id });
+                        out.push(Do::Complete {
+                            id,
+                            result: Err(RequestError::Input(
+                                format!("the task asked for input more than {MAX_TASK_INPUTS} times")
+                                    .into(),
+                            )),
+                        });
+                        return;
+                    }
+                    entry.asked.insert(key.clone());
+                    out.push(Do::Ask {
+                        id,
+                        key,
+                        request: Box::new(request),
+                    });
+                }
+                out.push(Do::PollAt {
+                    id,
+                    at: later(now, entry.poll),
+                });
+            }
+        }
+    }
+
+    /// Extension: the application answered input request `key` of the task of request `id`.
+    pub(crate) fn on_input_answer(
+        &mut self,
+        id: RequestId,
+        key: String,
+        result: Result<Value, ErrorObject>,
+    ) -> Vec<Do> {
+        let Some(task_id) = self.task_id(id) else {
+            return Vec::new();
+        };
+        match result {
+            Ok(answer) => {
+                let mut responses = serde_json::Map::new();
+                responses.insert(key, answer);
+                vec![Do::Update {
+                    id,
+                    task_id,
+                    responses: Value::Object(responses),
+                }]
+            }
+            // The task cannot go on without it: it is given up, and the server told.
+            Err(e) => vec![
+                Do::Cancel { task_id },
+                Do::Complete {
+                    id,
+                    result: Err(RequestError::Input(
+                        crate::error::sanitize(&format!(
+                            "the client could not answer {key:?}: {}",
+                            e.message
+                        ))
+                        .into(),
+                    )),
+                },
+            ],
+        }
+    }
+
+    /// `notifications/tasks/status` (or the extension's `notifications/tasks`), with its
+    /// params.
     pub(crate) fn on_notification(&mut self, now: Instant, params: serde_json::Value) -> Vec<Do> {
         let Ok(task) = serde_json::from_value::<Task>(params) else {
             return Vec::new();
@@ -294,7 +497,20 @@ impl Tasks {
         };
         let task_id = entry.task_id.as_deref().unwrap_or("").to_owned();
         match (call, result) {
-            (Call::Cancel, _) => {}
+            (Call::Cancel, _) | (Call::Update, Ok(_)) => {}
+            (Call::Update, Err(RequestError::Rpc(e))) if e.code == ErrorObject::INVALID_PARAMS => {
+                out.push(Do::Complete {
+                    id,
+                    result: Err(RequestError::Task(TaskError::NotFound { task_id })),
+                })
+            }
+            // The answer did not reach the task, which would wait for it: given up.
+            (Call::Update, Err(e)) => {
+                if let Some(t) = entry.task_id.clone() {
+                    out.push(Do::Cancel { task_id: t });
+                }
+                out.push(Do::Complete { id, result: Err(e) });
+            }
             // The underlying request's own result, or its error.
             (Call::Fetch, Ok(raw)) => out.push(Do::Complete {
                 id,
@@ -346,6 +562,32 @@ impl Tasks {
         }
         out
     }
+}
+
+/// The extension's inline fields of a `tasks/get` answer (or `notifications/tasks`), taken
+/// out of the task.
+struct Payload {
+    result: Option<Value>,
+    error: Option<Value>,
+    input_requests: Option<Value>,
+}
+
+impl Payload {
+    fn take(task: &mut Task) -> Payload {
+        // Not the task's: what kind of result carried it.
+        task.extra.remove("resultType");
+        Payload {
+            result: task.extra.remove("result"),
+            error: task.extra.remove("error"),
+            input_requests: task.extra.remove("inputRequests"),
+        }
+    }
+}
+
+fn invalid(why: &str) -> RequestError {
+    RequestError::Protocol(crate::ProtocolError::InvalidResult(
+        crate::error::sanitize(why).into(),
+    ))
 }
 
 fn later(now: Instant, d: Duration) -> Instant {
