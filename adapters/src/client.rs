@@ -594,7 +594,7 @@ impl Client {
         self.session_error().unwrap_or(SessionError::Closed).into()
     }
 
-    fn commands(&self) -> &async_channel::Sender<Command> {
+    pub(crate) fn commands(&self) -> &async_channel::Sender<Command> {
         &self.inner.connection.commands
     }
 
@@ -638,6 +638,30 @@ impl Client {
         options: CallOptions,
         trace: Option<mcpwire_core::trace::TraceContext>,
     ) -> Result<RawJson, Error> {
+        let (ticket, result) = self.start_request(method, params, options, trace).await?;
+        let mut guard = CancelOnDrop {
+            commands: self.commands(),
+            ticket,
+            armed: true,
+        };
+        let result = result.await;
+        guard.armed = false;
+        let result = self.reply(result);
+        if let Err(e) = &result {
+            tracing::debug!(error = %e, "request failed");
+        }
+        result
+    }
+
+    /// Hands a request to the driver: its ticket (to cancel it with), and where its one
+    /// completion will come.
+    pub(crate) async fn start_request(
+        &self,
+        method: &str,
+        params: Option<Value>,
+        options: CallOptions,
+        trace: Option<mcpwire_core::trace::TraceContext>,
+    ) -> Result<(u64, crate::oneshot::Receiver<Result<RawJson, RequestError>>), Error> {
         let (reply, result) = crate::oneshot::channel();
         let ticket = self.inner.tickets.fetch_add(1, Ordering::Relaxed);
         tracing::Span::current().record("ticket", ticket);
@@ -657,21 +681,19 @@ impl Client {
         if self.commands().send(command).await.is_err() {
             return Err(self.ended());
         }
-        let mut guard = CancelOnDrop {
-            commands: self.commands(),
-            ticket,
-            armed: true,
-        };
-        let result = result.await;
-        guard.armed = false;
-        let result = match result {
+        Ok((ticket, result))
+    }
+
+    /// A request's completion as the application sees it: the driver gone without one is
+    /// the session's end.
+    pub(crate) fn reply(
+        &self,
+        result: Result<Result<RawJson, RequestError>, crate::oneshot::Closed>,
+    ) -> Result<RawJson, Error> {
+        match result {
             Ok(r) => r.map_err(Error::from),
             Err(_) => Err(self.ended()),
-        };
-        if let Err(e) = &result {
-            tracing::debug!(error = %e, "request failed");
         }
-        result
     }
 
     /// Sends a typed request with options.
@@ -1067,7 +1089,7 @@ impl std::future::Future for CallTool<'_> {
 
 /// The params of [`Client::call_tool`], as `CallToolParams { name, arguments }` serializes,
 /// made without serializing the arguments a second time.
-fn call_tool_params(name: String, arguments: Option<Map<String, Value>>) -> Value {
+pub(crate) fn call_tool_params(name: String, arguments: Option<Map<String, Value>>) -> Value {
     let mut params = Map::new();
     params.insert("name".into(), Value::String(name));
     if let Some(arguments) = arguments {
@@ -1077,7 +1099,7 @@ fn call_tool_params(name: String, arguments: Option<Map<String, Value>>) -> Valu
 }
 
 /// Arguments as a JSON object, or `None` for none (`null`).
-fn object_arguments(
+pub(crate) fn object_arguments(
     arguments: &impl serde::Serialize,
     what: &str,
 ) -> Result<Option<Map<String, Value>>, Error> {

@@ -69,6 +69,7 @@ pub mod runtime;
 mod stdio;
 mod subscription;
 mod target;
+mod task;
 mod telemetry;
 mod transport;
 
@@ -82,13 +83,14 @@ pub use mcpwire_core::schema;
 pub use mcpwire_core::skills;
 pub use mcpwire_core::{
     self as core, HttpError, Limit, Policy, ProtocolError, RequestError, Revision, Scope,
-    SessionError, TransportError, TransportErrorKind,
+    SessionError, TaskError, TransportError, TransportErrorKind,
 };
 pub use notifications::Notifications;
 pub use options::{CallOptions, Progress};
 pub use proxy::Proxy;
 pub use subscription::{Subscription, SubscriptionEvent};
 pub use target::Target;
+pub use task::ToolTask;
 
 /// The README's snippets, compiled as doc tests (they use both runtimes).
 #[cfg(all(doctest, feature = "tokio", feature = "smol"))]

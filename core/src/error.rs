@@ -449,6 +449,15 @@ pub enum TaskError {
         /// The task.
         task_id: String,
     },
+    /// The task failed, and `tasks/result` gave neither the JSON-RPC error nor a result
+    /// marked `isError` (the Python SDK answers a failed task with an empty result): its
+    /// last status message is what the server said of why (sanitized).
+    Failed {
+        /// The task.
+        task_id: String,
+        /// Its `statusMessage`, if it had one.
+        message: Option<String>,
+    },
     /// The server did not declare task support for this request (`capabilities.tasks`), or
     /// the revision spoken has none in its core (2026-07-28).
     Unsupported {
@@ -473,6 +482,10 @@ impl fmt::Display for TaskError {
                     "the server does not know task {task_id:?} (expired or forgotten)"
                 )
             }
+            TaskError::Failed { task_id, message } => match message {
+                Some(m) => write!(f, "task {task_id:?} failed: {m}"),
+                None => write!(f, "task {task_id:?} failed"),
+            },
             TaskError::Unsupported { method } => {
                 write!(f, "the server does not run {method} as a task")
             }

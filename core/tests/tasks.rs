@@ -403,3 +403,43 @@ fn without_the_servers_task_capability_or_at_2026_07_28_a_task_is_refused_at_onc
         "{e:?}"
     );
 }
+
+#[test]
+fn a_failed_task_is_a_tool_error_or_a_typed_failure_never_a_success() {
+    // tasks/result with a result marked isError: the tool's error, as the server gave it.
+    let mut h = ready();
+    let id = start(&mut h, None, "working", Some(100));
+    h.events();
+    h.advance(Duration::from_millis(100));
+    let (_, x, wire) = one_call(&mut h);
+    let mut failed = task_json("t-1", "failed", None, None);
+    failed["statusMessage"] = json!("it broke");
+    answer(&mut h, x, wire, &failed);
+    let (method, x, wire) = one_call(&mut h);
+    assert_eq!(method, "tasks/result");
+    let tool_error = json!({"content": [{"type": "text", "text": "no"}], "isError": true});
+    answer(&mut h, x, wire, &tool_error);
+    let r = responses(&h.events());
+    let raw: Value = serde_json::from_str(r[0].1.as_ref().unwrap()).unwrap();
+    assert_eq!((r[0].0, raw), (id, tool_error));
+
+    // A result that does not say it failed (the Python SDK's empty one): the status is
+    // believed, with its message.
+    let mut h = ready();
+    let id = start(&mut h, None, "working", Some(100));
+    h.events();
+    h.advance(Duration::from_millis(100));
+    let (_, x, wire) = one_call(&mut h);
+    answer(&mut h, x, wire, &failed);
+    let (_, x, wire) = one_call(&mut h);
+    answer(&mut h, x, wire, &json!({"content": []}));
+    let r = responses(&h.events());
+    assert_eq!(r[0].0, id);
+    assert_eq!(
+        r[0].1.as_ref().unwrap_err(),
+        &RequestError::Task(TaskError::Failed {
+            task_id: "t-1".into(),
+            message: Some("it broke".into())
+        })
+    );
+}

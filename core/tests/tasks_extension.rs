@@ -192,7 +192,9 @@ fn a_plain_call_answered_with_a_task_is_followed_until_tasks_get_carries_the_res
     answer(&mut h, wire, &done);
     let events = h.events();
     assert_eq!(statuses(&events), [TaskStatus::Completed]);
-    let result = result_of(&events, id).expect("completed").expect("its result");
+    let result = result_of(&events, id)
+        .expect("completed")
+        .expect("its result");
     let result: Value = serde_json::from_str(&result).unwrap();
     assert_eq!(result["content"][0]["text"], "slow done");
     // There is no `tasks/result` in the extension, and nothing after the end.
@@ -439,7 +441,10 @@ fn a_plain_call_keeps_its_deadline_and_a_call_made_as_a_task_waits_longer() {
     let (method, _, wire) = one_line(&mut h);
     assert_eq!(method, "tasks/get");
     answer(&mut h, wire, &task("working", Some(30_000)));
-    assert!(result_of(&h.events(), id).is_none(), "still waiting at 30 s");
+    assert!(
+        result_of(&h.events(), id).is_none(),
+        "still waiting at 30 s"
+    );
     h.advance(Duration::from_secs(30));
     let events = h.events();
     assert!(matches!(
@@ -486,14 +491,14 @@ fn a_call_made_as_a_task_needs_a_server_with_the_extension() {
     let mut h = Harness::stdio_with(config());
     h.ready_modern_stdio();
     let options = RequestOptions::default().with_task(Some(TaskOptions::default()));
-    let refused = h.session.request(
-        h.now,
-        "tools/call",
-        Some(json!({"name": "slow"})),
-        options,
-    );
+    let refused = h
+        .session
+        .request(h.now, "tools/call", Some(json!({"name": "slow"})), options);
     assert!(
-        matches!(refused, Err(RequestError::Task(TaskError::Unsupported { .. }))),
+        matches!(
+            refused,
+            Err(RequestError::Task(TaskError::Unsupported { .. }))
+        ),
         "{refused:?}"
     );
 }
@@ -528,6 +533,10 @@ fn over_http_the_tasks_requests_are_named_by_the_task_id() {
     let done = with(task("completed", None), "result", json!({"content": []}));
     let mut done = done;
     done["resultType"] = json!("complete");
-    h.json(sent[0].exchange, 200, &response_line(wire, &done.to_string()));
+    h.json(
+        sent[0].exchange,
+        200,
+        &response_line(wire, &done.to_string()),
+    );
     assert!(matches!(result_of(&h.events(), call), Some(Ok(_))));
 }

@@ -80,7 +80,11 @@ pub struct Task {
     pub ttl: Option<u64>,
     /// How often the server suggests polling it, in milliseconds (the extension's
     /// `pollIntervalMs`).
-    #[serde(default, skip_serializing_if = "Option::is_none", alias = "pollIntervalMs")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "pollIntervalMs"
+    )]
     pub poll_interval: Option<u64>,
     /// Anything else the server sent.
     #[serde(flatten)]

@@ -643,10 +643,11 @@ impl Session {
         // 2026-07-28: the tasks extension, for the methods it covers; a call made as a task
         // is one whose wait may be long (the server decides whether it is a task).
         if self.lifecycle.is_modern() {
-            let declared = self
-                .lifecycle
-                .server()
-                .is_none_or(|s| s.capabilities.extension(crate::modern::TASKS_EXTENSION).is_some());
+            let declared = self.lifecycle.server().is_none_or(|s| {
+                s.capabilities
+                    .extension(crate::modern::TASKS_EXTENSION)
+                    .is_some()
+            });
             return match self.policy.tasks_extension
                 && crate::modern::may_be_a_task(method)
                 && declared

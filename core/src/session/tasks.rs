@@ -323,10 +323,12 @@ impl Tasks {
             }),
             TaskStatus::Failed => out.push(Do::Complete {
                 id,
-                result: Err(match payload.error.map(serde_json::from_value::<ErrorObject>) {
-                    Some(Ok(e)) => RequestError::Rpc(e),
-                    _ => invalid("tasks/get: a failed task without its JSON-RPC error"),
-                }),
+                result: Err(
+                    match payload.error.map(serde_json::from_value::<ErrorObject>) {
+                        Some(Ok(e)) => RequestError::Rpc(e),
+                        _ => invalid("tasks/get: a failed task without its JSON-RPC error"),
+                    },
+                ),
             }),
             TaskStatus::Cancelled => out.push(Do::Complete {
                 id,
@@ -364,8 +366,10 @@ impl Tasks {
                         out.push(Do::Complete {
                             id,
                             result: Err(RequestError::Input(
-                                format!("the task asked for input more than {MAX_TASK_INPUTS} times")
-                                    .into(),
+                                format!(
+                                    "the task asked for input more than {MAX_TASK_INPUTS} times"
+                                )
+                                .into(),
                             )),
                         });
                         return;
@@ -511,6 +515,18 @@ impl Tasks {
                 }
                 out.push(Do::Complete { id, result: Err(e) });
             }
+            // A failed task's result that does not say it failed: the status is believed.
+            (Call::Fetch, Ok(raw))
+                if entry.status == Some(TaskStatus::Failed) && !says_is_error(&raw) =>
+            {
+                out.push(Do::Complete {
+                    id,
+                    result: Err(RequestError::Task(TaskError::Failed {
+                        task_id,
+                        message: entry.message.as_deref().map(crate::error::sanitize),
+                    })),
+                })
+            }
             // The underlying request's own result, or its error.
             (Call::Fetch, Ok(raw)) => out.push(Do::Complete {
                 id,
@@ -582,6 +598,17 @@ impl Payload {
             input_requests: task.extra.remove("inputRequests"),
         }
     }
+}
+
+/// Whether a result says `"isError": true` (a tool's failure, which a failed task's result
+/// may be).
+fn says_is_error(raw: &RawJson) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        #[serde(default, rename = "isError")]
+        is_error: Option<bool>,
+    }
+    serde_json::from_str::<Head>(raw.get()).is_ok_and(|h| h.is_error == Some(true))
 }
 
 fn invalid(why: &str) -> RequestError {
