@@ -40,17 +40,11 @@ pub async fn tasks(common: &Common, server: &ServerArgs) -> Result<(), Failure> 
         let mut tasks: Vec<mcpwire::schema::Task> = Vec::new();
         let mut cursor: Option<String> = None;
         for _ in 0..100 {
-            let params = match &cursor {
-                Some(cursor) => json!({ "cursor": cursor }),
-                None => json!({}),
-            };
-            let raw = c
+            let page = c
                 .client
-                .request_raw("tasks/list", Some(params), CallOptions::new())
+                .list_tasks(cursor.take())
                 .await
                 .map_err(|e| c.failure("tasks/list", e))?;
-            let page: mcpwire::schema::ListTasksResult = serde_json::from_str(raw.get())
-                .map_err(|e| Failure::Other(format!("tasks/list: {e}")))?;
             tasks.extend(page.tasks);
             cursor = page.next_cursor;
             if cursor.is_none() {
@@ -104,10 +98,13 @@ pub async fn call(
         let params = CallToolParams::new(tool, arguments);
         let mut options = progress.options(CallOptions::new());
         if task {
-            options = options.as_task(None).on_task_status(|t| {
-                let _ = print::err(&output::task(t));
-            });
+            options = options.as_task(None);
         }
+        // A task's statuses, whether asked for (`--task`) or the server's choice (the
+        // 2026-07-28 tasks extension).
+        options = options.on_task_status(|t| {
+            let _ = print::err(&output::task(t));
+        });
         let result = c.client.call_tool_with(params, options).await;
         progress.finish();
         let result = result.map_err(|e| c.failure(format!("tools/call {tool}"), e))?;

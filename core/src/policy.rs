@@ -186,7 +186,10 @@ pub struct Policy {
     /// [`request_timeout`](Policy::request_timeout)), or by
     /// [`max_task_wait`](Policy::max_task_wait) for a call made as a task
     /// (`RequestOptions::with_task`). Without it, a server that can only answer with a task
-    /// answers `-32021` (missing capability). Default: true.
+    /// answers `-32021` (missing capability). Default: true; missing from a serialized
+    /// policy (a recording made before the client knew the extension): false, as that
+    /// client was, so that the recording replays byte for byte.
+    #[serde(default)]
     pub tasks_extension: bool,
 }
 
@@ -1909,5 +1912,24 @@ mod tests {
             "HTTP 302 Found redirect to https://other.example/login?… not followed: only 307 \
              and 308 keep the method and body of the request"
         );
+    }
+}
+
+#[cfg(test)]
+mod serde_tests {
+    use super::Policy;
+
+    #[test]
+    fn a_policy_serialized_before_the_tasks_extension_replays_without_it() {
+        assert!(Policy::default().tasks_extension);
+        let old: Policy = serde_json::from_str(r#"{"max_reissues": 2}"#).unwrap();
+        assert!(
+            !old.tasks_extension,
+            "a recording made before knew nothing of it"
+        );
+        assert_eq!(old.max_reissues, 2);
+        let now: Policy =
+            serde_json::from_str(&serde_json::to_string(&Policy::default()).unwrap()).unwrap();
+        assert_eq!(now, Policy::default(), "a policy written now round-trips");
     }
 }
