@@ -115,6 +115,14 @@ pub enum Event {
         /// What the server asks (boxed: it is rare, and large).
         request: Box<ServerRequest>,
     },
+    /// 2025-11-25: the answer to server request `id` ([`Event::Request`]) is no longer
+    /// wanted: it ran as a task the client hosts ([`HostedTasks`](crate::HostedTasks)), and
+    /// the server cancelled the task, or its TTL passed. The application may stop working on
+    /// it; an answer given anyway is dropped.
+    RequestWithdrawn {
+        /// The id the request came with.
+        id: crate::jsonrpc::Id,
+    },
     /// Authorization is needed and the user must give it: open `url` in a browser, and hand
     /// the URL the authorization server sends the browser back to (`redirect_uri` with the
     /// response in its query) to
