@@ -608,3 +608,63 @@ fn task_ids_come_from_the_key_alone_the_same_key_the_same_ids() {
     let debug = format!("{:?}", HostedTasks::new(UNIX_NOW, KEY));
     assert!(!debug.contains("7, 7"), "the key is never shown: {debug}");
 }
+
+#[test]
+fn over_http_the_tasks_answers_are_posts_and_a_new_session_forgets_the_old_ones_tasks() {
+    let mut h = Harness::http_with(config(Policy::default()));
+    let get = h.ready_http();
+    let on_stream = |h: &mut Harness, n: &str, message: Value| {
+        h.sse_event(get.exchange, Some(n), &message.to_string());
+        let sent = h.sent();
+        sent.into_iter()
+            .map(|s| (s.exchange, s.body))
+            .collect::<Vec<_>>()
+    };
+    let elicit = |id: u64| {
+        json!({"jsonrpc": "2.0", "id": id, "method": "elicitation/create",
+               "params": elicit_params(Some(json!({"ttl": 30_000})))})
+    };
+    let posts = on_stream(&mut h, "1", elicit(1));
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    let id = task_id(&posts[0].1["result"]["task"]);
+    for (x, _) in &posts {
+        h.head(*x, 202, &[]);
+        h.end(*x);
+    }
+    assert!(matches!(&h.events()[..], [Event::Request { .. }]));
+    h.session.respond(Id::Number(1), Ok(accept("Ada"))).unwrap();
+    assert!(h.sent().is_empty(), "no response: the answer is kept");
+    let get_result = json!({"jsonrpc": "2.0", "id": 2, "method": "tasks/result",
+                            "params": {"taskId": id}});
+    let posts = on_stream(&mut h, "2", get_result);
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].1["id"], 2);
+    assert_eq!(posts[0].1["result"]["content"]["name"], "Ada");
+    h.head(posts[0].0, 202, &[]);
+    h.end(posts[0].0);
+
+    // A second task runs when the server forgets the session (a 404 to the POST that carried
+    // its task): the new session starts without it, and its request is withdrawn.
+    let posts = on_stream(&mut h, "3", elicit(3));
+    assert_eq!(h.session.hosted_tasks(), 2);
+    assert!(matches!(&h.events()[..], [Event::Request { .. }]));
+    h.head(posts[0].0, 404, &[]);
+    h.end(posts[0].0);
+    let events = h.events();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::SessionExpired { .. })),
+        "{events:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::RequestWithdrawn { id } if *id == Id::Number(3))),
+        "{events:?}"
+    );
+    assert_eq!(h.session.hosted_tasks(), 0);
+    let sent = h.sent();
+    assert_eq!(sent.last().unwrap().body["method"], "initialize");
+    assert!(sent.last().unwrap().body["params"]["capabilities"]["tasks"].is_object());
+}

@@ -58,7 +58,7 @@ pub(crate) enum Do {
     /// Hand the application this request, to be answered with [`Session::respond`] and `id`.
     ///
     /// [`Session::respond`]: crate::Session::respond
-    Surface { id: Id, request: ServerRequest },
+    Surface { id: Id, request: Box<ServerRequest> },
     /// The task `serial` expires at this instant.
     ExpireAt { serial: u64, at: Instant },
     /// The task `serial` is gone: its timer is not needed any more.
@@ -270,7 +270,10 @@ impl Hosted {
                 serial,
                 at: later(now, ttl),
             },
-            Do::Surface { id, request },
+            Do::Surface {
+                id,
+                request: Box::new(request),
+            },
         ]
     }
 

@@ -841,7 +841,7 @@ impl Session {
         if let Some(h) = self.hosted.as_mut().filter(|h| h.owns(&id)) {
             let now = self.last_now;
             let todo = h.on_answer(now, &id, result);
-            self.do_hosted(now, todo);
+            self.do_hosted(todo);
             self.pump(now);
             return self.check_open();
         }
@@ -1159,7 +1159,7 @@ impl Session {
             TimerReason::HostedTaskExpiry(serial) => {
                 if let Some(h) = &mut self.hosted {
                     let todo = h.on_expiry(serial);
-                    self.do_hosted(now, todo);
+                    self.do_hosted(todo);
                 }
             }
             TimerReason::ErrorBody(exchange) => {
@@ -1666,7 +1666,7 @@ impl Session {
     }
 
     /// Does what the hosted tasks' sub-machine says.
-    fn do_hosted(&mut self, now: Instant, todo: Vec<hosted::Do>) {
+    fn do_hosted(&mut self, todo: Vec<hosted::Do>) {
         for d in todo {
             match d {
                 hosted::Do::Respond { id, result } => {
@@ -1675,12 +1675,9 @@ impl Session {
                         return;
                     }
                 }
-                hosted::Do::Surface { id, request } => {
-                    self.out.push_back(Output::Event(Event::Request {
-                        id,
-                        request: Box::new(request),
-                    }))
-                }
+                hosted::Do::Surface { id, request } => self
+                    .out
+                    .push_back(Output::Event(Event::Request { id, request })),
                 hosted::Do::ExpireAt { serial, at } => {
                     self.timers.set(TimerReason::HostedTaskExpiry(serial), at)
                 }
@@ -1692,7 +1689,6 @@ impl Session {
                     .push_back(Output::Event(Event::RequestWithdrawn { id })),
             }
         }
-        let _ = now;
     }
 
     /// One of a task's own requests (`{"taskId": ...}`), for the task of request `task`.
@@ -1888,7 +1884,7 @@ impl Session {
         // The tasks hosted for the old session are the old session's.
         if let Some(h) = &mut self.hosted {
             let todo = h.clear();
-            self.do_hosted(now, todo);
+            self.do_hosted(todo);
         }
         self.timers.clear(TimerReason::ReopenServerStream);
         self.timers.clear(TimerReason::ServerStreamWait);
@@ -2627,7 +2623,7 @@ impl Session {
             {
                 if let Some(h) = &mut self.hosted {
                     let todo = h.on_request(now, id, &method, params.as_ref());
-                    self.do_hosted(now, todo);
+                    self.do_hosted(todo);
                 }
                 return;
             }
@@ -2668,7 +2664,7 @@ impl Session {
             Ok(request) => match (task, &mut self.hosted) {
                 (Some(ttl), Some(h)) => {
                     let todo = h.create(now, id, request, ttl);
-                    self.do_hosted(now, todo);
+                    self.do_hosted(todo);
                 }
                 _ => self.out.push_back(Output::Event(Event::Request {
                     id,
