@@ -74,9 +74,17 @@ fn ask(h: &mut Harness, id: u64, method: &str, task_id: &str) -> Vec<Value> {
     h.stdin()
 }
 
+/// A task the server created: what it got, and what the application got.
+struct Created {
+    task: Value,
+    request: ServerRequest,
+    /// The id the application answers with: the core's handle of the task.
+    handle: Id,
+}
+
 /// Sends a task-augmented elicitation as request `id`; returns the created task (checked to
-/// be the one answer, at once) and the request the application got.
-fn create(h: &mut Harness, id: u64, ttl: Option<u64>) -> (Value, ServerRequest) {
+/// be the one answer, at once) and the request the application got, with its id.
+fn create(h: &mut Harness, id: u64, ttl: Option<u64>) -> Created {
     let task = match ttl {
         Some(ms) => json!({ "ttl": ms }),
         None => json!({}),
@@ -93,14 +101,23 @@ fn create(h: &mut Harness, id: u64, ttl: Option<u64>) -> (Value, ServerRequest) 
     let task = answers[0]["result"]["task"].clone();
     assert!(task.is_object(), "a CreateTaskResult: {:?}", answers[0]);
     let events = h.events();
-    let request = match &events[..] {
+    let (handle, request) = match &events[..] {
         [Event::Request { id: rid, request }] => {
-            assert_eq!(*rid, Id::Number(id as i64));
-            (**request).clone()
+            // Not the server's id, which the task answered: the task's own.
+            assert_ne!(*rid, Id::Number(id as i64));
+            assert!(
+                matches!(rid, Id::String(s) if s.starts_with("mcpwire-task-")),
+                "{rid:?}"
+            );
+            (rid.clone(), (**request).clone())
         }
         other => panic!("the application gets the request: {other:?}"),
     };
-    (task, request)
+    Created {
+        task,
+        request,
+        handle,
+    }
 }
 
 fn accept(name: &str) -> Value {
@@ -140,7 +157,11 @@ fn the_client_declares_tasks_for_what_it_can_do_with_list_and_cancel() {
 #[test]
 fn a_task_goes_from_working_to_completed_and_tasks_result_is_the_handlers_answer() {
     let mut h = hosting();
-    let (task, request) = create(&mut h, 7, Some(60_000));
+    let Created {
+        task,
+        request,
+        handle,
+    } = create(&mut h, 7, Some(60_000));
     assert_eq!(task["status"], "working");
     assert_eq!(task["ttl"], 60_000);
     assert_eq!(task["pollInterval"], 500);
@@ -162,7 +183,7 @@ fn a_task_goes_from_working_to_completed_and_tasks_result_is_the_handlers_answer
     assert_eq!(one(&got)["result"]["taskId"], id.as_str());
 
     h.advance(Duration::from_millis(1500));
-    h.session.respond(Id::Number(7), Ok(accept("Ada"))).unwrap();
+    h.session.respond(handle, Ok(accept("Ada"))).unwrap();
     assert!(
         h.stdin().is_empty(),
         "the answer is the task's result, not a response"
@@ -191,7 +212,7 @@ fn a_task_goes_from_working_to_completed_and_tasks_result_is_the_handlers_answer
 #[test]
 fn tasks_result_before_the_end_is_answered_only_once_the_handler_answers() {
     let mut h = hosting();
-    let (task, _) = create(&mut h, 1, None);
+    let Created { task, handle, .. } = create(&mut h, 1, None);
     let id = task_id(&task);
     assert!(ask(&mut h, 2, "tasks/result", &id).is_empty(), "it waits");
     h.advance(Duration::from_secs(5));
@@ -199,7 +220,7 @@ fn tasks_result_before_the_end_is_answered_only_once_the_handler_answers() {
     let got = ask(&mut h, 3, "tasks/get", &id);
     assert_eq!(one(&got)["result"]["status"], "working");
     h.session
-        .respond(Id::Number(1), Ok(accept("Grace")))
+        .respond(handle.clone(), Ok(accept("Grace")))
         .unwrap();
     let answers = h.stdin();
     let answer = one(&answers);
@@ -214,11 +235,11 @@ fn tasks_result_before_the_end_is_answered_only_once_the_handler_answers() {
 #[test]
 fn a_failed_handler_fails_the_task_and_tasks_result_is_its_json_rpc_error() {
     let mut h = hosting();
-    let (task, _) = create(&mut h, 1, None);
+    let Created { task, handle, .. } = create(&mut h, 1, None);
     let id = task_id(&task);
     assert!(ask(&mut h, 2, "tasks/result", &id).is_empty());
     let error = ErrorObject::new(-1, "User rejected the elicitation");
-    h.session.respond(Id::Number(1), Err(error)).unwrap();
+    h.session.respond(handle.clone(), Err(error)).unwrap();
     let answers = h.stdin();
     assert_eq!(one(&answers)["id"], 2);
     assert_eq!(
@@ -238,7 +259,7 @@ fn a_failed_handler_fails_the_task_and_tasks_result_is_its_json_rpc_error() {
 #[test]
 fn tasks_cancel_cancels_a_working_task_withdraws_its_request_and_refuses_a_terminal_one() {
     let mut h = hosting();
-    let (task, _) = create(&mut h, 1, None);
+    let Created { task, handle, .. } = create(&mut h, 1, None);
     let id = task_id(&task);
     assert!(ask(&mut h, 2, "tasks/result", &id).is_empty());
     h.advance(Duration::from_millis(250));
@@ -255,12 +276,12 @@ fn tasks_cancel_cancels_a_working_task_withdraws_its_request_and_refuses_a_termi
     );
     let events = h.events();
     assert!(
-        matches!(&events[..], [Event::RequestWithdrawn { id }] if *id == Id::Number(1)),
+        matches!(&events[..], [Event::RequestWithdrawn { id }] if *id == handle),
         "{events:?}"
     );
     // The handler's late answer is dropped: never sent, and the task stays cancelled.
     h.session
-        .respond(Id::Number(1), Ok(accept("late")))
+        .respond(handle.clone(), Ok(accept("late")))
         .unwrap();
     assert!(h.stdin().is_empty());
     let got = ask(&mut h, 4, "tasks/get", &id);
@@ -273,9 +294,9 @@ fn tasks_cancel_cancels_a_working_task_withdraws_its_request_and_refuses_a_termi
         .contains("terminal status 'cancelled'"));
 
     // A completed task cannot be cancelled either.
-    let (task, _) = create(&mut h, 6, None);
-    let done = task_id(&task);
-    h.session.respond(Id::Number(6), Ok(accept("x"))).unwrap();
+    let created = create(&mut h, 6, None);
+    let done = task_id(&created.task);
+    h.session.respond(created.handle, Ok(accept("x"))).unwrap();
     let refused = ask(&mut h, 7, "tasks/cancel", &done);
     assert_eq!(one(&refused)["error"]["code"], ErrorObject::INVALID_PARAMS);
     assert!(one(&refused)["error"]["message"]
@@ -324,7 +345,7 @@ fn tasks_list_pages_the_hosted_tasks_in_creation_order() {
     let (mut h, _) = hosting_with(Policy::default().with_max_hosted_tasks(60));
     let mut ids = Vec::new();
     for n in 0..55 {
-        ids.push(task_id(&create(&mut h, n, None).0));
+        ids.push(task_id(&create(&mut h, n, None).task));
     }
     let mut unique = ids.clone();
     unique.sort();
@@ -381,7 +402,7 @@ fn tasks_list_pages_the_hosted_tasks_in_creation_order() {
 fn a_tasks_ttl_passing_forgets_it_and_its_result_and_withdraws_its_request() {
     let mut h = hosting();
     let before = h.session.retained_bytes();
-    let (task, _) = create(&mut h, 1, Some(2_000));
+    let Created { task, handle, .. } = create(&mut h, 1, Some(2_000));
     assert_eq!(task["ttl"], 2_000);
     let id = task_id(&task);
     assert!(ask(&mut h, 2, "tasks/result", &id).is_empty());
@@ -398,7 +419,7 @@ fn a_tasks_ttl_passing_forgets_it_and_its_result_and_withdraws_its_request() {
     assert_eq!(one(&answers)["error"]["code"], ErrorObject::INVALID_PARAMS);
     let events = h.events();
     assert!(
-        matches!(&events[..], [Event::RequestWithdrawn { id }] if *id == Id::Number(1)),
+        matches!(&events[..], [Event::RequestWithdrawn { id }] if *id == handle),
         "{events:?}"
     );
     assert_eq!(h.session.hosted_tasks(), 0);
@@ -408,16 +429,16 @@ fn a_tasks_ttl_passing_forgets_it_and_its_result_and_withdraws_its_request() {
     );
     // A late answer is dropped, not sent as a response.
     h.session
-        .respond(Id::Number(1), Ok(accept("late")))
+        .respond(handle.clone(), Ok(accept("late")))
         .unwrap();
     assert!(h.stdin().is_empty());
     assert!(h.session.retained_bytes() <= before + 256);
     assert_eq!(h.session.poll_timeout(), None, "no timer left");
 
     // A completed task's result goes at its TTL too.
-    let (task, _) = create(&mut h, 5, Some(1_000));
-    let id = task_id(&task);
-    h.session.respond(Id::Number(5), Ok(accept("x"))).unwrap();
+    let created = create(&mut h, 5, Some(1_000));
+    let id = task_id(&created.task);
+    h.session.respond(created.handle, Ok(accept("x"))).unwrap();
     h.advance(Duration::from_millis(1_000));
     assert_eq!(
         one(&ask(&mut h, 6, "tasks/result", &id))["error"]["code"],
@@ -429,9 +450,9 @@ fn a_tasks_ttl_passing_forgets_it_and_its_result_and_withdraws_its_request() {
 fn the_ttl_is_the_policys_at_most_and_a_second_at_least() {
     let (mut h, _) =
         hosting_with(Policy::default().with_max_hosted_task_ttl(Duration::from_secs(600)));
-    assert_eq!(create(&mut h, 1, Some(86_400_000)).0["ttl"], 600_000);
-    assert_eq!(create(&mut h, 2, None).0["ttl"], 600_000);
-    assert_eq!(create(&mut h, 3, Some(0)).0["ttl"], 1_000);
+    assert_eq!(create(&mut h, 1, Some(86_400_000)).task["ttl"], 600_000);
+    assert_eq!(create(&mut h, 2, None).task["ttl"], 600_000);
+    assert_eq!(create(&mut h, 3, Some(0)).task["ttl"], 1_000);
 }
 
 #[test]
@@ -442,7 +463,7 @@ fn the_limits_refuse_new_tasks_with_a_json_rpc_error_and_keep_the_bytes_bounded(
         .with_max_hosted_task_bytes(limit);
     let (mut h, _) = hosting_with(policy);
     let before = h.session.retained_bytes();
-    let (a, _) = create(&mut h, 1, None);
+    let a = create(&mut h, 1, None);
     let _ = create(&mut h, 2, None);
     server(
         &mut h,
@@ -457,8 +478,8 @@ fn the_limits_refuse_new_tasks_with_a_json_rpc_error_and_keep_the_bytes_bounded(
 
     // A result over the byte limit ends the task `failed`, with an error saying so.
     let big = json!({"action": "accept", "content": {"name": "x".repeat(64 << 10)}});
-    h.session.respond(Id::Number(1), Ok(big)).unwrap();
-    let id = task_id(&a);
+    h.session.respond(a.handle, Ok(big)).unwrap();
+    let id = task_id(&a.task);
     let got = ask(&mut h, 4, "tasks/get", &id);
     assert_eq!(one(&got)["result"]["status"], "failed");
     let result = ask(&mut h, 5, "tasks/result", &id);
@@ -498,13 +519,13 @@ fn create_after_expiry(h: &mut Harness) -> Value {
     drop(h.stdin());
     drop(h.events());
     assert_eq!(h.session.hosted_tasks(), 0);
-    create(h, 50, None).0
+    create(h, 50, None).task
 }
 
 #[test]
 fn the_session_ending_leaves_no_tasks_result_waiting_and_nothing_kept() {
     let mut h = hosting();
-    let (task, _) = create(&mut h, 1, None);
+    let Created { task, handle, .. } = create(&mut h, 1, None);
     let id = task_id(&task);
     assert!(ask(&mut h, 2, "tasks/result", &id).is_empty());
     h.session.close(h.now);
@@ -516,7 +537,7 @@ fn the_session_ending_leaves_no_tasks_result_waiting_and_nothing_kept() {
     assert_eq!(h.session.hosted_tasks(), 0);
     assert_eq!(h.session.poll_timeout(), None);
     assert_eq!(
-        h.session.respond(Id::Number(1), Ok(accept("late"))),
+        h.session.respond(handle.clone(), Ok(accept("late"))),
         Err(RequestError::Session(SessionError::Closed))
     );
     assert!(h.stdin().is_empty());
@@ -582,15 +603,57 @@ fn without_hosting_a_task_augmented_request_runs_as_a_plain_one_and_tasks_method
 }
 
 #[test]
-fn a_server_request_reusing_the_id_of_a_hosted_tasks_request_is_refused() {
+fn a_plain_request_reusing_the_servers_id_of_a_task_is_answered_apart_from_the_task() {
     let mut h = hosting();
-    let _ = create(&mut h, 1, None);
+    let created = create(&mut h, 1, None);
+    // The server's id 1 was answered with the task: it may come again, as a plain request.
     server(&mut h, json!(1), "elicitation/create", elicit_params(None));
+    let events = h.events();
+    let Some(Event::Request { id, .. }) = events.first() else {
+        panic!("{events:?}");
+    };
+    assert_eq!(*id, Id::Number(1));
+    h.session
+        .respond(Id::Number(1), Ok(accept("plain")))
+        .unwrap();
+    let answers = h.stdin();
+    assert_eq!(one(&answers)["id"], 1);
+    assert_eq!(one(&answers)["result"]["content"]["name"], "plain");
+    // The task is untouched, and its own answer is still its result.
+    let id = task_id(&created.task);
     assert_eq!(
-        one(&h.stdin())["error"]["code"],
-        ErrorObject::INVALID_REQUEST
+        one(&ask(&mut h, 2, "tasks/get", &id))["result"]["status"],
+        "working"
     );
-    assert!(h.events().is_empty());
+    h.session
+        .respond(created.handle, Ok(accept("task")))
+        .unwrap();
+    assert!(h.stdin().is_empty());
+    let result = ask(&mut h, 3, "tasks/result", &id);
+    assert_eq!(one(&result)["result"]["content"]["name"], "task");
+}
+
+#[test]
+fn a_handle_the_core_did_not_give_is_not_taken_for_a_task() {
+    let mut h = hosting();
+    let created = create(&mut h, 1, None);
+    let Id::String(real) = &created.handle else {
+        unreachable!()
+    };
+    // A forged handle (a wrong MAC, another serial) is a plain answer, sent as it is.
+    for forged in [
+        format!("{}0", &real[..real.len() - 1]),
+        "mcpwire-task-0-00".into(),
+    ] {
+        if forged == *real {
+            continue;
+        }
+        h.session
+            .respond(Id::String(forged.clone()), Ok(json!({})))
+            .unwrap();
+        assert_eq!(one(&h.stdin())["id"], forged.as_str());
+    }
+    assert_eq!(h.session.hosted_tasks(), 1);
 }
 
 #[test]
@@ -600,7 +663,7 @@ fn task_ids_come_from_the_key_alone_the_same_key_the_same_ids() {
         config.hosted_tasks = Some(HostedTasks::new(UNIX_NOW, key));
         let (mut h, _) = ready(config);
         (0..3)
-            .map(|n| task_id(&create(&mut h, n, None).0))
+            .map(|n| task_id(&create(&mut h, n, None).task))
             .collect::<Vec<_>>()
     };
     assert_eq!(ids(KEY), ids(KEY));
@@ -631,8 +694,13 @@ fn over_http_the_tasks_answers_are_posts_and_a_new_session_forgets_the_old_ones_
         h.head(*x, 202, &[]);
         h.end(*x);
     }
-    assert!(matches!(&h.events()[..], [Event::Request { .. }]));
-    h.session.respond(Id::Number(1), Ok(accept("Ada"))).unwrap();
+    let events = h.events();
+    let Some(Event::Request { id: handle, .. }) = events.first() else {
+        panic!("{events:?}");
+    };
+    h.session
+        .respond(handle.clone(), Ok(accept("Ada")))
+        .unwrap();
     assert!(h.sent().is_empty(), "no response: the answer is kept");
     let get_result = json!({"jsonrpc": "2.0", "id": 2, "method": "tasks/result",
                             "params": {"taskId": id}});
@@ -647,7 +715,10 @@ fn over_http_the_tasks_answers_are_posts_and_a_new_session_forgets_the_old_ones_
     // its task): the new session starts without it, and its request is withdrawn.
     let posts = on_stream(&mut h, "3", elicit(3));
     assert_eq!(h.session.hosted_tasks(), 2);
-    assert!(matches!(&h.events()[..], [Event::Request { .. }]));
+    let events = h.events();
+    let Some(Event::Request { id: second, .. }) = events.first() else {
+        panic!("{events:?}");
+    };
     h.head(posts[0].0, 404, &[]);
     h.end(posts[0].0);
     let events = h.events();
@@ -660,7 +731,7 @@ fn over_http_the_tasks_answers_are_posts_and_a_new_session_forgets_the_old_ones_
     assert!(
         events
             .iter()
-            .any(|e| matches!(e, Event::RequestWithdrawn { id } if *id == Id::Number(3))),
+            .any(|e| matches!(e, Event::RequestWithdrawn { id } if id == second)),
         "{events:?}"
     );
     assert_eq!(h.session.hosted_tasks(), 0);

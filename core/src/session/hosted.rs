@@ -17,7 +17,7 @@
 //! [`Policy::max_hosted_task_bytes`] bytes of results, status messages and the ids of the
 //! requests kept for them, and a TTL of at most [`Policy::max_hosted_task_ttl`].
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,9 +38,9 @@ pub(crate) const MAX_WAITERS: usize = 4;
 pub(crate) const LIST_PAGE: usize = 50;
 /// The longest `statusMessage` kept (a failed handler's message), in bytes.
 const MAX_STATUS_MESSAGE: usize = 256;
-/// The ids of the requests of tasks that are gone are kept (so that a late answer to one is
-/// dropped, not sent to the server) when no longer than this, in bytes.
-const MAX_GONE_ID: usize = 128;
+/// How the ids the application answers a task's request with begin
+/// (`mcpwire-task-<serial>-<mac>`).
+const HANDLE_PREFIX: &str = "mcpwire-task-";
 /// What one task costs besides the bytes counted against the limit (the entry, its maps).
 const ENTRY_OVERHEAD: usize = 320;
 /// What each task counts against the byte limit from its creation: room for its status
@@ -55,7 +55,8 @@ pub(crate) enum Do {
         id: Id,
         result: Result<RawJson, ErrorObject>,
     },
-    /// Hand the application this request, to be answered with [`Session::respond`] and `id`.
+    /// Hand the application this request, to be answered with [`Session::respond`] and `id`
+    /// (the task's handle, not the server's id: that one was answered with the task).
     ///
     /// [`Session::respond`]: crate::Session::respond
     Surface { id: Id, request: Box<ServerRequest> },
@@ -83,7 +84,7 @@ struct Entry {
     created: Instant,
     updated: Instant,
     ttl: Duration,
-    /// The id of the server's request the task runs: the application answers with it.
+    /// The id the application answers the task's request with.
     handle: Id,
     /// The application has not answered yet (and the task was not cancelled).
     running: bool,
@@ -109,8 +110,6 @@ pub(crate) struct Hosted {
     by_serial: BTreeMap<u64, Arc<str>>,
     /// The application's answer ids of the tasks kept.
     by_handle: BTreeMap<Id, Arc<str>>,
-    /// The answer ids of tasks forgotten lately (short ones, a bounded number).
-    gone: VecDeque<Id>,
     bytes: usize,
 }
 
@@ -159,7 +158,6 @@ impl Hosted {
             tasks: BTreeMap::new(),
             by_serial: BTreeMap::new(),
             by_handle: BTreeMap::new(),
-            gone: VecDeque::new(),
             bytes: 0,
         })
     }
@@ -188,13 +186,47 @@ impl Hosted {
 
     /// The bytes held: what counts against the limit, and each entry's own.
     pub(crate) fn retained(&self) -> usize {
-        self.bytes + self.tasks.len() * ENTRY_OVERHEAD + self.gone.len() * (MAX_GONE_ID + 32)
+        self.bytes + self.tasks.len() * ENTRY_OVERHEAD
     }
 
-    /// Whether `id` is the request of a task, kept or gone lately: the application's answer
-    /// to it goes to [`Hosted::on_answer`], never to the server.
+    /// Whether `id` is the id a task's request was handed to the application with, kept or
+    /// long gone: the application's answer to it goes to [`Hosted::on_answer`], never to the
+    /// server. The id carries its own proof (a MAC under the key over its serial), so none is
+    /// remembered for it, and a server, which never sees these ids, cannot make one.
     pub(crate) fn owns(&self, id: &Id) -> bool {
-        self.by_handle.contains_key(id) || self.gone.contains(id)
+        let Id::String(text) = id else {
+            return false;
+        };
+        let Some((serial, mac)) = text
+            .strip_prefix(HANDLE_PREFIX)
+            .and_then(|rest| rest.split_once('-'))
+        else {
+            return false;
+        };
+        serial
+            .parse::<u64>()
+            .is_ok_and(|n| n.to_string() == serial && self.mac(b"handle", n, 0) == mac)
+    }
+
+    /// The id the application answers task `serial`'s request with.
+    fn handle(&self, serial: u64) -> Id {
+        Id::String(format!(
+            "{HANDLE_PREFIX}{serial}-{}",
+            self.mac(b"handle", serial, 0)
+        ))
+    }
+
+    /// 128 bits of SHA-256 over the key, a label, the serial and an attempt, in hex.
+    fn mac(&self, label: &[u8], serial: u64, attempt: u64) -> String {
+        let mut hash = Sha256::new();
+        hash.update(self.key);
+        hash.update(label);
+        hash.update(serial.to_le_bytes());
+        hash.update(attempt.to_le_bytes());
+        hash.finalize()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// A task-augmented request the client declared: its task is created (or it is refused
@@ -219,22 +251,12 @@ impl Hosted {
                 self.limits.max_tasks
             ));
         }
-        let bytes = id_size(&id) + RESERVED;
+        let bytes = RESERVED;
         if self.bytes + bytes > self.limits.max_bytes {
             return refuse(format!(
                 "the client keeps at most {} bytes of task results",
                 self.limits.max_bytes
             ));
-        }
-        if self.by_handle.contains_key(&id) {
-            let error = ErrorObject::new(
-                ErrorObject::INVALID_REQUEST,
-                format!("request id {id} is the request of a task still kept"),
-            );
-            return vec![Do::Respond {
-                id,
-                result: Err(error),
-            }];
         }
         let ttl = ttl
             .map_or(self.limits.max_ttl, Duration::from_millis)
@@ -242,6 +264,7 @@ impl Hosted {
         let serial = self.next;
         self.next += 1;
         let task_id = self.task_id(serial);
+        let handle = self.handle(serial);
         let entry = Entry {
             serial,
             status: TaskStatus::Working,
@@ -249,7 +272,7 @@ impl Hosted {
             created: now,
             updated: now,
             ttl,
-            handle: id.clone(),
+            handle: handle.clone(),
             running: true,
             result: None,
             waiters: Vec::new(),
@@ -259,11 +282,10 @@ impl Hosted {
         let created = json!({ "task": self.describe(&task_id, &entry) });
         self.tasks.insert(task_id.clone(), entry);
         self.by_serial.insert(serial, task_id.clone());
-        self.by_handle.insert(id.clone(), task_id);
-        self.gone.retain(|g| *g != id);
+        self.by_handle.insert(handle.clone(), task_id);
         vec![
             Do::Respond {
-                id: id.clone(),
+                id,
                 result: raw(&created),
             },
             Do::ExpireAt {
@@ -271,7 +293,7 @@ impl Hosted {
                 at: later(now, ttl),
             },
             Do::Surface {
-                id,
+                id: handle,
                 request: Box::new(request),
             },
         ]
@@ -513,12 +535,6 @@ impl Hosted {
                 )),
             });
         }
-        if id_size(&entry.handle) <= MAX_GONE_ID {
-            if self.gone.len() >= self.limits.max_tasks.max(1) {
-                self.gone.pop_front();
-            }
-            self.gone.push_back(entry.handle);
-        }
         out
     }
 
@@ -536,7 +552,6 @@ impl Hosted {
         }
         self.by_serial.clear();
         self.by_handle.clear();
-        self.gone.clear();
         self.bytes = 0;
         out
     }
@@ -562,12 +577,7 @@ impl Hosted {
     fn task_id(&mut self, serial: u64) -> Arc<str> {
         let mut attempt = 0u64;
         loop {
-            let mut hash = Sha256::new();
-            hash.update(self.key);
-            hash.update(serial.to_le_bytes());
-            hash.update(attempt.to_le_bytes());
-            let digest = hash.finalize();
-            let id: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+            let id = self.mac(b"task", serial, attempt);
             if !self.tasks.contains_key(id.as_str()) {
                 return id.into();
             }

@@ -80,8 +80,9 @@ pub struct Config {
 /// `tasks.requests.sampling.createMessage` / `tasks.requests.elicitation.create` (for what it
 /// declares), `tasks.list` and `tasks.cancel`. A server request of those with `task` in its
 /// params is answered at once with a `CreateTaskResult` by the core; the application gets it
-/// as an ordinary [`Event::Request`] and answers with [`Session::respond`] and its id, as
-/// ever, and the answer becomes the task's result. The core answers the server's `tasks/get`,
+/// as an ordinary [`Event::Request`] and answers with [`Session::respond`] and the event's
+/// id, as ever (for a task that id is the core's handle of the task, `mcpwire-task-…`, not
+/// the server's, which the task answered), and the answer becomes the task's result. The core answers the server's `tasks/get`,
 /// `tasks/result` (once the task ends), `tasks/list` and `tasks/cancel` itself; a cancelled or
 /// expired task's request is withdrawn ([`Event::RequestWithdrawn`]). The limits are the
 /// policy's [`max_hosted_tasks`](Policy::max_hosted_tasks),
@@ -2636,15 +2637,6 @@ impl Session {
             let error = ErrorObject::new(
                 ErrorObject::METHOD_NOT_FOUND,
                 format!("method not found: {method}"),
-            );
-            self.answer(&id, Err(&error));
-            return;
-        }
-        // Its answer would be taken for a hosted task's result.
-        if self.hosted.as_ref().is_some_and(|h| h.owns(&id)) {
-            let error = ErrorObject::new(
-                ErrorObject::INVALID_REQUEST,
-                format!("request id {id} is the request of a task the client hosts"),
             );
             self.answer(&id, Err(&error));
             return;
