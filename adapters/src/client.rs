@@ -130,6 +130,20 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether the client hosts the tasks a server creates on it (2025-11-25; default on):
+    /// a server may send `sampling/createMessage` or `elicitation/create` as a task to a
+    /// client that declares sampling or elicitation, and the client then declares
+    /// `tasks.requests.*` for them (with `tasks.list` and `tasks.cancel`). The handler
+    /// answers such a request like any other; the core keeps the answer as the task's
+    /// result and answers the server's `tasks/*` requests. A task the server cancels, or
+    /// whose TTL passes, drops the handler's future. Off: no `tasks` is declared, and such a
+    /// request is answered as a plain one. The limits are the policy's
+    /// ([`Policy::max_hosted_tasks`] and the rest).
+    pub fn host_tasks(mut self, on: bool) -> Self {
+        self.settings.host_tasks = on;
+        self
+    }
+
     /// The default deadline of every call (default 60 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.config.policy.request_timeout = timeout;

@@ -13,7 +13,7 @@ use futures_lite::future;
 use mcpwire_core::jsonrpc::{Id, RawJson};
 use mcpwire_core::schema::{ServerInfo, ServerRequest};
 use mcpwire_core::{
-    Config, Event, ExchangeId, Input, Output, ProtocolError, RequestError, RequestId,
+    Config, Event, ExchangeId, HostedTasks, Input, Output, ProtocolError, RequestError, RequestId,
     RequestOptions, Session, SessionError, Transmit,
 };
 use serde_json::Value;
@@ -173,6 +173,15 @@ pub(crate) async fn connect(
     settings: Settings,
 ) -> Result<Connection, Error> {
     config.capabilities = settings.handler.capabilities();
+    if settings.host_tasks {
+        // The key of the hosted tasks' ids: without randomness, no tasks are hosted (a task
+        // id must not be guessable).
+        let mut key = [0u8; 32];
+        match getrandom::fill(&mut key) {
+            Ok(()) => config.hosted_tasks = Some(HostedTasks::new(unix_now(), key)),
+            Err(e) => tracing::warn!(error = %e, "no randomness: the client hosts no tasks"),
+        }
+    }
     for (name, value) in headers {
         let bad = |e: &dyn std::fmt::Display| ConfigError::InvalidHeader {
             name: name.clone(),
@@ -280,6 +289,7 @@ pub(crate) async fn connect(
         calls: HashMap::new(),
         tickets: HashMap::new(),
         subs: HashMap::new(),
+        answering: HashMap::new(),
         sub_limits: (settings.notification_capacity, settings.notification_bytes),
         oauth,
         connect_timeout: settings.connect_timeout,
@@ -313,6 +323,9 @@ struct Driver {
     calls: HashMap<RequestId, Call>,
     tickets: HashMap<u64, RequestId>,
     subs: HashMap<RequestId, Sub>,
+    /// The server requests whose handler runs: dropping one's sender drops its future (the
+    /// request was withdrawn).
+    answering: HashMap<Id, async_channel::Sender<()>>,
     /// Each subscription's queue: at most this many events and bytes.
     sub_limits: (usize, usize),
     /// OAuth, and the server URL its credentials are kept under.
@@ -598,6 +611,7 @@ impl Driver {
                 None => self.notifications.push(*notification, size),
             },
             Event::Request { id, request } => self.on_server_request(id, *request),
+            Event::RequestWithdrawn { id } => drop(self.answering.remove(&id)),
             Event::Authorize { url, redirect_uri } => self.user_step(url.0, redirect_uri),
             Event::Authorized => {
                 if let Some((oauth, key)) = &self.oauth {
@@ -653,9 +667,19 @@ impl Driver {
     fn on_server_request(&mut self, id: Id, request: ServerRequest) {
         let answer = crate::handler::answer(&*self.handler, request);
         let inbox = self.inbox.clone();
+        // Its sender goes with the request: withdrawn (or the session over), the future is
+        // dropped where it stands.
+        let (withdraw, withdrawn) = async_channel::bounded::<()>(1);
+        self.answering.insert(id.clone(), withdraw);
         self.runtime.spawn(Box::pin(async move {
-            let result = answer.await;
-            drop(inbox.send(Incoming::Respond(id, result)).await);
+            let answered = future::or(async { Some(answer.await) }, async {
+                let _ = withdrawn.recv().await;
+                None
+            })
+            .await;
+            if let Some(result) = answered {
+                drop(inbox.send(Incoming::Respond(id, result)).await);
+            }
         }));
     }
 
@@ -717,6 +741,7 @@ impl Driver {
             Incoming::WriteFailed(error) => self.feed(now, Input::WriteFailed(error)),
             Incoming::StdinWritten(bytes) => self.feed(now, Input::StdinWritten { bytes }),
             Incoming::Respond(id, answer) => {
+                self.answering.remove(&id);
                 let copy = self
                     .recording
                     .is_some()

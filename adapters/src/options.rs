@@ -127,6 +127,8 @@ pub(crate) struct Settings {
     /// An HTTP target speaks the 2024-11-05 HTTP+SSE transport: its URL is the event
     /// stream's.
     pub(crate) legacy_sse: bool,
+    /// Host the tasks a server creates on the client (2025-11-25).
+    pub(crate) host_tasks: bool,
 }
 
 impl Default for Settings {
@@ -148,6 +150,7 @@ impl Default for Settings {
             oauth: None,
             record: None,
             legacy_sse: false,
+            host_tasks: true,
         }
     }
 }

@@ -359,6 +359,30 @@ pub fn encode_response(id: &Id, result: Result<&Value, &ErrorObject>) -> Vec<u8>
     })
 }
 
+#[derive(Serialize)]
+struct OutRawResponse<'a> {
+    jsonrpc: &'static str,
+    id: &'a Id,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a ErrorObject>,
+}
+
+/// The JSON text of a response to a server request whose result is JSON text already.
+pub fn encode_response_raw(id: &Id, result: Result<&RawValue, &ErrorObject>) -> Vec<u8> {
+    let (result, error) = match result {
+        Ok(r) => (Some(r), None),
+        Err(e) => (None, Some(e)),
+    };
+    to_vec(&OutRawResponse {
+        jsonrpc: "2.0",
+        id,
+        result,
+        error,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

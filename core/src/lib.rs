@@ -54,7 +54,7 @@ pub use input::{ExchangeId, Input};
 pub use output::{AuthorizeUrl, Event, Output, RequestId, Transmit, Warning};
 pub use policy::{Effect, ExchangeKind, Failure, Policy, RedirectTarget, Scope, StreamState};
 pub use session::{
-    Authorization, Config, RequestOptions, Revision, Session, TaskOptions, TimerReason,
-    LATEST_PROTOCOL_VERSION, LEGACY_SSE_PROTOCOL_VERSION, MODERN_PROTOCOL_VERSION,
+    Authorization, Config, HostedTasks, RequestOptions, Revision, Session, TaskOptions,
+    TimerReason, LATEST_PROTOCOL_VERSION, LEGACY_SSE_PROTOCOL_VERSION, MODERN_PROTOCOL_VERSION,
     MODERN_PROTOCOL_VERSIONS, REMOVED_IN_MODERN, SUPPORTED_PROTOCOL_VERSIONS,
 };

@@ -110,10 +110,20 @@ pub enum Event {
     /// not found" to a request for a capability the client did not declare, and "invalid
     /// params" to one whose params do not parse; only the rest arrive here, typed.
     Request {
-        /// The id to answer with.
+        /// The id to answer with: the server's, or for a request the client runs as a task
+        /// ([`HostedTasks`](crate::HostedTasks)) the core's handle of the task.
         id: Id,
         /// What the server asks (boxed: it is rare, and large).
         request: Box<ServerRequest>,
+    },
+    /// 2025-11-25: the answer to the [`Event::Request`] handed out with `id` is no longer
+    /// wanted: it ran as a task the client hosts ([`HostedTasks`](crate::HostedTasks)), and
+    /// the server cancelled the task, its TTL passed, or the server started a new session.
+    /// The application may stop working on it; an answer given anyway is dropped (the id is
+    /// the core's handle of the task, which it knows however late the answer comes).
+    RequestWithdrawn {
+        /// The id the request came with.
+        id: crate::jsonrpc::Id,
     },
     /// Authorization is needed and the user must give it: open `url` in a browser, and hand
     /// the URL the authorization server sends the browser back to (`redirect_uri` with the

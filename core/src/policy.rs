@@ -90,6 +90,23 @@ pub struct Policy {
     /// gave no timeout, counted from its start; its task's TTL bounds it too. Default: 24
     /// hours.
     pub max_task_wait: Duration,
+    /// 2025-11-25, the client as a task receiver ([`HostedTasks`](crate::HostedTasks)): at
+    /// most this many tasks the server created on the client are kept at once (working, or
+    /// ended and waiting for their TTL). A task-augmented request over it is answered with a
+    /// JSON-RPC error (-32603). Default: 32.
+    pub max_hosted_tasks: usize,
+    /// The most bytes the hosted tasks keep: their results (as the JSON sent back), status
+    /// messages, and the ids of the requests kept for them (the task's, the waiting
+    /// `tasks/result`s'), with a few hundred bytes reserved per task. A task-augmented
+    /// request that finds no room is answered with a JSON-RPC error (-32603); a result that
+    /// does not fit ends its task `failed`, with an error saying so. Default: 16 MiB.
+    pub max_hosted_task_bytes: usize,
+    /// The longest TTL a hosted task gets (the server's `task.ttl` is cut to it, and is at
+    /// least 1 s); a server that asks none gets this. When it passes, the task and its result
+    /// are forgotten, a handler still working is withdrawn
+    /// ([`Event::RequestWithdrawn`](crate::Event::RequestWithdrawn)), and the task's id is
+    /// unknown from then on. Default: 1 hour.
+    pub max_hosted_task_ttl: Duration,
     /// The largest JSON message, HTTP body or SSE event, in bytes. Default: 16 MiB.
     pub max_message_size: usize,
     /// The longest SSE line, in bytes. Default: 16 MiB.
@@ -201,6 +218,9 @@ impl Default for Policy {
             progress_resets_timeout: true,
             max_request_time: Duration::from_secs(600),
             max_task_wait: Duration::from_secs(24 * 3600),
+            max_hosted_tasks: 32,
+            max_hosted_task_bytes: 16 << 20,
+            max_hosted_task_ttl: Duration::from_secs(3600),
             max_message_size: 16 << 20,
             max_sse_line: 16 << 20,
             max_outstanding: None,
@@ -251,6 +271,12 @@ impl Policy {
         with_max_request_time: max_request_time: Duration;
         /// Sets [`max_task_wait`](Policy::max_task_wait).
         with_max_task_wait: max_task_wait: Duration;
+        /// Sets [`max_hosted_tasks`](Policy::max_hosted_tasks).
+        with_max_hosted_tasks: max_hosted_tasks: usize;
+        /// Sets [`max_hosted_task_bytes`](Policy::max_hosted_task_bytes).
+        with_max_hosted_task_bytes: max_hosted_task_bytes: usize;
+        /// Sets [`max_hosted_task_ttl`](Policy::max_hosted_task_ttl).
+        with_max_hosted_task_ttl: max_hosted_task_ttl: Duration;
         /// Sets [`max_message_size`](Policy::max_message_size).
         with_max_message_size: max_message_size: usize;
         /// Sets [`max_sse_line`](Policy::max_sse_line).

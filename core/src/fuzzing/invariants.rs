@@ -90,6 +90,8 @@ pub struct Checker {
     aborted: BTreeSet<ExchangeId>,
     failed_heads: BTreeSet<ExchangeId>,
     commands: usize,
+    /// The client hosts tasks for the server: their bytes are bounded by the policy.
+    hosting: bool,
 }
 
 impl Checker {
@@ -114,6 +116,7 @@ impl Checker {
             aborted: BTreeSet::new(),
             failed_heads: BTreeSet::new(),
             commands: 0,
+            hosting: config.hosted_tasks.is_some(),
         }
     }
 
@@ -618,6 +621,14 @@ impl Checker {
             .saturating_add(self.unchecked_backlog())
             .saturating_add(self.commands.saturating_mul(4096));
         let fixed = (64 << 10) + 2 * message;
+        // The hosted tasks: their results within the limit, each entry's own few hundred bytes.
+        let hosted = match self.hosting {
+            true => p
+                .max_hosted_task_bytes
+                .saturating_add(p.max_hosted_tasks.saturating_mul(1024)),
+            false => 0,
+        };
+        let fixed = fixed.saturating_add(hosted);
         let requests = self.open.len() + self.subscribed.len();
         fixed
             .saturating_add(requests.saturating_mul(per_request))

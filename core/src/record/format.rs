@@ -83,6 +83,21 @@ pub struct RecordedConfig {
     /// The OAuth flow's configuration and stored credentials, secrets [`REDACTED`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<RecordedAuth>,
+    /// The hosted tasks' inputs ([`HostedTasks`](crate::HostedTasks)), if the client hosted
+    /// tasks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosted_tasks: Option<RecordedHostedTasks>,
+}
+
+/// The inputs of the hosted tasks, as recorded: the key of the task ids is kept (in hex), so
+/// that a replay makes the same ids. It guards nothing once the session is over: the tasks
+/// live and die with their session.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RecordedHostedTasks {
+    /// The caller's clock since the UNIX epoch as the session was made.
+    pub unix_now: std::time::Duration,
+    /// The key of the task ids, in hex.
+    pub entropy: String,
 }
 
 /// An OAuth flow's configuration, as recorded (see [`crate::auth::Config`]).
@@ -374,6 +389,9 @@ pub enum EventRecord {
         id: Id,
         method: String,
     },
+    RequestWithdrawn {
+        id: Id,
+    },
     /// The URL's digest only (its query holds `state` and the PKCE challenge).
     Authorize {
         redirect_uri: String,
@@ -571,6 +589,9 @@ impl fmt::Display for EventRecord {
             EventRecord::TaskStatus { id, status } => write!(f, "event: #{id} task {status}"),
             EventRecord::Request { id, method } => {
                 write!(f, "event: server request {} {method}", id_text(id))
+            }
+            EventRecord::RequestWithdrawn { id } => {
+                write!(f, "event: server request {} withdrawn", id_text(id))
             }
             EventRecord::Authorize { redirect_uri, .. } => {
                 write!(f, "event: authorize in a browser (back to {redirect_uri})")

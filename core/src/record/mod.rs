@@ -52,7 +52,7 @@ use serde_json::Value;
 
 pub use format::{
     Command, Data, EventRecord, Header, InputRecord, Line, OutputRecord, RecordedAuth,
-    RecordedConfig, RecordedError, RecordedTransport, REDACTED, VERSION,
+    RecordedConfig, RecordedError, RecordedHostedTasks, RecordedTransport, REDACTED, VERSION,
 };
 pub use replay::{assert_replays, replay, Divergence, Mismatch, Recording, Replay};
 
@@ -672,6 +672,7 @@ fn describe_event(event: &Event, redact_payloads: bool) -> EventRecord {
             id: id.clone(),
             method: request.method().into(),
         },
+        Event::RequestWithdrawn { id } => EventRecord::RequestWithdrawn { id: id.clone() },
         Event::Authorize { url, redirect_uri } => EventRecord::Authorize {
             redirect_uri: redirect_uri.clone(),
             digest: Fnv::of(url.0.as_bytes()),
@@ -726,6 +727,10 @@ fn record_config(config: &Config) -> RecordedConfig {
                 credentials: a.credentials.clone().map(redact_credentials),
                 unix_now: a.unix_now,
             }
+        }),
+        hosted_tasks: config.hosted_tasks.as_ref().map(|h| RecordedHostedTasks {
+            unix_now: h.unix_now,
+            entropy: h.entropy.iter().map(|b| format!("{b:02x}")).collect(),
         }),
     }
 }

@@ -224,6 +224,18 @@ impl Recording {
             }
             config = config.with_auth(auth);
         }
+        if let Some(h) = &c.hosted_tasks {
+            let mut entropy = [0u8; 32];
+            let hex = h.entropy.as_bytes();
+            if hex.len() != 64 {
+                return Err(malformed(1, "the hosted tasks' key is not 32 bytes of hex"));
+            }
+            for (i, byte) in entropy.iter_mut().enumerate() {
+                let pair = std::str::from_utf8(&hex[2 * i..2 * i + 2]).unwrap_or("");
+                *byte = u8::from_str_radix(pair, 16).map_err(|e| malformed(1, e))?;
+            }
+            config = config.with_hosted_tasks(crate::HostedTasks::new(h.unix_now, entropy));
+        }
         Ok(config)
     }
 

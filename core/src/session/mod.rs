@@ -12,6 +12,7 @@
 //! without its answer), asks the policy, and applies the effect. `impl Session` is in this
 //! file only.
 
+mod hosted;
 mod lifecycle;
 mod requests;
 mod tasks;
@@ -66,6 +67,57 @@ pub struct Config {
     /// An OAuth flow (HTTP only): with it, a 401 (or a 403 `insufficient_scope`) holds the
     /// requests until a token comes, rather than ending the session.
     pub auth: Option<Authorization>,
+    /// 2025-11-25: host the tasks the server creates on the client (task-augmented sampling
+    /// and elicitation); `None`: the client declares no `tasks` and runs such requests as
+    /// plain ones, as the spec says of a receiver that did not declare them.
+    pub hosted_tasks: Option<HostedTasks>,
+}
+
+/// How the client hosts the tasks a server creates on it (2025-11-25, the client as a task
+/// *receiver*): the inputs the core cannot draw itself.
+///
+/// With it, a client that declares `sampling` or `elicitation` also declares
+/// `tasks.requests.sampling.createMessage` / `tasks.requests.elicitation.create` (for what it
+/// declares), `tasks.list` and `tasks.cancel`. A server request of those with `task` in its
+/// params is answered at once with a `CreateTaskResult` by the core; the application gets it
+/// as an ordinary [`Event::Request`] and answers with [`Session::respond`] and the event's
+/// id, as ever (for a task that id is the core's handle of the task, `mcpwire-task-…`, not
+/// the server's, which the task answered), and the answer becomes the task's result. The core answers the server's `tasks/get`,
+/// `tasks/result` (once the task ends), `tasks/list` and `tasks/cancel` itself; a cancelled or
+/// expired task's request is withdrawn ([`Event::RequestWithdrawn`]). The limits are the
+/// policy's [`max_hosted_tasks`](Policy::max_hosted_tasks),
+/// [`max_hosted_task_bytes`](Policy::max_hosted_task_bytes) and
+/// [`max_hosted_task_ttl`](Policy::max_hosted_task_ttl).
+///
+/// The tasks are bound to the session (only its server can reach them); their ids are 128
+/// bits of SHA-256 over the caller's random key and a counter: unguessable without the key,
+/// the same for the same key (a replayed session replays exactly).
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct HostedTasks {
+    /// The caller's clock as the time since the UNIX epoch when the session is made: the
+    /// tasks' `createdAt` and `lastUpdatedAt` are this plus the time since (the core reads no
+    /// clock).
+    pub unix_now: Duration,
+    /// Random bytes from the caller, the key of the task ids.
+    pub entropy: [u8; 32],
+}
+
+impl HostedTasks {
+    /// Hosting with the caller's clock (`unix_now`, since the UNIX epoch, as the session is
+    /// made) and 32 random bytes for the task ids.
+    pub fn new(unix_now: Duration, entropy: [u8; 32]) -> HostedTasks {
+        HostedTasks { unix_now, entropy }
+    }
+}
+
+impl std::fmt::Debug for HostedTasks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key makes the task ids, which are what guards them: never shown.
+        f.debug_struct("HostedTasks")
+            .field("unix_now", &self.unix_now)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How a session authorizes: the OAuth flow's configuration, and what a token store kept of
@@ -136,6 +188,7 @@ impl Default for Config {
             headers: ::http::HeaderMap::new(),
             revision: Revision::default(),
             auth: None,
+            hosted_tasks: None,
         }
     }
 }
@@ -159,6 +212,13 @@ impl Config {
     #[must_use]
     pub fn with_policy(mut self, policy: Policy) -> Self {
         self.policy = policy;
+        self
+    }
+
+    /// Hosts the tasks a server creates on the client (2025-11-25; see [`HostedTasks`]).
+    #[must_use]
+    pub fn with_hosted_tasks(mut self, hosted: HostedTasks) -> Self {
+        self.hosted_tasks = Some(hosted);
         self
     }
 
@@ -339,6 +399,8 @@ pub struct Session {
     /// The task-augmented requests' tasks (2025-11-25), and whose each task request is.
     tasks: tasks::Tasks,
     task_calls: BTreeMap<RequestId, (RequestId, tasks::Call)>,
+    /// The tasks the client hosts for the server (2025-11-25), when it does.
+    hosted: Option<Box<hosted::Hosted>>,
     transport: Transport,
     timers: Timers,
     out: VecDeque<Output>,
@@ -422,6 +484,16 @@ impl Session {
 
     fn new(now: Instant, transport: Transport, mut config: Config) -> Session {
         let auth = config.auth.take();
+        let hosted = config.hosted_tasks.take().and_then(|h| {
+            hosted::Hosted::new(
+                now,
+                &config.capabilities,
+                h.unix_now,
+                h.entropy,
+                &config.policy,
+            )
+            .map(Box::new)
+        });
         let lifecycle = match &transport {
             Transport::Http(h) if h.is_legacy_sse() => Lifecycle::legacy_sse(),
             _ => Lifecycle::new(config.revision),
@@ -434,6 +506,7 @@ impl Session {
             requests: Requests::default(),
             tasks: tasks::Tasks::default(),
             task_calls: BTreeMap::new(),
+            hosted,
             transport,
             timers: Timers::default(),
             out: VecDeque::new(),
@@ -504,9 +577,15 @@ impl Session {
             }
         }
         self.refresh_meta();
-        let (method, params) = self
-            .lifecycle
-            .opening(&self.client_info, &self.capabilities);
+        // The 2025 era's `initialize` declares the hosted tasks (2026-07-28 has none).
+        let declared = match (&self.hosted, modern) {
+            (Some(h), false) => Some(h.declare(&self.capabilities)),
+            _ => None,
+        };
+        let (method, params) = self.lifecycle.opening(
+            &self.client_info,
+            declared.as_ref().unwrap_or(&self.capabilities),
+        );
         let params = params.and_then(|p| serde_json::value::to_raw_value(&p).ok());
         let size = method.len() + params.as_ref().map_or(0, |p| p.get().len()) + 64;
         // Over stdio a server of the 2025 era may never answer the probe.
@@ -797,7 +876,28 @@ impl Session {
             // a request that already completed) is dropped.
             return Ok(());
         }
+        // The request of a hosted task: the answer is the task's result, not a response.
+        if let Some(h) = self.hosted.as_mut().filter(|h| h.owns(&id)) {
+            let now = self.last_now;
+            let todo = h.on_answer(now, &id, result);
+            self.do_hosted(todo);
+            self.pump(now);
+            return self.check_open();
+        }
         let body = jsonrpc::encode_response(&id, result.as_ref());
+        self.send_response(body)
+    }
+
+    /// The core's own answer to a server request (`ping`, "method not found", ...). The
+    /// 2026-07-28 revision has no server requests: nothing is sent.
+    fn answer(&mut self, id: &Id, result: Result<&Value, &ErrorObject>) {
+        if !self.lifecycle.is_modern() {
+            let _ = self.send_response(jsonrpc::encode_response(id, result));
+        }
+    }
+
+    /// Sends an answer to a server request, within the send backlog.
+    fn send_response(&mut self, body: Vec<u8>) -> Result<(), RequestError> {
         if let Err(e) = self.check_backlog(body.len(), true) {
             self.pump(self.last_now);
             return Err(e);
@@ -961,6 +1061,12 @@ impl Session {
         self.requests.app_count()
     }
 
+    /// How many tasks the client hosts for the server now ([`HostedTasks`]): working, or
+    /// ended and kept until their TTL.
+    pub fn hosted_tasks(&self) -> usize {
+        self.hosted.as_ref().map_or(0, |h| h.len())
+    }
+
     /// The policy the session runs under.
     pub fn policy(&self) -> &Policy {
         &self.policy
@@ -1001,7 +1107,14 @@ impl Session {
         let server = self.server().map_or(0, |s| {
             s.instructions.as_ref().map_or(0, String::len) + 1024 + 8 * s.extra.len()
         });
-        self.requests.retained() + transport + out + early + server + self.timers.len() * 96
+        let hosted = self.hosted.as_ref().map_or(0, |h| h.retained());
+        self.requests.retained()
+            + transport
+            + out
+            + early
+            + server
+            + hosted
+            + self.timers.len() * 96
     }
 
     // ----- internals: time ----------------------------------------------------------------
@@ -1081,6 +1194,12 @@ impl Session {
             TimerReason::TaskDeadline(id) => {
                 let todo = self.tasks.on_deadline(id);
                 self.do_tasks(now, todo);
+            }
+            TimerReason::HostedTaskExpiry(serial) => {
+                if let Some(h) = &mut self.hosted {
+                    let todo = h.on_expiry(serial);
+                    self.do_hosted(todo);
+                }
             }
             TimerReason::ErrorBody(exchange) => {
                 if let Transport::Http(h) = &mut self.transport {
@@ -1637,6 +1756,32 @@ impl Session {
         }
     }
 
+    /// Does what the hosted tasks' sub-machine says.
+    fn do_hosted(&mut self, todo: Vec<hosted::Do>) {
+        for d in todo {
+            match d {
+                hosted::Do::Respond { id, result } => {
+                    let body = jsonrpc::encode_response_raw(&id, result.as_deref());
+                    if self.send_response(body).is_err() {
+                        return;
+                    }
+                }
+                hosted::Do::Surface { id, request } => self
+                    .out
+                    .push_back(Output::Event(Event::Request { id, request })),
+                hosted::Do::ExpireAt { serial, at } => {
+                    self.timers.set(TimerReason::HostedTaskExpiry(serial), at)
+                }
+                hosted::Do::Forget { serial } => {
+                    self.timers.clear(TimerReason::HostedTaskExpiry(serial))
+                }
+                hosted::Do::Withdraw { id } => self
+                    .out
+                    .push_back(Output::Event(Event::RequestWithdrawn { id })),
+            }
+        }
+    }
+
     /// One of a task's own requests (`{"taskId": ...}`, and the extension's
     /// `inputResponses`), for the task of request `task`.
     fn task_call(
@@ -1767,6 +1912,11 @@ impl Session {
         self.early_bytes = 0;
         self.held.clear();
         self.authorizing = false;
+        // The hosted tasks end with the session: the `tasks/result`s waiting are the server's
+        // requests of a session that is over; nothing is left waiting, nothing is kept.
+        if let Some(h) = &mut self.hosted {
+            drop(h.clear());
+        }
         self.timers.clear_all();
         if let Some(t) = delete {
             self.out.push_back(Output::Transmit(t));
@@ -1822,6 +1972,11 @@ impl Session {
         }
         if let Transport::Http(h) = &mut self.transport {
             h.forget_session();
+        }
+        // The tasks hosted for the old session are the old session's.
+        if let Some(h) = &mut self.hosted {
+            let todo = h.clear();
+            self.do_hosted(todo);
         }
         self.timers.clear(TimerReason::ReopenServerStream);
         self.timers.clear(TimerReason::ServerStreamWait);
@@ -2201,7 +2356,7 @@ impl Session {
                         ErrorObject::INVALID_PARAMS,
                         format!("invalid params for {method}: {e}"),
                     );
-                    let _ = self.respond(id, Err(error));
+                    self.answer(&id, Err(&error));
                 }
             },
             Message::Notification { method, params } => {
@@ -2553,17 +2708,30 @@ impl Session {
         self.pump(now);
     }
 
-    fn on_server_request(&mut self, id: Id, method: String, params: Option<Value>) {
+    fn on_server_request(&mut self, id: Id, method: String, mut params: Option<Value>) {
         if self.lifecycle.is_modern() && self.lifecycle.is_initialized() {
             // This revision has no server requests, and the client sends no responses.
             return self.warn(Warning::ServerRequestIgnored {
                 method: excerpt(method.as_bytes(), 200),
             });
         }
+        let now = self.last_now;
         let caps = &self.capabilities;
         let handled = match method.as_str() {
             "ping" => {
-                let _ = self.respond(id, Ok(json!({})));
+                self.answer(&id, Ok(&json!({})));
+                return;
+            }
+            crate::schema::TASKS_GET
+            | crate::schema::TASKS_RESULT
+            | crate::schema::TASKS_LIST
+            | crate::schema::TASKS_CANCEL
+                if self.hosted.is_some() =>
+            {
+                if let Some(h) = &mut self.hosted {
+                    let todo = h.on_request(now, id, &method, params.as_ref());
+                    self.do_hosted(todo);
+                }
                 return;
             }
             "sampling/createMessage" => caps.sampling.is_some(),
@@ -2571,26 +2739,43 @@ impl Session {
             "roots/list" => caps.roots.is_some(),
             _ => false,
         };
-        if handled {
-            match ServerRequest::parse(&method, params) {
-                Ok(request) => self.out.push_back(Output::Event(Event::Request {
-                    id,
-                    request: Box::new(request),
-                })),
-                Err(e) => {
-                    let error = ErrorObject::new(
-                        ErrorObject::INVALID_PARAMS,
-                        format!("invalid params for {method}: {e}"),
-                    );
-                    let _ = self.respond(id, Err(error));
-                }
-            }
-        } else {
+        if !handled {
             let error = ErrorObject::new(
                 ErrorObject::METHOD_NOT_FOUND,
                 format!("method not found: {method}"),
             );
-            let _ = self.respond(id, Err(error));
+            self.answer(&id, Err(&error));
+            return;
+        }
+        // Task-augmented, and declared: the client runs it as a task. (Not declared: it runs as
+        // a plain request, its `task` ignored, as the spec says.)
+        let task = match (&self.hosted, params.as_mut()) {
+            (Some(h), Some(Value::Object(p)))
+                if h.hosts(&method) && p.get("task").is_some_and(Value::is_object) =>
+            {
+                let task = p.remove("task").unwrap_or_default();
+                Some(task.get("ttl").and_then(Value::as_u64))
+            }
+            _ => None,
+        };
+        match ServerRequest::parse(&method, params) {
+            Ok(request) => match (task, &mut self.hosted) {
+                (Some(ttl), Some(h)) => {
+                    let todo = h.create(now, id, request, ttl);
+                    self.do_hosted(todo);
+                }
+                _ => self.out.push_back(Output::Event(Event::Request {
+                    id,
+                    request: Box::new(request),
+                })),
+            },
+            Err(e) => {
+                let error = ErrorObject::new(
+                    ErrorObject::INVALID_PARAMS,
+                    format!("invalid params for {method}: {e}"),
+                );
+                self.answer(&id, Err(&error));
+            }
         }
     }
 

@@ -26,6 +26,8 @@ pub enum TimerReason {
     TaskPoll(RequestId),
     /// A task-augmented request's wait ends: its task's TTL, or the wait's bound.
     TaskDeadline(RequestId),
+    /// The TTL of a task the client hosts for the server passes (by its serial number).
+    HostedTaskExpiry(u64),
 }
 
 /// Deadlines by reason, ordered by instant (ties by reason, so firing order is deterministic).
