@@ -718,14 +718,29 @@ impl Http {
         }
     }
 
+    /// Whether `exchange` still carries `request` (it was not issued again elsewhere).
+    pub(crate) fn carries(&self, exchange: ExchangeId, request: RequestId) -> bool {
+        self.exchanges
+            .get(&exchange)
+            .is_some_and(|x| x.request == Some(request))
+    }
+
     /// The request goes on another exchange from now on (2026-07-28: it is issued again):
     /// what its old exchange still brings is no longer its own. Where its stream stands
     /// (how often it broke) stays.
+    /// One still waiting for a slot never reached the server: it is dropped, not sent later
+    /// under the old wire id.
     pub(crate) fn detach(&mut self, request: RequestId) {
-        if let Some(id) = self.by_request.remove(&request) {
-            if let Some(x) = self.exchanges.get_mut(&id) {
-                x.request = None;
+        let Some(id) = self.by_request.remove(&request) else {
+            return;
+        };
+        match self.exchanges.get_mut(&id) {
+            Some(x) if x.waiting.is_some() => {
+                self.purge(id);
+                self.remove(id, false);
             }
+            Some(x) => x.request = None,
+            None => {}
         }
     }
 
