@@ -1446,9 +1446,18 @@ impl Session {
             Happened::Message {
                 text,
                 origin,
-                exchange: _,
+                exchange,
                 whole_body,
-            } => self.on_text(now, &text, origin, whole_body),
+            } => {
+                // Still its request's? (It was read before the session took what came ahead of
+                // it, which may have issued the request again elsewhere: how the bytes were cut
+                // must not decide.)
+                let origin = match (&self.transport, exchange) {
+                    (Transport::Http(h), Some(x)) => origin.filter(|r| h.carries(x, *r)),
+                    _ => origin,
+                };
+                self.on_text(now, &text, origin, whole_body)
+            }
             Happened::Failed {
                 mut failure,
                 request,
