@@ -74,6 +74,11 @@ pub struct Checker {
     /// When the session last sent an opening request (`initialize`, the probe
     /// `server/discover`): until it is ready, its deadline counts from then.
     opening_sent: Instant,
+    /// Exchanges that carried an opening request and have not ended yet: when one ends
+    /// before the session is ready, the session may begin another opening (the HTTP+SSE
+    /// fallback, say), whose deadline counts from then even while its request waits for a
+    /// free exchange. Each one may do that on a failed head and once more when it is over.
+    opening_exchanges: BTreeSet<ExchangeId>,
     open: BTreeMap<RequestId, Open>,
     /// Subscriptions the server acknowledged: open, but waiting for no answer (and so with no
     /// deadline) until their stream breaks.
@@ -103,6 +108,7 @@ impl Checker {
             policy: config.policy.clone(),
             next_id: 1,
             opening_sent: base,
+            opening_exchanges: BTreeSet::new(),
             open: BTreeMap::new(),
             subscribed: BTreeMap::new(),
             done: BTreeMap::new(),
@@ -288,12 +294,26 @@ impl Checker {
     /// The driver fed the end (or a transport failure) of `exchange`.
     pub fn ended(&mut self, exchange: ExchangeId) {
         self.open_exchanges.remove(&exchange);
+        self.opening_over(exchange);
+    }
+
+    /// An opening's exchange is over (ended or aborted): before Ready, the next opening may
+    /// begin now.
+    fn opening_over(&mut self, exchange: ExchangeId) {
+        if self.opening_exchanges.remove(&exchange) && !self.ready {
+            self.opening_sent = self.last_now;
+        }
     }
 
     /// The driver fed a response head with `status` to `exchange`.
     pub fn head(&mut self, exchange: ExchangeId, status: http::StatusCode) {
         if !status.is_success() && self.exchanges.contains(&exchange) {
             self.failed_heads.insert(exchange);
+            // (The next opening may begin on the head or once the body is read: the
+            // exchange counts until it is over.)
+            if self.opening_exchanges.contains(&exchange) && !self.ready {
+                self.opening_sent = self.last_now;
+            }
         }
     }
 
@@ -321,6 +341,9 @@ impl Checker {
                     ExchangeKind::Initialize | ExchangeKind::Discover | ExchangeKind::EventStream
                 ) {
                     self.opening_sent = self.last_now;
+                }
+                if matches!(kind, ExchangeKind::Initialize | ExchangeKind::Discover) {
+                    self.opening_exchanges.insert(*exchange);
                 }
                 if request.method() == http::Method::POST {
                     if let Ok(message) = serde_json::from_slice(request.body()) {
@@ -376,6 +399,7 @@ impl Checker {
                 );
                 assert!(self.aborted.insert(*exchange), "{exchange:?} aborted twice");
                 self.open_exchanges.remove(exchange);
+                self.opening_over(*exchange);
                 Seen::Other
             }
             Output::Event(Event::Response { id, result }) => {
