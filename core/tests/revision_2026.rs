@@ -636,6 +636,52 @@ fn an_input_required_round_goes_to_the_application_and_the_retry_echoes_the_stat
     );
 }
 
+/// What an SSE body brings after an `input_required` round (here an error without an id)
+/// is no longer its request's: the round detached the request from the exchange. However the
+/// body is cut, the same events: the error is an invalid message, not a late answer to the
+/// request's old id, and the request still waits for its input.
+#[test]
+fn an_error_without_an_id_after_an_input_round_on_the_same_stream_is_not_the_requests() {
+    let body = format!(
+        "data: {}\n\ndata: {}\n\n",
+        response_line(1, ASK),
+        r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"parse"}}"#
+    );
+    let run = |bytewise: bool| {
+        let mut h = Harness::http_with(with_elicitation(auto()));
+        h.ready_modern_http();
+        let id = call(&mut h, "test_mrtr_echo_state", json!({}));
+        let first = h.sent().remove(0);
+        assert_eq!(first.body["id"], 1, "the call's wire id");
+        h.sse_head(first.exchange);
+        match bytewise {
+            false => h.body(first.exchange, &body),
+            true => {
+                for i in 0..body.len() {
+                    h.body(first.exchange, &body[i..i + 1]);
+                }
+            }
+        }
+        let events = h.events();
+        assert_eq!(input_handles(&events).len(), 1, "{events:?}");
+        assert!(responses(&events).is_empty(), "{events:?}");
+        let warnings: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Warning(w) => Some(w.clone()),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            matches!(&warnings[..], [Warning::InvalidMessage { error, .. }] if error.contains("without an id")),
+            "{warnings:?}"
+        );
+        assert_eq!(h.session.outstanding(), 1, "{id:?} waits for its input");
+        format!("{events:?}")
+    };
+    assert_eq!(run(false), run(true));
+}
+
 #[test]
 fn the_state_text_is_echoed_byte_for_byte() {
     let mut h = Harness::stdio_with(auto());
