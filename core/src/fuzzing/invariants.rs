@@ -97,6 +97,10 @@ pub struct Checker {
     commands: usize,
     /// The client hosts tasks for the server: their bytes are bounded by the policy.
     hosting: bool,
+    /// The OAuth flow's exchanges (discovery, registration, tokens): each keeps up to
+    /// `max_auth_body` bytes of its response, not the policy's message limits.
+    auth_exchanges: BTreeSet<ExchangeId>,
+    max_auth_body: usize,
 }
 
 impl Checker {
@@ -123,6 +127,8 @@ impl Checker {
             failed_heads: BTreeSet::new(),
             commands: 0,
             hosting: config.hosted_tasks.is_some(),
+            auth_exchanges: BTreeSet::new(),
+            max_auth_body: config.auth.as_ref().map_or(0, |a| a.config.max_body),
         }
     }
 
@@ -341,6 +347,9 @@ impl Checker {
                     ExchangeKind::Initialize | ExchangeKind::Discover | ExchangeKind::EventStream
                 ) {
                     self.opening_sent = self.last_now;
+                }
+                if *kind == ExchangeKind::Auth {
+                    self.auth_exchanges.insert(*exchange);
                 }
                 if matches!(kind, ExchangeKind::Initialize | ExchangeKind::Discover) {
                     self.opening_exchanges.insert(*exchange);
@@ -654,7 +663,13 @@ impl Checker {
         };
         let fixed = fixed.saturating_add(hosted);
         let requests = self.open.len() + self.subscribed.len();
+        let auth = self
+            .open_exchanges
+            .intersection(&self.auth_exchanges)
+            .count()
+            .saturating_mul(self.max_auth_body.saturating_add(1));
         fixed
+            .saturating_add(auth)
             .saturating_add(requests.saturating_mul(per_request))
             .saturating_add(self.open_exchanges.len().saturating_mul(per_exchange))
             .saturating_add(waiting)
