@@ -18,7 +18,7 @@ mod keys;
 /// An assertion read from `path` each time the flow needs one (surrounding whitespace
 /// trimmed): a workload identity token that the platform rotates in place (a Kubernetes
 /// projected service account token, a file a CI system writes). A missing or empty file is
-/// the flow's typed [`Error::Assertion`](mcpwire_core::auth::Error::Assertion), naming the
+/// the flow's typed [`Error::Assertion`], naming the
 /// path, never the contents.
 pub fn assertion_file(path: impl Into<PathBuf>) -> Assertion {
     let path = path.into();
