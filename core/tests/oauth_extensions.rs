@@ -556,6 +556,28 @@ fn with_dpop_every_token_and_mcp_request_carries_a_fresh_proof_bound_to_the_toke
     assert!(creds.tokens.unwrap().dpop_jkt.is_some());
 }
 
+/// A DPoP-bound request redirected (307, same origin) goes again with the same token and a
+/// new proof naming the new URI (RFC 9449 §4.2: `htu` is the request's URI), never the old
+/// proof.
+#[test]
+fn a_redirected_request_with_dpop_carries_a_new_proof_for_its_new_uri() {
+    let mut h = session(dpop_config());
+    dpop_ready(&mut h, "DPoP");
+    let id = h.request("tools/list");
+    let sent = h.sent();
+    let first = post_of(&sent, id);
+    let before = proof(first, "POST", "http://127.0.0.1:9/mcp");
+    h.head(first.exchange, 307, &[("location", "/elsewhere")]);
+    let again = h.sent();
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert_eq!(again[0].uri, "http://127.0.0.1:9/elsewhere");
+    assert_eq!(header_of(&again[0]), Some("DPoP dpop-tok"));
+    assert_eq!(again[0].body, first.body);
+    let after = proof(&again[0], "POST", "http://127.0.0.1:9/elsewhere");
+    assert_eq!(after["ath"], ath("dpop-tok"));
+    assert_ne!(after["jti"], before["jti"], "a new proof");
+}
+
 #[test]
 fn a_bearer_token_from_a_server_without_dpop_is_used_as_bearer_with_no_proofs() {
     let mut h = session(dpop_config());

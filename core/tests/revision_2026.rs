@@ -1065,3 +1065,35 @@ fn a_subscription_never_acknowledged_times_out_and_a_2025_session_has_none() {
         }
     );
 }
+
+/// A 307 at 2026-07-28: the request goes again with every header it had (the revision's own
+/// per request, `MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`, and the client's), though
+/// the transport keeps only those it would not set the same way again.
+#[test]
+fn a_redirected_request_goes_again_with_the_revisions_headers_and_the_clients() {
+    let mut config = auto();
+    config
+        .headers
+        .insert("x-tenant", http::HeaderValue::from_static("blue"));
+    let mut h = Harness::http_with(config);
+    h.ready_modern_http();
+    let id = call(&mut h, "echo", json!({"message": "x"}));
+    let first = h.sent().remove(0);
+    assert_eq!(header(&first, "mcp-name"), Some("echo"));
+    assert_eq!(header(&first, "x-tenant"), Some("blue"));
+    h.head(first.exchange, 307, &[("location", "/moved")]);
+    let again = h.sent();
+    assert_eq!(again.len(), 1, "{again:?}");
+    let second = &again[0];
+    assert_eq!(second.uri, "http://127.0.0.1:9/moved");
+    assert_eq!(second.method, first.method);
+    assert_eq!(second.body, first.body);
+    assert_eq!(second.headers, first.headers);
+    let wire = second.body["id"].as_u64().unwrap();
+    h.json(
+        second.exchange,
+        200,
+        &response_line(wire, r#"{"resultType":"complete","content":[]}"#),
+    );
+    assert_eq!(responses(&h.events()).len(), 1, "{id:?} completed");
+}

@@ -151,16 +151,51 @@ struct Exchange {
     news: bool,
     /// The OAuth flow's request it carries.
     auth: Option<crate::auth::RequestId>,
-    /// A copy of the request as handed to the adapter, to send again if a redirect is
-    /// followed: kept until the answer's head (only a redirect needs it), and not at all for
-    /// the OAuth flow's requests and the `DELETE` (never redirected) or when the policy
-    /// follows no redirect.
-    sent: Option<Box<::http::Request<Vec<u8>>>>,
+    /// What it takes to send the request again if a redirect is followed: kept until the
+    /// answer's head (only a redirect needs it), and not at all for the OAuth flow's requests
+    /// and the `DELETE` (never redirected) or when the policy follows no redirect.
+    sent: Option<Box<Resend>>,
     /// How many redirects led to this exchange.
     hops: u32,
 }
 
 /// Whether an exchange of this kind may be redirected (and so keeps a copy of its request).
+/// A request kept to be sent again after a redirect: its method, where it went, its body,
+/// and only the headers the transport would not set the same way again (the 2026-07-28
+/// revision's, `Last-Event-ID`). The shared headers (the client's own, the session id, the
+/// protocol version, the credential) are those of the moment it goes again, the DPoP proof
+/// new for its new URI: a copy of every header per outstanding request was most of what the
+/// core kept for it.
+struct Resend {
+    method: Method,
+    uri: Uri,
+    body: Vec<u8>,
+    extra: HeaderMap,
+}
+
+impl std::fmt::Debug for Resend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resend")
+            .field("method", &self.method)
+            .field("uri", &self.uri)
+            .field("body_len", &self.body.len())
+            .field("extra", &self.extra.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Resend {
+    /// Bytes held.
+    fn size(&self) -> usize {
+        let headers: usize = self
+            .extra
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len() + 32)
+            .sum();
+        std::mem::size_of::<Resend>() + self.body.capacity() + headers
+    }
+}
+
 fn redirectable(kind: ExchangeKind) -> bool {
     !matches!(kind, ExchangeKind::Auth | ExchangeKind::Delete)
 }
@@ -338,7 +373,7 @@ impl Http {
                     _ => 0,
                 };
                 let waiting = x.waiting.as_deref().map_or(0, request_size);
-                let sent = x.sent.as_deref().map_or(0, request_size);
+                let sent = x.sent.as_deref().map_or(0, Resend::size);
                 per_exchange + x.method.len() + body + waiting + sent
             })
             .sum();
@@ -525,6 +560,11 @@ impl Http {
             ) => to.clone(),
             _ => self.endpoint.clone(),
         };
+        self.request_to(method, uri, body)
+    }
+
+    /// The headers every request to the server carries, on a request to `uri`.
+    fn request_to(&mut self, method: Method, uri: Uri, body: Vec<u8>) -> ::http::Request<Vec<u8>> {
         let proof = self.proof(&method, &uri);
         let mut req = ::http::Request::new(body);
         *req.method_mut() = method;
@@ -549,6 +589,74 @@ impl Http {
     /// Whether an exchange of `kind` keeps a copy of its request for a redirect.
     fn keeps_sent(&self, kind: ExchangeKind) -> bool {
         self.limits.follow_redirects && redirectable(kind)
+    }
+
+    /// The header `name` as the transport sets it on every request of `method` now.
+    fn shared_header(&self, method: &Method, name: &HeaderName) -> Option<HeaderValue> {
+        if let Some(v) = self.headers.get(name) {
+            return Some(v.clone());
+        }
+        match *name {
+            ACCEPT if *method == Method::POST => Some(ACCEPT_BOTH),
+            ACCEPT if *method == Method::GET => Some(ACCEPT_SSE),
+            CONTENT_TYPE if *method == Method::POST => Some(JSON),
+            ::http::header::AUTHORIZATION => self.authorization.as_ref().map(|a| a.header.clone()),
+            _ if name == MCP_SESSION_ID => self.session_id.clone(),
+            _ if name == MCP_PROTOCOL_VERSION => self.version.map(HeaderValue::from_static),
+            _ => None,
+        }
+    }
+
+    /// What it takes to send `req` again after a redirect.
+    fn resend_of(&self, req: &::http::Request<Vec<u8>>) -> Box<Resend> {
+        let method = req.method();
+        let mut extra = HeaderMap::new();
+        for (name, value) in req.headers() {
+            let shared = *name == crate::auth::DPOP
+                || self.shared_header(method, name).as_ref() == Some(value);
+            if !shared {
+                extra.append(name.clone(), value.clone());
+            }
+        }
+        Box::new(Resend {
+            method: method.clone(),
+            uri: req.uri().clone(),
+            body: req.body().clone(),
+            extra,
+        })
+    }
+
+    /// `sent` again, to `to`: the shared headers as they are now (a DPoP proof for `to`), its
+    /// own as they were.
+    fn resent(&mut self, sent: Resend, to: Uri) -> ::http::Request<Vec<u8>> {
+        let Resend {
+            method,
+            body,
+            extra,
+            ..
+        } = sent;
+        let mut req = self.request_to(method.clone(), to, body);
+        for name in [ACCEPT, CONTENT_TYPE] {
+            if let Some(v) = self.shared_header(&method, &name) {
+                req.headers_mut().insert(name, v);
+            }
+        }
+        let h = req.headers_mut();
+        let mut last: Option<HeaderName> = None;
+        for (name, value) in extra {
+            match name {
+                Some(name) => {
+                    h.insert(name.clone(), value);
+                    last = Some(name);
+                }
+                None => {
+                    if let Some(name) = &last {
+                        h.append(name.clone(), value);
+                    }
+                }
+            }
+        }
+        req
     }
 
     /// Hands an exchange to the adapter, or queues it behind the ones open.
@@ -579,7 +687,7 @@ impl Http {
             body: Body::AwaitingHead,
             news: false,
             auth: None,
-            sent: (free && self.keeps_sent(kind)).then(|| Box::new(req.clone())),
+            sent: (free && self.keeps_sent(kind)).then(|| self.resend_of(&req)),
             hops: 0,
         };
         self.exchanges.insert(id, exchange);
@@ -688,9 +796,11 @@ impl Http {
             self.address_to_endpoint(&mut req);
             self.queued_bytes -= req.body().len();
             self.open += 1;
-            let keep = self.limits.follow_redirects && redirectable(kind);
-            if let (true, Some(x)) = (keep, self.exchanges.get_mut(&id)) {
-                x.sent = Some(req.clone());
+            if self.keeps_sent(kind) {
+                let resend = self.resend_of(&req);
+                if let Some(x) = self.exchanges.get_mut(&id) {
+                    x.sent = Some(resend);
+                }
             }
             self.happened.push_back(Happened::Transmit(Transmit::Http {
                 exchange: id,
@@ -860,7 +970,7 @@ impl Http {
         }
         if status.is_redirection() {
             // Resolved against the URI this exchange went to (after earlier redirects).
-            let base = x.sent.as_deref().map_or(&self.endpoint, |r| r.uri());
+            let base = x.sent.as_deref().map_or(&self.endpoint, |r| &r.uri);
             let target = redirect_target(base, headers.get(LOCATION));
             x.body = Body::Discard;
             let failure = Failure::Redirect {
@@ -920,7 +1030,7 @@ impl Http {
             };
             x.body = Body::Sse(Box::new(SseDecoder::resuming(limits, None)));
             if let Some(l) = &mut self.sse {
-                l.stream_uri = sent.map(|r| r.uri().clone());
+                l.stream_uri = sent.map(|r| r.uri.clone());
             }
             return;
         }
@@ -1333,7 +1443,7 @@ impl Http {
         let Some(x) = self.remove(exchange, true) else {
             return;
         };
-        let Some(mut req) = x.sent else {
+        let Some(sent) = x.sent else {
             // Unreachable: every exchange that may be redirected keeps its request.
             let error = TransportError::new(TransportErrorKind::Reset, "the redirect was lost");
             return self.fail(
@@ -1346,15 +1456,9 @@ impl Http {
                 None,
             );
         };
-        // A proof names its request's URI: the redirected one gets its own.
-        if req.headers().contains_key(crate::auth::DPOP) {
-            match self.proof(&req.method().clone(), &to) {
-                Some(p) => req.headers_mut().insert(crate::auth::DPOP, p),
-                None => req.headers_mut().remove(crate::auth::DPOP),
-            };
-        }
-        *req.uri_mut() = to;
-        let id = self.start(x.kind, x.request, x.method, *req);
+        // (A proof names its request's URI: the redirected one gets its own.)
+        let req = self.resent(*sent, to);
+        let id = self.start(x.kind, x.request, x.method, req);
         if let Some(n) = self.exchanges.get_mut(&id) {
             n.hops = x.hops.saturating_add(1);
         }
