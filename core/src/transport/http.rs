@@ -166,11 +166,12 @@ struct Exchange {
 /// protocol version, the credential) are those of the moment it goes again, the DPoP proof
 /// new for its new URI: a copy of every header per outstanding request was most of what the
 /// core kept for it.
+/// (Compact: the URI only when it is not the endpoint, the headers only when there are any.)
 struct Resend {
     method: Method,
-    uri: Uri,
+    uri: Option<Box<Uri>>,
     body: Vec<u8>,
-    extra: HeaderMap,
+    extra: Option<Box<HeaderMap>>,
 }
 
 impl std::fmt::Debug for Resend {
@@ -179,7 +180,10 @@ impl std::fmt::Debug for Resend {
             .field("method", &self.method)
             .field("uri", &self.uri)
             .field("body_len", &self.body.len())
-            .field("extra", &self.extra.keys().collect::<Vec<_>>())
+            .field(
+                "extra",
+                &self.extra.iter().flat_map(|e| e.keys()).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -187,12 +191,20 @@ impl std::fmt::Debug for Resend {
 impl Resend {
     /// Bytes held.
     fn size(&self) -> usize {
-        let headers: usize = self
-            .extra
-            .iter()
-            .map(|(k, v)| k.as_str().len() + v.len() + 32)
-            .sum();
-        std::mem::size_of::<Resend>() + self.body.capacity() + headers
+        let headers: usize = self.extra.as_deref().map_or(0, |e| {
+            let entries: usize = e.iter().map(|(k, v)| k.as_str().len() + v.len() + 32).sum();
+            std::mem::size_of::<HeaderMap>() + entries
+        });
+        let uri = self
+            .uri
+            .as_deref()
+            .map_or(0, |u| std::mem::size_of::<Uri>() + u.to_string().len());
+        std::mem::size_of::<Resend>() + self.body.capacity() + headers + uri
+    }
+
+    /// Where it went.
+    fn uri<'a>(&'a self, endpoint: &'a Uri) -> &'a Uri {
+        self.uri.as_deref().unwrap_or(endpoint)
     }
 }
 
@@ -620,9 +632,9 @@ impl Http {
         }
         Box::new(Resend {
             method: method.clone(),
-            uri: req.uri().clone(),
+            uri: (*req.uri() != self.endpoint).then(|| Box::new(req.uri().clone())),
             body: req.body().clone(),
-            extra,
+            extra: (!extra.is_empty()).then(|| Box::new(extra)),
         })
     }
 
@@ -643,7 +655,7 @@ impl Http {
         }
         let h = req.headers_mut();
         let mut last: Option<HeaderName> = None;
-        for (name, value) in extra {
+        for (name, value) in extra.map_or_else(HeaderMap::new, |e| *e) {
             match name {
                 Some(name) => {
                     h.insert(name.clone(), value);
@@ -970,7 +982,10 @@ impl Http {
         }
         if status.is_redirection() {
             // Resolved against the URI this exchange went to (after earlier redirects).
-            let base = x.sent.as_deref().map_or(&self.endpoint, |r| &r.uri);
+            let base = x
+                .sent
+                .as_deref()
+                .map_or(&self.endpoint, |r| r.uri(&self.endpoint));
             let target = redirect_target(base, headers.get(LOCATION));
             x.body = Body::Discard;
             let failure = Failure::Redirect {
@@ -1030,7 +1045,7 @@ impl Http {
             };
             x.body = Body::Sse(Box::new(SseDecoder::resuming(limits, None)));
             if let Some(l) = &mut self.sse {
-                l.stream_uri = sent.map(|r| r.uri.clone());
+                l.stream_uri = sent.map(|r| r.uri(&self.endpoint).clone());
             }
             return;
         }
