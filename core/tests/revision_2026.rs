@@ -9,7 +9,7 @@ mod support;
 
 use std::time::Duration;
 
-use mcpwire_core::jsonrpc::{ErrorObject, Id};
+use mcpwire_core::jsonrpc::ErrorObject;
 use mcpwire_core::schema::{ClientCapabilities, ServerRequest};
 use mcpwire_core::{
     Event, ExchangeKind, Output, Policy, ProtocolError, RequestError, RequestOptions, Revision,
@@ -581,16 +581,6 @@ fn a_broken_stream_is_issued_again_with_a_new_id_a_bounded_number_of_times() {
 
 const ASK: &str = r#"{"resultType":"input_required","inputRequests":{"confirm":{"method":"elicitation/create","params":{"message":"Please confirm","requestedSchema":{"type":"object","properties":{"confirmed":{"type":"boolean"}}}}}},"requestState":"{\"nonce\":1,\"x\":\"\u00e9\"}"}"#;
 
-fn input_handles(events: &[Event]) -> Vec<(Id, ServerRequest)> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Request { id, request } => Some((id.clone(), (**request).clone())),
-            _ => None,
-        })
-        .collect()
-}
-
 #[test]
 fn an_input_required_round_goes_to_the_application_and_the_retry_echoes_the_state_exactly() {
     let mut h = Harness::http_with(with_elicitation(auto()));
@@ -599,7 +589,7 @@ fn an_input_required_round_goes_to_the_application_and_the_retry_echoes_the_stat
     let first = h.sent().remove(0);
     h.json(first.exchange, 200, &response_line(id.0, ASK));
     let events = h.events();
-    let asked = input_handles(&events);
+    let asked = server_requests(&events);
     assert_eq!(asked.len(), 1);
     assert!(matches!(asked[0].1, ServerRequest::Elicit(_)));
     assert!(
@@ -663,7 +653,7 @@ fn an_error_without_an_id_after_an_input_round_on_the_same_stream_is_not_the_req
             }
         }
         let events = h.events();
-        assert_eq!(input_handles(&events).len(), 1, "{events:?}");
+        assert_eq!(server_requests(&events).len(), 1, "{events:?}");
         assert!(responses(&events).is_empty(), "{events:?}");
         let warnings: Vec<_> = events
             .iter()
@@ -762,7 +752,7 @@ fn rounds_are_bounded_by_the_policy_and_share_the_requests_one_deadline() {
             );
             return;
         }
-        let handle = input_handles(&events).remove(0).0;
+        let handle = server_requests(&events).remove(0).0;
         h.session
             .respond(handle, Ok(json!({"action": "decline"})))
             .unwrap();
@@ -794,7 +784,7 @@ fn an_input_request_for_an_undeclared_capability_or_a_failing_handler_fails_the_
     let id = call(&mut h, "t", json!({}));
     h.stdin();
     h.stdout(&response_line(id.0, ASK));
-    let handle = input_handles(&h.events()).remove(0).0;
+    let handle = server_requests(&h.events()).remove(0).0;
     h.session
         .respond(handle.clone(), Err(ErrorObject::new(-1, "no user here")))
         .unwrap();
@@ -815,7 +805,7 @@ fn a_request_cancelled_during_its_round_drops_its_input_requests() {
     let id = call(&mut h, "t", json!({}));
     h.stdin();
     h.stdout(&response_line(id.0, ASK));
-    let handle = input_handles(&h.events()).remove(0).0;
+    let handle = server_requests(&h.events()).remove(0).0;
     assert!(h.session.cancel(h.now, id, None));
     h.stdin();
     h.events();

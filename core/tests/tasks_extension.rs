@@ -12,7 +12,6 @@ mod support;
 
 use std::time::Duration;
 
-use mcpwire_core::jsonrpc::Id;
 use mcpwire_core::schema::{ClientCapabilities, ServerRequest, TaskStatus};
 use mcpwire_core::{
     Event, Policy, ProtocolError, RequestError, RequestId, RequestOptions, TaskError, TaskOptions,
@@ -112,16 +111,6 @@ fn statuses(events: &[Event]) -> Vec<TaskStatus> {
         .iter()
         .filter_map(|e| match e {
             Event::TaskStatus { task, .. } => Some(task.status),
-            _ => None,
-        })
-        .collect()
-}
-
-fn asked(events: &[Event]) -> Vec<(Id, ServerRequest)> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Request { id, request } => Some((id.clone(), (**request).clone())),
             _ => None,
         })
         .collect()
@@ -258,7 +247,7 @@ fn input_requests_are_asked_once_each_and_answered_with_tasks_update() {
     answer(&mut h, wire, &waiting);
     let events = h.events();
     assert_eq!(statuses(&events), [TaskStatus::InputRequired]);
-    let asks = asked(&events);
+    let asks = server_requests(&events);
     assert_eq!(asks.len(), 1, "{events:?}");
     assert!(matches!(&asks[0].1, ServerRequest::Elicit(p) if p.message == "Your name?"));
     // The task's status, as the application sees it, has no inputRequests in it.
@@ -271,7 +260,7 @@ fn input_requests_are_asked_once_each_and_answered_with_tasks_update() {
     let (method, _, wire) = one_line(&mut h);
     assert_eq!(method, "tasks/get");
     answer(&mut h, wire, &waiting);
-    assert!(asked(&h.events()).is_empty(), "asked once");
+    assert!(server_requests(&h.events()).is_empty(), "asked once");
     // The answer goes back with tasks/update.
     h.session
         .respond(
@@ -318,7 +307,7 @@ fn an_input_request_for_a_capability_not_declared_fails_the_call_and_cancels_the
         &with(task("input_required", None), "inputRequests", question),
     );
     let events = h.events();
-    assert!(asked(&events).is_empty());
+    assert!(server_requests(&events).is_empty());
     match result_of(&events, id) {
         Some(Err(RequestError::Input(why))) => assert!(why.contains("sampling"), "{why}"),
         other => panic!("{other:?}"),
@@ -342,7 +331,7 @@ fn an_input_the_application_cannot_give_cancels_the_task() {
         wire,
         &with(task("input_required", None), "inputRequests", question),
     );
-    let asks = asked(&h.events());
+    let asks = server_requests(&h.events());
     h.session
         .respond(
             asks[0].0.clone(),

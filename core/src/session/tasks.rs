@@ -107,6 +107,23 @@ struct Entry {
     asked: BTreeSet<String>,
 }
 
+impl Entry {
+    /// A request followed for its task from now on, waiting until `deadline` at the latest.
+    fn new(deadline: Instant, extension: bool) -> Entry {
+        Entry {
+            task_id: None,
+            status: None,
+            message: None,
+            poll: DEFAULT_POLL,
+            deadline,
+            fetching: false,
+            failed_polls: 0,
+            extension,
+            asked: BTreeSet::new(),
+        }
+    }
+}
+
 /// Every task-augmented request in progress, by the application's request id.
 #[derive(Debug, Default)]
 pub(crate) struct Tasks {
@@ -134,20 +151,7 @@ impl Tasks {
     /// `extension`, when the application asked for a task's wait); its wait ends by
     /// `deadline` at the latest.
     pub(crate) fn start(&mut self, id: RequestId, deadline: Instant, extension: bool) {
-        self.entries.insert(
-            id,
-            Entry {
-                task_id: None,
-                status: None,
-                message: None,
-                poll: DEFAULT_POLL,
-                deadline,
-                fetching: false,
-                failed_polls: 0,
-                extension,
-                asked: BTreeSet::new(),
-            },
-        );
+        self.entries.insert(id, Entry::new(deadline, extension));
     }
 
     /// The extension's `CreateTaskResult` (`resultType: "task"`, the task's fields inline)
@@ -160,17 +164,9 @@ impl Tasks {
         raw: RawJson,
         deadline: Instant,
     ) -> Vec<Do> {
-        self.entries.entry(id).or_insert_with(|| Entry {
-            task_id: None,
-            status: None,
-            message: None,
-            poll: DEFAULT_POLL,
-            deadline,
-            fetching: false,
-            failed_polls: 0,
-            extension: true,
-            asked: BTreeSet::new(),
-        });
+        self.entries
+            .entry(id)
+            .or_insert_with(|| Entry::new(deadline, true));
         self.on_created(now, id, raw)
     }
 

@@ -45,3 +45,20 @@ impl Start for Harness {
         Harness::stdio_at(Instant::now(), legacy())
     }
 }
+
+/// The server's requests among `events` (the 2026-07-28 input requests included), with the id
+/// to answer each with.
+pub fn server_requests(
+    events: &[mcpwire_core::Event],
+) -> Vec<(
+    mcpwire_core::jsonrpc::Id,
+    mcpwire_core::schema::ServerRequest,
+)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            mcpwire_core::Event::Request { id, request } => Some((id.clone(), (**request).clone())),
+            _ => None,
+        })
+        .collect()
+}
