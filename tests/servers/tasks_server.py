@@ -115,9 +115,10 @@ async def call_tool(name: str, arguments: dict) -> types.CallToolResult | types.
         steps = int(arguments.get("steps", 1))
         delay = int(arguments.get("delay_ms", 50)) / 1000
         notify = bool(arguments.get("notify", True))
+        # Every status stands `delay` before the next one (the first, the created task's,
+        # and the last included), so a reader that takes the latest status sees each.
+        await anyio.sleep(delay)
         for i in range(1, steps + 1):
-            # Announced, then worked: each status stands `delay` before the next one (the
-            # last included), so a reader that takes the latest status sees every step.
             await task.update_status(f"step {i} of {steps}", notify=notify)
             await anyio.sleep(delay)
         result = _text(f"done after {steps} steps")
