@@ -856,6 +856,21 @@ impl Http {
         let Some(id) = self.by_request.remove(&request) else {
             return;
         };
+        // What the exchange brought and the session has not taken yet is no longer the
+        // request's either, as if it had come after (how the bytes were cut must not decide).
+        for h in &mut self.happened {
+            match h {
+                Happened::Message {
+                    origin, exchange, ..
+                } if *exchange == Some(id) && *origin == Some(request) => *origin = None,
+                Happened::Failed {
+                    request: r,
+                    exchange,
+                    ..
+                } if *exchange == Some(id) && *r == Some(request) => *r = None,
+                _ => {}
+            }
+        }
         match self.exchanges.get_mut(&id) {
             Some(x) if x.waiting.is_some() => {
                 self.purge(id);
