@@ -9,7 +9,8 @@ use super::{Annotations, Meta, Resource, ResourceContents};
 /// variant that keeps anything else verbatim, with hand-written serde.
 ///
 /// Each variant's type must have an `extra` map: decoding reads the object in place and then
-/// takes `"type"` out of `extra`.
+/// takes `"type"` out of `extra`. The enum must have a `Text(TextContent)` variant for
+/// `"text"`: a block of only `"type": "text"` and a string `"text"` is read straight into it.
 macro_rules! typed_content {
     (
         $(#[$attr:meta])*
@@ -52,7 +53,13 @@ macro_rules! typed_content {
 
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let value = <serde_json::Value as serde::Deserialize>::deserialize(deserializer)?;
+                // The common block, `{"type": "text", "text": ...}`, read in one pass.
+                let value = match <$crate::schema::decode::Block as serde::Deserialize>::deserialize(deserializer)? {
+                    $crate::schema::decode::Block::Text(text) => {
+                        return Ok($name::Text($crate::schema::TextContent::new(text)))
+                    }
+                    $crate::schema::decode::Block::Other(value) => value,
+                };
                 let decoded = match &value {
                     serde_json::Value::Object(map) => {
                         match map.get("type").and_then(serde_json::Value::as_str) {

@@ -5,6 +5,7 @@
 //! [`serde_json::Value`], so unknown JSON Schema keywords survive a round trip.
 
 mod content;
+mod decode;
 mod elicitation;
 mod lifecycle;
 pub mod methods;

@@ -939,3 +939,213 @@ fn the_params_and_capabilities_a_user_builds_have_constructors() {
     let built = CompleteParams::new(complete.reference.clone(), complete.argument.clone());
     assert_eq!(built, complete);
 }
+
+/// The one-pass decoding of content blocks and `tools/call` results (`schema::decode`) against
+/// the general path it replaced: a block read whole as a `serde_json::Value` and then as its
+/// variant's struct (else kept as `Unknown`), and a result read through `#[serde(flatten)]`.
+mod one_pass_decoding {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// How a block decoded before the one-pass reading.
+    fn general_block(value: Value) -> ContentBlock {
+        let decoded = match &value {
+            Value::Object(map) => match map.get("type").and_then(Value::as_str) {
+                Some("text") => TextContent::deserialize(map).ok().map(|mut inner| {
+                    inner.extra.remove("type");
+                    ContentBlock::Text(inner)
+                }),
+                Some("image") => ImageContent::deserialize(map).ok().map(|mut inner| {
+                    inner.extra.remove("type");
+                    ContentBlock::Image(inner)
+                }),
+                Some("audio") => AudioContent::deserialize(map).ok().map(|mut inner| {
+                    inner.extra.remove("type");
+                    ContentBlock::Audio(inner)
+                }),
+                Some("resource_link") => Resource::deserialize(map).ok().map(|mut inner| {
+                    inner.extra.remove("type");
+                    ContentBlock::ResourceLink(inner)
+                }),
+                Some("resource") => EmbeddedResource::deserialize(map).ok().map(|mut inner| {
+                    inner.extra.remove("type");
+                    ContentBlock::Resource(inner)
+                }),
+                _ => None,
+            },
+            _ => None,
+        };
+        decoded.unwrap_or(ContentBlock::Unknown(value))
+    }
+
+    use serde::Deserialize;
+
+    /// `CallToolResult` as it was derived, with `#[serde(flatten)]`.
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct GeneralResult {
+        #[serde(default)]
+        content: Vec<Value>,
+        #[serde(default)]
+        structured_content: Option<Value>,
+        #[serde(default)]
+        is_error: Option<bool>,
+        #[serde(rename = "_meta", default)]
+        meta: Option<Meta>,
+        #[serde(flatten)]
+        extra: Map<String, Value>,
+    }
+
+    fn general_result(text: &str) -> Result<CallToolResult, serde_json::Error> {
+        let r: GeneralResult = serde_json::from_str(text)?;
+        Ok(CallToolResult {
+            content: r.content.into_iter().map(general_block).collect(),
+            structured_content: r.structured_content,
+            is_error: r.is_error,
+            meta: r.meta,
+            extra: r.extra,
+        })
+    }
+
+    const KEYS: &[&str] = &[
+        "type",
+        "text",
+        "type",
+        "text",
+        "annotations",
+        "_meta",
+        "data",
+        "mimeType",
+        "uri",
+        "name",
+        "resource",
+        "x-vendor",
+    ];
+    const VALUES: &[&str] = &[
+        r#""text""#,
+        r#""text""#,
+        r#""image""#,
+        r#""resource_link""#,
+        r#""resource""#,
+        r#""Echo: hi""#,
+        r#""\u00e9\n\"q\"""#,
+        r#""aGk=""#,
+        r#""file:///a""#,
+        "1",
+        "-2",
+        "2.5",
+        "null",
+        "true",
+        "[]",
+        r#"["text"]"#,
+        "{}",
+        r#"{"audience":["user"],"priority":0.5}"#,
+        r#"{"uri":"file:///a","text":"t"}"#,
+        r#"{"k":"v"}"#,
+    ];
+
+    /// A block's JSON text: an object of keys and values chosen (repeats included, as JSON
+    /// allows them), or a value that is not an object.
+    fn block() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => proptest::collection::vec((0..KEYS.len(), 0..VALUES.len()), 0..5).prop_map(
+                |entries| {
+                    let fields: Vec<String> = entries
+                        .iter()
+                        .map(|&(k, v)| format!("\"{}\":{}", KEYS[k], VALUES[v]))
+                        .collect();
+                    format!("{{{}}}", fields.join(","))
+                }
+            ),
+            1 => (0..VALUES.len()).prop_map(|v| VALUES[v].to_owned()),
+        ]
+    }
+
+    const RESULT_KEYS: &[&str] = &[
+        "content",
+        "content",
+        "structuredContent",
+        "isError",
+        "_meta",
+        "x-vendor",
+    ];
+
+    /// A result's JSON text: its content blocks, or another value, under keys chosen.
+    fn result() -> impl Strategy<Value = String> {
+        let value = prop_oneof![
+            3 => proptest::collection::vec(block(), 0..4).prop_map(|b| format!("[{}]", b.join(","))),
+            2 => (0..VALUES.len()).prop_map(|v| VALUES[v].to_owned()),
+        ];
+        proptest::collection::vec((0..RESULT_KEYS.len(), value), 0..5).prop_map(|entries| {
+            let fields: Vec<String> = entries
+                .iter()
+                .map(|(k, v)| format!("\"{}\":{v}", RESULT_KEYS[*k]))
+                .collect();
+            format!("{{{}}}", fields.join(","))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn a_block_decodes_as_the_general_path_decodes_it(text in block()) {
+            let general = general_block(serde_json::from_str(&text).unwrap());
+            let from_text: ContentBlock = serde_json::from_str(&text).unwrap();
+            prop_assert_eq!(&from_text, &general, "from text: {}", text);
+            // From a `Value` the keys come owned: the same again.
+            let from_value: ContentBlock =
+                serde_json::from_value(serde_json::from_str(&text).unwrap()).unwrap();
+            prop_assert_eq!(&from_value, &general, "from a value: {}", text);
+        }
+
+        #[test]
+        fn a_result_decodes_as_the_general_path_decodes_it(text in result()) {
+            let general = general_result(&text);
+            let one_pass = serde_json::from_str::<CallToolResult>(&text);
+            match (&one_pass, &general) {
+                (Ok(a), Ok(b)) => prop_assert_eq!(a, b, "{}", text),
+                (Err(_), Err(_)) => {}
+                _ => prop_assert!(false, "{}: one pass {:?}, general {:?}", text, one_pass, general),
+            }
+        }
+    }
+
+    #[test]
+    fn a_plain_text_block_is_text_whichever_field_comes_first() {
+        for text in [
+            r#"{"type":"text","text":"hi"}"#,
+            r#"{"text":"hi","type":"text"}"#,
+            r#"{"type":"image","text":"no","type":"text","text":"hi"}"#,
+        ] {
+            let block: ContentBlock = serde_json::from_str(text).unwrap();
+            assert_eq!(block, ContentBlock::text("hi"), "{text}");
+        }
+        // A text block whose text is not a string, or of another type, is not.
+        for text in [
+            r#"{"type":"text","text":1}"#,
+            r#"{"type":"image","text":"hi"}"#,
+        ] {
+            let block: ContentBlock = serde_json::from_str(text).unwrap();
+            assert!(matches!(block, ContentBlock::Unknown(_)), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_repeated_known_field_of_a_result_is_an_error() {
+        for text in [
+            r#"{"content":[],"content":[]}"#,
+            r#"{"isError":true,"isError":false}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<CallToolResult>(text).is_err(),
+                "{text}"
+            );
+        }
+        let result: CallToolResult =
+            serde_json::from_str(r#"{"x":1,"x":2,"isError":null}"#).unwrap();
+        assert_eq!(result.extra["x"], json!(2));
+        assert_eq!(result.is_error, None);
+    }
+}

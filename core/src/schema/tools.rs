@@ -156,7 +156,10 @@ impl super::Request for CallToolParams {
 /// Result of `tools/call`.
 ///
 /// A tool that failed reports it here with `is_error: Some(true)`, not as a JSON-RPC error.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+///
+/// Decoded in one pass (by hand, as `#[serde(flatten)]` would but without buffering every
+/// field first): the hot path of every call.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CallToolResult {
     /// The unstructured result.
@@ -177,6 +180,58 @@ pub struct CallToolResult {
     /// Fields this version does not know.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for CallToolResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, MapAccess, Visitor};
+
+        struct ResultVisitor;
+        impl<'de> Visitor<'de> for ResultVisitor {
+            type Value = CallToolResult;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a tools/call result")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<CallToolResult, A::Error> {
+                let mut content = None;
+                let mut structured_content = None;
+                let mut is_error = None;
+                let mut meta = None;
+                let mut extra = Map::new();
+                while let Some(super::decode::Key(key)) = map.next_key()? {
+                    match &*key {
+                        "content" if content.is_some() => {
+                            return Err(A::Error::duplicate_field("content"))
+                        }
+                        "content" => content = Some(map.next_value()?),
+                        "structuredContent" if structured_content.is_some() => {
+                            return Err(A::Error::duplicate_field("structuredContent"))
+                        }
+                        "structuredContent" => structured_content = Some(map.next_value()?),
+                        "isError" if is_error.is_some() => {
+                            return Err(A::Error::duplicate_field("isError"))
+                        }
+                        "isError" => is_error = Some(map.next_value()?),
+                        "_meta" if meta.is_some() => {
+                            return Err(A::Error::duplicate_field("_meta"))
+                        }
+                        "_meta" => meta = Some(map.next_value()?),
+                        _ => drop(extra.insert(key.into_owned(), map.next_value()?)),
+                    }
+                }
+                Ok(CallToolResult {
+                    content: content.unwrap_or_default(),
+                    structured_content: structured_content.flatten(),
+                    is_error: is_error.flatten(),
+                    meta: meta.flatten(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(ResultVisitor)
+    }
 }
 
 impl CallToolResult {
