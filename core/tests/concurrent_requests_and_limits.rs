@@ -124,9 +124,9 @@ fn a_sent_request_keeps_its_params_only_if_it_may_be_sent_again() {
         );
         h.session.retained_bytes() - before
     };
-    // With redirects followed (the default), the transport keeps a copy of the request as
-    // sent until its answer's head, to send it again to a 307's or 308's `Location`; the
-    // session itself keeps no params: once the head is in, the request holds nothing.
+    // With redirects followed (the default), the session keeps the request's params until
+    // its answer's head, to encode it again for a 307's or 308's `Location` (the transport
+    // keeps no copy of the body): once the head is in, the request holds nothing.
     let mut plain = Harness::http();
     plain.ready_http();
     let before = plain.session.retained_bytes();

@@ -979,7 +979,17 @@ impl Session {
                     status,
                     headers,
                 },
-            ) => h.on_head(exchange, status, headers),
+            ) => {
+                // Past the head no redirect comes: a 2025-era request without OAuth is never
+                // encoded again, and its params go.
+                let answered = h.message_of(exchange).filter(|_| !status.is_redirection());
+                h.on_head(exchange, status, headers);
+                if let Some(id) = answered {
+                    if !self.lifecycle.is_modern() && self.auth.is_none() {
+                        self.requests.drop_params(id);
+                    }
+                }
+            }
             (Transport::Http(h), Input::ResponseBody { exchange, data }) => {
                 h.on_body(exchange, data)
             }
@@ -1283,10 +1293,13 @@ impl Session {
             (Owner::Lifecycle, true) => ExchangeKind::Discover,
             (Owner::App | Owner::Task, _) => ExchangeKind::Request,
         };
-        // A request of the 2025 era without OAuth is never encoded again (no retry, no
-        // replay: resumption is by GET), so its params go once it is on the wire.
-        let keep_params =
-            kind != ExchangeKind::Request || self.lifecycle.is_modern() || self.auth.is_some();
+        // A request of the 2025 era without OAuth is encoded again only if a redirect is
+        // followed (no retry, no replay: resumption is by GET), so its params go once it is
+        // on the wire when the policy follows none.
+        let keep_params = kind != ExchangeKind::Request
+            || self.lifecycle.is_modern()
+            || self.auth.is_some()
+            || self.policy.max_redirects > 0;
         self.requests.mark_sent(id, keep_params);
         if self.auth.is_some() {
             if let Some(p) = self.requests.get_mut(id) {
@@ -1586,8 +1599,16 @@ impl Session {
                 }
             }
             Effect::Redirect { to } => {
+                // The POST of a request's message: encoded again, the same bytes, from the
+                // request kept (its params are kept while a redirect may come).
+                let message = match (&self.transport, exchange) {
+                    (Transport::Http(h), Some(x)) => h.message_of(x),
+                    _ => None,
+                }
+                .and_then(|id| self.requests.get(id))
+                .and_then(|p| self.encode(p).ok());
                 if let (Transport::Http(h), Some(x)) = (&mut self.transport, exchange) {
-                    h.redirect(x, to);
+                    h.redirect(x, to, message);
                 }
             }
             Effect::Ignore => {

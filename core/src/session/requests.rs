@@ -163,6 +163,19 @@ impl Requests {
         }
     }
 
+    /// The request, sent, will not be encoded again: its params go (not the handshake's,
+    /// which the lifecycle may still read).
+    pub(crate) fn drop_params(&mut self, id: RequestId) {
+        if let Some(p) = self
+            .table
+            .get_mut(&id)
+            .filter(|p| p.sent && p.owner != Owner::Lifecycle)
+        {
+            p.params = None;
+            p.size = 0;
+        }
+    }
+
     /// The request waits to be sent again with the same id (its answer was a challenge the
     /// OAuth flow takes).
     pub(crate) fn unsend(&mut self, id: RequestId) {

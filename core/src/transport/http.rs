@@ -212,6 +212,15 @@ fn redirectable(kind: ExchangeKind) -> bool {
     !matches!(kind, ExchangeKind::Auth | ExchangeKind::Delete)
 }
 
+/// Whether an exchange of `kind` for `request` is the POST of that request's own message.
+fn carries_message(kind: ExchangeKind, request: Option<RequestId>) -> bool {
+    request.is_some()
+        && matches!(
+            kind,
+            ExchangeKind::Initialize | ExchangeKind::Discover | ExchangeKind::Request
+        )
+}
+
 /// Hashes the ids the session allocates itself (in order, never chosen by a server, so no
 /// flooding of one bucket): one multiplication, where the default SipHash costs tens of
 /// instructions per lookup; and no random keys, so the core draws no randomness.
@@ -619,8 +628,26 @@ impl Http {
         }
     }
 
-    /// What it takes to send `req` again after a redirect.
-    fn resend_of(&self, req: &::http::Request<Vec<u8>>) -> Box<Resend> {
+    /// What it takes to send `req` again after a redirect. The POST of a request's message
+    /// keeps only where it went, and only when that is not the endpoint: the session encodes
+    /// the message again from the request it keeps (the same bytes), so no copy of the body
+    /// and headers is kept per outstanding request.
+    fn resend_of(
+        &self,
+        kind: ExchangeKind,
+        request: Option<RequestId>,
+        req: &::http::Request<Vec<u8>>,
+    ) -> Option<Box<Resend>> {
+        if carries_message(kind, request) {
+            return (*req.uri() != self.endpoint).then(|| {
+                Box::new(Resend {
+                    method: Method::POST,
+                    uri: Some(Box::new(req.uri().clone())),
+                    body: Vec::new(),
+                    extra: None,
+                })
+            });
+        }
         let method = req.method();
         let mut extra = HeaderMap::new();
         for (name, value) in req.headers() {
@@ -630,12 +657,19 @@ impl Http {
                 extra.append(name.clone(), value.clone());
             }
         }
-        Box::new(Resend {
+        Some(Box::new(Resend {
             method: method.clone(),
             uri: (*req.uri() != self.endpoint).then(|| Box::new(req.uri().clone())),
             body: req.body().clone(),
             extra: (!extra.is_empty()).then(|| Box::new(extra)),
-        })
+        }))
+    }
+
+    /// The request whose message `exchange` carries, which the session encodes again if the
+    /// exchange is redirected.
+    pub(crate) fn message_of(&self, exchange: ExchangeId) -> Option<RequestId> {
+        let x = self.exchanges.get(&exchange)?;
+        x.request.filter(|_| carries_message(x.kind, x.request))
     }
 
     /// `sent` again, to `to`: the shared headers as they are now (a DPoP proof for `to`), its
@@ -699,7 +733,10 @@ impl Http {
             body: Body::AwaitingHead,
             news: false,
             auth: None,
-            sent: (free && self.keeps_sent(kind)).then(|| self.resend_of(&req)),
+            sent: match free && self.keeps_sent(kind) {
+                true => self.resend_of(kind, request, &req),
+                false => None,
+            },
             hops: 0,
         };
         self.exchanges.insert(id, exchange);
@@ -804,14 +841,14 @@ impl Http {
             let Some(mut req) = x.waiting.take() else {
                 continue;
             };
-            let kind = x.kind;
+            let (kind, request) = (x.kind, x.request);
             self.address_to_endpoint(&mut req);
             self.queued_bytes -= req.body().len();
             self.open += 1;
             if self.keeps_sent(kind) {
-                let resend = self.resend_of(&req);
+                let resend = self.resend_of(kind, request, &req);
                 if let Some(x) = self.exchanges.get_mut(&id) {
-                    x.sent = Some(resend);
+                    x.sent = resend;
                 }
             }
             self.happened.push_back(Happened::Transmit(Transmit::Http {
@@ -1467,14 +1504,30 @@ impl Http {
 
     /// The session's answer to a redirect it follows: the exchange is dropped and its request
     /// goes again, the same method, headers and body, to `to` (the same origin), counting
-    /// the hop.
-    pub(crate) fn redirect(&mut self, exchange: ExchangeId, to: Uri) {
+    /// the hop. The POST of a request's message goes with `message`, the body and the
+    /// revision's headers the session encoded again for it ([`Http::message_of`]).
+    pub(crate) fn redirect(
+        &mut self,
+        exchange: ExchangeId,
+        to: Uri,
+        message: Option<(Vec<u8>, HeaderMap)>,
+    ) {
         self.purge(exchange);
         let Some(x) = self.remove(exchange, true) else {
             return;
         };
-        let Some(sent) = x.sent else {
-            // Unreachable: every exchange that may be redirected keeps its request.
+        let sent = match message {
+            Some((body, extra)) if carries_message(x.kind, x.request) => Some(Box::new(Resend {
+                method: Method::POST,
+                uri: None,
+                body,
+                extra: (!extra.is_empty()).then(|| Box::new(extra)),
+            })),
+            _ => x.sent.filter(|_| !carries_message(x.kind, x.request)),
+        };
+        let Some(sent) = sent else {
+            // Unreachable: every exchange that may be redirected keeps its request, or the
+            // session gave its message again.
             let error = TransportError::new(TransportErrorKind::Reset, "the redirect was lost");
             return self.fail(
                 Failure::ExchangeFailed {
