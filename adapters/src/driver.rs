@@ -12,6 +12,7 @@ use ::http::{HeaderName, HeaderValue};
 use futures_lite::future;
 use mcpwire_core::jsonrpc::{Id, RawJson};
 use mcpwire_core::schema::{ServerInfo, ServerRequest};
+use mcpwire_core::IdMap;
 use mcpwire_core::{
     Config, Event, ExchangeId, HostedTasks, Input, Output, ProtocolError, RequestError, RequestId,
     RequestOptions, Session, SessionError, Transmit,
@@ -83,7 +84,7 @@ enum Transport {
         /// Pools for the OAuth flow's other origins (authorization servers), at most
         /// [`MAX_OTHER_ORIGINS`], the oldest dropped.
         others: Vec<(String, Arc<Pool>)>,
-        in_flight: HashMap<ExchangeId, InFlight>,
+        in_flight: IdMap<ExchangeId, InFlight>,
     },
     Stdio(Stdio),
 }
@@ -231,7 +232,7 @@ pub(crate) async fn connect(
             let transport = Transport::Http {
                 pool,
                 others: Vec::new(),
-                in_flight: HashMap::new(),
+                in_flight: IdMap::default(),
             };
             if let Some(oauth) = &settings.oauth {
                 let mut auth =
@@ -286,9 +287,9 @@ pub(crate) async fn connect(
         notifications: queue,
         ready: Some(ready_tx),
         shared: shared.clone(),
-        calls: HashMap::new(),
-        tickets: HashMap::new(),
-        subs: HashMap::new(),
+        calls: IdMap::default(),
+        tickets: IdMap::default(),
+        subs: IdMap::default(),
         answering: HashMap::new(),
         sub_limits: (settings.notification_capacity, settings.notification_bytes),
         oauth,
@@ -320,9 +321,9 @@ struct Driver {
     notifications: Queue,
     ready: Option<async_channel::Sender<Result<ServerInfo, SessionError>>>,
     shared: Arc<Shared>,
-    calls: HashMap<RequestId, Call>,
-    tickets: HashMap<u64, RequestId>,
-    subs: HashMap<RequestId, Sub>,
+    calls: IdMap<RequestId, Call>,
+    tickets: IdMap<u64, RequestId>,
+    subs: IdMap<RequestId, Sub>,
     /// The server requests whose handler runs: dropping one's sender drops its future (the
     /// request was withdrawn).
     answering: HashMap<Id, async_channel::Sender<()>>,

@@ -24,6 +24,7 @@ mod chunkings;
 pub mod error;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+pub mod ids;
 pub mod input;
 pub mod jsonrpc;
 pub mod modern;
@@ -50,6 +51,7 @@ pub use error::{
     HttpError, LegacySseError, Limit, ProtocolError, RedirectError, RedirectRefusal, RequestError,
     SessionError, TaskError, TransportError, TransportErrorKind,
 };
+pub use ids::IdMap;
 pub use input::{ExchangeId, Input};
 pub use output::{AuthorizeUrl, Event, Output, RequestId, Transmit, Warning};
 pub use policy::{Effect, ExchangeKind, Failure, Policy, RedirectTarget, Scope, StreamState};

@@ -1928,16 +1928,14 @@ impl Session {
                 _ => {}
             }
         }
-        let requests = self.requests.drain();
-        for (id, p) in &requests {
-            if p.owner == Owner::App {
+        for (id, owner) in self.requests.drain() {
+            if owner == Owner::App {
                 self.out.push_back(Output::Event(Event::Response {
-                    id: *id,
+                    id,
                     result: Err(RequestError::Session(error.clone())),
                 }));
             }
         }
-        drop(requests);
         self.early.clear();
         self.early_bytes = 0;
         self.held.clear();

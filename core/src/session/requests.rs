@@ -84,11 +84,13 @@ pub(crate) struct Listen {
     pub(crate) acknowledged: bool,
 }
 
-/// The outstanding requests by id.
+/// The outstanding requests by id: hashed (the ids are the session's own, in order), so that
+/// starting and completing a request moves no other entry; what needs an order (failing them
+/// all, an expired session's requests) sorts the ids.
 #[derive(Debug, Default)]
 pub(crate) struct Requests {
     next: u64,
-    table: BTreeMap<RequestId, Pending>,
+    table: crate::IdMap<RequestId, Pending>,
     /// The requests issued again, by the id they were last sent with.
     aliases: BTreeMap<u64, RequestId>,
     /// Bytes of the requests not yet sent.
@@ -197,12 +199,24 @@ impl Requests {
         Some(p)
     }
 
-    /// Removes every request: the table, in ascending id (iterate it by reference: a
-    /// `Pending` is large, and moving each one out costs more than looking at it).
-    pub(crate) fn drain(&mut self) -> BTreeMap<RequestId, Pending> {
+    /// Removes every request: their ids and owners, in ascending id.
+    pub(crate) fn drain(&mut self) -> Vec<(RequestId, Owner)> {
         self.unsent_bytes = 0;
         self.aliases.clear();
-        std::mem::take(&mut self.table)
+        let table = std::mem::take(&mut self.table);
+        // The ids lie between the oldest one outstanding and the next: when they are most of
+        // that range (the common case), walking it is cheaper than sorting them.
+        let Some(oldest) = table.keys().min().map(|id| id.0) else {
+            return Vec::new();
+        };
+        if self.next - oldest <= 2 * table.len() as u64 + 64 {
+            return (oldest..self.next)
+                .filter_map(|n| table.get(&RequestId(n)).map(|p| (RequestId(n), p.owner)))
+                .collect();
+        }
+        let mut all: Vec<(RequestId, Owner)> = table.iter().map(|(id, p)| (*id, p.owner)).collect();
+        all.sort_unstable_by_key(|(id, _)| *id);
+        all
     }
 
     /// How many requests are outstanding, the session's own included.
@@ -221,11 +235,14 @@ impl Requests {
 
     /// The application's requests handed to the transport, in ascending id.
     pub(crate) fn sent_by_app(&self) -> Vec<RequestId> {
-        self.table
+        let mut ids: Vec<RequestId> = self
+            .table
             .iter()
             .filter(|(_, p)| p.sent && p.owner == Owner::App)
             .map(|(id, _)| *id)
-            .collect()
+            .collect();
+        ids.sort_unstable();
+        ids
     }
 
     /// Bytes of the requests waiting to be sent.
@@ -292,10 +309,30 @@ mod tests {
         assert!(t.complete(a).is_some());
         assert!(t.complete(a).is_none(), "only once");
         assert_eq!(t.app_count(), 2);
-        let order: Vec<RequestId> = t.drain().into_keys().collect();
+        let order: Vec<RequestId> = t.drain().into_iter().map(|(id, _)| id).collect();
         assert_eq!(order, vec![b, c]);
         assert_eq!((t.app_count(), t.unsent_bytes()), (0, 0));
         assert_eq!(t.next_id(), RequestId(3));
+    }
+
+    #[test]
+    fn all_drain_in_ascending_order_when_the_ids_are_sparse_too() {
+        let mut t = Requests::default();
+        let ids: Vec<RequestId> = (0..500).map(|_| t.insert(pending(true, 1))).collect();
+        // Keep the first and every 97th: far fewer than the range they span.
+        for id in &ids {
+            if id.0 != 0 && id.0 % 97 != 0 {
+                t.complete(*id);
+            }
+        }
+        let kept: Vec<RequestId> = ids
+            .iter()
+            .copied()
+            .filter(|id| id.0 == 0 || id.0 % 97 == 0)
+            .collect();
+        let order: Vec<RequestId> = t.drain().into_iter().map(|(id, _)| id).collect();
+        assert_eq!(order, kept);
+        assert_eq!(t.len(), 0);
     }
 
     #[test]

@@ -12,7 +12,6 @@
 //! `MCP-Protocol-Version` header, no optional GET stream and no resumption.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -77,7 +76,7 @@ pub(crate) struct Http {
     /// Which exchange carries each request now: kept here only, beside `Exchange::request`.
     /// Never iterated; hashed, because it is touched on every request and completion and
     /// dropping it at the end of a session with many requests outstanding costs nothing.
-    by_request: HashMap<RequestId, ExchangeId, BuildHasherDefault<IdHasher>>,
+    by_request: crate::IdMap<RequestId, ExchangeId>,
     /// Exchanges handed to the adapter and not over yet: at most `limits.max_exchanges`.
     open: usize,
     /// Exchanges waiting for a slot, in order.
@@ -219,30 +218,6 @@ fn carries_message(kind: ExchangeKind, request: Option<RequestId>) -> bool {
             kind,
             ExchangeKind::Initialize | ExchangeKind::Discover | ExchangeKind::Request
         )
-}
-
-/// Hashes the ids the session allocates itself (in order, never chosen by a server, so no
-/// flooding of one bucket): one multiplication, where the default SipHash costs tens of
-/// instructions per lookup; and no random keys, so the core draws no randomness.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        // Fibonacci hashing: the golden ratio's odd multiplier spreads consecutive ids over
-        // the high bits, which the table uses.
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
 }
 
 #[derive(Debug)]
