@@ -34,6 +34,65 @@ impl Hasher for IdHasher {
 /// [`IdHasher`].
 pub type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 
+/// An id allocated in order from a counter.
+pub(crate) trait Serial: Copy + Eq + std::hash::Hash + Ord {
+    fn serial(self) -> u64;
+    fn from_serial(n: u64) -> Self;
+}
+
+impl Serial for crate::RequestId {
+    fn serial(self) -> u64 {
+        self.0
+    }
+    fn from_serial(n: u64) -> Self {
+        crate::RequestId(n)
+    }
+}
+
+impl Serial for crate::ExchangeId {
+    fn serial(self) -> u64 {
+        self.0
+    }
+    fn from_serial(n: u64) -> Self {
+        crate::ExchangeId(n)
+    }
+}
+
+/// The keys of `map` whose values `pick` picks, with what it picked, in ascending order;
+/// `next` is the counter's next value (every key is below it). When the keys fill most of
+/// the range from the oldest to `next` (the usual case: ids end roughly in the order they
+/// began), each is placed by its id in one pass over the table in its memory order, and the
+/// range read in order (no sorting, no lookup per id); else they are sorted.
+pub(crate) fn ascending<K: Serial, V, T>(
+    map: &IdMap<K, V>,
+    next: u64,
+    mut pick: impl FnMut(&V) -> Option<T>,
+) -> Vec<(K, T)> {
+    let Some(oldest) = map.keys().map(|k| k.serial()).min() else {
+        return Vec::new();
+    };
+    let range = next.saturating_sub(oldest);
+    if range <= 2 * map.len() as u64 + 64 {
+        let mut slots: Vec<Option<T>> = (0..range).map(|_| None).collect();
+        for (k, v) in map {
+            if let Some(slot) = slots.get_mut((k.serial() - oldest) as usize) {
+                *slot = pick(v);
+            }
+        }
+        return slots
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, t)| t.map(|t| (K::from_serial(oldest + i as u64), t)))
+            .collect();
+    }
+    let mut picked: Vec<(K, T)> = map
+        .iter()
+        .filter_map(|(k, v)| pick(v).map(|t| (*k, t)))
+        .collect();
+    picked.sort_unstable_by_key(|(k, _)| *k);
+    picked
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,5 +112,32 @@ mod tests {
             m.insert(n, n * 2);
         }
         assert!((0..1000).all(|n| m[&n] == n * 2));
+    }
+
+    #[test]
+    fn keys_come_in_ascending_order_dense_or_sparse() {
+        use crate::RequestId;
+        for step in [1u64, 3, 1000] {
+            let mut m: IdMap<RequestId, u64> = IdMap::default();
+            let ids: Vec<u64> = (0..300).map(|n| 5 + n * step).collect();
+            for &n in ids.iter().rev() {
+                m.insert(RequestId(n), n);
+            }
+            let next = ids.last().unwrap() + 1;
+            let all: Vec<u64> = ascending(&m, next, |v| Some(*v))
+                .iter()
+                .map(|(k, v)| {
+                    assert_eq!(k.0, *v);
+                    k.0
+                })
+                .collect();
+            assert_eq!(all, ids, "step {step}");
+            let even: Vec<u64> = ascending(&m, next, |v| (v % 2 == 0).then_some(()))
+                .iter()
+                .map(|(k, _)| k.0)
+                .collect();
+            let expected: Vec<u64> = ids.iter().copied().filter(|n| n % 2 == 0).collect();
+            assert_eq!(even, expected, "step {step}");
+        }
     }
 }

@@ -204,19 +204,7 @@ impl Requests {
         self.unsent_bytes = 0;
         self.aliases.clear();
         let table = std::mem::take(&mut self.table);
-        // The ids lie between the oldest one outstanding and the next: when they are most of
-        // that range (the common case), walking it is cheaper than sorting them.
-        let Some(oldest) = table.keys().min().map(|id| id.0) else {
-            return Vec::new();
-        };
-        if self.next - oldest <= 2 * table.len() as u64 + 64 {
-            return (oldest..self.next)
-                .filter_map(|n| table.get(&RequestId(n)).map(|p| (RequestId(n), p.owner)))
-                .collect();
-        }
-        let mut all: Vec<(RequestId, Owner)> = table.iter().map(|(id, p)| (*id, p.owner)).collect();
-        all.sort_unstable_by_key(|(id, _)| *id);
-        all
+        crate::ids::ascending(&table, self.next, |p| Some(p.owner))
     }
 
     /// How many requests are outstanding, the session's own included.
@@ -235,14 +223,12 @@ impl Requests {
 
     /// The application's requests handed to the transport, in ascending id.
     pub(crate) fn sent_by_app(&self) -> Vec<RequestId> {
-        let mut ids: Vec<RequestId> = self
-            .table
-            .iter()
-            .filter(|(_, p)| p.sent && p.owner == Owner::App)
-            .map(|(id, _)| *id)
-            .collect();
-        ids.sort_unstable();
-        ids
+        crate::ids::ascending(&self.table, self.next, |p| {
+            (p.sent && p.owner == Owner::App).then_some(())
+        })
+        .into_iter()
+        .map(|(id, ())| id)
+        .collect()
     }
 
     /// Bytes of the requests waiting to be sent.

@@ -72,7 +72,9 @@ pub(crate) struct Http {
     max_auth_body: usize,
     session_id: Option<HeaderValue>,
     next_exchange: u64,
-    exchanges: BTreeMap<ExchangeId, Exchange>,
+    /// Hashed by id (the core's own, in order): starting and ending one moves no other;
+    /// what needs an order walks the ids ascending.
+    exchanges: crate::IdMap<ExchangeId, Exchange>,
     /// Which exchange carries each request now: kept here only, beside `Exchange::request`.
     /// Never iterated; hashed, because it is touched on every request and completion and
     /// dropping it at the end of a session with many requests outstanding costs nothing.
@@ -285,7 +287,7 @@ impl Http {
             max_auth_body: 1 << 20,
             session_id: None,
             next_exchange: 0,
-            exchanges: BTreeMap::new(),
+            exchanges: crate::IdMap::default(),
             by_request: HashMap::default(),
             open: 0,
             queued: VecDeque::new(),
@@ -900,7 +902,7 @@ impl Http {
         let mut out = Vec::with_capacity(self.exchanges.len() + 1);
         // An exchange whose request the session has not taken yet never reached the adapter:
         // nothing to abort.
-        let untaken: Vec<ExchangeId> = self
+        let mut untaken: Vec<ExchangeId> = self
             .happened
             .iter()
             .filter_map(|h| match h {
@@ -908,14 +910,17 @@ impl Http {
                 _ => None,
             })
             .collect();
-        // By reference: an exchange is large, and moving each out costs more than looking.
-        for (id, x) in &self.exchanges {
+        untaken.sort_unstable();
+        let open = crate::ids::ascending(&self.exchanges, self.next_exchange, |x| {
             let lingers = matches!(x.kind, ExchangeKind::Notification | ExchangeKind::Delete);
-            if x.waiting.is_none() && !lingers && !untaken.contains(id) {
-                out.push(Happened::Abort(*id));
+            (x.waiting.is_none() && !lingers).then_some(())
+        });
+        for (id, ()) in open {
+            if untaken.binary_search(&id).is_err() {
+                out.push(Happened::Abort(id));
             }
         }
-        self.exchanges.clear();
+        self.exchanges = crate::IdMap::default();
         self.by_request.clear();
         self.queued.clear();
         self.queued_bytes = 0;
@@ -950,17 +955,21 @@ impl Http {
     /// negotiated version, the GET stream and where every stream left off are forgotten: a
     /// new `initialize` starts a new session. The OAuth flow's exchanges go on.
     pub(crate) fn forget_session(&mut self) {
-        let old: Vec<ExchangeId> = self
-            .exchanges
-            .iter()
-            .filter(|(_, x)| x.kind != ExchangeKind::Auth)
-            .map(|(id, _)| *id)
+        // Ascending (searched below).
+        let old: Vec<ExchangeId> =
+            crate::ids::ascending(&self.exchanges, self.next_exchange, |x| {
+                (x.kind != ExchangeKind::Auth).then_some(())
+            })
+            .into_iter()
+            .map(|(id, ())| id)
             .collect();
         // What the old session's exchanges brought and the session has not taken is moot;
         // one the adapter has not been handed yet is never handed (nor aborted).
         let mut untaken = Vec::new();
         self.happened.retain(|h| match h {
-            Happened::Transmit(Transmit::Http { exchange, .. }) if old.contains(exchange) => {
+            Happened::Transmit(Transmit::Http { exchange, .. })
+                if old.binary_search(exchange).is_ok() =>
+            {
                 untaken.push(*exchange);
                 false
             }
@@ -971,8 +980,9 @@ impl Http {
         let (queued, open): (Vec<_>, Vec<_>) = old
             .into_iter()
             .partition(|id| self.exchanges.get(id).is_some_and(|x| x.waiting.is_some()));
+        untaken.sort_unstable();
         for id in queued.into_iter().chain(open) {
-            self.remove(id, !untaken.contains(&id));
+            self.remove(id, untaken.binary_search(&id).is_err());
         }
         self.by_request.clear();
         self.resumes.clear();
