@@ -62,6 +62,43 @@ fn a_json_response_completes_the_request_with_the_result_verbatim() {
 }
 
 #[test]
+fn a_media_type_in_any_case_is_the_same_media_type() {
+    // Media types are case-insensitive (RFC 9110 8.3.1): a stream named in capitals is a
+    // stream, JSON named so is JSON, and another type is named lowercase in the error.
+    let (mut h, [a, b], [xa, xb]) = two_requests(legacy());
+    h.head(
+        xa,
+        200,
+        &[("content-type", "Text/Event-Stream; charset=UTF-8")],
+    );
+    h.body(
+        xa,
+        &format!("data: {}\n\n", response_line(a.0, r#"{"sse":1}"#)),
+    );
+    h.head(xb, 200, &[("content-type", "Application/JSON")]);
+    h.body(xb, &response_line(b.0, r#"{"json":1}"#));
+    h.end(xb);
+    assert_eq!(
+        responses(&h.events()),
+        vec![
+            (a, Ok(r#"{"sse":1}"#.to_owned())),
+            (b, Ok(r#"{"json":1}"#.to_owned()))
+        ]
+    );
+    let (mut h, [_, b], [_, xb]) = two_requests(legacy());
+    h.head(xb, 200, &[("content-type", "Text/HTML")]);
+    assert_eq!(
+        responses(&h.events()),
+        vec![(
+            b,
+            Err(RequestError::Protocol(
+                ProtocolError::UnexpectedContentType("text/html".into())
+            ))
+        )]
+    );
+}
+
+#[test]
 fn an_sse_response_completes_the_request_after_the_events_before_it() {
     let (mut h, [a, _], [x, _]) = two_requests(legacy());
     h.sse_head(x);

@@ -262,15 +262,15 @@ struct FailureBody {
     body: Vec<u8>,
 }
 
-fn media_type(headers: &HeaderMap) -> Option<String> {
+/// The response's media type, lowercase: borrowed from the header unless it needs lowering
+/// (read on every response).
+fn media_type(headers: &HeaderMap) -> Option<std::borrow::Cow<'_, str>> {
     let v = headers.get(CONTENT_TYPE)?.to_str().ok()?;
-    Some(
-        v.split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase(),
-    )
+    let media = v.split(';').next().unwrap_or("").trim();
+    Some(match media.bytes().any(|b| b.is_ascii_uppercase()) {
+        true => media.to_ascii_lowercase().into(),
+        false => media.into(),
+    })
 }
 
 impl Http {
