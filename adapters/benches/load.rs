@@ -13,7 +13,7 @@
 //!   runtime that answers `initialize`, notifications (202) and `tools/call` (any other request
 //!   gets an empty result) with canned results, GET with 405 (no server stream); it prints
 //!   its port and serves until its stdin closes;
-//! - `--client mcpwire-tokio|mcpwire-smol|bare-hyper <k> json|sse <url>`: connects, warms up,
+//! - `--client mcpwire-tokio|mcpwire-smol|mcpwire-smol-local|bare-hyper <k> json|sse <url>`: connects, warms up,
 //!   then runs `k` sequential call loops for the measured duration and prints
 //!   `calls= wall_s= user_s= sys_s= maxrss_kib=`: user and system CPU of the whole process over
 //!   the measured window and its peak RSS over its whole life, from `getrusage(RUSAGE_SELF)`.
@@ -22,6 +22,9 @@
 //! Stacks: `mcpwire-tokio` is a client on a current-thread tokio runtime driven by the main
 //! thread, its loops spawned tasks; `mcpwire-smol` a client on smol's global executor (the
 //! loops spawned there, the main thread in `smol::block_on`, as a smol application runs);
+//! `mcpwire-smol-local` a client on the application's own `smol::Executor`
+//! (`mcpwire::runtime::SmolExecutor`), run by the main thread with its loops, so that every
+//! task of the client and the caller share one thread;
 //! `bare-hyper` one current-thread tokio runtime, one keep-alive connection per loop (HTTP/1.1
 //! has no multiplexing; mcpwire's pool also opens one per exchange in flight), the response
 //! body collected but not parsed. Both mcpwire stacks speak the 2025 era (`Revision::Legacy`:
@@ -239,16 +242,23 @@ fn server(format: Format) {
 enum Stack {
     McpwireTokio,
     McpwireSmol,
+    McpwireSmolLocal,
     BareHyper,
 }
 
-const STACKS: [Stack; 3] = [Stack::McpwireTokio, Stack::McpwireSmol, Stack::BareHyper];
+const STACKS: [Stack; 4] = [
+    Stack::McpwireTokio,
+    Stack::McpwireSmol,
+    Stack::McpwireSmolLocal,
+    Stack::BareHyper,
+];
 
 impl Stack {
     fn name(self) -> &'static str {
         match self {
             Stack::McpwireTokio => "mcpwire-tokio",
             Stack::McpwireSmol => "mcpwire-smol",
+            Stack::McpwireSmolLocal => "mcpwire-smol-local",
             Stack::BareHyper => "bare-hyper",
         }
     }
@@ -474,6 +484,27 @@ fn client(stack: Stack, k: usize, url: &str) {
                 })
             })
         }
+        Stack::McpwireSmolLocal => {
+            let ex = Arc::new(smol::Executor::new());
+            let runtime = Arc::new(mcpwire::runtime::SmolExecutor::new(ex.clone()));
+            let client = smol::block_on(ex.run(async {
+                Client::builder()
+                    .revision(Revision::Legacy)
+                    .connect_with(runtime, url)
+                    .await
+                    .expect("mcpwire connects")
+            }));
+            measure(&mut |w| {
+                smol::block_on(ex.run(async {
+                    let tasks: Vec<_> = (0..k)
+                        .map(|_| ex.spawn(mcpwire_loop(client.clone(), w.clone())))
+                        .collect();
+                    for t in tasks {
+                        t.await;
+                    }
+                }))
+            })
+        }
         Stack::BareHyper => {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -651,7 +682,7 @@ fn harness() {
         .collect();
     let stacks: Vec<Stack> = env_list(
         "MCPWIRE_BENCH_STACKS",
-        "mcpwire-tokio,mcpwire-smol,bare-hyper",
+        "mcpwire-tokio,mcpwire-smol,mcpwire-smol-local,bare-hyper",
     )
     .iter()
     .map(|s| Stack::parse(s))
@@ -755,30 +786,30 @@ fn harness() {
             println!("| {} | {} | {} |", s.name(), f.name(), cells.join(" | "));
         }
     }
-    if stacks.contains(&Stack::McpwireSmol) && stacks.contains(&Stack::McpwireTokio) {
+    let smols = [Stack::McpwireSmol, Stack::McpwireSmolLocal];
+    if stacks.contains(&Stack::McpwireTokio) && smols.iter().any(|s| stacks.contains(s)) {
         println!("\nsmol / tokio, CPU per call (target <= 1.2x)\n");
         println!(
-            "| format | {} |",
+            "| stack | format | {} |",
             ks.iter()
                 .map(|k| format!("k={k}"))
                 .collect::<Vec<_>>()
                 .join(" | ")
         );
-        println!("|---|{}", "---:|".repeat(ks.len()));
-        for &f in &formats {
-            let cells: Vec<String> = ks
-                .iter()
-                .map(|&k| {
-                    match (
-                        get(f, k, Stack::McpwireSmol),
-                        get(f, k, Stack::McpwireTokio),
-                    ) {
-                        (Some(s), Some(t)) => format!("{:.2}x", s.cpu_us / t.cpu_us),
-                        _ => "-".into(),
-                    }
-                })
-                .collect();
-            println!("| {} | {} |", f.name(), cells.join(" | "));
+        println!("|---|---|{}", "---:|".repeat(ks.len()));
+        for smol in smols.into_iter().filter(|s| stacks.contains(s)) {
+            for &f in &formats {
+                let cells: Vec<String> = ks
+                    .iter()
+                    .map(
+                        |&k| match (get(f, k, smol), get(f, k, Stack::McpwireTokio)) {
+                            (Some(s), Some(t)) => format!("{:.2}x", s.cpu_us / t.cpu_us),
+                            _ => "-".into(),
+                        },
+                    )
+                    .collect();
+                println!("| {} | {} | {} |", smol.name(), f.name(), cells.join(" | "));
+            }
         }
     }
 }

@@ -154,3 +154,34 @@ async fn stubborn_shutdown(runtime: Arc<dyn Runtime>) {
     );
     assert!(took < Duration::from_secs(10), "close took {took:?}");
 }
+
+/// A smol application that runs its own executor (`SmolExecutor`) gets every task of the
+/// client on that executor: the driver lives there while the client does, and nothing is
+/// left there once it is closed; the calls complete with only the application's thread
+/// running it.
+#[test]
+fn on_the_applications_own_smol_executor_every_task_runs_there() {
+    let server = TestServer::builder().no_get_stream().start_in_thread();
+    let ex = Arc::new(smol::Executor::new());
+    let runtime = Arc::new(mcpwire::runtime::SmolExecutor::new(ex.clone()));
+    smol::block_on(ex.run(async {
+        let client = Client::builder()
+            .connect_with(runtime, server.url().as_str())
+            .await
+            .unwrap();
+        assert!(!ex.is_empty(), "the client's driver runs on the executor");
+        for i in 0..5 {
+            let r = client
+                .call_tool("echo", json!({ "message": i.to_string() }))
+                .await
+                .unwrap();
+            assert_eq!(r.content[0].as_text(), Some(i.to_string().as_str()));
+        }
+        client.close().await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !ex.is_empty() && Instant::now() < deadline {
+            smol::Timer::after(Duration::from_millis(10)).await;
+        }
+        assert!(ex.is_empty(), "the client's tasks ended with it");
+    }));
+}

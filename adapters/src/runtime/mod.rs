@@ -18,7 +18,7 @@ mod tokio;
 
 #[cfg(feature = "smol")]
 #[cfg_attr(docsrs, doc(cfg(feature = "smol")))]
-pub use self::smol::Smol;
+pub use self::smol::{Smol, SmolExecutor};
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use self::tokio::Tokio;
