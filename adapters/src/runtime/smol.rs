@@ -56,9 +56,10 @@ impl Runtime for Smol {
 /// Runs the client on the application's own smol [`Executor`](smol::Executor): every task
 /// (the driver, each exchange) is spawned there, so an application that runs that executor on
 /// the thread that also waits for its calls (`smol::block_on(executor.run(...))`) keeps the
-/// client on one thread; on smol's global executor, which runs on threads of its own, each
-/// call's wake-ups cross threads (measured: 1.7 to 1.9 times tokio's CPU per call at 64 calls
-/// in flight, `adapters/benches/load.rs`).
+/// client on one thread, where smol's global executor runs tasks on threads of its own.
+/// (`adapters/benches/load.rs` measures both as `mcpwire-smol` and `mcpwire-smol-local`; on
+/// the project's 2-core VM neither is consistently cheaper: most of smol's extra CPU is the
+/// reactor's system calls, not the thread a task runs on.)
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), mcpwire::Error> {
