@@ -22,7 +22,7 @@ pub mod era;
 pub mod errors;
 pub mod headers;
 pub mod meta;
-mod raw;
+pub(crate) mod raw;
 pub mod results;
 pub mod schema;
 

@@ -25,30 +25,8 @@ impl<'de> Deserialize<'de> for Block {
     }
 }
 
-/// A map key, borrowed from the input when it can be.
-pub(crate) struct Key<'de>(pub(crate) Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string key")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v)))
-            }
-        }
-        deserializer.deserialize_identifier(KeyVisitor)
-    }
-}
+/// A map key, borrowed from the input when it can be (the 2026-07-28 raw-JSON reader's).
+pub(crate) use crate::modern::raw::Key;
 
 /// A value that is a string (borrowed when it can be), or any other JSON.
 enum Scalar<'de> {

@@ -984,10 +984,8 @@ impl Session {
                 // encoded again, and its params go.
                 let answered = h.message_of(exchange).filter(|_| !status.is_redirection());
                 h.on_head(exchange, status, headers);
-                if let Some(id) = answered {
-                    if !self.lifecycle.is_modern() && self.auth.is_none() {
-                        self.requests.drop_params(id);
-                    }
+                if let Some(id) = answered.filter(|_| !self.reencodes_requests()) {
+                    self.requests.drop_params(id);
                 }
             }
             (Transport::Http(h), Input::ResponseBody { exchange, data }) => {
@@ -1261,6 +1259,12 @@ impl Session {
         id
     }
 
+    /// Whether a sent request may be encoded again for more than a redirect: a 2026-07-28
+    /// retry, or a request sent again with the OAuth flow's new token.
+    fn reencodes_requests(&self) -> bool {
+        self.lifecycle.is_modern() || self.auth.is_some()
+    }
+
     /// Sends a request the table holds: `body` if the caller encoded it already (the 2025
     /// era), else encoded now for the revision spoken.
     fn dispatch(&mut self, id: RequestId, body: Option<Vec<u8>>) {
@@ -1297,8 +1301,7 @@ impl Session {
         // followed (no retry, no replay: resumption is by GET), so its params go once it is
         // on the wire when the policy follows none.
         let keep_params = kind != ExchangeKind::Request
-            || self.lifecycle.is_modern()
-            || self.auth.is_some()
+            || self.reencodes_requests()
             || self.policy.max_redirects > 0;
         self.requests.mark_sent(id, keep_params);
         if self.auth.is_some() {
