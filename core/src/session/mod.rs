@@ -1122,7 +1122,7 @@ impl Session {
             + early
             + server
             + hosted
-            + self.timers.len() * 96
+            + self.timers.retained()
     }
 
     // ----- internals: time ----------------------------------------------------------------
@@ -1162,9 +1162,12 @@ impl Session {
         let now = self.last_now;
         match reason {
             TimerReason::RequestDeadline(id) => {
-                let Some(p) = self.requests.get(id) else {
+                let Some(p) = self.requests.get_mut(id) else {
                     return;
                 };
+                // The table let go of it as it fired.
+                p.deadline = None;
+                let p = &*p;
                 // How long it was allowed to run, however late the deadline is noticed.
                 let after = at.saturating_duration_since(p.started);
                 let skipped = self.skipped - p.skipped_before;
@@ -1235,6 +1238,7 @@ impl Session {
         let timeout = timeout
             .unwrap_or(self.policy.request_timeout)
             .min(self.policy.max_request_time);
+        let deadline = later(now, timeout);
         let id = self.requests.insert(Pending {
             owner,
             method,
@@ -1242,6 +1246,7 @@ impl Session {
             size,
             started: now,
             timeout,
+            deadline: Some(deadline),
             progress,
             sent: false,
             skipped_before: self.skipped,
@@ -1254,9 +1259,17 @@ impl Session {
             token_generation: 0,
             reconnecting: false,
         });
-        self.timers
-            .set(TimerReason::RequestDeadline(id), later(now, timeout));
+        self.timers.move_deadline(id, None, Some(deadline));
         id
+    }
+
+    /// Moves request `id`'s deadline to `at` (`None`: it has none, as an open subscription or
+    /// a created task's request): the request keeps the instant, the timer table orders it.
+    fn move_deadline(&mut self, id: RequestId, at: Option<Instant>) {
+        if let Some(p) = self.requests.get_mut(id) {
+            let old = std::mem::replace(&mut p.deadline, at);
+            self.timers.move_deadline(id, old, at);
+        }
     }
 
     /// Whether a sent request may be encoded again for more than a redirect: a 2026-07-28
@@ -1630,7 +1643,7 @@ impl Session {
         let Some(p) = self.requests.complete(id) else {
             return;
         };
-        self.timers.clear(TimerReason::RequestDeadline(id));
+        self.timers.move_deadline(id, p.deadline, None);
         // Its reconnect timer, if it ever had one (most never do: the hot path skips it).
         if p.reconnecting {
             self.timers.clear(TimerReason::Reissue(id));
@@ -1690,7 +1703,7 @@ impl Session {
         if let Transport::Http(h) = &mut self.transport {
             h.forget_request(id, false);
         }
-        self.timers.clear(TimerReason::RequestDeadline(id));
+        self.move_deadline(id, None);
         let todo = self.tasks.on_created(now, id, raw);
         self.do_tasks(now, todo);
     }
@@ -1707,7 +1720,7 @@ impl Session {
         if let Transport::Http(h) = &mut self.transport {
             h.forget_request(id, false);
         }
-        self.timers.clear(TimerReason::RequestDeadline(id));
+        self.move_deadline(id, None);
         let todo = self.tasks.on_created_inline(now, id, raw, deadline);
         self.do_tasks(now, todo);
     }
@@ -1844,8 +1857,7 @@ impl Session {
         // `tasks/result` may wait as long as the task: its deadline is the task's, not the
         // policy's per-request maximum.
         if let Some(t) = timeout {
-            self.timers
-                .set(TimerReason::RequestDeadline(id), later(now, t));
+            self.move_deadline(id, Some(later(now, t)));
         }
         self.task_calls.insert(id, (task, call));
         self.dispatch(id, None);
@@ -2599,7 +2611,8 @@ impl Session {
             if let Some(l) = p.listen.as_mut().filter(|l| l.acknowledged) {
                 l.acknowledged = false;
                 let at = later(now, p.timeout);
-                self.timers.set(TimerReason::RequestDeadline(id), at);
+                let old = p.deadline.replace(at);
+                self.timers.move_deadline(id, old, Some(at));
             }
         }
         if self.lifecycle.is_ready() {
@@ -2827,7 +2840,7 @@ impl Session {
         if let Some(l) = self.requests.get_mut(id).and_then(|p| p.listen.as_mut()) {
             l.acknowledged = true;
         }
-        self.timers.clear(TimerReason::RequestDeadline(id));
+        self.move_deadline(id, None);
         if let Transport::Http(h) = &mut self.transport {
             h.stream_progressed(id);
         }
@@ -2860,7 +2873,7 @@ impl Session {
         if self.policy.progress_resets_timeout && !task {
             let deadline = later(now, pending.timeout)
                 .min(later(pending.started, self.policy.max_request_time));
-            self.timers.set(TimerReason::RequestDeadline(id), deadline);
+            self.move_deadline(id, Some(deadline));
         }
         self.out.push_back(Output::Event(Event::Progress {
             id,

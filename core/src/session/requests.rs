@@ -51,6 +51,10 @@ pub(crate) struct Pending {
     pub(crate) size: usize,
     pub(crate) started: Instant,
     pub(crate) timeout: Duration,
+    /// When it times out, if it can: the timer table orders it but keeps the instant only
+    /// here, so it is moved through [`Session::move_deadline`](super::Session) (and
+    /// [`Timers::move_deadline`](super::timers::Timers::move_deadline)) and never set alone.
+    pub(crate) deadline: Option<Instant>,
     /// It asked for progress (its id is its progress token).
     pub(crate) progress: bool,
     /// It was handed to the transport (else it waits for the session to be ready).
@@ -267,6 +271,7 @@ mod tests {
             size,
             started: Instant::now(),
             timeout: Duration::from_secs(1),
+            deadline: None,
             progress: false,
             sent,
             skipped_before: 0,
