@@ -140,8 +140,8 @@ impl Resume {
 #[derive(Debug)]
 struct Exchange {
     kind: ExchangeKind,
-    /// The request it carries, while it is carried here.
-    request: Option<RequestId>,
+    /// The session's request it carries while it is carried here, or the OAuth flow's.
+    carries: Carries,
     method: Arc<str>,
     carried_session: bool,
     /// The request, while it waits for a slot (`None` once handed to the adapter).
@@ -150,14 +150,48 @@ struct Exchange {
     body: Body,
     /// An event stream that delivered a message (not only priming events).
     news: bool,
-    /// The OAuth flow's request it carries.
-    auth: Option<crate::auth::RequestId>,
     /// What it takes to send the request again if a redirect is followed: kept until the
     /// answer's head (only a redirect needs it), and not at all for the OAuth flow's requests
     /// and the `DELETE` (never redirected) or when the policy follows no redirect.
     sent: Option<Box<Resend>>,
     /// How many redirects led to this exchange.
     hops: u32,
+}
+
+/// Whose request an exchange carries: one enum, as an exchange carries at most one (16
+/// bytes where two `Option`s of ids took 32, in an entry per outstanding request).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Carries {
+    /// Neither (the GET stream, the `DELETE`, a request the exchange no longer carries).
+    Nothing,
+    /// A request of the session's.
+    Request(RequestId),
+    /// One of the OAuth flow's requests.
+    Auth(crate::auth::RequestId),
+}
+
+impl Carries {
+    fn of(request: Option<RequestId>) -> Carries {
+        request.map_or(Carries::Nothing, Carries::Request)
+    }
+}
+
+impl Exchange {
+    /// The session's request it carries, if it carries one.
+    fn request(&self) -> Option<RequestId> {
+        match self.carries {
+            Carries::Request(r) => Some(r),
+            Carries::Nothing | Carries::Auth(_) => None,
+        }
+    }
+
+    /// The OAuth flow's request it carries, if it carries one.
+    fn auth(&self) -> Option<crate::auth::RequestId> {
+        match self.carries {
+            Carries::Auth(r) => Some(r),
+            Carries::Nothing | Carries::Request(_) => None,
+        }
+    }
 }
 
 /// Whether an exchange of this kind may be redirected (and so keeps a copy of its request).
@@ -471,7 +505,7 @@ impl Http {
     pub(crate) fn auth(&mut self, request: crate::auth::RequestId, req: ::http::Request<Vec<u8>>) {
         let id = self.start(ExchangeKind::Auth, None, "oauth".into(), req);
         if let Some(x) = self.exchanges.get_mut(&id) {
-            x.auth = Some(request);
+            x.carries = Carries::Auth(request);
         }
     }
 
@@ -646,7 +680,7 @@ impl Http {
     /// exchange is redirected.
     pub(crate) fn message_of(&self, exchange: ExchangeId) -> Option<RequestId> {
         let x = self.exchanges.get(&exchange)?;
-        x.request.filter(|_| carries_message(x.kind, x.request))
+        x.request().filter(|_| carries_message(x.kind, x.request()))
     }
 
     /// `sent` again, to `to`: the shared headers as they are now (a DPoP proof for `to`), its
@@ -703,13 +737,12 @@ impl Http {
         };
         let exchange = Exchange {
             kind,
-            request,
+            carries: Carries::of(request),
             method,
             carried_session: self.session_id.is_some(),
             waiting: None,
             body: Body::AwaitingHead,
             news: false,
-            auth: None,
             sent: match free && self.keeps_sent(kind) {
                 true => self.resend_of(kind, request, &req),
                 false => None,
@@ -744,7 +777,7 @@ impl Http {
     /// for its slot.
     fn remove(&mut self, id: ExchangeId, abort: bool) -> Option<Exchange> {
         let x = self.exchanges.remove(&id)?;
-        if let Some(r) = x.request {
+        if let Some(r) = x.request() {
             if self.by_request.get(&r) == Some(&id) {
                 self.by_request.remove(&r);
             }
@@ -818,7 +851,7 @@ impl Http {
             let Some(mut req) = x.waiting.take() else {
                 continue;
             };
-            let (kind, request) = (x.kind, x.request);
+            let (kind, request) = (x.kind, x.request());
             self.address_to_endpoint(&mut req);
             self.queued_bytes -= req.body().len();
             self.open += 1;
@@ -850,7 +883,7 @@ impl Http {
             self.purge(id);
             self.remove(id, abort);
         } else if let Some(x) = self.exchanges.get_mut(&id) {
-            x.request = None;
+            x.carries = Carries::Nothing;
         }
     }
 
@@ -858,7 +891,7 @@ impl Http {
     pub(crate) fn carries(&self, exchange: ExchangeId, request: RequestId) -> bool {
         self.exchanges
             .get(&exchange)
-            .is_some_and(|x| x.request == Some(request))
+            .is_some_and(|x| x.request() == Some(request))
     }
 
     /// The request goes on another exchange from now on (2026-07-28: it is issued again):
@@ -890,7 +923,7 @@ impl Http {
                 self.purge(id);
                 self.remove(id, false);
             }
-            Some(x) => x.request = None,
+            Some(x) => x.carries = Carries::Nothing,
             None => {}
         }
     }
@@ -1032,7 +1065,7 @@ impl Http {
                 hops: x.hops,
                 method: x.method.clone(),
             };
-            let request = x.request;
+            let request = x.request();
             self.fail(failure, request, Some(exchange));
             return;
         }
@@ -1060,7 +1093,7 @@ impl Http {
                 recoveries: 0,
                 fallback: x.kind == ExchangeKind::Initialize && self.sse.is_none(),
             };
-            let request = x.request;
+            let request = x.request();
             self.fail(failure, request, Some(exchange));
             return;
         }
@@ -1099,7 +1132,7 @@ impl Http {
         let seed = match x.kind {
             ExchangeKind::ServerStream => self.server_stream.resume.last_event_id.clone(),
             _ => x
-                .request
+                .request()
                 .and_then(|r| self.resumes.get(&r))
                 .and_then(|r| r.last_event_id.clone()),
         };
@@ -1121,7 +1154,7 @@ impl Http {
         match body {
             Ok(body) => x.body = body,
             Err(failure) => {
-                let request = x.request;
+                let request = x.request();
                 if x.kind == ExchangeKind::ServerStream {
                     self.remove(exchange, true);
                     self.server_stream.active = false;
@@ -1167,7 +1200,7 @@ impl Http {
                 let result = decoder.feed(data, &mut events);
                 // A priming event (an id and empty data) carries no message: it is nothing new.
                 x.news |= events.iter().any(|e| !e.data.trim().is_empty());
-                let origin = x.request;
+                let origin = x.request();
                 let event_stream = x.kind == ExchangeKind::EventStream;
                 for event in events {
                     if event_stream && event.event == "endpoint" {
@@ -1235,7 +1268,7 @@ impl Http {
             kind: x.kind,
             limit,
         };
-        let request = x.request;
+        let request = x.request();
         self.fail(failure, request, Some(exchange));
     }
 
@@ -1249,10 +1282,11 @@ impl Http {
         let Some(x) = self.remove(exchange, false) else {
             return;
         };
+        let (origin, auth) = (x.request(), x.auth());
         match x.body {
             Body::Discard | Body::Judged(_) | Body::Failing(_) => {}
             Body::Auth(a) => {
-                if let Some(request) = x.auth {
+                if let Some(request) = auth {
                     self.happened.push_back(Happened::AuthResponse {
                         request,
                         status: a.status,
@@ -1270,7 +1304,7 @@ impl Http {
             }
             Body::Json(buf) => self.happened.push_back(Happened::Message {
                 text: buf,
-                origin: x.request,
+                origin,
                 exchange: None,
                 whole_body: true,
             }),
@@ -1300,7 +1334,7 @@ impl Http {
         let _ = exchange;
         match x.kind {
             ExchangeKind::Auth => {
-                if let Some(request) = x.auth {
+                if let Some(request) = x.auth() {
                     self.happened
                         .push_back(Happened::AuthFailed { request, error });
                 }
@@ -1319,12 +1353,13 @@ impl Http {
                 );
             }
             kind => {
+                let request = x.request();
                 let failure = Failure::ExchangeFailed {
                     kind,
                     method: x.method,
                     error,
                 };
-                self.fail(failure, x.request, None);
+                self.fail(failure, request, None);
             }
         }
     }
@@ -1358,7 +1393,7 @@ impl Http {
             let state = r.state();
             return self.fail(Failure::ServerStreamEnded { state, error }, None, None);
         }
-        let Some(request) = x.request else {
+        let Some(request) = x.request() else {
             return;
         };
         if self.modern {
@@ -1450,6 +1485,7 @@ impl Http {
         let Some(x) = self.remove(exchange, abort) else {
             return;
         };
+        let request = x.request();
         let Body::Failing(f) = x.body else {
             return;
         };
@@ -1469,7 +1505,7 @@ impl Http {
             carried_session: f.carried_session,
             recoveries: 0,
         };
-        self.fail(failure, x.request, None);
+        self.fail(failure, request, None);
     }
 
     /// The session's answer to a failure of this exchange that ends it: drop it now.
@@ -1501,14 +1537,15 @@ impl Http {
         let Some(x) = self.remove(exchange, true) else {
             return;
         };
+        let request = x.request();
         let sent = match message {
-            Some((body, extra)) if carries_message(x.kind, x.request) => Some(Box::new(Resend {
+            Some((body, extra)) if carries_message(x.kind, request) => Some(Box::new(Resend {
                 method: Method::POST,
                 uri: None,
                 body,
                 extra: (!extra.is_empty()).then(|| Box::new(extra)),
             })),
-            _ => x.sent.filter(|_| !carries_message(x.kind, x.request)),
+            _ => x.sent.filter(|_| !carries_message(x.kind, request)),
         };
         let Some(sent) = sent else {
             // Unreachable: every exchange that may be redirected keeps its request, or the
@@ -1520,13 +1557,13 @@ impl Http {
                     method: x.method,
                     error,
                 },
-                x.request,
+                request,
                 None,
             );
         };
         // (A proof names its request's URI: the redirected one gets its own.)
         let req = self.resent(*sent, to);
-        let id = self.start(x.kind, x.request, x.method, req);
+        let id = self.start(x.kind, request, x.method, req);
         if let Some(n) = self.exchanges.get_mut(&id) {
             n.hops = x.hops.saturating_add(1);
         }
