@@ -52,8 +52,7 @@ pub(crate) struct Pending {
     pub(crate) started: Instant,
     pub(crate) timeout: Duration,
     /// When it times out, if it can: the timer table orders it but keeps the instant only
-    /// here, so it is moved through [`Session::move_deadline`](super::Session) (and
-    /// [`Timers::move_deadline`](super::timers::Timers::move_deadline)) and never set alone.
+    /// here, so both move together (`Session::move_deadline`, `Timers::move_deadline`).
     pub(crate) deadline: Option<Instant>,
     /// It asked for progress (its id is its progress token).
     pub(crate) progress: bool,
