@@ -619,10 +619,22 @@ impl Client {
         params: Option<Value>,
         options: CallOptions,
     ) -> Result<RawJson, Error> {
+        let params = params.as_ref().map(to_params).transpose()?;
+        self.request_encoded(method, params, options).await
+    }
+
+    /// [`request_raw`](Self::request_raw) with the params encoded already: they are sent as
+    /// they are (unless options add to their `_meta`), keys in their order.
+    pub async fn request_encoded(
+        &self,
+        method: &str,
+        params: Option<RawJson>,
+        options: CallOptions,
+    ) -> Result<RawJson, Error> {
         let session_id = self.inner.connection.shared.session_id();
         let span = crate::telemetry::request_span(
             method,
-            params.as_ref(),
+            params.as_deref(),
             session_id.as_deref(),
             self.protocol_version(),
             self.inner.transport,
@@ -648,7 +660,7 @@ impl Client {
     async fn request_in_span(
         &self,
         method: &str,
-        params: Option<Value>,
+        params: Option<RawJson>,
         options: CallOptions,
         trace: Option<mcpwire_core::trace::TraceContext>,
     ) -> Result<RawJson, Error> {
@@ -672,7 +684,7 @@ impl Client {
     pub(crate) async fn start_request(
         &self,
         method: &str,
-        params: Option<Value>,
+        params: Option<RawJson>,
         options: CallOptions,
         trace: Option<mcpwire_core::trace::TraceContext>,
     ) -> Result<(u64, crate::oneshot::Receiver<Result<RawJson, RequestError>>), Error> {
@@ -720,14 +732,14 @@ impl Client {
             .await
     }
 
-    /// Sends a request whose params are already JSON, and parses its result as `T`.
+    /// Sends a request whose params are encoded already, and parses its result as `T`.
     async fn request_value<T: serde::de::DeserializeOwned>(
         &self,
         method: &str,
-        params: Value,
+        params: RawJson,
         options: CallOptions,
     ) -> Result<T, Error> {
-        let raw = self.request_raw(method, Some(params), options).await?;
+        let raw = self.request_encoded(method, Some(params), options).await?;
         serde_json::from_str(raw.get()).map_err(|e| {
             Error::from(RequestError::Protocol(ProtocolError::InvalidResult(
                 e.to_string().into(),
@@ -781,7 +793,7 @@ impl Client {
                 .into());
             }
             let raw = self
-                .request_raw(
+                .request_encoded(
                     P::METHOD,
                     Some(to_params(&params)?),
                     CallOptions::new().timeout(left),
@@ -865,11 +877,12 @@ impl Client {
         name: impl Into<String>,
         arguments: impl serde::Serialize,
     ) -> CallTool<'_> {
+        let name = name.into();
         CallTool {
             state: CallState::Setup {
                 client: self,
-                name: name.into(),
-                arguments: object_arguments(&arguments, "tool"),
+                params: call_tool_params(&name, &arguments),
+                name,
                 options: CallOptions::default(),
             },
         }
@@ -981,10 +994,13 @@ impl Client {
     }
 }
 
-/// A request's params as JSON.
-fn to_params<R: serde::Serialize>(params: &R) -> Result<Value, Error> {
-    serde_json::to_value(params)
-        .map_err(|e| ConfigError::InvalidArguments(e.to_string().into()).into())
+/// A request's params, encoded.
+fn to_params<R: serde::Serialize + ?Sized>(params: &R) -> Result<RawJson, Error> {
+    serde_json::value::to_raw_value(params).map_err(invalid_arguments)
+}
+
+fn invalid_arguments(e: serde_json::Error) -> Error {
+    ConfigError::InvalidArguments(e.to_string().into()).into()
 }
 
 /// A `tools/call` being set up, from [`Client::call_tool`]: a future, sent when first polled
@@ -997,8 +1013,9 @@ pub struct CallTool<'a> {
 enum CallState<'a> {
     Setup {
         client: &'a Client,
+        /// The tool's name (for `Debug`: it is in `params` too).
         name: String,
-        arguments: Result<Option<Map<String, Value>>, Error>,
+        params: Result<RawJson, Error>,
         options: CallOptions,
     },
     Sent(runtime::BoxFuture<'a, Result<CallToolResult, Error>>),
@@ -1010,15 +1027,21 @@ impl fmt::Debug for CallTool<'_> {
         match &self.state {
             CallState::Setup {
                 name,
-                arguments,
+                params,
                 options,
                 ..
             } => {
                 // The arguments may hold secrets: only their names are shown.
-                let names: Option<Vec<&String>> = match arguments {
-                    Ok(Some(map)) => Some(map.keys().collect()),
-                    _ => None,
-                };
+                #[derive(serde::Deserialize)]
+                struct Names {
+                    arguments: Option<BTreeMap<String, serde::de::IgnoredAny>>,
+                }
+                let names: Option<Vec<String>> = params
+                    .as_ref()
+                    .ok()
+                    .and_then(|p| serde_json::from_str::<Names>(p.get()).ok())
+                    .and_then(|n| n.arguments)
+                    .map(|a| a.into_keys().collect());
                 f.debug_struct("CallTool")
                     .field("name", name)
                     .field("arguments", &names)
@@ -1075,13 +1098,12 @@ impl std::future::Future for CallTool<'_> {
         self.state = match std::mem::replace(&mut self.state, CallState::Done) {
             CallState::Setup {
                 client,
-                name,
-                arguments,
+                params,
                 options,
+                ..
             } => CallState::Sent(Box::pin(async move {
-                let params = call_tool_params(name, arguments?);
                 client
-                    .request_value(CallToolParams::METHOD, params, options)
+                    .request_value(CallToolParams::METHOD, params?, options)
                     .await
             })),
             other => other,
@@ -1102,14 +1124,41 @@ impl std::future::Future for CallTool<'_> {
 }
 
 /// The params of [`Client::call_tool`], as `CallToolParams { name, arguments }` serializes,
-/// made without serializing the arguments a second time.
-pub(crate) fn call_tool_params(name: String, arguments: Option<Map<String, Value>>) -> Value {
-    let mut params = Map::new();
-    params.insert("name".into(), Value::String(name));
-    if let Some(arguments) = arguments {
-        params.insert("arguments".into(), Value::Object(arguments));
+/// encoded straight from the arguments (no `Value` between): `arguments` must encode as an
+/// object, or as `null` for none, else nothing is sent.
+pub(crate) fn call_tool_params(
+    name: &str,
+    arguments: &impl serde::Serialize,
+) -> Result<RawJson, Error> {
+    let mut buf = Vec::with_capacity(64 + name.len());
+    buf.extend_from_slice(br#"{"name":"#);
+    serde_json::to_writer(&mut buf, name).map_err(invalid_arguments)?;
+    let named = buf.len();
+    buf.extend_from_slice(br#","arguments":"#);
+    let start = buf.len();
+    serde_json::to_writer(&mut buf, arguments).map_err(invalid_arguments)?;
+    // serde_json writes no whitespace before a value: its first byte says its kind.
+    let kind = match buf.get(start) {
+        Some(b'{') => None,
+        Some(b'n') => {
+            buf.truncate(named);
+            None
+        }
+        Some(b'[') => Some("an array"),
+        Some(b'"') => Some("a string"),
+        Some(b't' | b'f') => Some("a boolean"),
+        _ => Some("a number"),
+    };
+    if let Some(kind) = kind {
+        return Err(ConfigError::InvalidArguments(
+            format!("tool arguments must be an object, not {kind}").into(),
+        )
+        .into());
     }
-    Value::Object(params)
+    buf.push(b'}');
+    let text = String::from_utf8(buf)
+        .map_err(|e| Error::from(ConfigError::InvalidArguments(e.to_string().into())))?;
+    serde_json::value::RawValue::from_string(text).map_err(invalid_arguments)
 }
 
 /// Arguments as a JSON object, or `None` for none (`null`).
@@ -1184,13 +1233,62 @@ mod tests {
             r#"{"message":"x","n":1.5e300,"nested":{"b":[1,{"c":null}],"a":"\u00e9"}}"#,
         )
         .unwrap();
-        for arguments in [None, Some(Map::new()), Some(arguments)] {
-            let mut typed = CallToolParams::new("echo", Map::new());
-            typed.arguments = arguments.clone();
-            assert_eq!(
-                call_tool_params("echo".into(), arguments),
-                serde_json::to_value(&typed).unwrap()
-            );
+        for name in ["echo", "a \"quoted\" \\ name\n", "é"] {
+            for arguments in [None, Some(Map::new()), Some(arguments.clone())] {
+                let mut typed = CallToolParams::new(name, Map::new());
+                typed.arguments = arguments.clone();
+                let raw = call_tool_params(name, &arguments).unwrap();
+                let encoded: Value = serde_json::from_str(raw.get()).unwrap();
+                assert_eq!(encoded, serde_json::to_value(&typed).unwrap());
+            }
         }
+    }
+
+    #[test]
+    fn call_tool_params_keep_the_arguments_order() {
+        #[derive(serde::Serialize)]
+        struct Args {
+            zeta: u8,
+            alpha: &'static str,
+        }
+        let raw = call_tool_params(
+            "t",
+            &Args {
+                zeta: 1,
+                alpha: "a",
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            raw.get(),
+            r#"{"name":"t","arguments":{"zeta":1,"alpha":"a"}}"#
+        );
+        assert_eq!(call_tool_params("t", &()).unwrap().get(), r#"{"name":"t"}"#);
+    }
+
+    #[test]
+    fn call_tool_arguments_that_are_not_an_object_are_refused_by_kind() {
+        let refused = |arguments: Value| match call_tool_params("t", &arguments) {
+            Err(Error::Config(ConfigError::InvalidArguments(why))) => why.to_string(),
+            other => panic!("{other:?}"),
+        };
+        for (arguments, kind) in [
+            (serde_json::json!([1]), "an array"),
+            (serde_json::json!("secret"), "a string"),
+            (serde_json::json!(true), "a boolean"),
+            (serde_json::json!(false), "a boolean"),
+            (serde_json::json!(-1.5), "a number"),
+            (serde_json::json!(7), "a number"),
+        ] {
+            let why = refused(arguments);
+            assert_eq!(why, format!("tool arguments must be an object, not {kind}"));
+        }
+        // A map whose keys are not strings cannot be JSON: refused, not sent.
+        let mut map = std::collections::HashMap::new();
+        map.insert(vec![1u8], 1);
+        assert!(matches!(
+            call_tool_params("t", &map),
+            Err(Error::Config(ConfigError::InvalidArguments(_)))
+        ));
     }
 }

@@ -39,7 +39,7 @@ pub(crate) enum Command {
     Request {
         ticket: u64,
         method: String,
-        params: Option<Value>,
+        params: Option<RawJson>,
         options: RequestOptions,
         progress: Option<ProgressFn>,
         task_status: Option<crate::options::TaskStatusFn>,
@@ -786,15 +786,28 @@ impl Driver {
                 task_status,
                 reply,
             } => {
-                let copy = self
-                    .recording
-                    .is_some()
-                    .then(|| (params.clone(), options.clone()));
-                let result = self.session.request(now, &method, params, options);
-                if let (Some(r), Some((params, options))) = (&mut self.recording, copy) {
-                    r.rec
-                        .request(now, &method, params.as_ref(), &options, &result);
-                }
+                let result = match &mut self.recording {
+                    None => self.session.request_encoded(now, &method, params, options),
+                    // A recording keeps params as a `Value`, which orders their keys: the
+                    // request goes as that `Value`, so that its replay sends the same bytes.
+                    Some(r) => match params
+                        .map(|p| serde_json::from_str::<Value>(p.get()))
+                        .transpose()
+                    {
+                        Ok(params) => {
+                            let result =
+                                self.session
+                                    .request(now, &method, params.clone(), options.clone());
+                            r.rec
+                                .request(now, &method, params.as_ref(), &options, &result);
+                            result
+                        }
+                        // Not reached: a `RawValue` is JSON.
+                        Err(e) => Err(RequestError::Protocol(
+                            mcpwire_core::ProtocolError::InvalidJson(e.to_string().into()),
+                        )),
+                    },
+                };
                 match result {
                     Ok(id) => {
                         self.tickets.insert(ticket, id);

@@ -18,7 +18,7 @@ use mcpwire_core::schema::{CallToolResult, ListTasksResult, Task, TASKS_CANCEL, 
 use mcpwire_core::RequestError;
 use serde_json::{json, Value};
 
-use crate::client::{call_tool_params, object_arguments};
+use crate::client::call_tool_params;
 use crate::driver::Command;
 use crate::{CallOptions, Client, Error};
 
@@ -210,7 +210,7 @@ impl Client {
         arguments: impl serde::Serialize,
         mut options: CallOptions,
     ) -> Result<ToolTask, Error> {
-        let params = call_tool_params(name.into(), object_arguments(&arguments, "tool")?);
+        let params = call_tool_params(&name.into(), &arguments)?;
         if options.task.is_none() {
             options = options.as_task(None);
         }

@@ -8,37 +8,28 @@
 
 use mcpwire_core::trace::TraceContext;
 use mcpwire_core::RequestError;
-use serde_json::Value;
+use serde_json::value::RawValue;
 use tracing::field::Empty;
 use tracing::Span;
 
-/// The span of one request (`params` to name its target: a tool or prompt name).
+/// The span of one request (`params` to name its target: a tool or prompt name, read from
+/// them only when the span is enabled).
 pub(crate) fn request_span(
     method: &str,
-    params: Option<&Value>,
+    params: Option<&RawValue>,
     session_id: Option<&str>,
     protocol_version: &str,
     transport: &'static str,
 ) -> Span {
-    let name = params.and_then(|p| p.get("name")).and_then(Value::as_str);
-    let (tool, prompt, operation) = match method {
-        "tools/call" => (name, None, Some("execute_tool")),
-        "prompts/get" => (None, name, None),
-        _ => (None, None, None),
-    };
-    // Low cardinality: the tool's or prompt's name, never a resource URI.
-    let otel_name = match tool.or(prompt) {
-        Some(target) => format!("{method} {target}"),
-        None => method.to_owned(),
-    };
-    tracing::info_span!(
+    let operation = (method == "tools/call").then_some("execute_tool");
+    let span = tracing::info_span!(
         "mcp.request",
-        otel.name = %otel_name,
+        otel.name = Empty,
         otel.kind = "client",
         otel.status_code = Empty,
         mcp.method.name = method,
-        gen_ai.tool.name = tool,
-        gen_ai.prompt.name = prompt,
+        gen_ai.tool.name = Empty,
+        gen_ai.prompt.name = Empty,
         gen_ai.operation.name = operation,
         mcp.session.id = session_id,
         mcp.protocol.version = protocol_version,
@@ -46,7 +37,35 @@ pub(crate) fn request_span(
         error.type = Empty,
         rpc.response.status_code = Empty,
         ticket = Empty,
-    )
+    );
+    if span.is_disabled() {
+        return span;
+    }
+    #[derive(serde::Deserialize)]
+    struct Named<'a> {
+        #[serde(borrow)]
+        name: Option<std::borrow::Cow<'a, str>>,
+    }
+    let field = match method {
+        "tools/call" => Some("gen_ai.tool.name"),
+        "prompts/get" => Some("gen_ai.prompt.name"),
+        _ => None,
+    };
+    let target = field
+        .and(params)
+        .and_then(|p| serde_json::from_str::<Named<'_>>(p.get()).ok())
+        .and_then(|n| n.name);
+    // Low cardinality: the tool's or prompt's name, never a resource URI.
+    match (field, target) {
+        (Some(field), Some(target)) => {
+            span.record(field, &*target);
+            span.record("otel.name", format!("{method} {target}").as_str());
+        }
+        _ => {
+            span.record("otel.name", method);
+        }
+    }
+    span
 }
 
 /// Records how the request ended on its span.

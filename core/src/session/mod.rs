@@ -628,6 +628,30 @@ impl Session {
         params: Option<Value>,
         options: RequestOptions,
     ) -> Result<RequestId, RequestError> {
+        self.start_request(now, method, Params::Value(params), options)
+    }
+
+    /// [`request`](Self::request) with params already encoded: they go as they are (the same
+    /// bytes, keys in their order), unless `options` add to their `_meta` (progress, a log
+    /// level, a trace context, a 2025-era task), which parses them once to do it. Params that
+    /// are not JSON never reach it: a [`RawJson`] is valid JSON.
+    pub fn request_encoded(
+        &mut self,
+        now: Instant,
+        method: &str,
+        params: Option<RawJson>,
+        options: RequestOptions,
+    ) -> Result<RequestId, RequestError> {
+        self.start_request(now, method, Params::Encoded(params), options)
+    }
+
+    fn start_request(
+        &mut self,
+        now: Instant,
+        method: &str,
+        params: Params,
+        options: RequestOptions,
+    ) -> Result<RequestId, RequestError> {
         let now = self.tick(now);
         self.check_open()?;
         if let Some(e) = self.removed(method) {
@@ -642,40 +666,14 @@ impl Session {
             self.check_task(method)?;
         }
         let id = self.requests.next_id();
-        let params = if options.progress {
-            Some(with_meta_entry(params, "progressToken", json!(id.0)))
-        } else {
-            params
+        let adds_meta = options.progress
+            || options.log_level.is_some()
+            || options.trace.is_some()
+            || (options.task.is_some() && !self.lifecycle.is_modern());
+        let params = match params {
+            Params::Encoded(params) if !adds_meta => params,
+            params => self.with_options_meta(id, params.into_value()?, &options)?,
         };
-        // 2026-07-28's tasks are the server's choice: the request says nothing of them.
-        let params = match options.task {
-            Some(t) if !self.lifecycle.is_modern() => Some(with_task(params, t)),
-            _ => params,
-        };
-        let params = match options.log_level {
-            Some(level) => Some(with_meta_entry(
-                params,
-                crate::modern::meta::LOG_LEVEL_KEY,
-                json!(level.as_str()),
-            )),
-            None => params,
-        };
-        let params = match &options.trace {
-            Some(t) => {
-                let params = with_meta_entry(params, "traceparent", json!(t.traceparent()));
-                Some(match t.tracestate() {
-                    Some(state) => with_meta_entry(Some(params), "tracestate", json!(state)),
-                    None => params,
-                })
-            }
-            None => params,
-        };
-        let params = params
-            .map(|p| serde_json::value::to_raw_value(&p))
-            .transpose()
-            .map_err(|e| {
-                RequestError::Protocol(crate::ProtocolError::InvalidJson(e.to_string().into()))
-            })?;
         let body = jsonrpc::encode_request_raw(&wire_id(id), method, params.as_deref());
         // 2026-07-28: `_meta` is added as the request is sent.
         let size = body.len() + self.meta.as_ref().map_or(0, |_| 256);
@@ -708,6 +706,50 @@ impl Session {
         }
         self.pump(now);
         Ok(id)
+    }
+
+    /// A request's params with what `options` add to them: a `progressToken` and a log level
+    /// in `_meta`, a trace context, a 2025-era `task`; encoded.
+    fn with_options_meta(
+        &self,
+        id: RequestId,
+        params: Option<Value>,
+        options: &RequestOptions,
+    ) -> Result<Option<RawJson>, RequestError> {
+        let params = if options.progress {
+            Some(with_meta_entry(params, "progressToken", json!(id.0)))
+        } else {
+            params
+        };
+        // 2026-07-28's tasks are the server's choice: the request says nothing of them.
+        let params = match options.task {
+            Some(t) if !self.lifecycle.is_modern() => Some(with_task(params, t)),
+            _ => params,
+        };
+        let params = match options.log_level {
+            Some(level) => Some(with_meta_entry(
+                params,
+                crate::modern::meta::LOG_LEVEL_KEY,
+                json!(level.as_str()),
+            )),
+            None => params,
+        };
+        let params = match &options.trace {
+            Some(t) => {
+                let params = with_meta_entry(params, "traceparent", json!(t.traceparent()));
+                Some(match t.tracestate() {
+                    Some(state) => with_meta_entry(Some(params), "tracestate", json!(state)),
+                    None => params,
+                })
+            }
+            None => params,
+        };
+        params
+            .map(|p| serde_json::value::to_raw_value(&p))
+            .transpose()
+            .map_err(|e| {
+                RequestError::Protocol(crate::ProtocolError::InvalidJson(e.to_string().into()))
+            })
     }
 
     /// Whether `method` may run as a task: the 2025 era (2026-07-28 moved tasks out of its
@@ -780,10 +822,10 @@ impl Session {
         params: &R,
         options: RequestOptions,
     ) -> Result<RequestId, RequestError> {
-        let params = serde_json::to_value(params).map_err(|e| {
+        let params = serde_json::value::to_raw_value(params).map_err(|e| {
             RequestError::Protocol(crate::ProtocolError::InvalidJson(e.to_string().into()))
         })?;
-        self.request(now, R::METHOD, Some(params), options)
+        self.request_encoded(now, R::METHOD, Some(params), options)
     }
 
     /// 2026-07-28: opens a subscription (`subscriptions/listen`) for the notifications
@@ -2945,6 +2987,26 @@ fn with_task(params: Option<Value>, task: TaskOptions) -> Value {
     }
     object.insert("task".into(), Value::Object(t));
     Value::Object(object)
+}
+
+/// A request's params as the application gave them.
+enum Params {
+    /// As a JSON value.
+    Value(Option<Value>),
+    /// Encoded already.
+    Encoded(Option<RawJson>),
+}
+
+impl Params {
+    fn into_value(self) -> Result<Option<Value>, RequestError> {
+        match self {
+            Params::Value(v) => Ok(v),
+            Params::Encoded(None) => Ok(None),
+            Params::Encoded(Some(raw)) => serde_json::from_str(raw.get()).map(Some).map_err(|e| {
+                RequestError::Protocol(crate::ProtocolError::InvalidJson(e.to_string().into()))
+            }),
+        }
+    }
 }
 
 /// Adds `key` to a request's `_meta` (a `progressToken`, a log level).
