@@ -1,5 +1,6 @@
 //! The public client: a cheap, cloneable handle to one session's driver task.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -631,9 +632,20 @@ impl Client {
         params: Option<RawJson>,
         options: CallOptions,
     ) -> Result<RawJson, Error> {
+        self.send(Cow::Owned(method.to_owned()), params, options)
+            .await
+    }
+
+    /// A request in its span, its method borrowed when it is one of the protocol's.
+    async fn send(
+        &self,
+        method: Cow<'static, str>,
+        params: Option<RawJson>,
+        options: CallOptions,
+    ) -> Result<RawJson, Error> {
         let session_id = self.inner.connection.shared.session_id();
         let span = crate::telemetry::request_span(
-            method,
+            &method,
             params.as_deref(),
             session_id.as_deref(),
             self.protocol_version(),
@@ -643,13 +655,14 @@ impl Client {
             .trace
             .clone()
             .or_else(|| crate::telemetry::trace_context(&span));
+        let tool_call = method == "tools/call";
         let result = self
             .request_in_span(method, params, options, trace)
             .instrument(span.clone())
             .await;
         match &result {
             Err(e) => crate::telemetry::record_failure(&span, e),
-            Ok(raw) if method == "tools/call" && !span.is_disabled() && is_error(raw) => {
+            Ok(raw) if tool_call && !span.is_disabled() && is_error(raw) => {
                 crate::telemetry::record_tool_error(&span)
             }
             Ok(_) => {}
@@ -659,7 +672,7 @@ impl Client {
 
     async fn request_in_span(
         &self,
-        method: &str,
+        method: Cow<'static, str>,
         params: Option<RawJson>,
         options: CallOptions,
         trace: Option<mcpwire_core::trace::TraceContext>,
@@ -683,7 +696,7 @@ impl Client {
     /// completion will come.
     pub(crate) async fn start_request(
         &self,
-        method: &str,
+        method: Cow<'static, str>,
         params: Option<RawJson>,
         options: CallOptions,
         trace: Option<mcpwire_core::trace::TraceContext>,
@@ -693,7 +706,7 @@ impl Client {
         tracing::Span::current().record("ticket", ticket);
         let command = Command::Request {
             ticket,
-            method: method.to_owned(),
+            method,
             params,
             options: RequestOptions::default()
                 .with_timeout(options.timeout)
@@ -735,11 +748,13 @@ impl Client {
     /// Sends a request whose params are encoded already, and parses its result as `T`.
     async fn request_value<T: serde::de::DeserializeOwned>(
         &self,
-        method: &str,
+        method: &'static str,
         params: RawJson,
         options: CallOptions,
     ) -> Result<T, Error> {
-        let raw = self.request_encoded(method, Some(params), options).await?;
+        let raw = self
+            .send(Cow::Borrowed(method), Some(params), options)
+            .await?;
         serde_json::from_str(raw.get()).map_err(|e| {
             Error::from(RequestError::Protocol(ProtocolError::InvalidResult(
                 e.to_string().into(),
@@ -793,8 +808,8 @@ impl Client {
                 .into());
             }
             let raw = self
-                .request_encoded(
-                    P::METHOD,
+                .send(
+                    Cow::Borrowed(P::METHOD),
                     Some(to_params(&params)?),
                     CallOptions::new().timeout(left),
                 )
@@ -874,15 +889,13 @@ impl Client {
     /// object (nothing is sent then).
     pub fn call_tool(
         &self,
-        name: impl Into<String>,
+        name: impl AsRef<str>,
         arguments: impl serde::Serialize,
     ) -> CallTool<'_> {
-        let name = name.into();
         CallTool {
             state: CallState::Setup {
                 client: self,
-                params: call_tool_params(&name, &arguments),
-                name,
+                params: call_tool_params(name.as_ref(), &arguments),
                 options: CallOptions::default(),
             },
         }
@@ -1013,8 +1026,7 @@ pub struct CallTool<'a> {
 enum CallState<'a> {
     Setup {
         client: &'a Client,
-        /// The tool's name (for `Debug`: it is in `params` too).
-        name: String,
+        /// Encoded: the tool's name and its arguments.
         params: Result<RawJson, Error>,
         options: CallOptions,
     },
@@ -1026,24 +1038,22 @@ impl fmt::Debug for CallTool<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.state {
             CallState::Setup {
-                name,
-                params,
-                options,
-                ..
+                params, options, ..
             } => {
                 // The arguments may hold secrets: only their names are shown.
-                #[derive(serde::Deserialize)]
+                #[derive(Default, serde::Deserialize)]
                 struct Names {
+                    name: Option<String>,
                     arguments: Option<BTreeMap<String, serde::de::IgnoredAny>>,
                 }
-                let names: Option<Vec<String>> = params
+                let Names { name, arguments } = params
                     .as_ref()
                     .ok()
                     .and_then(|p| serde_json::from_str::<Names>(p.get()).ok())
-                    .and_then(|n| n.arguments)
-                    .map(|a| a.into_keys().collect());
+                    .unwrap_or_default();
+                let names: Option<Vec<String>> = arguments.map(|a| a.into_keys().collect());
                 f.debug_struct("CallTool")
-                    .field("name", name)
+                    .field("name", &name.as_deref().unwrap_or_default())
                     .field("arguments", &names)
                     .field("options", options)
                     .finish()

@@ -38,7 +38,8 @@ use mcpwire_core::modern::SubscriptionFilter;
 pub(crate) enum Command {
     Request {
         ticket: u64,
-        method: String,
+        /// Borrowed when it is one of the protocol's methods.
+        method: std::borrow::Cow<'static, str>,
         params: Option<RawJson>,
         options: RequestOptions,
         progress: Option<ProgressFn>,

@@ -356,6 +356,18 @@ impl Drop for Verdict {
     }
 }
 
+/// `uri` in the origin form HTTP/1.1 sends (its path and query), sharing its bytes rather
+/// than copying them.
+fn origin_form(uri: &Uri) -> Uri {
+    let mut parts = http::uri::Parts::default();
+    parts.path_and_query = Some(
+        uri.path_and_query()
+            .cloned()
+            .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/")),
+    );
+    Uri::from_parts(parts).unwrap_or_else(|_| Uri::from_static("/"))
+}
+
 /// Runs one exchange: sends `request`, feeds the answer to the driver as it comes.
 pub(crate) async fn exchange(
     pool: Arc<Pool>,
@@ -405,8 +417,7 @@ async fn run_exchange(
                 let uri = match proxied {
                     Some(_) => None,
                     None => {
-                        let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
-                        let origin = Uri::try_from(path).unwrap_or_else(|_| Uri::from_static("/"));
+                        let origin = origin_form(request.uri());
                         Some(std::mem::replace(request.uri_mut(), origin))
                     }
                 };
@@ -506,8 +517,7 @@ pub(crate) async fn location_of(
         .map_err(|e| e.to_string())?;
     let response = match &mut conn {
         Conn::H1(c) => {
-            let path = uri.path_and_query().map_or("/", |p| p.as_str());
-            *req.uri_mut() = Uri::try_from(path).unwrap_or_else(|_| Uri::from_static("/"));
+            *req.uri_mut() = origin_form(&uri);
             req.headers_mut().insert(HOST, pool.authority.clone());
             c.ready().await.map_err(|e| e.to_string())?;
             c.send_request(req).await
@@ -587,6 +597,21 @@ fn percent_decode(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_origin_form_is_the_path_and_query() {
+        for (uri, origin) in [
+            ("http://h:1/mcp", "/mcp"),
+            ("http://h/mcp/x?a=1&b=%20", "/mcp/x?a=1&b=%20"),
+            ("http://h", "/"),
+            ("https://u@h:443/", "/"),
+        ] {
+            let uri: Uri = uri.parse().unwrap();
+            let got = super::origin_form(&uri);
+            assert_eq!(got.to_string(), origin);
+            assert!(got.scheme().is_none() && got.authority().is_none());
+        }
+    }
+
     use super::*;
 
     #[test]

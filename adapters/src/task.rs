@@ -206,11 +206,11 @@ impl Client {
     /// too.
     pub async fn call_tool_as_task(
         &self,
-        name: impl Into<String>,
+        name: impl AsRef<str>,
         arguments: impl serde::Serialize,
         mut options: CallOptions,
     ) -> Result<ToolTask, Error> {
-        let params = call_tool_params(&name.into(), &arguments)?;
+        let params = call_tool_params(name.as_ref(), &arguments)?;
         if options.task.is_none() {
             options = options.as_task(None);
         }
@@ -227,7 +227,7 @@ impl Client {
             }
         });
         let (ticket, result) = self
-            .start_request("tools/call", Some(params), options, None)
+            .start_request("tools/call".into(), Some(params), options, None)
             .await?;
         Ok(ToolTask {
             watch,

@@ -326,14 +326,53 @@ struct OutRawRequest<'a> {
     params: Option<&'a RawValue>,
 }
 
-/// The JSON text of a request whose params are JSON text already.
+/// The JSON text of a request whose params are JSON text already, in a buffer exactly as
+/// long as the text (an adapter's `Bytes` takes such a buffer over without allocating).
 pub fn encode_request_raw(id: &Id, method: &str, params: Option<&RawValue>) -> Vec<u8> {
-    to_vec(&OutRawRequest {
+    let id_len = match id {
+        Id::Number(n) => decimal_len(*n),
+        Id::String(s) => escaped_len(s),
+    };
+    let len = r#"{"jsonrpc":"2.0","id":,"method":}"#.len()
+        + id_len
+        + escaped_len(method)
+        + params.map_or(0, |p| r#","params":"#.len() + p.get().len());
+    let mut out = Vec::with_capacity(len);
+    let request = OutRawRequest {
         jsonrpc: "2.0",
         id,
         method,
         params,
-    })
+    };
+    // Serializing strings, an id and raw JSON cannot fail.
+    if serde_json::to_writer(&mut out, &request).is_err() {
+        out.clear();
+    }
+    out
+}
+
+/// The length of `n` in decimal.
+fn decimal_len(n: i64) -> usize {
+    let mut len = usize::from(n < 0) + 1;
+    let mut rest = n.unsigned_abs();
+    while rest >= 10 {
+        rest /= 10;
+        len += 1;
+    }
+    len
+}
+
+/// The length of `s` as serde_json writes it: quoted, with `"`, `\\` and control characters
+/// escaped (the common ones in two bytes, the others as `\u00XX`).
+fn escaped_len(s: &str) -> usize {
+    2 + s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
 }
 
 /// The JSON text of a notification.
@@ -386,6 +425,34 @@ pub fn encode_response_raw(id: &Id, result: Result<&RawValue, &ErrorObject>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The request's text is what serde_json makes of it, in a buffer exactly its length.
+        #[test]
+        fn a_raw_request_is_encoded_in_a_buffer_of_its_length(
+            number in proptest::prelude::any::<i64>(),
+            text in "\\PC*|[\\x00-\\x1f\"\\\\\\x7f é]{0,12}",
+            method in "\\PC*|[\\x00-\\x1f\"\\\\/a-z]{0,12}",
+            with_params in proptest::prelude::any::<bool>(),
+            string_id in proptest::prelude::any::<bool>(),
+        ) {
+            let id = if string_id { Id::String(text) } else { Id::Number(number) };
+            let params = serde_json::value::to_raw_value(&serde_json::json!({"a": [1, "é\n"]}))
+                .unwrap();
+            let params = with_params.then_some(&*params);
+            let out = encode_request_raw(&id, &method, params);
+            let expected = to_vec(&OutRawRequest { jsonrpc: "2.0", id: &id, method: &method, params });
+            proptest::prop_assert_eq!(&out, &expected);
+            proptest::prop_assert_eq!(out.len(), out.capacity());
+        }
+    }
+
+    #[test]
+    fn decimal_lengths_at_the_edges() {
+        for n in [0, 9, 10, -1, -10, 99, 100, i64::MAX, i64::MIN] {
+            assert_eq!(decimal_len(n), n.to_string().len(), "{n}");
+        }
+    }
 
     fn one(text: &str) -> Message {
         match decode(text.as_bytes()).unwrap() {

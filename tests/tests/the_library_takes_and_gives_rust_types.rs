@@ -82,6 +82,21 @@ async fn not_an_object(runtime: Arc<dyn Runtime>) {
         assert!(!err.to_string().contains("secret-value"), "{err}");
     }
     assert_eq!(server.stats().posts, before, "nothing was sent");
+    // A call's `Debug` names the tool and its arguments, never their values.
+    let call = client.call_tool("echo", json!({ "message": "secret-value", "n": 1 }));
+    let shown = format!("{call:?}");
+    assert!(shown.contains(r#"name: "echo""#), "{shown}");
+    assert!(
+        shown.contains(r#"arguments: Some(["message", "n"])"#),
+        "{shown}"
+    );
+    assert!(!shown.contains("secret-value"), "{shown}");
+    drop(call);
+    assert_eq!(
+        server.stats().posts,
+        before,
+        "a call dropped before it is awaited sends nothing"
+    );
     // The session is fine afterwards.
     client.ping().await.unwrap();
 }
