@@ -93,10 +93,9 @@ enum Transport {
 /// The most other origins (authorization servers) kept connections to at once.
 const MAX_OTHER_ORIGINS: usize = 8;
 
-/// An exchange's task: dropping `abort` ends it; `done` closes when it has ended.
+/// An exchange's task: dropping `link` ends it; `link` resolves once it has ended.
 struct InFlight {
-    abort: oneshot::Sender<()>,
-    done: oneshot::Receiver<()>,
+    link: oneshot::End,
 }
 
 struct Call {
@@ -494,8 +493,7 @@ impl Driver {
                     in_flight,
                 },
             ) => {
-                let (abort_tx, abort_rx) = oneshot::channel::<()>();
-                let (done_tx, done_rx) = oneshot::channel::<()>();
+                let (link, mut task_link) = oneshot::link();
                 // The OAuth flow's requests may go to other origins: each has its own pool.
                 let target = match pool.serves(request.uri()) {
                     true => Ok(pool.clone()),
@@ -521,19 +519,13 @@ impl Driver {
                 };
                 let run = http::exchange(target, exchange, *request, self.inbox.clone());
                 self.runtime.spawn(Box::pin(async move {
-                    // Dropping the abort sender (an `Output::Abort`, or the driver ending)
-                    // ends the exchange and closes its connection.
-                    future::or(run, async {
-                        let _ = abort_rx.await;
-                    })
-                    .await;
-                    drop(done_tx);
+                    // The driver dropping its end of the link (an `Output::Abort`, or the
+                    // driver ending) ends the exchange and closes its connection; dropping
+                    // ours says the task is done.
+                    future::or(run, &mut task_link).await;
+                    drop(task_link);
                 }));
-                let task = InFlight {
-                    abort: abort_tx,
-                    done: done_rx,
-                };
-                in_flight.insert(exchange, task);
+                in_flight.insert(exchange, InFlight { link });
             }
             (Transmit::Stdin(bytes), Transport::Stdio(stdio)) => stdio.write(bytes),
             _ => tracing::error!("the session transmitted on another transport than its own"),
@@ -910,8 +902,9 @@ impl Driver {
                     let left = linger.map_or(std::time::Duration::ZERO, |at| {
                         at.saturating_duration_since(self.runtime.now())
                     });
-                    timeout(&*self.runtime, left, x.done).await;
-                    drop(x.abort);
+                    let mut link = x.link;
+                    timeout(&*self.runtime, left, &mut link).await;
+                    drop(link);
                 }
             }
             Transport::Stdio(stdio) => stdio.close().await,

@@ -1,5 +1,5 @@
-//! A channel for one value, or for none: the driver's answer to one call, an exchange task's
-//! "stop" and "done". One allocation and one lock; an `async_channel::bounded(1)` costs a
+//! A channel for one value, or for none: the driver's answer to one call; and a link whose
+//! two ends each learn when the other is dropped: an exchange task's "stop" and "done". One allocation and one lock; an `async_channel::bounded(1)` costs a
 //! channel, event lists that allocate on first use, and a listener per wait (issue 15's
 //! per-call plumbing).
 //!
@@ -84,9 +84,91 @@ impl<T> Future for Receiver<T> {
     }
 }
 
+/// One end of a link: it resolves once the other end is dropped, and dropping it tells the
+/// other. An exchange task's "stop" (the driver drops its end) and "done" (the task drops
+/// its own) in one allocation, where two channels took two.
+pub(crate) struct End {
+    link: Arc<Mutex<Link>>,
+    /// Which end this is: 0 or 1.
+    side: usize,
+}
+
+#[derive(Default)]
+struct Link {
+    gone: [bool; 2],
+    wakers: [Option<Waker>; 2],
+}
+
+/// A link's two ends.
+pub(crate) fn link() -> (End, End) {
+    let link = Arc::new(Mutex::new(Link::default()));
+    (
+        End {
+            link: link.clone(),
+            side: 0,
+        },
+        End { link, side: 1 },
+    )
+}
+
+fn lock_link(link: &Mutex<Link>) -> MutexGuard<'_, Link> {
+    link.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Future for End {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut link = lock_link(&self.link);
+        if link.gone[1 - self.side] {
+            return Poll::Ready(());
+        }
+        match &mut link.wakers[self.side] {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            w => *w = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for End {
+    fn drop(&mut self) {
+        let waker = {
+            let mut link = lock_link(&self.link);
+            link.gone[self.side] = true;
+            link.wakers[1 - self.side].take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_end_of_a_link_resolves_when_the_other_is_dropped() {
+        use std::task::Waker;
+        for first in [0, 1] {
+            let (a, b) = link();
+            let (mut dropped, mut kept) = if first == 0 { (a, b) } else { (b, a) };
+            let mut cx = Context::from_waker(Waker::noop());
+            assert!(Pin::new(&mut kept).poll(&mut cx).is_pending());
+            assert!(Pin::new(&mut dropped).poll(&mut cx).is_pending());
+            drop(dropped);
+            assert!(Pin::new(&mut kept).poll(&mut cx).is_ready());
+        }
+        // A waiting end is woken by the drop, from another thread.
+        let (a, b) = link();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            drop(b);
+        });
+        futures_lite::future::block_on(a);
+        t.join().unwrap();
+    }
 
     #[test]
     fn a_value_arrives_and_a_dropped_sender_closes() {
