@@ -175,6 +175,11 @@ impl Pool {
             return true;
         };
         let https = uri.scheme_str() == Some("https");
+        // The endpoint's own authority, as every request to it has: no parsing (the host and
+        // port were read from this same text).
+        if authority.as_str().as_bytes() == self.authority.as_bytes() {
+            return https == self.tls.is_some();
+        }
         let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
         let host = authority
             .host()
@@ -597,6 +602,37 @@ fn percent_decode(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_pool_serves_its_origin_however_it_is_written() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let tokio: Arc<dyn Runtime> =
+            Arc::new(crate::runtime::Tokio::new(runtime.handle().clone()));
+        let endpoint: Uri = "http://Example.com:8080/mcp".parse().unwrap();
+        let pool = Pool::new(
+            tokio,
+            &endpoint,
+            Duration::from_secs(1),
+            1,
+            &[],
+            &crate::proxy::ProxySetting::Direct,
+        )
+        .unwrap();
+        for (uri, served) in [
+            ("http://Example.com:8080/mcp", true),
+            ("http://example.COM:8080/other?x=1", true),
+            ("/relative", true),
+            ("https://Example.com:8080/mcp", false),
+            ("http://Example.com:8081/mcp", false),
+            ("http://Example.com/mcp", false),
+            ("http://example.org:8080/mcp", false),
+        ] {
+            assert_eq!(pool.serves(&uri.parse().unwrap()), served, "{uri}");
+        }
+    }
+
     #[test]
     fn the_origin_form_is_the_path_and_query() {
         for (uri, origin) in [

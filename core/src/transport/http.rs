@@ -50,6 +50,17 @@ pub(crate) struct Limits {
     pub(crate) follow_redirects: bool,
 }
 
+/// The headers every request carries (the application's, the session id, the version, the
+/// OAuth flow's `Authorization`), and the values they were made of.
+#[derive(Debug)]
+struct SharedHeaders {
+    session_id: Option<HeaderValue>,
+    version: Option<&'static str>,
+    /// Sensitive, as the credential's own (and shown so in `Debug`).
+    authorization: Option<HeaderValue>,
+    map: HeaderMap,
+}
+
 /// What the session knows of Streamable HTTP.
 #[derive(Debug)]
 pub(crate) struct Http {
@@ -71,6 +82,9 @@ pub(crate) struct Http {
     /// it).
     max_auth_body: usize,
     session_id: Option<HeaderValue>,
+    /// The headers every request carries, as the last one had them (cloned for the next,
+    /// rather than inserted one by one), with what they were made of.
+    shared: Option<SharedHeaders>,
     next_exchange: u64,
     /// Hashed by id (the core's own, in order): starting and ending one moves no other;
     /// what needs an order walks the ids ascending.
@@ -320,6 +334,7 @@ impl Http {
             now: None,
             max_auth_body: 1 << 20,
             session_id: None,
+            shared: None,
             next_exchange: 0,
             exchanges: crate::IdMap::default(),
             by_request: HashMap::default(),
@@ -601,16 +616,33 @@ impl Http {
         let mut req = ::http::Request::new(body);
         *req.method_mut() = method;
         *req.uri_mut() = uri;
+        let authorization = self.authorization.as_ref().map(|a| &a.header);
+        let fresh = self.shared.as_ref().is_some_and(|c| {
+            c.session_id == self.session_id
+                && c.version == self.version
+                && c.authorization.as_ref() == authorization
+        });
+        if !fresh {
+            let mut map = self.headers.clone();
+            if let Some(s) = &self.session_id {
+                map.insert(MCP_SESSION_ID, s.clone());
+            }
+            if let Some(v) = self.version {
+                map.insert(MCP_PROTOCOL_VERSION, HeaderValue::from_static(v));
+            }
+            if let Some(a) = authorization {
+                map.insert(::http::header::AUTHORIZATION, a.clone());
+            }
+            self.shared = Some(SharedHeaders {
+                session_id: self.session_id.clone(),
+                version: self.version,
+                authorization: authorization.cloned(),
+                map,
+            });
+        }
         let h = req.headers_mut();
-        h.extend(self.headers.clone());
-        if let Some(s) = &self.session_id {
-            h.insert(MCP_SESSION_ID, s.clone());
-        }
-        if let Some(v) = self.version {
-            h.insert(MCP_PROTOCOL_VERSION, HeaderValue::from_static(v));
-        }
-        if let Some(a) = &self.authorization {
-            h.insert(::http::header::AUTHORIZATION, a.header.clone());
+        if let Some(shared) = &self.shared {
+            h.clone_from(&shared.map);
         }
         if let Some(p) = proof {
             h.insert(crate::auth::DPOP, p);
