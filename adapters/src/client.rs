@@ -1134,41 +1134,51 @@ impl std::future::Future for CallTool<'_> {
 }
 
 /// The params of [`Client::call_tool`], as `CallToolParams { name, arguments }` serializes,
-/// encoded straight from the arguments (no `Value` between): `arguments` must encode as an
-/// object, or as `null` for none, else nothing is sent.
+/// encoded straight from the arguments (no `Value` between, and not parsed again to check):
+/// `arguments` must encode as an object, or as `null` for none, else nothing is sent.
 pub(crate) fn call_tool_params(
     name: &str,
     arguments: &impl serde::Serialize,
 ) -> Result<RawJson, Error> {
-    let mut buf = Vec::with_capacity(64 + name.len());
-    buf.extend_from_slice(br#"{"name":"#);
-    serde_json::to_writer(&mut buf, name).map_err(invalid_arguments)?;
-    let named = buf.len();
-    buf.extend_from_slice(br#","arguments":"#);
-    let start = buf.len();
-    serde_json::to_writer(&mut buf, arguments).map_err(invalid_arguments)?;
-    // serde_json writes no whitespace before a value: its first byte says its kind.
-    let kind = match buf.get(start) {
-        Some(b'{') => None,
-        Some(b'n') => {
-            buf.truncate(named);
-            None
-        }
-        Some(b'[') => Some("an array"),
-        Some(b'"') => Some("a string"),
-        Some(b't' | b'f') => Some("a boolean"),
-        _ => Some("a number"),
-    };
-    if let Some(kind) = kind {
-        return Err(ConfigError::InvalidArguments(
-            format!("tool arguments must be an object, not {kind}").into(),
-        )
-        .into());
+    struct Params<'a, A> {
+        name: &'a str,
+        arguments: Option<&'a A>,
     }
-    buf.push(b'}');
-    let text = String::from_utf8(buf)
-        .map_err(|e| Error::from(ConfigError::InvalidArguments(e.to_string().into())))?;
-    serde_json::value::RawValue::from_string(text).map_err(invalid_arguments)
+    impl<A: serde::Serialize> serde::Serialize for Params<'_, A> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeStruct as _;
+            let mut params = s.serialize_struct("CallToolParams", 2)?;
+            if let Some(arguments) = self.arguments {
+                params.serialize_field("arguments", arguments)?;
+            }
+            params.serialize_field("name", self.name)?;
+            params.end()
+        }
+    }
+    const AT: usize = r#"{"arguments":"#.len();
+    let params = to_params(&Params {
+        name,
+        arguments: Some(arguments),
+    })?;
+    // `arguments` first, at a known offset; serde_json writes no whitespace before a value,
+    // so its first byte says its kind.
+    let kind = match params.get().as_bytes().get(AT) {
+        Some(b'{') => return Ok(params),
+        Some(b'n') => {
+            return to_params(&Params::<()> {
+                name,
+                arguments: None,
+            })
+        }
+        Some(b'[') => "an array",
+        Some(b'"') => "a string",
+        Some(b't' | b'f') => "a boolean",
+        _ => "a number",
+    };
+    Err(ConfigError::InvalidArguments(
+        format!("tool arguments must be an object, not {kind}").into(),
+    )
+    .into())
 }
 
 /// Arguments as a JSON object, or `None` for none (`null`).
@@ -1271,7 +1281,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             raw.get(),
-            r#"{"name":"t","arguments":{"zeta":1,"alpha":"a"}}"#
+            r#"{"arguments":{"zeta":1,"alpha":"a"},"name":"t"}"#
         );
         assert_eq!(call_tool_params("t", &()).unwrap().get(), r#"{"name":"t"}"#);
     }
