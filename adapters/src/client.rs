@@ -21,7 +21,6 @@ use mcpwire_core::{
     Config, Limit, Policy, ProtocolError, RequestError, RequestOptions, SessionError,
 };
 use serde_json::{Map, Value};
-use tracing::Instrument;
 
 use crate::driver::{self, Command, Connection};
 use crate::error::{ConfigError, Error};
@@ -458,6 +457,43 @@ impl fmt::Debug for Client {
 }
 
 /// Cancels a call whose future is dropped before it completed.
+/// A request handed to the driver: resolves to its completion, in its span. Dropped before
+/// then, it cancels the request.
+pub(crate) struct Sent<'a> {
+    client: &'a Client,
+    guard: CancelOnDrop<'a>,
+    result: crate::oneshot::Receiver<Result<RawJson, RequestError>>,
+    span: tracing::Span,
+    tool_call: bool,
+}
+
+impl std::future::Future for Sent<'_> {
+    type Output = Result<RawJson, Error>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let this = &mut *self;
+        let in_span = this.span.enter();
+        let result = std::task::ready!(std::pin::Pin::new(&mut this.result).poll(cx));
+        this.guard.armed = false;
+        let result = this.client.reply(result);
+        if let Err(e) = &result {
+            tracing::debug!(error = %e, "request failed");
+        }
+        drop(in_span);
+        match &result {
+            Err(e) => crate::telemetry::record_failure(&this.span, e),
+            Ok(raw) if this.tool_call && !this.span.is_disabled() && is_error(raw) => {
+                crate::telemetry::record_tool_error(&this.span)
+            }
+            Ok(_) => {}
+        }
+        std::task::Poll::Ready(result)
+    }
+}
+
 struct CancelOnDrop<'a> {
     commands: &'a async_channel::Sender<Command>,
     ticket: u64,
@@ -511,7 +547,8 @@ impl Client {
             filter: filter.clone(),
             reply,
         };
-        if self.commands().send(command).await.is_err() {
+        // Unbounded: a send never waits, and fails only once the driver is gone.
+        if self.commands().try_send(command).is_err() {
             return Err(self.ended());
         }
         let mut guard = CancelOnDrop {
@@ -643,6 +680,17 @@ impl Client {
         params: Option<RawJson>,
         options: CallOptions,
     ) -> Result<RawJson, Error> {
+        self.begin(method, params, options)?.await
+    }
+
+    /// Hands a request to the driver in its span (at once: the driver's queue never waits);
+    /// the request's completion is what the [`Sent`] resolves to.
+    fn begin(
+        &self,
+        method: Cow<'static, str>,
+        params: Option<RawJson>,
+        options: CallOptions,
+    ) -> Result<Sent<'_>, Error> {
         let session_id = self.inner.connection.shared.session_id();
         let span = crate::telemetry::request_span(
             &method,
@@ -656,45 +704,32 @@ impl Client {
             .clone()
             .or_else(|| crate::telemetry::trace_context(&span));
         let tool_call = method == "tools/call";
-        let result = self
-            .request_in_span(method, params, options, trace)
-            .instrument(span.clone())
-            .await;
-        match &result {
-            Err(e) => crate::telemetry::record_failure(&span, e),
-            Ok(raw) if tool_call && !span.is_disabled() && is_error(raw) => {
-                crate::telemetry::record_tool_error(&span)
-            }
-            Ok(_) => {}
-        }
-        result
-    }
-
-    async fn request_in_span(
-        &self,
-        method: Cow<'static, str>,
-        params: Option<RawJson>,
-        options: CallOptions,
-        trace: Option<mcpwire_core::trace::TraceContext>,
-    ) -> Result<RawJson, Error> {
-        let (ticket, result) = self.start_request(method, params, options, trace).await?;
-        let mut guard = CancelOnDrop {
-            commands: self.commands(),
-            ticket,
-            armed: true,
+        let started = {
+            let _in_span = span.enter();
+            self.start_request(method, params, options, trace)
         };
-        let result = result.await;
-        guard.armed = false;
-        let result = self.reply(result);
-        if let Err(e) = &result {
-            tracing::debug!(error = %e, "request failed");
+        match started {
+            Ok((ticket, result)) => Ok(Sent {
+                client: self,
+                guard: CancelOnDrop {
+                    commands: self.commands(),
+                    ticket,
+                    armed: true,
+                },
+                result,
+                span,
+                tool_call,
+            }),
+            Err(e) => {
+                crate::telemetry::record_failure(&span, &e);
+                Err(e)
+            }
         }
-        result
     }
 
     /// Hands a request to the driver: its ticket (to cancel it with), and where its one
     /// completion will come.
-    pub(crate) async fn start_request(
+    pub(crate) fn start_request(
         &self,
         method: Cow<'static, str>,
         params: Option<RawJson>,
@@ -717,7 +752,8 @@ impl Client {
             task_status: options.task_status,
             reply,
         };
-        if self.commands().send(command).await.is_err() {
+        // Unbounded: a send never waits, and fails only once the driver is gone.
+        if self.commands().try_send(command).is_err() {
             return Err(self.ended());
         }
         Ok((ticket, result))
@@ -755,11 +791,7 @@ impl Client {
         let raw = self
             .send(Cow::Borrowed(method), Some(params), options)
             .await?;
-        serde_json::from_str(raw.get()).map_err(|e| {
-            Error::from(RequestError::Protocol(ProtocolError::InvalidResult(
-                e.to_string().into(),
-            )))
-        })
+        parse_result(&raw)
     }
 
     /// Sends a typed request.
@@ -775,7 +807,8 @@ impl Client {
             params,
             reply,
         };
-        if self.commands().send(command).await.is_err() {
+        // Unbounded: a send never waits, and fails only once the driver is gone.
+        if self.commands().try_send(command).is_err() {
             return Err(self.ended());
         }
         match result.await {
@@ -1030,7 +1063,7 @@ enum CallState<'a> {
         params: Result<RawJson, Error>,
         options: CallOptions,
     },
-    Sent(runtime::BoxFuture<'a, Result<CallToolResult, Error>>),
+    Sent(Sent<'a>),
     Done,
 }
 
@@ -1110,19 +1143,22 @@ impl std::future::Future for CallTool<'_> {
                 client,
                 params,
                 options,
-                ..
-            } => CallState::Sent(Box::pin(async move {
-                client
-                    .request_value(CallToolParams::METHOD, params?, options)
-                    .await
-            })),
+            } => {
+                let sent = params.and_then(|params| {
+                    client.begin(Cow::Borrowed(CallToolParams::METHOD), Some(params), options)
+                });
+                match sent {
+                    Ok(sent) => CallState::Sent(sent),
+                    Err(e) => return std::task::Poll::Ready(Err(e)),
+                }
+            }
             other => other,
         };
         match &mut self.state {
             CallState::Sent(call) => {
-                let out = std::task::ready!(call.as_mut().poll(cx));
+                let raw = std::task::ready!(std::pin::Pin::new(call).poll(cx));
                 self.state = CallState::Done;
-                std::task::Poll::Ready(out)
+                std::task::Poll::Ready(raw.and_then(|raw| parse_result(&raw)))
             }
             // Polled after it completed: the caller's bug, answered without a panic.
             _ => std::task::Poll::Ready(Err(ConfigError::InvalidArguments(
@@ -1231,6 +1267,15 @@ fn kind(value: &Value) -> &'static str {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
+}
+
+/// A result parsed as `T`; a result that is not one is the server's protocol error.
+fn parse_result<T: serde::de::DeserializeOwned>(raw: &RawJson) -> Result<T, Error> {
+    serde_json::from_str(raw.get()).map_err(|e| {
+        Error::from(RequestError::Protocol(ProtocolError::InvalidResult(
+            e.to_string().into(),
+        )))
+    })
 }
 
 /// Whether a tool result says `isError: true` (for the span; only when one is recorded).

@@ -275,6 +275,8 @@ pub(crate) async fn connect(
             (Session::stdio(now, config), Transport::Stdio(stdio), span)
         }
     };
+    // Unbounded (as it was): the client's sends (`try_send`) never wait and fail only once the
+    // driver is gone; each command is one the application awaits.
     let (commands, commands_rx) = async_channel::unbounded();
     let (ready_tx, ready_rx) = async_channel::bounded(1);
     let oauth = settings.oauth.clone().map(|o| (o, auth_key));

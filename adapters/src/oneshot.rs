@@ -1,7 +1,7 @@
 //! A channel for one value, or for none: the driver's answer to one call; and a link whose
-//! two ends each learn when the other is dropped: an exchange task's "stop" and "done". One allocation and one lock; an `async_channel::bounded(1)` costs a
-//! channel, event lists that allocate on first use, and a listener per wait (issue 15's
-//! per-call plumbing).
+//! two ends each learn when the other is dropped: an exchange task's "stop" and "done". Each
+//! is one allocation and one lock; an `async_channel::bounded(1)` costs a channel, event
+//! lists that allocate on first use, and a listener per wait (issue 15's per-call plumbing).
 //!
 //! Dropping the sender without sending closes the channel: the receiver then resolves to
 //! `Err(Closed)`, so "dropped" is a signal too.

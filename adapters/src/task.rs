@@ -226,9 +226,8 @@ impl Client {
                 f(task);
             }
         });
-        let (ticket, result) = self
-            .start_request("tools/call".into(), Some(params), options, None)
-            .await?;
+        let (ticket, result) =
+            self.start_request("tools/call".into(), Some(params), options, None)?;
         Ok(ToolTask {
             watch,
             seen: 0,
