@@ -456,10 +456,9 @@ impl fmt::Debug for Client {
     }
 }
 
-/// Cancels a call whose future is dropped before it completed.
 /// A request handed to the driver: resolves to its completion, in its span. Dropped before
 /// then, it cancels the request.
-pub(crate) struct Sent<'a> {
+struct Sent<'a> {
     client: &'a Client,
     guard: CancelOnDrop<'a>,
     result: crate::oneshot::Receiver<Result<RawJson, RequestError>>,
@@ -494,6 +493,7 @@ impl std::future::Future for Sent<'_> {
     }
 }
 
+/// Cancels a call whose future is dropped before it completed.
 struct CancelOnDrop<'a> {
     commands: &'a async_channel::Sender<Command>,
     ticket: u64,
