@@ -1217,16 +1217,15 @@ pub(crate) fn call_tool_params(
     .into())
 }
 
-/// Arguments as a JSON object, or `None` for none (`null`).
-pub(crate) fn object_arguments(
+/// A prompt's arguments as a JSON object, or `None` for none (`null`).
+fn object_arguments(
     arguments: &impl serde::Serialize,
-    what: &str,
 ) -> Result<Option<Map<String, Value>>, Error> {
     match serde_json::to_value(arguments) {
         Ok(Value::Null) => Ok(None),
         Ok(Value::Object(map)) => Ok(Some(map)),
         Ok(other) => Err(ConfigError::InvalidArguments(
-            format!("{what} arguments must be an object, not {}", kind(&other)).into(),
+            format!("prompt arguments must be an object, not {}", kind(&other)).into(),
         )
         .into()),
         Err(e) => Err(ConfigError::InvalidArguments(e.to_string().into()).into()),
@@ -1236,7 +1235,7 @@ pub(crate) fn object_arguments(
 /// A prompt's arguments: an object's values as strings.
 fn prompt_arguments(arguments: &impl serde::Serialize) -> Result<BTreeMap<String, String>, Error> {
     let mut out = BTreeMap::new();
-    for (name, value) in object_arguments(arguments, "prompt")?.unwrap_or_default() {
+    for (name, value) in object_arguments(arguments)?.unwrap_or_default() {
         let text = match value {
             Value::Null => continue,
             Value::String(s) => s,
