@@ -42,7 +42,11 @@ fn file(name: &str) -> PathBuf {
 async fn recorded(runtime: &dyn Runtime, path: &PathBuf) -> String {
     for _ in 0..500 {
         let text = std::fs::read_to_string(path).unwrap_or_default();
-        if text.lines().any(|l| l.contains(r#"{"event":{"closed""#)) {
+        // The closing line whole: a reader can see a write to the file half done.
+        let whole = text
+            .split_inclusive('\n')
+            .any(|l| l.ends_with('\n') && l.contains(r#"{"event":{"closed""#));
+        if whole {
             // `MCPWIRE_KEEP_RECORDINGS=<dir>` keeps them (how tests/recordings/ was made).
             if let Some(dir) = std::env::var_os("MCPWIRE_KEEP_RECORDINGS") {
                 let _ = std::fs::copy(path, PathBuf::from(dir).join(path.file_name().unwrap()));
