@@ -133,7 +133,11 @@ impl<T: Ord + Copy> Timers<T> {
     /// Keeps the queue's front unmarked, its marks no more than half of it (or 16), and its
     /// capacity within four times what it holds (or 64).
     fn tidy(&mut self) {
-        while self.queue.front().is_some_and(|&(_, raw)| raw & CLEARED != 0) {
+        while self
+            .queue
+            .front()
+            .is_some_and(|&(_, raw)| raw & CLEARED != 0)
+        {
             self.queue.pop_front();
             self.marked -= 1;
         }
@@ -233,10 +237,17 @@ mod tests {
             if i > 1 {
                 t.move_deadline(RequestId(i - 1), Some(i), None);
             }
-            assert!(t.queue.len() <= 2 * 2 + 16, "{} entries for 2 live", t.queue.len());
+            assert!(
+                t.queue.len() <= 2 * 2 + 16,
+                "{} entries for 2 live",
+                t.queue.len()
+            );
         }
         assert!(t.queue.capacity() <= 64, "{}", t.queue.capacity());
-        assert_eq!(t.next(), Some((1, TimerReason::RequestDeadline(RequestId(0)))));
+        assert_eq!(
+            t.next(),
+            Some((1, TimerReason::RequestDeadline(RequestId(0))))
+        );
     }
 
     /// The model: every timer in one ordered set, as the table was before its queue.
