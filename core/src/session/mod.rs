@@ -435,7 +435,7 @@ pub struct Session {
     authorizing: bool,
     /// How many tokens the flow has given: a request sent with an older one that meets a
     /// challenge goes again with the newer one, with no new flow.
-    token_generation: u64,
+    token_generation: u32,
     /// The requests waiting for the flow's token, in the order they met the challenge.
     held: Vec<RequestId>,
     /// The held requests are going again with the token just got: none starts a refresh
@@ -858,7 +858,7 @@ impl Session {
             RequestOptions::default(),
         )?;
         if let Some(p) = self.requests.get_mut(id) {
-            p.listen = Some(Listen::default());
+            p.extra_mut().listen = Some(Listen::default());
         }
         Ok(id)
     }
@@ -1281,26 +1281,10 @@ impl Session {
             .unwrap_or(self.policy.request_timeout)
             .min(self.policy.max_request_time);
         let deadline = later(now, timeout);
-        let id = self.requests.insert(Pending {
-            owner,
-            method,
-            params,
-            size,
-            started: now,
-            timeout,
-            deadline: Some(deadline),
-            progress,
-            sent: false,
-            skipped_before: self.skipped,
-            wire: 0,
-            reissues: 0,
-            version_retried: false,
-            input: None,
-            listen: None,
-            auth_replays: 0,
-            token_generation: 0,
-            reconnecting: false,
-        });
+        let mut pending = Pending::new(owner, method, params, size, now, timeout, progress);
+        pending.deadline = Some(deadline);
+        pending.skipped_before = self.skipped;
+        let id = self.requests.insert(pending);
         self.timers.move_deadline(id, None, Some(deadline));
         id
     }
@@ -1341,7 +1325,7 @@ impl Session {
         };
         let (body, headers) = match body {
             Some(body) => (body, ::http::HeaderMap::new()),
-            None => match self.encode(p) {
+            None => match self.encode(id, p) {
                 Ok(encoded) => encoded,
                 Err(e) => return self.complete(id, Err(e), false),
             },
@@ -1370,8 +1354,12 @@ impl Session {
     /// A request as it goes on the wire now: its message and (2026-07-28 over HTTP) its
     /// headers. 2026-07-28 adds `_meta`, the answers of an `input_required` round, and the
     /// headers `MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name` and `Mcp-Param-*`.
-    fn encode(&self, p: &Pending) -> Result<(Vec<u8>, ::http::HeaderMap), RequestError> {
-        let wire = Id::Number(p.wire as i64);
+    fn encode(
+        &self,
+        id: RequestId,
+        p: &Pending,
+    ) -> Result<(Vec<u8>, ::http::HeaderMap), RequestError> {
+        let wire = Id::Number(p.wire(id) as i64);
         let Some(meta) = &self.meta else {
             let body = jsonrpc::encode_request_raw(&wire, &p.method, p.params.as_deref());
             return Ok((body, ::http::HeaderMap::new()));
@@ -1379,7 +1367,7 @@ impl Session {
         let invalid =
             |e: String| RequestError::Protocol(crate::ProtocolError::InvalidJson(e.into()));
         // A retry after `input_required` carries the answers and the `requestState`.
-        let retry = p.input.as_ref().and_then(|i| i.retry.as_deref());
+        let retry = p.input().and_then(|i| i.retry.as_deref());
         let params = meta
             .apply(retry.or(p.params.as_deref()))
             .map_err(|e| invalid(e.to_string()))?;
@@ -1539,7 +1527,7 @@ impl Session {
                 if let Failure::StreamBroken { listen, .. } = &mut failure {
                     *listen = request
                         .and_then(|id| self.requests.get(id))
-                        .is_some_and(|p| p.listen.is_some());
+                        .is_some_and(|p| p.listen().is_some());
                 }
                 if let Failure::Status {
                     authorizer,
@@ -1663,8 +1651,8 @@ impl Session {
                     (Transport::Http(h), Some(x)) => h.message_of(x),
                     _ => None,
                 }
-                .and_then(|id| self.requests.get(id))
-                .and_then(|p| self.encode(p).ok());
+                .and_then(|id| Some((id, self.requests.get(id)?)))
+                .and_then(|(id, p)| self.encode(id, p).ok());
                 if let (Transport::Http(h), Some(x)) = (&mut self.transport, exchange) {
                     h.redirect(x, to, message);
                 }
@@ -1691,7 +1679,7 @@ impl Session {
             self.timers.clear(TimerReason::Reissue(id));
             self.timers.clear(TimerReason::ResumeStream(id));
         }
-        if p.input.is_some() {
+        if p.input().is_some() {
             self.inputs.retain(|_, (r, _)| *r != id);
         }
         if !self.held.is_empty() {
@@ -1700,7 +1688,7 @@ impl Session {
         // A request sent again with the flow's token got through: the flow's count of
         // challenges starts again.
         let answered = matches!(result, Ok(_) | Err(RequestError::Rpc(_)));
-        if p.auth_replays > 0 && answered {
+        if p.auth_replays() > 0 && answered {
             if let Some(flow) = &mut self.auth {
                 flow.handle_accepted();
             }
@@ -1916,7 +1904,7 @@ impl Session {
             Transport::Stdio(_) => false,
         };
         let reached = p.sent && !waiting && p.owner == Owner::App;
-        let wire = Id::Number(p.wire as i64);
+        let wire = Id::Number(p.wire(id) as i64);
         // A created task is the server's now: `tasks/cancel` tells it, not the request id.
         let task = match self.tasks.is_empty() {
             true => Vec::new(),
@@ -2122,13 +2110,13 @@ impl Session {
         // is not asked again — one refresh for every request that was in flight.
         let stale = request
             .and_then(|id| self.requests.get(id))
-            .is_some_and(|p| p.token_generation < self.token_generation && p.auth_replays < 3);
+            .is_some_and(|p| p.token_generation < self.token_generation && p.auth_replays() < 3);
         if let (Some(id), true, false) = (request, stale, self.authorizing) {
             h.detach(id);
             self.requests.unsend(id);
             let early = match self.requests.get_mut(id) {
                 Some(p) => {
-                    p.auth_replays += 1;
+                    p.extra_mut().auth_replays += 1;
                     p.owner == Owner::App && !self.lifecycle.is_ready()
                 }
                 None => return,
@@ -2199,7 +2187,7 @@ impl Session {
     /// The flow has a token: the requests that waited go again with it, in order.
     fn authorized(&mut self, now: Instant) {
         self.authorizing = false;
-        self.token_generation += 1;
+        self.token_generation = self.token_generation.saturating_add(1);
         if let (Some(flow), Transport::Http(h)) = (&self.auth, &mut self.transport) {
             let header = flow.resource_credential(h.endpoint());
             let max_body = h.max_auth_body();
@@ -2211,7 +2199,7 @@ impl Session {
             let Some(p) = self.requests.get_mut(id) else {
                 continue;
             };
-            p.auth_replays += 1;
+            p.extra_mut().auth_replays += 1;
             // The application's requests still wait for the opening, if it is not over.
             if p.owner == Owner::App && !self.lifecycle.is_ready() {
                 self.early.push(Early::Request(id));
@@ -2354,7 +2342,7 @@ impl Session {
         // The id the origin was sent with on this exchange: if it changes, the request went
         // again on another (2026-07-28: an `input_required` round, a version error).
         let wire = match whole_body {
-            true => origin.and_then(|id| self.requests.get(id)).map(|p| p.wire),
+            true => origin.and_then(|id| Some(self.requests.get(id)?.wire(id))),
             false => None,
         };
         match jsonrpc::decode(text) {
@@ -2390,7 +2378,7 @@ impl Session {
         let here = |id: &RequestId| {
             self.requests
                 .get(*id)
-                .is_some_and(|p| p.sent && Some(p.wire) == wire)
+                .is_some_and(|p| p.sent && Some(p.wire(*id)) == wire)
                 && (self.tasks.is_empty() || self.tasks.task_id(*id).is_none())
         };
         if let Some(id) = origin.filter(|id| whole_body && here(id)) {
@@ -2422,7 +2410,10 @@ impl Session {
             Message::Error { id: None, error } => {
                 match origin.filter(|o| self.requests.get(*o).is_some()) {
                     Some(origin) => {
-                        let wire = self.requests.get(origin).map_or(origin.0, |p| p.wire);
+                        let wire = self
+                            .requests
+                            .get(origin)
+                            .map_or(origin.0, |p| p.wire(origin));
                         self.on_answer(Id::Number(wire as i64), Err(error))
                     }
                     None => self.skip(
@@ -2468,7 +2459,7 @@ impl Session {
                             Id::Number(n) if n >= 0 => self.requests.by_wire(n as u64),
                             _ => None,
                         })
-                        .filter(|id| self.requests.get(*id).is_some_and(|p| p.listen.is_some())),
+                        .filter(|id| self.requests.get(*id).is_some_and(|p| p.listen().is_some())),
                     false => None,
                 };
                 match parsed {
@@ -2551,7 +2542,7 @@ impl Session {
                 return self.on_input_required(now, rid, input);
             }
             Ok(Classified::Task) => {
-                let deadline = later(p.started, p.timeout);
+                let deadline = later(p.started, p.timeout());
                 return self.on_task_created_inline(now, rid, raw, deadline);
             }
             Err(e) => {
@@ -2592,9 +2583,9 @@ impl Session {
                     let Some(p) = self.requests.get_mut(id) else {
                         return;
                     };
-                    p.version_retried = true;
+                    p.extra_mut().version_retried = true;
                     // A subscription that goes again is reopened: the application hears.
-                    return match p.listen.is_some_and(|l| l.acknowledged) {
+                    return match p.listen().is_some_and(|l| l.acknowledged) {
                         true => self.reissue_warned(now, id),
                         false => self.reissue(now, id),
                     };
@@ -2619,7 +2610,7 @@ impl Session {
         (rpc.code == ErrorObject::UNSUPPORTED_VERSION).then(|| Failure::VersionRejected {
             requested: version.into(),
             supported: lifecycle::supported_versions(rpc),
-            retried: p.version_retried,
+            retried: p.extra().is_some_and(|e| e.version_retried),
         })
     }
 
@@ -2632,7 +2623,7 @@ impl Session {
         let warning = Warning::Reissued {
             id,
             method: p.method.to_string(),
-            attempt: p.reissues + 1,
+            attempt: p.extra().map_or(0, |e| e.reissues) + 1,
         };
         self.warn(warning);
         self.reissue(now, id);
@@ -2650,9 +2641,9 @@ impl Session {
         }
         if let Some(p) = self.requests.get_mut(id) {
             // One that was never acknowledged keeps the deadline it had.
-            if let Some(l) = p.listen.as_mut().filter(|l| l.acknowledged) {
+            if let Some(l) = p.listen_mut().filter(|l| l.acknowledged) {
                 l.acknowledged = false;
-                let at = later(now, p.timeout);
+                let at = later(now, p.timeout());
                 let old = p.deadline.replace(at);
                 self.timers.move_deadline(id, old, Some(at));
             }
@@ -2673,7 +2664,7 @@ impl Session {
         let rounds = self
             .requests
             .get(rid)
-            .and_then(|p| p.input.as_ref())
+            .and_then(|p| p.input())
             .map_or(0, |i| i.rounds)
             + 1;
         if rounds > self.policy.max_input_rounds {
@@ -2688,11 +2679,11 @@ impl Session {
                 return self.complete(rid, fail(why), true);
             }
         }
-        let mut round = Box::new(InputRound {
+        let mut round = InputRound {
             rounds,
             state: input.request_state,
             ..InputRound::default()
-        });
+        };
         for (key, request) in input.input_requests {
             let handle = format!("input-{}", self.next_input);
             self.next_input += 1;
@@ -2705,7 +2696,7 @@ impl Session {
         }
         let nothing_asked = round.asked.is_empty();
         if let Some(p) = self.requests.get_mut(rid) {
-            p.input = Some(round);
+            p.extra_mut().input = Some(round);
         }
         // It is sent again once answered, with a new id: what still comes for the old one is
         // late.
@@ -2755,7 +2746,7 @@ impl Session {
             Ok(a) => a,
             Err(why) => return self.complete(rid, Err(RequestError::Input(why.into())), true),
         };
-        let Some(round) = self.requests.get_mut(rid).and_then(|p| p.input.as_mut()) else {
+        let Some(round) = self.requests.get_mut(rid).and_then(|p| p.input_mut()) else {
             return;
         };
         round.asked.retain(|(k, _)| *k != key);
@@ -2772,14 +2763,10 @@ impl Session {
         let Some(p) = self.requests.get_mut(rid) else {
             return;
         };
-        let Some(round) = p.input.as_mut() else {
+        let (params, Some(round)) = p.params_and_input() else {
             return;
         };
-        let params = crate::modern::retry_params(
-            p.params.as_deref(),
-            &round.answers,
-            round.state.as_deref(),
-        );
+        let params = crate::modern::retry_params(params, &round.answers, round.state.as_deref());
         round.answers.clear();
         round.answers_bytes = 0;
         round.state = None;
@@ -2879,7 +2866,7 @@ impl Session {
             .and_then(|p| p.get("notifications"))
             .and_then(|n| serde_json::from_value(n.clone()).ok())
             .unwrap_or_default();
-        if let Some(l) = self.requests.get_mut(id).and_then(|p| p.listen.as_mut()) {
+        if let Some(l) = self.requests.get_mut(id).and_then(|p| p.listen_mut()) {
             l.acknowledged = true;
         }
         self.move_deadline(id, None);
@@ -2896,7 +2883,7 @@ impl Session {
             return None;
         };
         let rid = self.requests.by_wire(u64::try_from(*n).ok()?)?;
-        self.requests.get(rid)?.listen.is_some().then_some(rid)
+        self.requests.get(rid)?.listen().is_some().then_some(rid)
     }
 
     /// `notifications/progress`, read leniently: for a request that asked for it, it pushes
@@ -2913,7 +2900,7 @@ impl Session {
         // A created task's wait has its own deadline, which progress does not move.
         let task = !self.tasks.is_empty() && self.tasks.task_id(id).is_some();
         if self.policy.progress_resets_timeout && !task {
-            let deadline = later(now, pending.timeout)
+            let deadline = later(now, pending.timeout())
                 .min(later(pending.started, self.policy.max_request_time));
             self.move_deadline(id, Some(deadline));
         }
