@@ -151,59 +151,131 @@ impl Resume {
     }
 }
 
+/// An exchange: the core keeps one per outstanding request (64 bytes; it was 80).
 #[derive(Debug)]
 struct Exchange {
-    kind: ExchangeKind,
+    body: Body,
+    method: Arc<str>,
     /// The session's request it carries while it is carried here, or the OAuth flow's.
     carries: Carries,
-    method: Arc<str>,
+    /// The request while it waits for a slot, or what it takes to send it again if a redirect
+    /// is followed (one or the other: it is kept only once the exchange is handed to the
+    /// adapter). Boxed: most exchanges never wait and keep nothing for a redirect.
+    parked: Option<Box<Parked>>,
+    /// How many redirects led to this exchange.
+    hops: u32,
+    kind: ExchangeKind,
     carried_session: bool,
-    /// The request, while it waits for a slot (`None` once handed to the adapter).
-    /// Boxed: most exchanges never wait, and an exchange stays small.
-    waiting: Option<Box<::http::Request<Vec<u8>>>>,
-    body: Body,
     /// An event stream that delivered a message (not only priming events).
     news: bool,
+}
+
+/// What an exchange keeps of its request, when it keeps any (see [`Exchange::parked`]).
+#[derive(Debug)]
+enum Parked {
+    /// The request, while it waits for a slot (boxed as the adapter takes it).
+    Waiting(Box<::http::Request<Vec<u8>>>),
     /// What it takes to send the request again if a redirect is followed: kept until the
     /// answer's head (only a redirect needs it), and not at all for the OAuth flow's requests
     /// and the `DELETE` (never redirected) or when the policy follows no redirect.
-    sent: Option<Box<Resend>>,
-    /// How many redirects led to this exchange.
-    hops: u32,
+    Sent(Resend),
 }
 
-/// Whose request an exchange carries: one enum, as an exchange carries at most one (16
-/// bytes where two `Option`s of ids took 32, in an entry per outstanding request).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Carries {
-    /// Neither (the GET stream, the `DELETE`, a request the exchange no longer carries).
-    Nothing,
-    /// A request of the session's.
-    Request(RequestId),
-    /// One of the OAuth flow's requests.
-    Auth(crate::auth::RequestId),
-}
+/// Whose request an exchange carries, in 8 bytes (in an entry per outstanding request): the
+/// session's request id as it is, the OAuth flow's with the top bit set, or neither (every
+/// bit set). Both count up from zero, one a request: 2^63 of them would take 292 years at a
+/// billion a second.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Carries(u64);
 
 impl Carries {
+    /// Neither (the GET stream, the `DELETE`, a request the exchange no longer carries).
+    const NOTHING: Carries = Carries(u64::MAX);
+    /// The bit that marks one of the OAuth flow's requests.
+    const AUTH: u64 = 1 << 63;
+
     fn of(request: Option<RequestId>) -> Carries {
-        request.map_or(Carries::Nothing, Carries::Request)
+        request.map_or(Carries::NOTHING, |r| {
+            debug_assert!(r.0 & Carries::AUTH == 0);
+            Carries(r.0)
+        })
+    }
+
+    /// One of the OAuth flow's requests.
+    fn auth(r: crate::auth::RequestId) -> Carries {
+        debug_assert!(r.0 < !Carries::AUTH);
+        Carries(r.0 | Carries::AUTH)
+    }
+
+    fn request(self) -> Option<RequestId> {
+        (self.0 & Carries::AUTH == 0).then_some(RequestId(self.0))
+    }
+
+    fn auth_request(self) -> Option<crate::auth::RequestId> {
+        (self != Carries::NOTHING && self.0 & Carries::AUTH != 0)
+            .then_some(crate::auth::RequestId(self.0 & !Carries::AUTH))
+    }
+}
+
+impl std::fmt::Debug for Carries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.request(), self.auth_request()) {
+            (Some(r), _) => f.debug_tuple("Request").field(&r).finish(),
+            (_, Some(a)) => f.debug_tuple("Auth").field(&a).finish(),
+            _ => f.write_str("Nothing"),
+        }
     }
 }
 
 impl Exchange {
     /// The session's request it carries, if it carries one.
     fn request(&self) -> Option<RequestId> {
-        match self.carries {
-            Carries::Request(r) => Some(r),
-            Carries::Nothing | Carries::Auth(_) => None,
-        }
+        self.carries.request()
     }
 
     /// The OAuth flow's request it carries, if it carries one.
     fn auth(&self) -> Option<crate::auth::RequestId> {
-        match self.carries {
-            Carries::Auth(r) => Some(r),
-            Carries::Nothing | Carries::Request(_) => None,
+        self.carries.auth_request()
+    }
+
+    /// The request, if it waits for a slot.
+    fn waiting(&self) -> Option<&::http::Request<Vec<u8>>> {
+        match self.parked.as_deref() {
+            Some(Parked::Waiting(req)) => Some(req),
+            _ => None,
+        }
+    }
+
+    /// Whether it waits for a slot.
+    fn is_waiting(&self) -> bool {
+        self.waiting().is_some()
+    }
+
+    /// The request it waited for a slot with, taken.
+    fn take_waiting(&mut self) -> Option<Box<::http::Request<Vec<u8>>>> {
+        if !self.is_waiting() {
+            return None;
+        }
+        match *self.parked.take()? {
+            Parked::Waiting(req) => Some(req),
+            Parked::Sent(_) => None,
+        }
+    }
+
+    /// What it keeps to be sent again after a redirect.
+    fn sent(&self) -> Option<&Resend> {
+        match self.parked.as_deref() {
+            Some(Parked::Sent(r)) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// What it kept to be sent again after a redirect, taken.
+    fn take_sent(&mut self) -> Option<Resend> {
+        self.sent()?;
+        match *self.parked.take()? {
+            Parked::Sent(r) => Some(r),
+            Parked::Waiting(_) => None,
         }
     }
 }
@@ -386,7 +458,7 @@ impl Http {
         self.by_request
             .get(&request)
             .and_then(|x| self.exchanges.get(x))
-            .is_some_and(|x| x.waiting.is_some())
+            .is_some_and(|x| x.is_waiting())
     }
 
     /// The GET stream was sent and the server has not said what becomes of it yet.
@@ -419,8 +491,8 @@ impl Http {
                     Body::Auth(a) => a.body.capacity() + 64 * a.headers.len(),
                     _ => 0,
                 };
-                let waiting = x.waiting.as_deref().map_or(0, request_size);
-                let sent = x.sent.as_deref().map_or(0, Resend::size);
+                let waiting = x.waiting().map_or(0, request_size);
+                let sent = x.sent().map_or(0, Resend::size);
                 per_exchange + x.method.len() + body + waiting + sent
             })
             .sum();
@@ -520,7 +592,7 @@ impl Http {
     pub(crate) fn auth(&mut self, request: crate::auth::RequestId, req: ::http::Request<Vec<u8>>) {
         let id = self.start(ExchangeKind::Auth, None, "oauth".into(), req);
         if let Some(x) = self.exchanges.get_mut(&id) {
-            x.carries = Carries::Auth(request);
+            x.carries = Carries::auth(request);
         }
     }
 
@@ -680,15 +752,15 @@ impl Http {
         kind: ExchangeKind,
         request: Option<RequestId>,
         req: &::http::Request<Vec<u8>>,
-    ) -> Option<Box<Resend>> {
+    ) -> Option<Box<Parked>> {
         if carries_message(kind, request) {
             return (*req.uri() != self.endpoint).then(|| {
-                Box::new(Resend {
+                Box::new(Parked::Sent(Resend {
                     method: Method::POST,
                     uri: Some(Box::new(req.uri().clone())),
                     body: Vec::new(),
                     extra: None,
-                })
+                }))
             });
         }
         let method = req.method();
@@ -700,12 +772,12 @@ impl Http {
                 extra.append(name.clone(), value.clone());
             }
         }
-        Some(Box::new(Resend {
+        Some(Box::new(Parked::Sent(Resend {
             method: method.clone(),
             uri: (*req.uri() != self.endpoint).then(|| Box::new(req.uri().clone())),
             body: req.body().clone(),
             extra: (!extra.is_empty()).then(|| Box::new(extra)),
-        }))
+        })))
     }
 
     /// The request whose message `exchange` carries, which the session encodes again if the
@@ -772,10 +844,9 @@ impl Http {
             carries: Carries::of(request),
             method,
             carried_session: self.session_id.is_some(),
-            waiting: None,
             body: Body::AwaitingHead,
             news: false,
-            sent: match free && self.keeps_sent(kind) {
+            parked: match free && self.keeps_sent(kind) {
                 true => self.resend_of(kind, request, &req),
                 false => None,
             },
@@ -795,7 +866,7 @@ impl Http {
         } else {
             self.queued_bytes += req.body().len();
             if let Some(x) = self.exchanges.get_mut(&id) {
-                x.waiting = Some(Box::new(req));
+                x.parked = Some(Box::new(Parked::Waiting(Box::new(req))));
             }
             match kind {
                 ExchangeKind::EventStream => self.queued.push_front(id),
@@ -814,7 +885,7 @@ impl Http {
                 self.by_request.remove(&r);
             }
         }
-        match &x.waiting {
+        match x.waiting() {
             Some(req) => {
                 self.queued_bytes -= req.body().len();
                 self.queued.retain(|q| *q != id);
@@ -880,7 +951,7 @@ impl Http {
             let Some(x) = self.exchanges.get_mut(&id) else {
                 continue;
             };
-            let Some(mut req) = x.waiting.take() else {
+            let Some(mut req) = x.take_waiting() else {
                 continue;
             };
             let (kind, request) = (x.kind, x.request());
@@ -890,7 +961,7 @@ impl Http {
             if self.keeps_sent(kind) {
                 let resend = self.resend_of(kind, request, &req);
                 if let Some(x) = self.exchanges.get_mut(&id) {
-                    x.sent = resend;
+                    x.parked = resend;
                 }
             }
             self.happened.push_back(Happened::Transmit(Transmit::Http {
@@ -908,14 +979,14 @@ impl Http {
         let Some(id) = self.by_request.remove(&request) else {
             return;
         };
-        let waiting = self.exchanges.get(&id).is_some_and(|x| x.waiting.is_some());
+        let waiting = self.exchanges.get(&id).is_some_and(Exchange::is_waiting);
         if abort || waiting {
             // (One still waiting for a slot never reached the server: it is not sent at all,
             // whatever answered its request.)
             self.purge(id);
             self.remove(id, abort);
         } else if let Some(x) = self.exchanges.get_mut(&id) {
-            x.carries = Carries::Nothing;
+            x.carries = Carries::NOTHING;
         }
     }
 
@@ -951,11 +1022,11 @@ impl Http {
             }
         }
         match self.exchanges.get_mut(&id) {
-            Some(x) if x.waiting.is_some() => {
+            Some(x) if x.is_waiting() => {
                 self.purge(id);
                 self.remove(id, false);
             }
-            Some(x) => x.carries = Carries::Nothing,
+            Some(x) => x.carries = Carries::NOTHING,
             None => {}
         }
     }
@@ -978,7 +1049,7 @@ impl Http {
         untaken.sort_unstable();
         let open = crate::ids::ascending(&self.exchanges, self.next_exchange, |x| {
             let lingers = matches!(x.kind, ExchangeKind::Notification | ExchangeKind::Delete);
-            (x.waiting.is_none() && !lingers).then_some(())
+            (!x.is_waiting() && !lingers).then_some(())
         });
         for (id, ()) in open {
             if untaken.binary_search(&id).is_err() {
@@ -1009,9 +1080,9 @@ impl Http {
     /// the adapter): the exchange is dropped, and the session sends the body again later.
     pub(crate) fn take_waiting(&mut self, request: RequestId) -> Option<Vec<u8>> {
         let id = *self.by_request.get(&request)?;
-        self.exchanges.get(&id)?.waiting.as_ref()?;
-        let x = self.remove(id, false)?;
-        x.waiting.map(|req| req.into_body())
+        self.exchanges.get(&id)?.waiting()?;
+        let mut x = self.remove(id, false)?;
+        x.take_waiting().map(|req| req.into_body())
     }
 
     /// The server forgot the session (a 404 to an exchange that carried its id): every
@@ -1044,7 +1115,7 @@ impl Http {
         // The queued first: none may start in the slot of one removed here.
         let (queued, open): (Vec<_>, Vec<_>) = old
             .into_iter()
-            .partition(|id| self.exchanges.get(id).is_some_and(|x| x.waiting.is_some()));
+            .partition(|id| self.exchanges.get(id).is_some_and(Exchange::is_waiting));
         untaken.sort_unstable();
         for id in queued.into_iter().chain(open) {
             self.remove(id, untaken.binary_search(&id).is_err());
@@ -1067,7 +1138,7 @@ impl Http {
         let Some(x) = self.exchanges.get_mut(&exchange) else {
             return;
         };
-        if !matches!(x.body, Body::AwaitingHead) || x.waiting.is_some() {
+        if !matches!(x.body, Body::AwaitingHead) || x.is_waiting() {
             return;
         }
         if x.kind == ExchangeKind::Delete {
@@ -1084,10 +1155,7 @@ impl Http {
         }
         if status.is_redirection() {
             // Resolved against the URI this exchange went to (after earlier redirects).
-            let base = x
-                .sent
-                .as_deref()
-                .map_or(&self.endpoint, |r| r.uri(&self.endpoint));
+            let base = x.sent().map_or(&self.endpoint, |r| r.uri(&self.endpoint));
             let target = redirect_target(base, headers.get(LOCATION));
             x.body = Body::Discard;
             let failure = Failure::Redirect {
@@ -1102,7 +1170,7 @@ impl Http {
             return;
         }
         // Only a redirect would send the request again.
-        let sent = x.sent.take();
+        let sent = x.take_sent();
         if !status.is_success() {
             let www_authenticate = headers
                 .get(WWW_AUTHENTICATE)
@@ -1566,18 +1634,18 @@ impl Http {
         message: Option<(Vec<u8>, HeaderMap)>,
     ) {
         self.purge(exchange);
-        let Some(x) = self.remove(exchange, true) else {
+        let Some(mut x) = self.remove(exchange, true) else {
             return;
         };
         let request = x.request();
         let sent = match message {
-            Some((body, extra)) if carries_message(x.kind, request) => Some(Box::new(Resend {
+            Some((body, extra)) if carries_message(x.kind, request) => Some(Resend {
                 method: Method::POST,
                 uri: None,
                 body,
                 extra: (!extra.is_empty()).then(|| Box::new(extra)),
-            })),
-            _ => x.sent.filter(|_| !carries_message(x.kind, request)),
+            }),
+            _ => x.take_sent().filter(|_| !carries_message(x.kind, request)),
         };
         let Some(sent) = sent else {
             // Unreachable: every exchange that may be redirected keeps its request, or the
@@ -1594,7 +1662,7 @@ impl Http {
             );
         };
         // (A proof names its request's URI: the redirected one gets its own.)
-        let req = self.resent(*sent, to);
+        let req = self.resent(sent, to);
         let id = self.start(x.kind, request, x.method, req);
         if let Some(n) = self.exchanges.get_mut(&id) {
             n.hops = x.hops.saturating_add(1);
