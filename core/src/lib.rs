@@ -34,6 +34,7 @@ pub mod modern;
 pub mod lines;
 #[cfg(not(feature = "fuzzing"))]
 mod lines;
+mod name;
 pub mod output;
 pub mod policy;
 pub mod record;

@@ -18,6 +18,7 @@ mod requests;
 mod tasks;
 mod timers;
 
+use crate::name::Name;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -417,7 +418,7 @@ pub struct Session {
     backlog_peak: usize,
     linger_until: Option<Instant>,
     /// The methods requests were made with, shared: a request's method costs no allocation.
-    methods: Vec<Arc<str>>,
+    methods: Vec<Name>,
     /// 2026-07-28: what every request carries in `_meta`, for the version spoken now.
     meta: Option<RequestMeta>,
     /// 2026-07-28 over HTTP: the `Mcp-Param-*` headers of each listed tool.
@@ -873,13 +874,8 @@ impl Session {
         self.check_backlog(body.len(), false)?;
         if self.lifecycle.is_ready() {
             let headers = self.notification_headers(method);
-            self.send_message(
-                ExchangeKind::Notification,
-                None,
-                method.into(),
-                body,
-                headers,
-            );
+            let method = self.intern(method);
+            self.send_message(ExchangeKind::Notification, None, method, body, headers);
         } else {
             self.early_bytes += body.len();
             self.early.push(Early::Notification {
@@ -944,10 +940,11 @@ impl Session {
             self.pump(self.last_now);
             return Err(e);
         }
+        let method = self.intern("response");
         self.send_message(
             ExchangeKind::Notification,
             None,
-            "response".into(),
+            method,
             body,
             ::http::HeaderMap::new(),
         );
@@ -1208,7 +1205,7 @@ impl Session {
                     return;
                 };
                 // The table let go of it as it fired.
-                p.deadline = None;
+                p.set_deadline(None);
                 let p = &*p;
                 // How long it was allowed to run, however late the deadline is noticed.
                 let after = at.saturating_duration_since(p.started);
@@ -1271,7 +1268,7 @@ impl Session {
         &mut self,
         now: Instant,
         owner: Owner,
-        method: Arc<str>,
+        method: Name,
         params: Option<RawJson>,
         size: usize,
         timeout: Option<Duration>,
@@ -1282,7 +1279,10 @@ impl Session {
             .min(self.policy.max_request_time);
         let deadline = later(now, timeout);
         let mut pending = Pending::new(owner, method, params, size, now, timeout, progress);
-        pending.deadline = Some(deadline);
+        if pending.deadline() != Some(deadline) {
+            // A timeout past what `Pending` keeps (584 years): the deadline exactly, apart.
+            pending.set_deadline(Some(deadline));
+        }
         pending.skipped_before = self.skipped;
         let id = self.requests.insert(pending);
         self.timers.move_deadline(id, None, Some(deadline));
@@ -1293,7 +1293,7 @@ impl Session {
     /// a created task's request): the request keeps the instant, the timer table orders it.
     fn move_deadline(&mut self, id: RequestId, at: Option<Instant>) {
         if let Some(p) = self.requests.get_mut(id) {
-            let old = std::mem::replace(&mut p.deadline, at);
+            let old = p.set_deadline(at);
             self.timers.move_deadline(id, old, at);
         }
     }
@@ -1408,7 +1408,7 @@ impl Session {
         &mut self,
         kind: ExchangeKind,
         request: Option<RequestId>,
-        method: Arc<str>,
+        method: Name,
         body: Vec<u8>,
         headers: ::http::HeaderMap,
     ) {
@@ -1419,11 +1419,11 @@ impl Session {
     }
 
     /// The shared text of a method (a few dozen are kept; the rest are allocated each time).
-    fn intern(&mut self, method: &str) -> Arc<str> {
+    fn intern(&mut self, method: &str) -> Name {
         if let Some(m) = self.methods.iter().find(|m| &***m == method) {
             return m.clone();
         }
-        let m: Arc<str> = method.into();
+        let m = Name::from(method);
         if self.methods.len() < 32 {
             self.methods.push(m.clone());
         }
@@ -1620,7 +1620,7 @@ impl Session {
                     self.timers
                         .set(TimerReason::ResumeStream(id), later(now, after));
                     if let Some(p) = self.requests.get_mut(id) {
-                        p.reconnecting = true;
+                        p.extra_mut().reconnecting = true;
                     }
                 }
                 _ => {}
@@ -1629,7 +1629,7 @@ impl Session {
                 if let Some(id) = request {
                     self.timers.set(TimerReason::Reissue(id), later(now, after));
                     if let Some(p) = self.requests.get_mut(id) {
-                        p.reconnecting = true;
+                        p.extra_mut().reconnecting = true;
                     }
                 }
             }
@@ -1673,9 +1673,9 @@ impl Session {
         let Some(p) = self.requests.complete(id) else {
             return;
         };
-        self.timers.move_deadline(id, p.deadline, None);
+        self.timers.move_deadline(id, p.deadline(), None);
         // Its reconnect timer, if it ever had one (most never do: the hot path skips it).
-        if p.reconnecting {
+        if p.reconnecting() {
             self.timers.clear(TimerReason::Reissue(id));
             self.timers.clear(TimerReason::ResumeStream(id));
         }
@@ -1922,13 +1922,8 @@ impl Session {
             let params = json!({ "requestId": wire, "reason": reason });
             let body = jsonrpc::encode_notification("notifications/cancelled", Some(&params));
             let headers = self.notification_headers("notifications/cancelled");
-            self.send_message(
-                ExchangeKind::Notification,
-                None,
-                "notifications/cancelled".into(),
-                body,
-                headers,
-            );
+            let method = self.intern("notifications/cancelled");
+            self.send_message(ExchangeKind::Notification, None, method, body, headers);
         }
     }
 
@@ -2264,10 +2259,11 @@ impl Session {
                     h.set_version(version);
                 }
                 let body = jsonrpc::encode_notification("notifications/initialized", None);
+                let method = self.intern("notifications/initialized");
                 self.send_message(
                     ExchangeKind::Notification,
                     None,
-                    "notifications/initialized".into(),
+                    method,
                     body,
                     ::http::HeaderMap::new(),
                 );
@@ -2321,13 +2317,8 @@ impl Session {
                         continue;
                     }
                     let headers = self.notification_headers(&method);
-                    self.send_message(
-                        ExchangeKind::Notification,
-                        None,
-                        method.into(),
-                        body,
-                        headers,
-                    );
+                    let method = self.intern(&method);
+                    self.send_message(ExchangeKind::Notification, None, method, body, headers);
                 }
             }
         }
@@ -2644,7 +2635,7 @@ impl Session {
             if let Some(l) = p.listen_mut().filter(|l| l.acknowledged) {
                 l.acknowledged = false;
                 let at = later(now, p.timeout());
-                let old = p.deadline.replace(at);
+                let old = p.set_deadline(Some(at));
                 self.timers.move_deadline(id, old, Some(at));
             }
         }

@@ -3,10 +3,10 @@
 //! exactly once, and fails them all in ascending id.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::jsonrpc::RawJson;
+use crate::name::Name;
 use crate::output::RequestId;
 
 /// Whose request an entry is.
@@ -41,17 +41,15 @@ pub(crate) struct InputRound {
 
 /// An outstanding request. Every field of one is in the request table's entry for it, one
 /// entry per outstanding request, so what only some requests need is boxed apart
-/// ([`Extra`]): 104 bytes where it was 136.
+/// ([`Extra`]), and its deadline is worked out from its start and timeout unless it moved:
+/// 80 bytes where it was 136.
 #[derive(Debug)]
 pub(crate) struct Pending {
-    pub(crate) method: Arc<str>,
+    pub(crate) method: Name,
     /// Its params as JSON text, so that it can be encoded (and issued again) at any time: one
     /// allocation, whatever their shape.
     pub(crate) params: Option<RawJson>,
     pub(crate) started: Instant,
-    /// When it times out, if it can: the timer table orders it but keeps the instant only
-    /// here, so both move together (`Session::move_deadline`, `Timers::move_deadline`).
-    pub(crate) deadline: Option<Instant>,
     /// The size of its encoded message, for the send backlog.
     pub(crate) size: usize,
     /// Its timeout, in nanoseconds (a `Duration` takes twice the room; `u64` nanoseconds reach
@@ -69,8 +67,20 @@ pub(crate) struct Pending {
     pub(crate) progress: bool,
     /// It was handed to the transport (else it waits for the session to be ready).
     pub(crate) sent: bool,
-    /// A reconnect timer (resumption, reissue) was set for it: its completion clears it.
-    pub(crate) reconnecting: bool,
+    /// Where its deadline is ([`Pending::deadline`]).
+    deadline: Deadline,
+}
+
+/// Where a request's deadline is: the timer table orders it but the request is where it is
+/// kept, so both move together (`Session::move_deadline`, `Timers::move_deadline`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Deadline {
+    /// Its start plus its timeout, as it was made.
+    Derived,
+    /// It has none (it fired, or it is an open subscription or a created task's request).
+    None,
+    /// It moved: [`Extra::deadline`].
+    Moved,
 }
 
 /// What only some requests keep (see [`Pending`]).
@@ -89,13 +99,17 @@ pub(crate) struct Extra {
     pub(crate) listen: Option<Listen>,
     /// Its `input_required` rounds (2026-07-28).
     pub(crate) input: Option<InputRound>,
+    /// A reconnect timer (resumption, reissue) was set for it: its completion clears it.
+    pub(crate) reconnecting: bool,
+    /// Its deadline once it moved (a stream issued again, a task's wait).
+    deadline: Option<Instant>,
 }
 
 impl Pending {
-    /// A request not yet sent, without a deadline yet.
+    /// A request not yet sent; its deadline is `started` plus `timeout`.
     pub(crate) fn new(
         owner: Owner,
-        method: Arc<str>,
+        method: Name,
         params: Option<RawJson>,
         size: usize,
         started: Instant,
@@ -106,7 +120,6 @@ impl Pending {
             method,
             params,
             started,
-            deadline: None,
             size,
             timeout_ns: u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX),
             skipped_before: 0,
@@ -115,11 +128,38 @@ impl Pending {
             owner,
             progress,
             sent: false,
-            reconnecting: false,
+            deadline: Deadline::Derived,
         }
     }
 
-    /// Its timeout.
+    /// When it times out, if it can.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        match self.deadline {
+            Deadline::Derived => Some(super::later(self.started, self.timeout())),
+            Deadline::None => None,
+            Deadline::Moved => self.extra().and_then(|e| e.deadline),
+        }
+    }
+
+    /// Moves its deadline to `at`; returns where it was.
+    pub(crate) fn set_deadline(&mut self, at: Option<Instant>) -> Option<Instant> {
+        let old = self.deadline();
+        self.deadline = match at {
+            None => Deadline::None,
+            Some(at) => {
+                self.extra_mut().deadline = Some(at);
+                Deadline::Moved
+            }
+        };
+        old
+    }
+
+    /// A reconnect timer (resumption, reissue) was set for it.
+    pub(crate) fn reconnecting(&self) -> bool {
+        self.extra().is_some_and(|e| e.reconnecting)
+    }
+
+    /// Its timeout (one longer than `u64` nanoseconds, 584 years, is that long).
     pub(crate) fn timeout(&self) -> Duration {
         Duration::from_nanos(self.timeout_ns)
     }

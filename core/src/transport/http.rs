@@ -11,6 +11,7 @@
 //! `endpoint` event as they wait for a free exchange. There is no session id, no
 //! `MCP-Protocol-Version` header, no optional GET stream and no resumption.
 
+use crate::name::Name;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -105,6 +106,26 @@ pub(crate) struct Http {
     happened: VecDeque<Happened>,
     /// The 2024-11-05 HTTP+SSE transport.
     sse: Option<LegacySse>,
+    /// What the exchanges that carry no method of their own are named, shared.
+    labels: Labels,
+}
+
+/// The names of the exchanges that carry no method of their own (see [`Exchange::method`]).
+#[derive(Debug)]
+struct Labels {
+    server_stream: Name,
+    resume: Name,
+    oauth: Name,
+}
+
+impl Default for Labels {
+    fn default() -> Labels {
+        Labels {
+            server_stream: Name::from("GET"),
+            resume: Name::from("GET (resume)"),
+            oauth: Name::from("oauth"),
+        }
+    }
 }
 
 /// The 2024-11-05 HTTP+SSE transport's state.
@@ -151,11 +172,12 @@ impl Resume {
     }
 }
 
-/// An exchange: the core keeps one per outstanding request (64 bytes; it was 80).
+/// An exchange: the core keeps one per outstanding request (56 bytes; it was 80).
 #[derive(Debug)]
 struct Exchange {
     body: Body,
-    method: Arc<str>,
+    /// The method it carries, or what it is ([`Labels`]).
+    method: Name,
     /// The session's request it carries while it is carried here, or the OAuth flow's.
     carries: Carries,
     /// The request while it waits for a slot, or what it takes to send it again if a redirect
@@ -417,6 +439,7 @@ impl Http {
             resumes: BTreeMap::new(),
             happened: VecDeque::new(),
             sse: None,
+            labels: Labels::default(),
         }
     }
 
@@ -590,7 +613,7 @@ impl Http {
     /// One of the OAuth flow's requests (an absolute URI, to any origin): its whole answer
     /// goes back to the flow ([`Happened::AuthResponse`]).
     pub(crate) fn auth(&mut self, request: crate::auth::RequestId, req: ::http::Request<Vec<u8>>) {
-        let id = self.start(ExchangeKind::Auth, None, "oauth".into(), req);
+        let id = self.start(ExchangeKind::Auth, None, self.labels.oauth.clone(), req);
         if let Some(x) = self.exchanges.get_mut(&id) {
             x.carries = Carries::auth(request);
         }
@@ -602,7 +625,7 @@ impl Http {
         &mut self,
         kind: ExchangeKind,
         request: Option<RequestId>,
-        method: Arc<str>,
+        method: Name,
         body: Vec<u8>,
         extra: HeaderMap,
     ) -> ExchangeId {
@@ -659,12 +682,11 @@ impl Http {
         if let Some(v) = last_event_id.and_then(|l| HeaderValue::from_str(l).ok()) {
             req.headers_mut().insert(LAST_EVENT_ID, v);
         }
-        let method = if kind == ExchangeKind::ServerStream {
-            "GET"
-        } else {
-            "GET (resume)"
+        let method = match kind {
+            ExchangeKind::ServerStream => &self.labels.server_stream,
+            _ => &self.labels.resume,
         };
-        self.start(kind, request, method.into(), req);
+        self.start(kind, request, method.clone(), req);
     }
 
     fn request(&mut self, method: Method, body: Vec<u8>) -> ::http::Request<Vec<u8>> {
@@ -825,7 +847,7 @@ impl Http {
         &mut self,
         kind: ExchangeKind,
         request: Option<RequestId>,
-        method: Arc<str>,
+        method: Name,
         req: ::http::Request<Vec<u8>>,
     ) -> ExchangeId {
         let id = ExchangeId(self.next_exchange);
@@ -1163,7 +1185,7 @@ impl Http {
                 status,
                 target,
                 hops: x.hops,
-                method: x.method.clone(),
+                method: x.method.to_arc(),
             };
             let request = x.request();
             self.fail(failure, request, Some(exchange));
@@ -1186,7 +1208,7 @@ impl Http {
                 kind: x.kind,
                 status,
                 carried_session: x.carried_session,
-                method: x.method.clone(),
+                method: x.method.to_arc(),
                 www_authenticate,
                 challenge: challenge_headers(headers),
                 authorizer: false,
@@ -1456,7 +1478,7 @@ impl Http {
                 let request = x.request();
                 let failure = Failure::ExchangeFailed {
                     kind,
-                    method: x.method,
+                    method: x.method.to_arc(),
                     error,
                 };
                 self.fail(failure, request, None);
@@ -1654,7 +1676,7 @@ impl Http {
             return self.fail(
                 Failure::ExchangeFailed {
                     kind: x.kind,
-                    method: x.method,
+                    method: x.method.to_arc(),
                     error,
                 },
                 request,
