@@ -69,8 +69,13 @@ fn timed_fail(
 fn main() {
     // `cargo bench` passes `--bench`; nothing to configure.
     let heads = Heads::new();
-    println!("| run | heap per outstanding request | the session's estimate | failing all {N} on a 503 |");
-    println!("|---|---|---|---|");
+    // The params as the session keeps them: their JSON text, one allocation of its length.
+    let params = serde_json::json!({"name": "echo", "arguments": {"message": "x"}});
+    let params_bytes = serde_json::to_string(&params).unwrap().len() as isize;
+    println!(
+        "| run | heap per outstanding request | beyond its params ({params_bytes} bytes) | the session's estimate | failing all {N} on a 503 |"
+    );
+    println!("|---|---|---|---|---|");
     for run in 1..=3 {
         let now = Instant::now();
         let mut s = ready_http(now, &heads);
@@ -78,7 +83,6 @@ fn main() {
         let before = LIVE.load(Ordering::Relaxed);
         let estimate_before = s.retained_bytes();
         // As an adapter does: each request started and its POST taken at once.
-        let params = serde_json::json!({"name": "echo", "arguments": {"message": "x"}});
         let mut first = None;
         for _ in 0..N {
             s.request(now, "tools/call", Some(params.clone()), Default::default())
@@ -105,8 +109,9 @@ fn main() {
             .count();
         assert_eq!(completions, N, "every request completed");
         println!(
-            "| {run} | {} bytes | {} bytes | {:.2} ms |",
+            "| {run} | {} bytes | {} bytes | {} bytes | {:.2} ms |",
             held / N as isize,
+            held / N as isize - params_bytes,
             estimate / N,
             failed.as_secs_f64() * 1e3
         );
