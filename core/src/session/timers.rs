@@ -38,19 +38,24 @@ pub enum TimerReason {
 /// second time here by reason: one ordered entry a request instead of two.
 ///
 /// Deadlines that come in order, as they do when each request's is its start plus the same
-/// timeout, go in a queue (24 bytes an entry, where a B-tree entry took about 61 in nodes half
-/// full); one that would go before the queue's last goes in the B-tree with the other timers.
+/// timeout, go in a queue (16 bytes an entry, nanoseconds after the queue's base and the id,
+/// where a B-tree entry took about 61 in nodes half full); one that would go before the
+/// queue's last goes in the B-tree with the other timers.
 /// A deadline cleared while others are before it is only marked in the queue, and dropped when
 /// it reaches the front, or with every other mark once marks are more than half the queue.
 #[derive(Debug)]
-pub(crate) struct Timers<T = Instant> {
+pub(crate) struct Timers<T: Ticks = Instant> {
     /// Every timer but the requests' deadlines, by reason.
     by_reason: BTreeMap<TimerReason, T>,
     /// Every timer not in `queue`, by instant.
     by_time: BTreeSet<(T, TimerReason)>,
-    /// Requests' deadlines in strictly ascending (instant, id) order: the id's top bit marks a
-    /// cleared one ([`CLEARED`]). Its front is never marked.
-    queue: VecDeque<(T, u64)>,
+    /// Requests' deadlines in strictly ascending (instant, id) order, each instant as
+    /// nanoseconds after `base`: the id's top bit marks a cleared one ([`CLEARED`]). Its front
+    /// is never marked.
+    queue: VecDeque<(u64, u64)>,
+    /// What the queue's instants count from: the first deadline queued since it was last
+    /// empty (every later one is after it, as they come in order).
+    base: Option<T>,
     /// How many entries of `queue` are marked.
     marked: usize,
 }
@@ -59,18 +64,48 @@ pub(crate) struct Timers<T = Instant> {
 /// zero, one a request).
 const CLEARED: u64 = 1 << 63;
 
-impl<T> Default for Timers<T> {
+/// An instant the queue keeps as nanoseconds after a base (8 bytes where an `Instant` takes 16).
+pub(crate) trait Ticks: Ord + Copy {
+    /// `self` as nanoseconds after `base`, if it is not before it and that fits in 64 bits
+    /// (584 years).
+    fn since(self, base: Self) -> Option<u64>;
+    /// `base` plus `n` nanoseconds: exactly the instant [`Ticks::since`] gave `n` for.
+    fn plus(base: Self, n: u64) -> Self;
+}
+
+impl Ticks for Instant {
+    fn since(self, base: Instant) -> Option<u64> {
+        u64::try_from(self.checked_duration_since(base)?.as_nanos()).ok()
+    }
+
+    fn plus(base: Instant, n: u64) -> Instant {
+        base + std::time::Duration::from_nanos(n)
+    }
+}
+
+impl Ticks for u64 {
+    fn since(self, base: u64) -> Option<u64> {
+        self.checked_sub(base)
+    }
+
+    fn plus(base: u64, n: u64) -> u64 {
+        base + n
+    }
+}
+
+impl<T: Ticks> Default for Timers<T> {
     fn default() -> Self {
         Timers {
             by_reason: BTreeMap::new(),
             by_time: BTreeSet::new(),
             queue: VecDeque::new(),
+            base: None,
             marked: 0,
         }
     }
 }
 
-impl<T: Ord + Copy> Timers<T> {
+impl<T: Ticks> Timers<T> {
     /// Sets the timer for `reason` (any but a request's deadline: [`Timers::move_deadline`]).
     pub(crate) fn set(&mut self, reason: TimerReason, at: T) {
         debug_assert!(!matches!(reason, TimerReason::RequestDeadline(_)));
@@ -100,12 +135,14 @@ impl<T: Ord + Copy> Timers<T> {
             }
         }
         if let Some(at) = at {
-            let in_order = self
-                .queue
-                .back()
-                .is_none_or(|&(t, raw)| (at, id.0) > (t, raw & !CLEARED));
-            if in_order {
-                self.queue.push_back((at, id.0));
+            let base = *self.base.get_or_insert(at);
+            let queued = at.since(base).filter(|&n| {
+                self.queue
+                    .back()
+                    .is_none_or(|&(t, raw)| (n, id.0) > (t, raw & !CLEARED))
+            });
+            if let Some(n) = queued {
+                self.queue.push_back((n, id.0));
             } else {
                 self.by_time.insert((at, reason));
             }
@@ -114,9 +151,12 @@ impl<T: Ord + Copy> Timers<T> {
 
     /// Marks the queued deadline (`at`, `id`) cleared; whether the queue had it.
     fn unqueue(&mut self, at: T, id: u64) -> bool {
+        let Some(n) = self.base.and_then(|base| at.since(base)) else {
+            return false;
+        };
         let Ok(i) = self
             .queue
-            .binary_search_by(|&(t, raw)| (t, raw & !CLEARED).cmp(&(at, id)))
+            .binary_search_by(|&(t, raw)| (t, raw & !CLEARED).cmp(&(n, id)))
         else {
             return false;
         };
@@ -145,6 +185,9 @@ impl<T: Ord + Copy> Timers<T> {
             self.queue.retain(|&(_, raw)| raw & CLEARED == 0);
             self.marked = 0;
         }
+        if self.queue.is_empty() {
+            self.base = None;
+        }
         let (len, capacity) = (self.queue.len(), self.queue.capacity());
         if capacity > 64 && capacity > len * 4 {
             self.queue.shrink_to(len * 2);
@@ -153,9 +196,11 @@ impl<T: Ord + Copy> Timers<T> {
 
     /// The earliest queued deadline, as a timer.
     fn queued(&self) -> Option<(T, TimerReason)> {
-        self.queue
-            .front()
-            .map(|&(at, id)| (at, TimerReason::RequestDeadline(RequestId(id))))
+        let (&(n, id), base) = (self.queue.front()?, self.base?);
+        Some((
+            T::plus(base, n),
+            TimerReason::RequestDeadline(RequestId(id)),
+        ))
     }
 
     /// The earliest timer.
@@ -189,13 +234,14 @@ impl<T: Ord + Copy> Timers<T> {
     /// another by reason for each timer but a request's deadline, and the queue's slots.
     pub(crate) fn retained(&self) -> usize {
         (self.by_time.len() + self.by_reason.len()) * 64
-            + self.queue.capacity() * std::mem::size_of::<(T, u64)>()
+            + self.queue.capacity() * std::mem::size_of::<(u64, u64)>()
     }
 
     pub(crate) fn clear_all(&mut self) {
         self.by_reason.clear();
         self.by_time.clear();
         self.queue = VecDeque::new();
+        self.base = None;
         self.marked = 0;
     }
 }
@@ -247,6 +293,39 @@ mod tests {
         assert_eq!(
             t.next(),
             Some((1, TimerReason::RequestDeadline(RequestId(0))))
+        );
+    }
+
+    #[test]
+    fn an_instant_goes_to_nanoseconds_and_back_exactly() {
+        let base = Instant::now();
+        for n in [
+            0,
+            1,
+            999_999_999,
+            1_000_000_001,
+            86_400_000_000_123,
+            1 << 60,
+        ] {
+            let at = <Instant as Ticks>::plus(base, n);
+            assert_eq!(at.since(base), Some(n));
+        }
+        let before = base.checked_sub(std::time::Duration::from_nanos(1));
+        assert!(before.is_none_or(|b| b.since(base).is_none()));
+        // An instant past 64 bits of nanoseconds goes in the B-tree, exactly.
+        let far = base + std::time::Duration::from_secs(600 * 365 * 86_400);
+        assert_eq!(far.since(base), None);
+        let mut t = Timers::<Instant>::default();
+        t.move_deadline(RequestId(0), None, Some(base));
+        t.move_deadline(RequestId(1), None, Some(far));
+        assert_eq!((t.queue.len(), t.by_time.len()), (1, 1));
+        assert_eq!(
+            t.pop_due(far),
+            Some((base, TimerReason::RequestDeadline(RequestId(0))))
+        );
+        assert_eq!(
+            t.pop_due(far),
+            Some((far, TimerReason::RequestDeadline(RequestId(1))))
         );
     }
 
