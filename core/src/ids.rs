@@ -59,17 +59,30 @@ impl Serial for crate::ExchangeId {
 }
 
 /// The keys of `map` whose values `pick` picks, with what it picked, in ascending order;
-/// `next` is the counter's next value (every key is below it). When the keys fill most of
-/// the range from the oldest to `next` (the usual case: ids end roughly in the order they
-/// began), each is placed by its id in one pass over the table in its memory order, and the
-/// range read in order (no sorting, no lookup per id); else they are sorted.
+/// `next` is the counter's next value (every key is below it). See [`for_each_ascending`].
 pub(crate) fn ascending<K: Serial, V, T>(
     map: &IdMap<K, V>,
     next: u64,
-    mut pick: impl FnMut(&V) -> Option<T>,
+    pick: impl FnMut(&V) -> Option<T>,
 ) -> Vec<(K, T)> {
+    let mut picked = Vec::new();
+    for_each_ascending(map, next, pick, |k, t| picked.push((k, t)));
+    picked
+}
+
+/// Calls `each` with the keys of `map` whose values `pick` picks, and what it picked, in
+/// ascending order; `next` is the counter's next value (every key is below it). When the
+/// keys fill most of the range from the oldest to `next` (the usual case: ids end roughly in
+/// the order they began), each is placed by its id in one pass over the table in its memory
+/// order, and the range read in order (no sorting, no lookup per id); else they are sorted.
+pub(crate) fn for_each_ascending<K: Serial, V, T>(
+    map: &IdMap<K, V>,
+    next: u64,
+    mut pick: impl FnMut(&V) -> Option<T>,
+    mut each: impl FnMut(K, T),
+) {
     let Some(oldest) = map.keys().map(|k| k.serial()).min() else {
-        return Vec::new();
+        return;
     };
     let range = next.saturating_sub(oldest);
     if range <= 2 * map.len() as u64 + 64 {
@@ -79,18 +92,21 @@ pub(crate) fn ascending<K: Serial, V, T>(
                 *slot = pick(v);
             }
         }
-        return slots
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, t)| t.map(|t| (K::from_serial(oldest + i as u64), t)))
-            .collect();
+        for (i, t) in slots.into_iter().enumerate() {
+            if let Some(t) = t {
+                each(K::from_serial(oldest + i as u64), t);
+            }
+        }
+        return;
     }
     let mut picked: Vec<(K, T)> = map
         .iter()
         .filter_map(|(k, v)| pick(v).map(|t| (*k, t)))
         .collect();
     picked.sort_unstable_by_key(|(k, _)| *k);
-    picked
+    for (k, t) in picked {
+        each(k, t);
+    }
 }
 
 #[cfg(test)]

@@ -1948,34 +1948,35 @@ impl Session {
         });
         self.out
             .retain(|o| !matches!(o, Output::Abort(x) if unsent.contains(x)));
-        let shut = match &mut self.transport {
-            Transport::Http(h) => h.shut(closing),
-            Transport::Stdio(_) => Vec::new(),
-        };
         // Room for every completion at once. An empty queue is replaced rather than grown:
         // growing copies its whole old buffer, however few outputs it holds.
-        let room = shut.len() + self.requests.len() + 2;
+        let exchanges = match &self.transport {
+            Transport::Http(h) => h.exchange_count(),
+            Transport::Stdio(_) => 0,
+        };
+        let room = exchanges + self.requests.len() + 2;
         if self.out.is_empty() && self.out.capacity() < room {
             self.out = VecDeque::with_capacity(room);
         } else {
             self.out.reserve(room);
         }
-        let mut delete = None;
-        for h in shut {
-            match h {
-                Happened::Abort(x) if !unsent.contains(&x) => self.out.push_back(Output::Abort(x)),
-                Happened::Transmit(t) => delete = Some(t),
-                _ => {}
-            }
-        }
-        for (id, owner) in self.requests.drain() {
+        let out = &mut self.out;
+        let delete = match &mut self.transport {
+            Transport::Http(h) => h.shut(closing, |x| {
+                if !unsent.contains(&x) {
+                    out.push_back(Output::Abort(x));
+                }
+            }),
+            Transport::Stdio(_) => None,
+        };
+        self.requests.drain_each(|id, owner| {
             if owner == Owner::App {
-                self.out.push_back(Output::Event(Event::Response {
+                out.push_back(Output::Event(Event::Response {
                     id,
                     result: Err(RequestError::Session(error.clone())),
                 }));
             }
-        }
+        });
         self.early.clear();
         self.early_bytes = 0;
         self.held.clear();

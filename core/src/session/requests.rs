@@ -345,11 +345,20 @@ impl Requests {
     }
 
     /// Removes every request: their ids and owners, in ascending id.
+    #[cfg(test)]
     pub(crate) fn drain(&mut self) -> Vec<(RequestId, Owner)> {
+        let mut drained = Vec::with_capacity(self.table.len());
+        self.drain_each(|id, owner| drained.push((id, owner)));
+        drained
+    }
+
+    /// Removes every request, calling `each` with their ids and owners in ascending id
+    /// (before any is dropped: what they held goes after).
+    pub(crate) fn drain_each(&mut self, each: impl FnMut(RequestId, Owner)) {
         self.unsent_bytes = 0;
         self.aliases.clear();
         let table = std::mem::take(&mut self.table);
-        crate::ids::ascending(&table, self.next, |p| Some(p.owner))
+        crate::ids::for_each_ascending(&table, self.next, |p| Some(p.owner), each);
     }
 
     /// How many requests are outstanding, the session's own included.

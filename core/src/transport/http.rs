@@ -1054,10 +1054,13 @@ impl Http {
     }
 
     /// The session ended: every exchange is dropped (the adapter aborts them, but for the
-    /// notifications and the `DELETE`, which may linger); with `close`, the `DELETE` that ends
-    /// the server's session.
-    pub(crate) fn shut(&mut self, close: bool) -> Vec<Happened> {
-        let mut out = Vec::with_capacity(self.exchanges.len() + 1);
+    /// notifications and the `DELETE`, which may linger: `abort` is called with the others,
+    /// in ascending id); with `close`, returns the `DELETE` that ends the server's session.
+    pub(crate) fn shut(
+        &mut self,
+        close: bool,
+        mut abort: impl FnMut(ExchangeId),
+    ) -> Option<Transmit> {
         // An exchange whose request the session has not taken yet never reached the adapter:
         // nothing to abort.
         let mut untaken: Vec<ExchangeId> = self
@@ -1069,15 +1072,19 @@ impl Http {
             })
             .collect();
         untaken.sort_unstable();
-        let open = crate::ids::ascending(&self.exchanges, self.next_exchange, |x| {
-            let lingers = matches!(x.kind, ExchangeKind::Notification | ExchangeKind::Delete);
-            (!x.is_waiting() && !lingers).then_some(())
-        });
-        for (id, ()) in open {
-            if untaken.binary_search(&id).is_err() {
-                out.push(Happened::Abort(id));
-            }
-        }
+        crate::ids::for_each_ascending(
+            &self.exchanges,
+            self.next_exchange,
+            |x| {
+                let lingers = matches!(x.kind, ExchangeKind::Notification | ExchangeKind::Delete);
+                (!x.is_waiting() && !lingers).then_some(())
+            },
+            |id, ()| {
+                if untaken.binary_search(&id).is_err() {
+                    abort(id);
+                }
+            },
+        );
         self.exchanges = crate::IdMap::default();
         self.by_request.clear();
         self.queued.clear();
@@ -1085,17 +1092,22 @@ impl Http {
         self.open = 0;
         self.happened.clear();
         self.resumes.clear();
-        if close && self.session_id.is_some() {
-            let req = self.request(Method::DELETE, Vec::new());
-            let exchange = ExchangeId(self.next_exchange);
-            self.next_exchange += 1;
-            out.push(Happened::Transmit(Transmit::Http {
-                exchange,
-                kind: ExchangeKind::Delete,
-                request: Box::new(req),
-            }));
+        if !(close && self.session_id.is_some()) {
+            return None;
         }
-        out
+        let req = self.request(Method::DELETE, Vec::new());
+        let exchange = ExchangeId(self.next_exchange);
+        self.next_exchange += 1;
+        Some(Transmit::Http {
+            exchange,
+            kind: ExchangeKind::Delete,
+            request: Box::new(req),
+        })
+    }
+
+    /// How many exchanges there are (open, waiting for a slot, lingering).
+    pub(crate) fn exchange_count(&self) -> usize {
+        self.exchanges.len()
     }
 
     /// The body of the request's exchange if it is still waiting for a slot (it never reached
