@@ -405,6 +405,8 @@ pub struct Session {
     transport: Transport,
     timers: Timers,
     out: VecDeque<Output>,
+    /// What the session's end still owes, made as it is polled ([`Ending`]).
+    ending: Option<Box<Ending>>,
     closed: Option<SessionError>,
     early: Vec<Early>,
     early_bytes: usize,
@@ -511,6 +513,7 @@ impl Session {
             transport,
             timers: Timers::default(),
             out: VecDeque::new(),
+            ending: None,
             closed: None,
             early: Vec::new(),
             early_bytes: 0,
@@ -1056,6 +1059,19 @@ impl Session {
     /// The next output; [`Output::Wait`] when there is nothing to do until a deadline or new
     /// input.
     pub fn poll_output(&mut self) -> Output {
+        if let Some(e) = &mut self.ending {
+            if e.ahead > 0 {
+                e.ahead -= 1;
+                if let Some(o) = self.out.pop_front() {
+                    return o;
+                }
+                e.ahead = 0;
+            }
+            if let Some(o) = e.next() {
+                return o;
+            }
+            self.ending = None;
+        }
         self.out
             .pop_front()
             .unwrap_or_else(|| Output::Wait(self.poll_timeout()))
@@ -1149,7 +1165,8 @@ impl Session {
             Transport::Http(h) => h.retained(),
             Transport::Stdio(s) => s.retained(),
         };
-        let out: usize = self.out.iter().map(output_size).sum();
+        let out: usize = self.out.iter().map(output_size).sum::<usize>()
+            + self.ending.as_ref().map_or(0, |e| e.retained());
         let early = self.early.len() * 64 + self.early_bytes;
         let server = self.server().map_or(0, |s| {
             s.instructions.as_ref().map_or(0, String::len) + 1024 + 8 * s.extra.len()
@@ -1948,33 +1965,24 @@ impl Session {
         });
         self.out
             .retain(|o| !matches!(o, Output::Abort(x) if unsent.contains(x)));
-        // Room for every completion at once. An empty queue is replaced rather than grown:
-        // growing copies its whole old buffer, however few outputs it holds.
-        let exchanges = match &self.transport {
-            Transport::Http(h) => h.exchange_count(),
-            Transport::Stdio(_) => 0,
-        };
-        let room = exchanges + self.requests.len() + 2;
-        if self.out.is_empty() && self.out.capacity() < room {
-            self.out = VecDeque::with_capacity(room);
-        } else {
-            self.out.reserve(room);
-        }
-        let out = &mut self.out;
+        // The aborts and the completions are made as they are polled (`Ending`): only their
+        // ids are kept, in ascending order, not 100,000 outputs at once.
+        let mut aborts = Vec::new();
         let delete = match &mut self.transport {
-            Transport::Http(h) => h.shut(closing, |x| {
-                if !unsent.contains(&x) {
-                    out.push_back(Output::Abort(x));
-                }
-            }),
+            Transport::Http(h) => {
+                aborts.reserve_exact(h.exchange_count());
+                h.shut(closing, |x| {
+                    if !unsent.contains(&x) {
+                        aborts.push(x);
+                    }
+                })
+            }
             Transport::Stdio(_) => None,
         };
+        let mut failed = Vec::with_capacity(self.requests.len());
         self.requests.drain_each(|id, owner| {
             if owner == Owner::App {
-                out.push_back(Output::Event(Event::Response {
-                    id,
-                    result: Err(RequestError::Session(error.clone())),
-                }));
+                failed.push(id);
             }
         });
         self.early.clear();
@@ -1987,12 +1995,15 @@ impl Session {
             drop(h.clear());
         }
         self.timers.clear_all();
-        if let Some(t) = delete {
-            self.out.push_back(Output::Transmit(t));
-        }
         self.linger_until = Some(later(self.last_now, self.policy.linger));
         self.closed = Some(error.clone());
-        self.out.push_back(Output::Event(Event::Closed(error)));
+        self.ending = Some(Box::new(Ending {
+            ahead: self.out.len(),
+            aborts: aborts.into_iter(),
+            failed: failed.into_iter(),
+            delete,
+            error: Some(error),
+        }));
     }
 
     // ----- internals: an expired session ----------------------------------------------------------
@@ -2966,6 +2977,46 @@ fn with_task(params: Option<Value>, task: TaskOptions) -> Value {
     }
     object.insert("task".into(), Value::Object(t));
     Value::Object(object)
+}
+
+/// What the session's end still owes the adapter, in order: the outputs queued before it
+/// (`ahead` of them, in `Session::out`), an abort for each exchange the adapter has and a
+/// completion for each of the application's requests, in ascending id, the `DELETE` that
+/// ends the server's session, and `Closed`. Only the ids are kept: each output is made as it
+/// is polled, so failing 100,000 requests writes no 100,000 outputs (16 MB) at once.
+#[derive(Debug)]
+struct Ending {
+    ahead: usize,
+    aborts: std::vec::IntoIter<ExchangeId>,
+    failed: std::vec::IntoIter<RequestId>,
+    delete: Option<Transmit>,
+    /// The session's error, until `Closed` has gone.
+    error: Option<SessionError>,
+}
+
+impl Ending {
+    /// The next output it owes after those queued ahead of it.
+    fn next(&mut self) -> Option<Output> {
+        if let Some(x) = self.aborts.next() {
+            return Some(Output::Abort(x));
+        }
+        if let Some(id) = self.failed.next() {
+            let error = self.error.clone()?;
+            return Some(Output::Event(Event::Response {
+                id,
+                result: Err(RequestError::Session(error)),
+            }));
+        }
+        if let Some(t) = self.delete.take() {
+            return Some(Output::Transmit(t));
+        }
+        self.error.take().map(|e| Output::Event(Event::Closed(e)))
+    }
+
+    /// An estimate of the bytes it holds.
+    fn retained(&self) -> usize {
+        std::mem::size_of::<Ending>() + 8 * (self.aborts.len() + self.failed.len())
+    }
 }
 
 /// A request's params as the application gave them.
