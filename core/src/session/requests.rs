@@ -145,7 +145,12 @@ impl Pending {
     pub(crate) fn set_deadline(&mut self, at: Option<Instant>) -> Option<Instant> {
         let old = self.deadline();
         self.deadline = match at {
-            None => Deadline::None,
+            None => {
+                if let Some(e) = self.extra.as_mut() {
+                    e.deadline = None;
+                }
+                Deadline::None
+            }
             Some(at) => {
                 self.extra_mut().deadline = Some(at);
                 Deadline::Moved
@@ -344,14 +349,6 @@ impl Requests {
         Some(p)
     }
 
-    /// Removes every request: their ids and owners, in ascending id.
-    #[cfg(test)]
-    pub(crate) fn drain(&mut self) -> Vec<(RequestId, Owner)> {
-        let mut drained = Vec::with_capacity(self.table.len());
-        self.drain_each(|id, owner| drained.push((id, owner)));
-        drained
-    }
-
     /// Removes every request, calling `each` with their ids and owners in ascending id
     /// (before any is dropped: what they held goes after).
     pub(crate) fn drain_each(&mut self, each: impl FnMut(RequestId, Owner)) {
@@ -443,7 +440,8 @@ mod tests {
         assert!(t.complete(a).is_some());
         assert!(t.complete(a).is_none(), "only once");
         assert_eq!(t.app_count(), 2);
-        let order: Vec<RequestId> = t.drain().into_iter().map(|(id, _)| id).collect();
+        let mut order = Vec::new();
+        t.drain_each(|id, _| order.push(id));
         assert_eq!(order, vec![b, c]);
         assert_eq!((t.app_count(), t.unsent_bytes()), (0, 0));
         assert_eq!(t.next_id(), RequestId(3));
@@ -464,7 +462,8 @@ mod tests {
             .copied()
             .filter(|id| id.0 == 0 || id.0 % 97 == 0)
             .collect();
-        let order: Vec<RequestId> = t.drain().into_iter().map(|(id, _)| id).collect();
+        let mut order = Vec::new();
+        t.drain_each(|id, _| order.push(id));
         assert_eq!(order, kept);
         assert_eq!(t.len(), 0);
     }
