@@ -151,10 +151,30 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
     T::deserialize(d).map(Some)
 }
 
+/// The `jsonrpc` member, read without allocating: whether it is the string `"2.0"` (any other
+/// string is kept as "not"; what is not a string fails as it did when this was a `String`).
+struct Version(bool);
+
+impl<'de> Deserialize<'de> for Version {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl de::Visitor<'_> for Visitor {
+            type Value = Version;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Version, E> {
+                Ok(Version(v == "2.0"))
+            }
+        }
+        d.deserialize_str(Visitor)
+    }
+}
+
 #[derive(Deserialize)]
 struct Flat {
     #[serde(default)]
-    jsonrpc: Option<String>,
+    jsonrpc: Option<Version>,
     #[serde(default, deserialize_with = "present")]
     id: Option<Option<Id>>,
     #[serde(default)]
@@ -169,7 +189,7 @@ struct Flat {
 
 impl Flat {
     fn classify(self) -> Result<Message, DecodeError> {
-        if self.jsonrpc.as_deref() != Some("2.0") {
+        if !matches!(self.jsonrpc, Some(Version(true))) {
             return Err(DecodeError("missing \"jsonrpc\": \"2.0\"".into()));
         }
         match (self.method, self.id, self.result, self.error) {
@@ -459,6 +479,32 @@ mod tests {
             proptest::prop_assert_eq!(&out, &expected);
             proptest::prop_assert_eq!(out.len(), out.capacity());
         }
+    }
+
+    #[test]
+    fn the_version_must_be_the_string_2_0_however_it_is_escaped() {
+        let with = |v: &str| format!(r#"{{"jsonrpc":{v},"id":1,"result":{{}}}}"#);
+        for ok in [r#""2.0""#, r#""2\u002e0""#, r#""\u0032.0""#] {
+            let decoded = decode(with(ok).as_bytes());
+            assert!(
+                matches!(decoded, Ok(Decoded::Single(Message::Response { .. }))),
+                "{ok}: {decoded:?}"
+            );
+        }
+        for bad in [
+            r#""1.0""#,
+            r#""2.0 ""#,
+            r#""""#,
+            "2.0",
+            "2",
+            "null",
+            "true",
+            "[]",
+            "{}",
+        ] {
+            assert!(decode(with(bad).as_bytes()).is_err(), "{bad}");
+        }
+        assert!(decode(br#"{"id":1,"result":{}}"#).is_err(), "missing");
     }
 
     #[test]
