@@ -21,7 +21,7 @@ use serde_json::Value;
 pub type RawJson = Box<RawValue>;
 
 /// A JSON-RPC request id: an integer or a string.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(untagged)]
 pub enum Id {
     /// An integer id.
@@ -30,12 +30,53 @@ pub enum Id {
     String(String),
 }
 
-impl fmt::Display for Id {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Id::Number(n) => write!(f, "{n}"),
-            Id::String(s) => write!(f, "{s:?}"),
+/// Read as `#[serde(untagged)]` would (an integer that fits `i64`, or a string; anything else
+/// fails with the same message, at the same place: once the value is read), without
+/// buffering the value first as untagged does.
+impl<'de> Deserialize<'de> for Id {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'v> de::Visitor<'v> for Visitor {
+            /// `None`: a value of another kind, read to its end.
+            type Value = Option<Id>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an integer or a string")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Option<Id>, E> {
+                Ok(Some(Id::Number(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<Id>, E> {
+                Ok(i64::try_from(v).ok().map(Id::Number))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<Id>, E> {
+                Ok(Some(Id::String(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Option<Id>, E> {
+                Ok(Some(Id::String(v)))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Option<Id>, E> {
+                Ok(None)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Option<Id>, E> {
+                Ok(None)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Option<Id>, E> {
+                Ok(None)
+            }
+            fn visit_seq<A: de::SeqAccess<'v>>(self, mut seq: A) -> Result<Option<Id>, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(None)
+            }
+            fn visit_map<A: de::MapAccess<'v>>(self, mut map: A) -> Result<Option<Id>, A::Error> {
+                while map
+                    .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(None)
+            }
         }
+        d.deserialize_any(Visitor)?
+            .ok_or_else(|| de::Error::custom("data did not match any variant of untagged enum Id"))
     }
 }
 
@@ -276,10 +317,30 @@ fn repair_lone_surrogates(text: &mut [u8]) {
 }
 
 fn decode_text(text: &[u8]) -> Result<Decoded, DecodeError> {
+    // The whole text checked as UTF-8 once, then read as `str`: serde_json checks no string
+    // of it again (reading bytes, it checks each string, at a cost per string that a small
+    // message pays several times over). Text that is not UTF-8 is read as bytes, and fails
+    // there as it always did.
+    match std::str::from_utf8(text) {
+        Ok(text) => decode_from(text.as_bytes(), serde_json::Deserializer::from_str(text)),
+        Err(_) => decode_from(text, serde_json::Deserializer::from_slice(text)),
+    }
+}
+
+fn decode_from<'a, R: serde_json::de::Read<'a>>(
+    text: &[u8],
+    mut de: serde_json::Deserializer<R>,
+) -> Result<Decoded, DecodeError> {
+    fn whole<'a, T: Deserialize<'a>, R: serde_json::de::Read<'a>>(
+        de: &mut serde_json::Deserializer<R>,
+    ) -> Result<T, DecodeError> {
+        let value = T::deserialize(&mut *de).map_err(|e| DecodeError(e.to_string()))?;
+        de.end().map_err(|e| DecodeError(e.to_string()))?;
+        Ok(value)
+    }
     let first = text.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'[') {
-        let items: Vec<&RawValue> =
-            serde_json::from_slice(text).map_err(|e| DecodeError(e.to_string()))?;
+        let items: Vec<&RawValue> = whole(&mut de)?;
         if items.is_empty() {
             return Err(DecodeError("empty batch".into()));
         }
@@ -293,7 +354,7 @@ fn decode_text(text: &[u8]) -> Result<Decoded, DecodeError> {
             .collect();
         return Ok(Decoded::Batch(batch));
     }
-    let flat: Flat = serde_json::from_slice(text).map_err(|e| DecodeError(e.to_string()))?;
+    let flat: Flat = whole(&mut de)?;
     flat.classify().map(Decoded::Single)
 }
 
@@ -505,6 +566,135 @@ mod tests {
             assert!(decode(with(bad).as_bytes()).is_err(), "{bad}");
         }
         assert!(decode(br#"{"id":1,"result":{}}"#).is_err(), "missing");
+    }
+
+    proptest::proptest! {
+        /// A message read as checked UTF-8 decodes as it does read as bytes, whatever the
+        /// bytes (invalid UTF-8 goes the bytes path anyway).
+        #[test]
+        fn reading_text_as_str_changes_nothing(
+            id in any_json(),
+            result in any_json(),
+            member in "jsonrpc|id|result|error|method|params",
+            junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..6),
+            at in 0usize..160,
+            batch in proptest::prelude::any::<bool>(),
+        ) {
+            let one = format!(r#"{{"jsonrpc":"2.0","id":{id},"{member}":{result}}}"#);
+            let mut text = match batch {
+                true => format!("[{one},{one}]").into_bytes(),
+                false => one.into_bytes(),
+            };
+            // Anywhere, the end included (trailing text).
+            let at = at.min(text.len());
+            text.splice(at..at, junk);
+            let as_bytes = decode_as_bytes(&text);
+            let now = decode_text(&text);
+            proptest::prop_assert_eq!(
+                format!("{now:?}"),
+                format!("{as_bytes:?}"),
+                "{}",
+                String::from_utf8_lossy(&text)
+            );
+        }
+    }
+
+    /// How a text was decoded before it was checked as UTF-8 first: read as bytes.
+    fn decode_as_bytes(text: &[u8]) -> Result<Decoded, DecodeError> {
+        let first = text.iter().find(|b| !b.is_ascii_whitespace());
+        if first == Some(&b'[') {
+            let items: Vec<&RawValue> =
+                serde_json::from_slice(text).map_err(|e| DecodeError(e.to_string()))?;
+            if items.is_empty() {
+                return Err(DecodeError("empty batch".into()));
+            }
+            let batch = items
+                .into_iter()
+                .map(|raw| {
+                    serde_json::from_str::<Flat>(raw.get())
+                        .map_err(|e| DecodeError(e.to_string()))
+                        .and_then(Flat::classify)
+                })
+                .collect();
+            return Ok(Decoded::Batch(batch));
+        }
+        let flat: Flat = serde_json::from_slice(text).map_err(|e| DecodeError(e.to_string()))?;
+        flat.classify().map(Decoded::Single)
+    }
+
+    /// JSON values of every kind, ids' edges among them.
+    fn any_json() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<u64>().prop_map(|n| n.to_string()),
+            Just(i64::MIN.to_string()),
+            Just(i64::MAX.to_string()),
+            Just((i64::MAX as u64 + 1).to_string()),
+            Just("-0".to_owned()),
+            any::<f64>().prop_map(|f| serde_json::to_string(&f).unwrap()),
+            Just("1.0".to_owned()),
+            Just("1e3".to_owned()),
+            "\\PC*".prop_map(|s| serde_json::to_string(&s).unwrap()),
+            Just(r#""a\u00e9\n""#.to_owned()),
+            Just("true".to_owned()),
+            Just("null".to_owned()),
+        ];
+        leaf.prop_recursive(2, 8, 3, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..3)
+                    .prop_map(|v| format!("[{}]", v.join(","))),
+                proptest::collection::vec(inner, 0..3).prop_map(|v| {
+                    let members: Vec<String> = v
+                        .iter()
+                        .enumerate()
+                        .map(|(i, x)| format!("\"k{i}\":{x}"))
+                        .collect();
+                    format!("{{{}}}", members.join(","))
+                }),
+            ]
+        })
+    }
+
+    /// The id read by hand against the derive it replaced.
+    mod as_derived {
+        use super::any_json;
+
+        /// What `Id` was derived as before it was read by hand (the same name: its errors name it).
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        #[serde(untagged)]
+        enum Id {
+            Number(i64),
+            String(String),
+        }
+
+        /// An id where messages have it: a member of an object.
+        #[derive(Debug, serde::Deserialize)]
+        struct In<T> {
+            #[allow(dead_code)] // Read only through `Debug`.
+            id: T,
+        }
+
+        proptest::proptest! {
+            /// An id is read as the untagged derive read it: the same id, or an error with the
+            /// same message.
+            #[test]
+            fn an_id_is_read_as_the_untagged_derive_read_it(text in any_json()) {
+                let text = format!(r#"{{"id":{text}}}"#);
+                let by_hand = serde_json::from_str::<In<crate::jsonrpc::Id>>(&text);
+                let derived = serde_json::from_str::<In<Id>>(&text);
+                let by_hand = by_hand.map(|i| match i.id {
+                    crate::jsonrpc::Id::Number(n) => Id::Number(n),
+                    crate::jsonrpc::Id::String(s) => Id::String(s),
+                });
+                proptest::prop_assert_eq!(
+                    by_hand.map_err(|e| e.to_string()),
+                    derived.map(|i| i.id).map_err(|e| e.to_string()),
+                    "{}",
+                    text
+                );
+            }
+        }
     }
 
     #[test]

@@ -154,6 +154,13 @@ impl<T: Ticks> Timers<T> {
         let Some(n) = self.base.and_then(|base| at.since(base)) else {
             return false;
         };
+        // Requests answered in the order they were made: the deadline is the front, taken
+        // without a search.
+        if self.queue.front() == Some(&(n, id)) {
+            self.queue.pop_front();
+            self.tidy();
+            return true;
+        }
         let Ok(i) = self
             .queue
             .binary_search_by(|&(t, raw)| (t, raw & !CLEARED).cmp(&(n, id)))
