@@ -9,6 +9,8 @@
 use mcpwire_core::trace::TraceContext;
 use mcpwire_core::RequestError;
 use serde_json::value::RawValue;
+use std::borrow::Cow;
+
 use tracing::field::Empty;
 use tracing::Span;
 
@@ -70,17 +72,22 @@ pub(crate) fn request_span(
 
 /// Records how the request ended on its span.
 pub(crate) fn record_failure(span: &Span, error: &crate::Error) {
-    let (kind, code) = match error.request() {
-        Some(RequestError::Rpc(e)) => (e.code.to_string(), Some(e.code)),
-        Some(RequestError::Timeout { .. }) => ("timeout".to_owned(), None),
-        Some(RequestError::Http(e)) => (e.status.as_str().to_owned(), None),
-        Some(RequestError::Transport(_)) => ("transport".to_owned(), None),
-        Some(RequestError::Session(_)) => ("session".to_owned(), None),
-        Some(RequestError::Auth(_)) => ("auth".to_owned(), None),
-        Some(RequestError::Protocol(_)) => ("protocol".to_owned(), None),
-        _ => ("_OTHER".to_owned(), None),
+    // Nothing to record on a span no subscriber wants (and nothing formatted for it: a
+    // session that ends fails every caller at once).
+    if span.is_disabled() {
+        return;
+    }
+    let (kind, code): (Cow<'_, str>, _) = match error.request() {
+        Some(RequestError::Rpc(e)) => (e.code.to_string().into(), Some(e.code)),
+        Some(RequestError::Timeout { .. }) => ("timeout".into(), None),
+        Some(RequestError::Http(e)) => (e.status.as_str().into(), None),
+        Some(RequestError::Transport(_)) => ("transport".into(), None),
+        Some(RequestError::Session(_)) => ("session".into(), None),
+        Some(RequestError::Auth(_)) => ("auth".into(), None),
+        Some(RequestError::Protocol(_)) => ("protocol".into(), None),
+        _ => ("_OTHER".into(), None),
     };
-    span.record("error.type", kind.as_str());
+    span.record("error.type", &*kind);
     span.record("otel.status_code", "ERROR");
     if let Some(code) = code {
         span.record("rpc.response.status_code", code.to_string().as_str());
