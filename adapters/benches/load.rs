@@ -289,11 +289,20 @@ impl Window {
     }
 }
 
+/// The tool's arguments, typed as a Rust application passes them: building them is the
+/// application's work, not the client's (as the bare loop's bytes are made by its `format!`),
+/// so the loop does not build a `serde_json::Value` per call (three allocations, about 1,000
+/// instructions, that the first load runs counted as the client's).
+#[derive(serde::Serialize)]
+struct Echo<'a> {
+    message: &'a str,
+}
+
 async fn mcpwire_loop(client: Client, window: Arc<Window>) {
     let mut n = 0;
     while window.more() {
         let result = client
-            .call_tool("echo", serde_json::json!({"message": "x"}))
+            .call_tool("echo", &Echo { message: "x" })
             .await
             .expect("echo");
         black_box(result);
