@@ -64,14 +64,13 @@ impl<'de> Deserialize<'de> for Id {
                 Ok(None)
             }
             fn visit_seq<A: de::SeqAccess<'v>>(self, mut seq: A) -> Result<Option<Id>, A::Error> {
-                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                // Read as values (untagged read them so: a string in them is checked), not
+                // skipped; only a malformed id takes this path.
+                while seq.next_element::<Value>()?.is_some() {}
                 Ok(None)
             }
             fn visit_map<A: de::MapAccess<'v>>(self, mut map: A) -> Result<Option<Id>, A::Error> {
-                while map
-                    .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
-                    .is_some()
-                {}
+                while map.next_entry::<Value, Value>()?.is_some() {}
                 Ok(None)
             }
         }
@@ -272,6 +271,15 @@ pub fn decode(text: &[u8]) -> Result<Decoded, DecodeError> {
         return decode_text(&repaired);
     }
     decode_text(text)
+}
+
+/// [`decode`] of text already checked as UTF-8 (it is not checked again).
+pub fn decode_str(text: &str) -> Result<Decoded, DecodeError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if may_hold_surrogate_escapes(text.as_bytes()) {
+        return decode(text.as_bytes());
+    }
+    decode_from(text.as_bytes(), serde_json::Deserializer::from_str(text))
 }
 
 /// Whether `text` has a `\u` followed by `d` or `D`: the start of every surrogate escape (and
@@ -579,17 +587,28 @@ mod tests {
             junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..6),
             at in 0usize..160,
             batch in proptest::prelude::any::<bool>(),
+            bom in proptest::prelude::any::<bool>(),
         ) {
             let one = format!(r#"{{"jsonrpc":"2.0","id":{id},"{member}":{result}}}"#);
             let mut text = match batch {
                 true => format!("[{one},{one}]").into_bytes(),
                 false => one.into_bytes(),
             };
+            if bom {
+                text.splice(0..0, BOM.iter().copied());
+            }
             // Anywhere, the end included (trailing text).
             let at = at.min(text.len());
             text.splice(at..at, junk);
             let as_bytes = decode_as_bytes(&text);
             let now = decode_text(&text);
+            if let Ok(checked) = std::str::from_utf8(&text) {
+                // A text the SSE decoder checked already.
+                proptest::prop_assert_eq!(
+                    format!("{:?}", decode_str(checked)),
+                    format!("{:?}", decode(&text))
+                );
+            }
             proptest::prop_assert_eq!(
                 format!("{now:?}"),
                 format!("{as_bytes:?}"),
@@ -637,6 +656,8 @@ mod tests {
             Just("1e3".to_owned()),
             "\\PC*".prop_map(|s| serde_json::to_string(&s).unwrap()),
             Just(r#""a\u00e9\n""#.to_owned()),
+            // A pair, and a lone surrogate (repaired as U+FFFD).
+            Just(r#""\ud83d\ude00 \ud800""#.to_owned()),
             Just("true".to_owned()),
             Just("null".to_owned()),
         ];

@@ -2341,14 +2341,25 @@ impl Session {
 
     /// One JSON text that should hold JSON-RPC. A whole body must hold the answer of the
     /// request it came for; an event or a line that is not JSON-RPC is skipped.
-    fn on_text(&mut self, now: Instant, text: &[u8], origin: Option<RequestId>, whole_body: bool) {
+    fn on_text(
+        &mut self,
+        now: Instant,
+        text: &crate::transport::Text,
+        origin: Option<RequestId>,
+        whole_body: bool,
+    ) {
         // The id the origin was sent with on this exchange: if it changes, the request went
         // again on another (2026-07-28: an `input_required` round, a version error).
         let wire = match whole_body {
             true => origin.and_then(|id| Some(self.requests.get(id)?.wire(id))),
             false => None,
         };
-        match jsonrpc::decode(text) {
+        let decoded = match text {
+            crate::transport::Text::Checked(s) => jsonrpc::decode_str(s),
+            crate::transport::Text::Bytes(b) => jsonrpc::decode(b),
+        };
+        let text = text.as_bytes();
+        match decoded {
             Ok(jsonrpc::Decoded::Single(m)) => {
                 self.on_message(now, m, origin);
                 self.fire_due();

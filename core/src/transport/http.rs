@@ -1360,7 +1360,7 @@ impl Http {
                         continue;
                     }
                     self.happened.push_back(Happened::Message {
-                        text: event.data.into_bytes(),
+                        text: super::Text::Checked(event.data),
                         origin,
                         exchange: Some(exchange),
                         whole_body: false,
@@ -1451,7 +1451,7 @@ impl Http {
                 self.lost(exchange, x, error);
             }
             Body::Json(buf) => self.happened.push_back(Happened::Message {
-                text: buf,
+                text: super::Text::Bytes(buf),
                 origin,
                 exchange: None,
                 whole_body: true,

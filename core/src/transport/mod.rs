@@ -15,6 +15,32 @@ use crate::input::ExchangeId;
 use crate::output::{RequestId, Transmit};
 use crate::policy::Failure;
 
+/// A message's text: checked as UTF-8 already (an SSE event's data), or bytes as they came.
+#[derive(Debug)]
+pub(crate) enum Text {
+    /// Checked: decoded without checking again.
+    Checked(String),
+    /// Not checked yet.
+    Bytes(Vec<u8>),
+}
+
+impl Text {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        match self {
+            Text::Checked(s) => s.as_bytes(),
+            Text::Bytes(b) => b,
+        }
+    }
+
+    /// The bytes it holds on the heap.
+    pub(crate) fn capacity(&self) -> usize {
+        match self {
+            Text::Checked(s) => s.capacity(),
+            Text::Bytes(b) => b.capacity(),
+        }
+    }
+}
+
 /// Something a transport has to tell the session, in the order it happened.
 #[derive(Debug)]
 pub(crate) enum Happened {
@@ -22,7 +48,7 @@ pub(crate) enum Happened {
     /// event's data, or a stdout line.
     Message {
         /// The text.
-        text: Vec<u8>,
+        text: Text,
         /// The request whose exchange carried it, if it is still carried there.
         origin: Option<RequestId>,
         /// The exchange it came on (HTTP).

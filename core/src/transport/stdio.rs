@@ -127,7 +127,7 @@ impl Stdio {
             return;
         }
         self.happened.push_back(Happened::Message {
-            text: line,
+            text: super::Text::Bytes(line),
             origin: None,
             exchange: None,
             whole_body: false,
