@@ -390,42 +390,6 @@ fn after_ready_every_exchange_carries_the_session_id_the_version_accept_and_the_
 }
 
 #[test]
-fn a_request_leaves_room_for_the_adapters_host_header_and_keeps_the_shared_headers_first() {
-    let mut h = Harness::http_with(config_with_everything());
-    let get = h.ready_http();
-    h.request("tools/call");
-    h.request("tools/list");
-    let mut all = h.sent();
-    all.push(get);
-    assert_eq!(all.len(), 3);
-    for s in &all {
-        // An HTTP/1.1 adapter inserts `Host`: the map takes it without growing.
-        assert!(
-            s.headers.capacity() > s.headers.len(),
-            "{} headers, room for {}",
-            s.headers.len(),
-            s.headers.capacity()
-        );
-        let names: Vec<&str> = s.headers.keys().map(|n| n.as_str()).collect();
-        let shared = [
-            "mcp-session-id",
-            "mcp-protocol-version",
-            "authorization",
-            "x-tenant",
-        ];
-        let (first, rest) =
-            names.split_at(names.len() - if s.method == http::Method::POST { 2 } else { 1 });
-        for name in shared {
-            assert!(first.contains(&name), "{names:?}");
-        }
-        match s.method {
-            http::Method::POST => assert_eq!(rest, ["accept", "content-type"], "{names:?}"),
-            _ => assert_eq!(rest, ["accept"], "{names:?}"),
-        }
-    }
-}
-
-#[test]
 fn close_sends_delete_with_the_session_id_fails_outstanding_requests_with_closed_and_emits_closed()
 {
     let mut h = Harness::http();

@@ -51,11 +51,6 @@ pub(crate) struct Limits {
     pub(crate) follow_redirects: bool,
 }
 
-/// The headers a request gets beyond the shared ones, at most, in the common case: a DPoP
-/// proof, `Accept`, `Content-Type` (a POST) or `Last-Event-ID` (a GET), and the `Host` an
-/// HTTP/1.1 adapter sets. The 2026-07-28 revision's own headers are reserved apart.
-const ROOM: usize = 4;
-
 /// The headers every request carries (the application's, the session id, the version, the
 /// OAuth flow's `Authorization`), and the values they were made of.
 #[derive(Debug)]
@@ -636,7 +631,6 @@ impl Http {
     ) -> ExchangeId {
         let mut req = self.request(Method::POST, body);
         let h = req.headers_mut();
-        h.reserve(extra.len());
         h.insert(ACCEPT, ACCEPT_BOTH);
         h.insert(CONTENT_TYPE, JSON);
         for (name, value) in extra {
@@ -742,15 +736,7 @@ impl Http {
         }
         let h = req.headers_mut();
         if let Some(shared) = &self.shared {
-            // Copied into a map with room for what every request adds (a DPoP proof, `Accept`,
-            // `Content-Type` or `Last-Event-ID`, the adapter's `Host`): a clone is exactly as
-            // long as the shared map, so each of those grew it again (two reallocations a
-            // POST). The order is the shared map's.
-            let mut map = HeaderMap::with_capacity(shared.map.len() + ROOM);
-            for (name, value) in &shared.map {
-                map.append(name.clone(), value.clone());
-            }
-            *h = map;
+            h.clone_from(&shared.map);
         }
         if let Some(p) = proof {
             h.insert(crate::auth::DPOP, p);
