@@ -700,14 +700,23 @@ impl Driver {
                 exchange,
                 status,
                 headers,
-            } => self.feed(
-                now,
-                Input::ResponseHead {
+                data,
+                end,
+            } => {
+                let head = Input::ResponseHead {
                     exchange,
                     status,
                     headers: &headers,
-                },
-            ),
+                };
+                self.feed(now, head);
+                if let Some(data) = &data {
+                    self.feed(now, Input::ResponseBody { exchange, data });
+                }
+                if end {
+                    self.forget(exchange);
+                    self.feed(now, Input::ResponseEnd { exchange });
+                }
+            }
             Incoming::ResponseBody { exchange, data } => self.feed(
                 now,
                 Input::ResponseBody {

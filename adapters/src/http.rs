@@ -463,16 +463,46 @@ async fn run_exchange(
         }
     };
     let (head, mut body) = response.into_parts();
+    // What of the body is here already goes with the head: for a small answer read with its
+    // head, the whole of it. A frame that is not data (trailers) means nothing to the core.
+    let mut data = None;
+    let mut next = None;
+    let mut end = false;
+    match futures_lite::future::poll_once(body.frame()).await {
+        Some(None) => end = true,
+        Some(Some(Ok(frame))) => {
+            data = frame.into_data().ok();
+            match futures_lite::future::poll_once(body.frame()).await {
+                Some(None) => end = true,
+                Some(Some(more)) => next = Some(more),
+                None => {}
+            }
+        }
+        Some(Some(Err(e))) => next = Some(Err(e)),
+        None => {}
+    }
     let head = Incoming::ResponseHead {
         exchange,
         status: head.status,
         headers: head.headers,
+        data,
+        end,
     };
+    if end {
+        // Back in the pool before the driver hears of the end (it may start an exchange
+        // for which it is the idle connection).
+        pool.put(conn);
+        return drop(to_driver.send(head).await);
+    }
     if to_driver.send(head).await.is_err() {
         return;
     }
     loop {
-        match body.frame().await {
+        let frame = match next.take() {
+            Some(frame) => Some(frame),
+            None => body.frame().await,
+        };
+        match frame {
             None => break,
             Some(Ok(frame)) => {
                 if let Ok(data) = frame.into_data() {

@@ -8,10 +8,14 @@ use serde_json::Value;
 
 /// One event for the driver, which feeds it to the core.
 pub(crate) enum Incoming {
+    /// A response's head, with what of its body had come with it: for a small answer, all of
+    /// it (`end`), so that one message says what would take three.
     ResponseHead {
         exchange: ExchangeId,
         status: http::StatusCode,
         headers: http::HeaderMap,
+        data: Option<Bytes>,
+        end: bool,
     },
     ResponseBody {
         exchange: ExchangeId,
