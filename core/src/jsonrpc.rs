@@ -79,6 +79,15 @@ impl<'de> Deserialize<'de> for Id {
     }
 }
 
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Id::Number(n) => write!(f, "{n}"),
+            Id::String(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
 /// A JSON-RPC error object.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ErrorObject {
@@ -716,6 +725,12 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn an_id_displays_as_a_number_or_a_quoted_string() {
+        assert_eq!(Id::Number(-7).to_string(), "-7");
+        assert_eq!(Id::String("a\"b".into()).to_string(), r#""a\"b""#);
     }
 
     #[test]
