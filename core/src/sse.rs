@@ -48,6 +48,34 @@ pub struct SseEvent {
     pub id: Option<String>,
 }
 
+/// One dispatched event, lent by [`SseDecoder::feed_with`] for the time of a call: the
+/// decoder's own buffers, not copied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SseEventRef<'a> {
+    /// The `event` field; empty when none was given (meaning "message").
+    pub event: &'a str,
+    /// The data lines joined with '\n' (no trailing newline).
+    pub data: &'a str,
+    /// The decoder's last event id when this event was dispatched (WHATWG `lastEventId`),
+    /// None if never set or set to empty.
+    pub id: Option<&'a str>,
+}
+
+impl SseEventRef<'_> {
+    /// The event, owned.
+    pub fn to_event(&self) -> SseEvent {
+        SseEvent {
+            event: self.event.to_owned(),
+            data: self.data.to_owned(),
+            id: self.id.map(str::to_owned),
+        }
+    }
+}
+
+/// The capacity of the event data buffer the decoder keeps between events: a buffer grown past
+/// it by a large event is let go once that event is dispatched.
+const KEEP_DATA: usize = 8 << 10;
+
 /// Why the decoder failed. After an error the decoder stays failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SseError {
@@ -151,10 +179,20 @@ impl SseDecoder {
     /// After an error the decoder stays failed: every later call returns the same error. The
     /// events completed before the failing line are still appended to `out`.
     pub fn feed(&mut self, input: &[u8], out: &mut Vec<SseEvent>) -> Result<(), SseError> {
+        self.feed_with(input, |event| out.push(event.to_event()))
+    }
+
+    /// [`feed`](Self::feed), lending each completed event to `on_event` instead of copying it
+    /// out: the same events, in the same order, with the same error.
+    pub fn feed_with(
+        &mut self,
+        input: &[u8],
+        mut on_event: impl FnMut(SseEventRef<'_>),
+    ) -> Result<(), SseError> {
         if let Some(error) = self.failed {
             return Err(error);
         }
-        let result = self.feed_unchecked(input, out);
+        let result = self.feed_unchecked(input, &mut on_event);
         if let Err(error) = result {
             self.failed = Some(error);
             // Nothing will be decoded any more: release what the buffers hold.
@@ -194,10 +232,10 @@ impl SseDecoder {
     }
 
     /// [`feed`](Self::feed) without the failed-state bookkeeping.
-    fn feed_unchecked(
+    fn feed_unchecked<F: FnMut(SseEventRef<'_>)>(
         &mut self,
         mut input: &[u8],
-        out: &mut Vec<SseEvent>,
+        on_event: &mut F,
     ) -> Result<(), SseError> {
         if let Bom::Checking(mut matched) = self.bom {
             let mut consumed = 0;
@@ -215,23 +253,36 @@ impl SseDecoder {
             } else {
                 // Not a BOM: the bytes held back are the start of the first line.
                 self.bom = Bom::Done;
-                self.decode(&BOM[..matched], out)?;
+                self.decode(&BOM[..matched], on_event)?;
                 input = &input[consumed..];
             }
         }
-        self.decode(input, out)
+        self.decode(input, on_event)
     }
 
     /// Splits `input` into lines, continuing the partial line, and interprets each.
-    fn decode(&mut self, mut input: &[u8], out: &mut Vec<SseEvent>) -> Result<(), SseError> {
+    fn decode<F: FnMut(SseEventRef<'_>)>(
+        &mut self,
+        input: &[u8],
+        on_event: &mut F,
+    ) -> Result<(), SseError> {
+        let mut at = 0;
         if self.pending_cr && !input.is_empty() {
             self.pending_cr = false;
             if input[0] == b'\n' {
-                input = &input[1..];
+                at = 1;
             }
         }
+        // The input checked as UTF-8 once, as far as it is valid: a line within that prefix
+        // is not checked again (one pass over a chunk costs less than one per line). Lines
+        // end at ASCII bytes, which in valid UTF-8 are always character boundaries.
+        let checked = match std::str::from_utf8(input) {
+            Ok(all) => all,
+            Err(e) => std::str::from_utf8(&input[..e.valid_up_to()]).unwrap_or_default(),
+        };
         let max_line = self.limits.max_line;
-        while let Some(end) = memchr::memchr2(b'\n', b'\r', input) {
+        while let Some(found) = memchr::memchr2(b'\n', b'\r', &input[at..]) {
+            let end = at + found;
             let ending = match input[end] {
                 b'\r' if end + 1 == input.len() => {
                     self.pending_cr = true;
@@ -240,55 +291,69 @@ impl SseDecoder {
                 b'\r' if input[end + 1] == b'\n' => 2,
                 _ => 1,
             };
-            let line = &input[..end];
+            let line = &input[at..end];
             if self.partial.is_empty() {
                 // The whole line is in `input`: interpret it in place.
                 if line.len() > max_line {
                     return Err(SseError::LineTooLong { limit: max_line });
                 }
-                self.line(line, out)?;
+                self.line(line, checked.get(at..end), on_event)?;
             } else {
                 if self.partial.len() + line.len() > max_line {
                     return Err(SseError::LineTooLong { limit: max_line });
                 }
                 let mut whole = std::mem::take(&mut self.partial);
                 whole.extend_from_slice(line);
-                let result = self.line(&whole, out);
+                let result = self.line(&whole, None, on_event);
                 whole.clear();
                 self.partial = whole;
                 result?;
             }
-            input = &input[end + ending..];
+            at = end + ending;
         }
-        if self.partial.len() + input.len() > max_line {
+        let rest = &input[at..];
+        if self.partial.len() + rest.len() > max_line {
             return Err(SseError::LineTooLong { limit: max_line });
         }
-        self.partial.extend_from_slice(input);
+        self.partial.extend_from_slice(rest);
         Ok(())
     }
 
-    /// Interprets one complete line (without its ending).
+    /// Interprets one complete line (without its ending); `checked` is the same line when it
+    /// is known to be UTF-8 already.
     ///
     /// Values are decoded with [`text`].
-    fn line(&mut self, line: &[u8], out: &mut Vec<SseEvent>) -> Result<(), SseError> {
-        let (name, value) = match memchr::memchr(b':', line) {
+    fn line<F: FnMut(SseEventRef<'_>)>(
+        &mut self,
+        line: &[u8],
+        checked: Option<&str>,
+        on_event: &mut F,
+    ) -> Result<(), SseError> {
+        let (name, start) = match colon(line) {
             None if line.is_empty() => {
-                self.dispatch(out);
+                self.dispatch(on_event);
                 return Ok(());
             }
-            None => (line, &b""[..]),
+            None => (line, line.len()),
             // A comment.
             Some(0) => return Ok(()),
             Some(colon) => {
-                let value = &line[colon + 1..];
-                (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
+                let space = usize::from(line.get(colon + 1) == Some(&b' '));
+                (&line[..colon], colon + 1 + space)
             }
+        };
+        let value = &line[start..];
+        // The value as text: a slice of the checked line (`start` follows ASCII bytes, a
+        // character boundary), or decoded now.
+        let as_text = || match checked.and_then(|c| c.get(start..)) {
+            Some(s) => std::borrow::Cow::Borrowed(s),
+            None => text(value),
         };
         // Field names are compared as bytes: the names that mean something are ASCII, and
         // lossy decoding never turns other bytes into ASCII.
         match name {
             b"data" => {
-                let value = text(value);
+                let value = as_text();
                 let separator = usize::from(self.has_data);
                 if self.data.len() + separator + value.len() > self.limits.max_event {
                     return Err(SseError::EventTooLarge {
@@ -303,17 +368,17 @@ impl SseDecoder {
             }
             b"event" => {
                 self.event_type.clear();
-                self.event_type.push_str(&text(value));
+                self.event_type.push_str(&as_text());
             }
             b"id" if memchr::memchr(0, value).is_none() => {
                 match (&mut self.id_buffer, value.is_empty()) {
                     (id, true) => *id = None,
                     (Some(id), false) => {
                         id.clear();
-                        id.push_str(&text(value));
+                        id.push_str(&as_text());
                     }
                     (id @ None, false) => {
-                        *id = Some(text(value).into_owned());
+                        *id = Some(as_text().into_owned());
                     }
                 }
             }
@@ -330,7 +395,7 @@ impl SseDecoder {
     }
 
     /// A blank line: commits the last event id and dispatches the event, if it has data.
-    fn dispatch(&mut self, out: &mut Vec<SseEvent>) {
+    fn dispatch<F: FnMut(SseEventRef<'_>)>(&mut self, on_event: &mut F) {
         if self.last_event_id != self.id_buffer {
             self.last_event_id.clone_from(&self.id_buffer);
         }
@@ -339,11 +404,28 @@ impl SseDecoder {
             return;
         }
         self.has_data = false;
-        out.push(SseEvent {
-            event: std::mem::take(&mut self.event_type),
-            data: std::mem::take(&mut self.data),
-            id: self.last_event_id.clone(),
+        on_event(SseEventRef {
+            event: &self.event_type,
+            data: &self.data,
+            id: self.last_event_id.as_deref(),
         });
+        self.event_type.clear();
+        self.data.clear();
+        if self.data.capacity() > KEEP_DATA {
+            self.data = String::new();
+        }
+    }
+}
+
+/// Where the line's first colon is. Field names are short: their first bytes are looked at one
+/// by one, which costs less than setting up a vectorised search, and only a longer line is
+/// searched the vectorised way.
+fn colon(line: &[u8]) -> Option<usize> {
+    const NAME: usize = 8;
+    let head = &line[..line.len().min(NAME)];
+    match head.iter().position(|&b| b == b':') {
+        Some(at) => Some(at),
+        None => memchr::memchr(b':', &line[head.len()..]).map(|at| head.len() + at),
     }
 }
 
@@ -454,6 +536,26 @@ mod tests {
         event("", data, None)
     }
 
+    /// Pieces of streams with valid and invalid UTF-8 among line endings and fields.
+    const PIECES: &[&[u8]] = &[
+        b"data: ",
+        b"data:",
+        b"event: e",
+        b"id: ",
+        b":",
+        b"\n",
+        b"\r",
+        b"\r\n",
+        b"a",
+        b" ",
+        "\u{e9}".as_bytes(),
+        "\u{20ac}".as_bytes(),
+        "\u{1f600}".as_bytes(),
+        b"\xE2\x82",
+        b"\xFF",
+        b"\xF0\x9F",
+    ];
+
     /// The inputs of the example tests, replayed at arbitrary split points by a proptest.
     const CASES: &[&[u8]] = &[
         b"data: hello\n\n",
@@ -478,6 +580,46 @@ mod tests {
         b"data: \xFFa\xE2\x82\n\n",
         b"data: a\n\ndata: b",
     ];
+
+    #[test]
+    fn events_are_lent_as_feed_copies_them() {
+        let input = b"id: 7\nevent: e\ndata: a\ndata: b\n\ndata: c\n\n";
+        let mut lent = Vec::new();
+        let mut decoder = SseDecoder::new(ROOMY);
+        decoder
+            .feed_with(input, |e| lent.push(format!("{e:?}")))
+            .unwrap();
+        assert_eq!(
+            lent,
+            [
+                r#"SseEventRef { event: "e", data: "a\nb", id: Some("7") }"#,
+                r#"SseEventRef { event: "", data: "c", id: Some("7") }"#,
+            ]
+        );
+        assert_eq!(
+            decode(input).events,
+            [event("e", "a\nb", Some("7")), event("", "c", Some("7"))]
+        );
+    }
+
+    #[test]
+    fn the_data_buffer_kept_between_events_is_bounded() {
+        let mut decoder = SseDecoder::new(ROOMY);
+        let empty = decoder.retained();
+        let mut n = 0;
+        let big = format!("data: {}\n\n", "x".repeat(4 * KEEP_DATA));
+        decoder.feed_with(big.as_bytes(), |_| n += 1).unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(
+            decoder.retained(),
+            empty,
+            "a large event's buffer is let go"
+        );
+        decoder.feed_with(b"data: small\n\n", |_| n += 1).unwrap();
+        assert_eq!(n, 2);
+        let kept = decoder.retained() - empty;
+        assert!(kept > 0 && kept <= KEEP_DATA, "kept {kept}");
+    }
 
     #[test]
     fn single_data_line_dispatches_a_message_event() {
@@ -834,6 +976,19 @@ mod tests {
                 run(&split_at_points(&input, &points), limits),
                 run(&[&input], limits)
             );
+        }
+
+        /// A chunk is checked as UTF-8 once, as far as it is valid, and its lines are read
+        /// from that check: the same text as checking (and lossily decoding) each line on its
+        /// own, which is what one-byte chunks do (every line then comes through the partial
+        /// line).
+        #[test]
+        fn a_chunk_checked_once_reads_as_lines_checked_one_by_one(
+            pieces in prop::collection::vec(prop::sample::select(PIECES), 0..48),
+        ) {
+            let input = pieces.concat();
+            let one_by_one: Vec<&[u8]> = input.chunks(1).collect();
+            prop_assert_eq!(run(&[&input], ROOMY), run(&one_by_one, ROOMY));
         }
 
         #[test]

@@ -344,6 +344,10 @@ enum Early {
     },
 }
 
+/// The largest buffer the session keeps, between messages, for copying out one message of an
+/// event stream's chunk to read it.
+const TEXT_SCRATCH: usize = 8 << 10;
+
 /// An MCP client session as a pure state machine.
 ///
 /// It owns every outstanding request: every input either leaves a request pending with a
@@ -412,6 +416,9 @@ pub struct Session {
     early_bytes: usize,
     /// Taking the transports' happenings now (no nested pumping).
     pumping: bool,
+    /// Where a message of an event stream's chunk is copied to be read (its capacity at most
+    /// [`TEXT_SCRATCH`]).
+    text_scratch: String,
     last_now: Instant,
     last_timeout_reason: Option<TimerReason>,
     /// Server messages skipped as not JSON-RPC, in all.
@@ -518,6 +525,7 @@ impl Session {
             early: Vec::new(),
             early_bytes: 0,
             pumping: false,
+            text_scratch: String::new(),
             last_now: now,
             last_timeout_reason: None,
             skipped: 0,
@@ -1179,6 +1187,7 @@ impl Session {
             + server
             + hosted
             + self.timers.retained()
+            + self.text_scratch.capacity()
     }
 
     // ----- internals: time ----------------------------------------------------------------
@@ -1533,6 +1542,40 @@ impl Session {
                     _ => origin,
                 };
                 self.on_text(now, &text, origin, whole_body)
+            }
+            Happened::Messages {
+                all,
+                ranges,
+                next,
+                origin,
+                exchange,
+            } => {
+                // The next message, copied out; the rest go back where they were before it is
+                // read (reading it may drop them, or change whose they are).
+                let mut text = std::mem::take(&mut self.text_scratch);
+                text.clear();
+                text.push_str(all.get(ranges[next].clone()).unwrap_or_default());
+                let Transport::Http(h) = &mut self.transport else {
+                    return;
+                };
+                let carried = origin.filter(|r| h.carries(exchange, *r));
+                if next + 1 < ranges.len() {
+                    h.put_back(Happened::Messages {
+                        all,
+                        ranges,
+                        next: next + 1,
+                        origin,
+                        exchange,
+                    });
+                }
+                let text = crate::transport::Text::Checked(text);
+                self.on_text(now, &text, carried, false);
+                if let crate::transport::Text::Checked(mut text) = text {
+                    if text.capacity() <= TEXT_SCRATCH {
+                        text.clear();
+                        self.text_scratch = text;
+                    }
+                }
             }
             Happened::Failed {
                 mut failure,
@@ -2354,9 +2397,9 @@ impl Session {
             true => origin.and_then(|id| Some(self.requests.get(id)?.wire(id))),
             false => None,
         };
-        let decoded = match text {
-            crate::transport::Text::Checked(s) => jsonrpc::decode_str(s),
-            crate::transport::Text::Bytes(b) => jsonrpc::decode(b),
+        let decoded = match text.as_str() {
+            Some(s) => jsonrpc::decode_str(s),
+            None => jsonrpc::decode(text.as_bytes()),
         };
         let text = text.as_bytes();
         match decoded {

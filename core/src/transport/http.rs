@@ -13,6 +13,7 @@
 
 use crate::name::Name;
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -500,6 +501,12 @@ impl Http {
         self.happened.pop_front()
     }
 
+    /// The messages of a chunk the session has not taken yet go back to the front of the
+    /// queue, where they were.
+    pub(crate) fn put_back(&mut self, messages: Happened) {
+        self.happened.push_front(messages);
+    }
+
     /// An estimate of the bytes this part holds: bodies being read, requests waiting.
     pub(crate) fn retained(&self) -> usize {
         let per_exchange = std::mem::size_of::<Exchange>() + 64;
@@ -927,8 +934,11 @@ impl Http {
     /// The session gave up on an exchange: what it delivered and the session has not taken
     /// yet is moot. (When the transport itself ends an exchange, what came before stays.)
     fn purge(&mut self, id: ExchangeId) {
-        self.happened
-            .retain(|h| !matches!(h, Happened::Message { exchange: Some(e), .. } if *e == id));
+        self.happened.retain(|h| match h {
+            Happened::Message { exchange, .. } => *exchange != Some(id),
+            Happened::Messages { exchange, .. } => *exchange != id,
+            _ => true,
+        });
     }
 
     /// HTTP+SSE: a POST that waited for the `endpoint` event goes there, with the credential
@@ -1035,6 +1045,9 @@ impl Http {
                 Happened::Message {
                     origin, exchange, ..
                 } if *exchange == Some(id) && *origin == Some(request) => *origin = None,
+                Happened::Messages {
+                    origin, exchange, ..
+                } if *exchange == id && *origin == Some(request) => *origin = None,
                 Happened::Failed {
                     request: r,
                     exchange,
@@ -1143,7 +1156,7 @@ impl Http {
                 untaken.push(*exchange);
                 false
             }
-            Happened::Message { .. } | Happened::Failed { .. } => false,
+            Happened::Message { .. } | Happened::Messages { .. } | Happened::Failed { .. } => false,
             _ => true,
         });
         // The queued first: none may start in the slot of one removed here.
@@ -1304,6 +1317,8 @@ impl Http {
     }
 
     pub(crate) fn on_body(&mut self, exchange: ExchangeId, data: &[u8]) {
+        /// The most an event stream's chunk reserves up front for the messages it holds.
+        const RESERVE_MESSAGES: usize = 64 << 10;
         let max = self.limits.max_message;
         let Some(x) = self.exchanges.get_mut(&exchange) else {
             return;
@@ -1329,15 +1344,15 @@ impl Http {
                     self.error_body_done(exchange, true);
                 }
             }
-            Body::Sse(decoder) => {
+            // HTTP+SSE's event stream, where an `endpoint` event comes between messages.
+            Body::Sse(decoder) if x.kind == ExchangeKind::EventStream => {
                 let mut events = Vec::new();
                 let result = decoder.feed(data, &mut events);
                 // A priming event (an id and empty data) carries no message: it is nothing new.
                 x.news |= events.iter().any(|e| !e.data.trim().is_empty());
                 let origin = x.request();
-                let event_stream = x.kind == ExchangeKind::EventStream;
                 for event in events {
-                    if event_stream && event.event == "endpoint" {
+                    if event.event == "endpoint" {
                         self.on_endpoint(&event.data);
                         continue;
                     }
@@ -1350,6 +1365,62 @@ impl Http {
                         origin,
                         exchange: Some(exchange),
                         whole_body: false,
+                    });
+                }
+                if result.is_err() {
+                    self.too_large(exchange);
+                }
+            }
+            Body::Sse(decoder) => {
+                // The messages this chunk completes, copied one after the other into one
+                // buffer: one allocation for the chunk, not one a message, and one entry in
+                // the queue.
+                let mut all = String::new();
+                let (mut first, mut more) = (None, Vec::new());
+                let mut news = false;
+                let result = decoder.feed_with(data, |event| {
+                    // A priming event (an id and empty data) carries no message: it is nothing
+                    // new.
+                    let blank = event.data.trim().is_empty();
+                    news |= !blank;
+                    let message = event.event.is_empty() || event.event == "message";
+                    if !message || blank {
+                        return;
+                    }
+                    if all.is_empty() {
+                        // Room for what the chunk can hold (its bytes less their framing), so
+                        // that the buffer does not grow again and again: bounded, as a chunk
+                        // is only as large as the adapter reads.
+                        all.reserve(data.len().min(RESERVE_MESSAGES));
+                    }
+                    let start = all.len();
+                    all.push_str(event.data);
+                    match first {
+                        None => first = Some(start..all.len()),
+                        Some(_) => more.push(start..all.len()),
+                    }
+                });
+                x.news |= news;
+                let origin = x.request();
+                if more.is_empty() {
+                    if first.is_some() {
+                        self.happened.push_back(Happened::Message {
+                            text: super::Text::Checked(all),
+                            origin,
+                            exchange: Some(exchange),
+                            whole_body: false,
+                        });
+                    }
+                } else {
+                    let mut ranges = more;
+                    ranges.extend(first);
+                    ranges.rotate_right(1);
+                    self.happened.push_back(Happened::Messages {
+                        all,
+                        ranges,
+                        next: 0,
+                        origin,
+                        exchange,
                     });
                 }
                 if result.is_err() {
@@ -1852,6 +1923,9 @@ fn request_size(req: &::http::Request<Vec<u8>>) -> usize {
 fn happened_size(h: &Happened) -> usize {
     match h {
         Happened::Message { text, .. } => text.capacity() + 64,
+        Happened::Messages { all, ranges, .. } => {
+            all.capacity() + ranges.capacity() * std::mem::size_of::<Range<usize>>() + 64
+        }
         Happened::Transmit(Transmit::Http { request, .. }) => request_size(request),
         Happened::Transmit(Transmit::Stdin(b)) => b.capacity(),
         _ => 128,

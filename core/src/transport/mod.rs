@@ -11,6 +11,8 @@ pub(crate) mod stdio;
 pub(crate) use self::http::Http;
 pub(crate) use self::stdio::Stdio;
 
+use std::ops::Range;
+
 use crate::input::ExchangeId;
 use crate::output::{RequestId, Transmit};
 use crate::policy::Failure;
@@ -25,6 +27,14 @@ pub(crate) enum Text {
 }
 
 impl Text {
+    /// The text, when it is checked UTF-8.
+    pub(crate) fn as_str(&self) -> Option<&str> {
+        match self {
+            Text::Checked(s) => Some(s),
+            Text::Bytes(_) => None,
+        }
+    }
+
     pub(crate) fn as_bytes(&self) -> &[u8] {
         match self {
             Text::Checked(s) => s.as_bytes(),
@@ -55,6 +65,22 @@ pub(crate) enum Happened {
         exchange: Option<ExchangeId>,
         /// It is a whole JSON body: the request's answer must be in it.
         whole_body: bool,
+    },
+    /// The messages one chunk of an event stream completed (two or more), in one buffer: a
+    /// [`Message`](Happened::Message) each, `ranges[next..]` of `all`, none a whole body. It
+    /// stays in the queue, at the front, while the session takes its messages one by one (so
+    /// that whatever would drop or change a queued message does so to the ones it has left).
+    Messages {
+        /// The messages' texts, one after the other.
+        all: String,
+        /// Where each is in `all` (at character boundaries).
+        ranges: Vec<Range<usize>>,
+        /// The next to take.
+        next: usize,
+        /// The request whose exchange carried them, if it is still carried there.
+        origin: Option<RequestId>,
+        /// The exchange they came on.
+        exchange: ExchangeId,
     },
     /// Something failed; the policy says what it does.
     Failed {
@@ -90,4 +116,17 @@ pub(crate) enum Happened {
         /// What failed.
         error: crate::TransportError,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_text_counts_its_capacity_and_is_read_as_what_it_is() {
+        let checked = Text::Checked(String::with_capacity(40));
+        assert_eq!((checked.as_str(), checked.capacity()), (Some(""), 40));
+        let bytes = Text::Bytes(b"{}".to_vec());
+        assert_eq!((bytes.as_str(), bytes.as_bytes()), (None, &b"{}"[..]));
+    }
 }
