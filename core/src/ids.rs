@@ -14,7 +14,19 @@ pub struct IdHasher(u64);
 
 impl Hasher for IdHasher {
     fn finish(&self) -> u64 {
-        self.0
+        // The low bits, where a `HashMap` (hashbrown) places an entry, are the id's own: ids
+        // made one after the other sit side by side, so a table walked or emptied in id order
+        // (a session failing every request, an adapter then every call) reads its memory in
+        // order, not at random. The top 7 bits, hashbrown's tag of an entry, are mixed by the
+        // golden ratio's odd multiplier (Fibonacci hashing): neighbours' tags differ, and a
+        // probe rarely compares a key in vain. (A multiplication alone would place entries no
+        // better against ids a stride of a power of two apart: where it places an id depends
+        // on the id's low bits only, as here.) The price: ids answered out of order inside a
+        // run of neighbours leave tombstones, which the table clears by rehashing in place
+        // now and then (about 350 instructions a call at 64 in flight, issue 15's load bench,
+        // against failing 100,000 requests in 9-12 ms instead of 16-19).
+        const TAG: u64 = 0x7f << 57;
+        self.0 ^ (self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15) & TAG)
     }
 
     fn write(&mut self, bytes: &[u8]) {
@@ -24,9 +36,7 @@ impl Hasher for IdHasher {
     }
 
     fn write_u64(&mut self, n: u64) {
-        // Fibonacci hashing: the golden ratio's odd multiplier spreads consecutive ids over
-        // the high bits, which the table uses.
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = self.0.rotate_left(5) ^ n;
     }
 }
 
@@ -114,12 +124,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn consecutive_ids_spread_over_the_high_bits() {
+    fn consecutive_ids_sit_side_by_side_with_tags_that_differ() {
         let hash = |n: u64| {
             let mut h = IdHasher::default();
             h.write_u64(n);
             h.finish()
         };
+        // Where an entry goes (the low bits) is the id itself.
+        let low = (1u64 << 57) - 1;
+        assert!([0, 1, 2, 1000, 123_456_789, low]
+            .iter()
+            .all(|&n| hash(n) & low == n));
         // The top 7 bits (hashbrown's control byte) differ for most neighbours.
         let tops: std::collections::HashSet<u64> = (0..128).map(|n| hash(n) >> 57).collect();
         assert!(tops.len() > 64, "{} distinct", tops.len());
