@@ -1087,3 +1087,43 @@ fn a_redirected_request_goes_again_with_the_revisions_headers_and_the_clients() 
     );
     assert_eq!(responses(&h.events()).len(), 1, "{id:?} completed");
 }
+
+/// The probe's stream has nothing more for the session once the probe is answered: what the
+/// same body brings after the answer goes with the exchange, however the body is cut (in one
+/// chunk, the messages after the answer are still queued when it is read).
+#[test]
+fn what_the_probes_stream_brings_after_its_answer_goes_with_it_however_the_body_is_cut() {
+    let body = format!(
+        "data: {}\n\ndata: {}\n\n",
+        response_line(0, DISCOVER_RESULT),
+        r#"{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"after the answer"}}"#
+    );
+    let run = |bytewise: bool| {
+        let mut h = Harness::http_with(auto());
+        let probe = h.sent().remove(0);
+        assert_eq!(probe.body["method"], "server/discover");
+        assert_eq!(probe.body["id"], 0);
+        h.sse_head(probe.exchange);
+        match bytewise {
+            false => h.body(probe.exchange, &body),
+            true => {
+                for i in 0..body.len() {
+                    h.body(probe.exchange, &body[i..i + 1]);
+                }
+            }
+        }
+        let events = h.events();
+        assert!(
+            events.iter().any(|e| matches!(e, Event::Ready)),
+            "{events:?}"
+        );
+        assert!(
+            !events
+                .iter()
+                .any(|e| matches!(e, Event::Notification { .. })),
+            "{events:?}"
+        );
+        format!("{events:?}")
+    };
+    assert_eq!(run(false), run(true));
+}
