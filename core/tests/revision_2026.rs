@@ -42,6 +42,18 @@ fn call(h: &mut Harness, name: &str, arguments: Value) -> mcpwire_core::RequestI
     )
 }
 
+/// Feeds an SSE body whole, or byte by byte.
+fn sse_body(h: &mut Harness, exchange: mcpwire_core::ExchangeId, body: &str, bytewise: bool) {
+    match bytewise {
+        false => h.body(exchange, body),
+        true => {
+            for i in 0..body.len() {
+                h.body(exchange, &body[i..i + 1]);
+            }
+        }
+    }
+}
+
 fn error_line(id: u64, code: i64, message: &str) -> String {
     format!(r#"{{"jsonrpc":"2.0","id":{id},"error":{{"code":{code},"message":"{message}"}}}}"#)
 }
@@ -644,14 +656,7 @@ fn an_error_without_an_id_after_an_input_round_on_the_same_stream_is_not_the_req
         let first = h.sent().remove(0);
         assert_eq!(first.body["id"], 1, "the call's wire id");
         h.sse_head(first.exchange);
-        match bytewise {
-            false => h.body(first.exchange, &body),
-            true => {
-                for i in 0..body.len() {
-                    h.body(first.exchange, &body[i..i + 1]);
-                }
-            }
-        }
+        sse_body(&mut h, first.exchange, &body, bytewise);
         let events = h.events();
         assert_eq!(server_requests(&events).len(), 1, "{events:?}");
         assert!(responses(&events).is_empty(), "{events:?}");
@@ -1104,14 +1109,7 @@ fn what_the_probes_stream_brings_after_its_answer_goes_with_it_however_the_body_
         assert_eq!(probe.body["method"], "server/discover");
         assert_eq!(probe.body["id"], 0);
         h.sse_head(probe.exchange);
-        match bytewise {
-            false => h.body(probe.exchange, &body),
-            true => {
-                for i in 0..body.len() {
-                    h.body(probe.exchange, &body[i..i + 1]);
-                }
-            }
-        }
+        sse_body(&mut h, probe.exchange, &body, bytewise);
         let events = h.events();
         assert!(
             events.iter().any(|e| matches!(e, Event::Ready)),

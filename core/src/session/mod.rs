@@ -1552,9 +1552,10 @@ impl Session {
             } => {
                 // The next message, copied out; the rest go back where they were before it is
                 // read (reading it may drop them, or change whose they are).
+                // (The scratch is kept cleared.)
                 let mut text = std::mem::take(&mut self.text_scratch);
-                text.clear();
-                text.push_str(all.get(ranges[next].clone()).unwrap_or_default());
+                let range = ranges.get(next).cloned().unwrap_or_default();
+                text.push_str(all.get(range).unwrap_or_default());
                 let Transport::Http(h) = &mut self.transport else {
                     return;
                 };

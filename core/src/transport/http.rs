@@ -1375,8 +1375,10 @@ impl Http {
                 // The messages this chunk completes, copied one after the other into one
                 // buffer: one allocation for the chunk, not one a message, and one entry in
                 // the queue.
+                // The first message's range is kept apart: a chunk of one message (the usual
+                // answer) needs no list of ranges.
                 let mut all = String::new();
-                let (mut first, mut more) = (None, Vec::new());
+                let (mut first, mut ranges) = (None, Vec::new());
                 let mut news = false;
                 let result = decoder.feed_with(data, |event| {
                     // A priming event (an id and empty data) carries no message: it is nothing
@@ -1395,14 +1397,20 @@ impl Http {
                     }
                     let start = all.len();
                     all.push_str(event.data);
-                    match first {
-                        None => first = Some(start..all.len()),
-                        Some(_) => more.push(start..all.len()),
+                    let range = start..all.len();
+                    match &first {
+                        None => first = Some(range),
+                        Some(one) => {
+                            if ranges.is_empty() {
+                                ranges.push(one.clone());
+                            }
+                            ranges.push(range);
+                        }
                     }
                 });
                 x.news |= news;
                 let origin = x.request();
-                if more.is_empty() {
+                if ranges.is_empty() {
                     if first.is_some() {
                         self.happened.push_back(Happened::Message {
                             text: super::Text::Checked(all),
@@ -1412,9 +1420,6 @@ impl Http {
                         });
                     }
                 } else {
-                    let mut ranges = more;
-                    ranges.extend(first);
-                    ranges.rotate_right(1);
                     self.happened.push_back(Happened::Messages {
                         all,
                         ranges,
