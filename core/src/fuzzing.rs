@@ -322,7 +322,8 @@ fn same_decoding(
 }
 
 /// The JSON-RPC decoder: any input decodes or returns the typed error; JSON whitespace around
-/// the text changes nothing; every decoded message re-encodes to itself.
+/// the text changes nothing; the shortcut for common responses reads as the general path
+/// (the same message or the same error); every decoded message re-encodes to itself.
 pub fn jsonrpc(data: &[u8]) {
     let decoded = jsonrpc::decode(data);
     let mut padded = b" \r\n\t".to_vec();
@@ -331,6 +332,11 @@ pub fn jsonrpc(data: &[u8]) {
     assert!(
         same_decoding(&decoded, &jsonrpc::decode(&padded)),
         "jsonrpc: whitespace around the text changed the decoding"
+    );
+    assert_eq!(
+        format!("{decoded:?}"),
+        format!("{:?}", jsonrpc::decode_unshortened(data)),
+        "jsonrpc: the shortcut for common responses read the text differently"
     );
     let messages: Vec<&Message> = match &decoded {
         Err(_) => return,

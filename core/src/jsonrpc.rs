@@ -273,13 +273,7 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// Decodes one JSON text: a message or a batch of messages. A leading byte order mark is
 /// skipped and escaped lone surrogates decode as U+FFFD (see the module documentation).
 pub fn decode(text: &[u8]) -> Result<Decoded, DecodeError> {
-    let text = text.strip_prefix(BOM).unwrap_or(text);
-    if may_hold_surrogate_escapes(text) {
-        let mut repaired = text.to_vec();
-        repair_lone_surrogates(&mut repaired);
-        return decode_text(&repaired);
-    }
-    decode_text(text)
+    decode_bytes(text, Shortcut::Taken)
 }
 
 /// [`decode`] of text already checked as UTF-8 (it is not checked again).
@@ -288,7 +282,34 @@ pub fn decode_str(text: &str) -> Result<Decoded, DecodeError> {
     if may_hold_surrogate_escapes(text.as_bytes()) {
         return decode(text.as_bytes());
     }
-    decode_from(text.as_bytes(), serde_json::Deserializer::from_str(text))
+    decode_checked(text, Shortcut::Taken)
+}
+
+/// [`decode`] without the shortcut for the common shapes of a success response: every text
+/// read by serde's struct machinery. What [`decode`] gives must always equal this (the fuzz
+/// target `jsonrpc` and the property tests compare them).
+#[cfg(any(test, feature = "fuzzing"))]
+pub fn decode_unshortened(text: &[u8]) -> Result<Decoded, DecodeError> {
+    decode_bytes(text, Shortcut::Declined)
+}
+
+/// Whether a text in one of the common shapes of a success response is read by
+/// [`compact_response`] (always, but for the tests that compare it with the general reading).
+#[derive(Clone, Copy, PartialEq)]
+enum Shortcut {
+    Taken,
+    #[cfg_attr(not(any(test, feature = "fuzzing")), allow(dead_code))]
+    Declined,
+}
+
+fn decode_bytes(text: &[u8], shortcut: Shortcut) -> Result<Decoded, DecodeError> {
+    let text = text.strip_prefix(BOM).unwrap_or(text);
+    if may_hold_surrogate_escapes(text) {
+        let mut repaired = text.to_vec();
+        repair_lone_surrogates(&mut repaired);
+        return decode_text(&repaired, shortcut);
+    }
+    decode_text(text, shortcut)
 }
 
 /// Whether `text` has a `\u` followed by `d` or `D`: the start of every surrogate escape (and
@@ -333,15 +354,67 @@ fn repair_lone_surrogates(text: &mut [u8]) {
     }
 }
 
-fn decode_text(text: &[u8]) -> Result<Decoded, DecodeError> {
+fn decode_text(text: &[u8], shortcut: Shortcut) -> Result<Decoded, DecodeError> {
     // The whole text checked as UTF-8 once, then read as `str`: serde_json checks no string
     // of it again (reading bytes, it checks each string, at a cost per string that a small
     // message pays several times over). Text that is not UTF-8 is read as bytes, and fails
     // there as it always did.
     match std::str::from_utf8(text) {
-        Ok(text) => decode_from(text.as_bytes(), serde_json::Deserializer::from_str(text)),
+        Ok(text) => decode_checked(text, shortcut),
         Err(_) => decode_from(text, serde_json::Deserializer::from_slice(text)),
     }
+}
+
+/// Checked text (its byte order mark skipped, its lone surrogates repaired): a success
+/// response in a common shape through [`compact_response`], anything else through serde.
+fn decode_checked(text: &str, shortcut: Shortcut) -> Result<Decoded, DecodeError> {
+    if shortcut == Shortcut::Taken {
+        if let Some(response) = compact_response(text) {
+            return Ok(Decoded::Single(response));
+        }
+    }
+    decode_from(text.as_bytes(), serde_json::Deserializer::from_str(text))
+}
+
+/// The members before a result, in the order this crate, Python's SDK and most servers write
+/// them: `{"jsonrpc":"2.0","id":N,"result":R}`.
+const VERSION_ID: &str = r#"{"jsonrpc":"2.0","id":"#;
+/// The members after a result, in the order the TypeScript SDK writes them:
+/// `{"result":R,"jsonrpc":"2.0","id":N}`.
+const RESULT_FIRST: &str = r#"{"result":"#;
+
+/// A success response written compactly in one of the two common member orders, with an id of
+/// at most 18 digits (so an `i64`), read without serde's struct machinery (the members'
+/// names, their fields' options, the classification: more than half of what decoding a small
+/// response costs). Only the result is parsed, as raw JSON, by serde_json; that it is one
+/// whole value is what makes the text around it exactly these three members.
+///
+/// `None` for anything else (whitespace or escapes among the members, another order, another
+/// id, a result that is not one value, trailing text): the general reading then decides, so
+/// that this is only ever a faster way to the same message.
+fn compact_response(text: &str) -> Option<Message> {
+    let end = text.trim_end_matches([' ', '\t', '\n', '\r']);
+    let inner = end.strip_suffix('}')?;
+    let (id, result) = if let Some(rest) = inner.strip_prefix(VERSION_ID) {
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let (id, rest) = rest.split_at(digits);
+        (id, rest.strip_prefix(r#","result":"#)?)
+    } else {
+        let rest = inner.strip_prefix(RESULT_FIRST)?;
+        let digits = rest.len() - rest.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        let (rest, id) = rest.split_at(rest.len() - digits);
+        (id, rest.strip_suffix(r#","jsonrpc":"2.0","id":"#)?)
+    };
+    // JSON's integers: no leading zero; 18 digits fit an `i64` whatever they are.
+    if id.is_empty() || id.len() > 18 || (id.len() > 1 && id.starts_with('0')) {
+        return None;
+    }
+    let id = id.bytes().fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
+    let result: &RawValue = serde_json::from_str(result).ok()?;
+    Some(Message::Response {
+        id: Id::Number(id),
+        result: result.to_owned(),
+    })
 }
 
 fn decode_from<'a, R: serde_json::de::Read<'a>>(
@@ -610,7 +683,7 @@ mod tests {
             let at = at.min(text.len());
             text.splice(at..at, junk);
             let as_bytes = decode_as_bytes(&text);
-            let now = decode_text(&text);
+            let now = decode_text(&text, Shortcut::Taken);
             if let Ok(checked) = std::str::from_utf8(&text) {
                 // A text the SSE decoder checked already.
                 proptest::prop_assert_eq!(
@@ -625,6 +698,137 @@ mod tests {
                 String::from_utf8_lossy(&text)
             );
         }
+    }
+
+    /// The texts the shortcut reads: both member orders, ids at their edges, results of every
+    /// kind, whitespace where it may end the text.
+    #[test]
+    fn the_common_response_shapes_take_the_shortcut() {
+        let max = "999999999999999999";
+        for (id, expected) in [("0", 0), ("7", 7), (max, 999_999_999_999_999_999)] {
+            for result in [
+                "{}",
+                "null",
+                "[1,{\"a\":\"\\u00e9\"}]",
+                " {\"content\":[]} ",
+                "\"x\"",
+            ] {
+                for text in [
+                    format!(r#"{{"jsonrpc":"2.0","id":{id},"result":{result}}}"#),
+                    format!(r#"{{"result":{result},"jsonrpc":"2.0","id":{id}}}"#),
+                    format!("{{\"jsonrpc\":\"2.0\",\"id\":{id},\"result\":{result}}} \r\n\t"),
+                ] {
+                    let Some(Message::Response { id, result: raw }) = compact_response(&text)
+                    else {
+                        panic!("not taken: {text}");
+                    };
+                    assert_eq!(id, Id::Number(expected), "{text}");
+                    assert_eq!(raw.get(), result.trim(), "{text}");
+                    assert_eq!(
+                        format!("{:?}", decode(text.as_bytes())),
+                        format!("{:?}", decode_unshortened(text.as_bytes())),
+                        "{text}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The texts it leaves to serde, each read as serde reads it (some decode, some fail).
+    #[test]
+    fn any_other_text_is_left_to_the_general_reading() {
+        for text in [
+            r#" {"jsonrpc":"2.0","id":1,"result":{}}"#,
+            r#"{"jsonrpc": "2.0","id":1,"result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":1, "result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{}}x"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{}}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{},"id":2}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{},"error":{"code":1,"message":""}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{}"#,
+            r#"{"jsonrpc":"2.0","id":01,"result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":-1,"result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":1.5,"result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":1e3,"result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":,"result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":"1","result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":1000000000000000000,"result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":99999999999999999999,"result":{}}"#,
+            r#"{"jsonrpc":"2\u002e0","id":1,"result":{}}"#,
+            r#"{"jsonrpc":"2.0","result":{},"id":1}"#,
+            r#"{"result":{},"jsonrpc":"2.0","id":01}"#,
+            r#"{"result":{},"jsonrpc":"2.0","id":-1}"#,
+            r#"{"result":{},"jsonrpc":"2.0","id":1e3}"#,
+            r#"{"result":{}, "jsonrpc":"2.0","id":1}"#,
+            r#"{"result":{},"jsonrpc":"2.0","id":1,"id":2}"#,
+            r#"{"result":{},"result":{},"jsonrpc":"2.0","id":1}"#,
+            r#"{"result":,"jsonrpc":"2.0","id":1}"#,
+            r#"{"result":{}"#,
+            "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\x0c",
+            "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\u{a0}",
+            "{}",
+            "}",
+            "",
+        ] {
+            assert!(compact_response(text).is_none(), "taken: {text}");
+            assert_eq!(
+                format!("{:?}", decode(text.as_bytes())),
+                format!("{:?}", decode_unshortened(text.as_bytes())),
+                "{text}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the text near the shapes the shortcut reads (a member order, an id, a
+        /// result, what ends the text, a byte put in or taken out anywhere), decoding with the
+        /// shortcut gives what decoding without it gives: the same message or the same error.
+        #[test]
+        fn the_shortcut_reads_what_serde_reads(
+            order in 0usize..3,
+            id in prop_oneof_ids(),
+            result in any_json(),
+            tail in "[ \t\r\n\x0c\u{a0}}x]{0,2}",
+            edit in proptest::option::of((0usize..200, proptest::prelude::any::<u8>(), proptest::prelude::any::<bool>())),
+        ) {
+            let mut text = match order {
+                0 => format!(r#"{{"jsonrpc":"2.0","id":{id},"result":{result}}}{tail}"#),
+                1 => format!(r#"{{"result":{result},"jsonrpc":"2.0","id":{id}}}{tail}"#),
+                _ => format!(r#"{{"jsonrpc":"2.0","result":{result},"id":{id}}}{tail}"#),
+            }
+            .into_bytes();
+            if let Some((at, byte, insert)) = edit {
+                let at = at % (text.len() + 1);
+                match insert {
+                    true => text.insert(at, byte),
+                    false if at < text.len() => drop(text.remove(at)),
+                    false => {}
+                }
+            }
+            proptest::prop_assert_eq!(
+                format!("{:?}", decode(&text)),
+                format!("{:?}", decode_unshortened(&text)),
+                "{}",
+                String::from_utf8_lossy(&text)
+            );
+        }
+    }
+
+    /// Ids at the shortcut's edges, and every other JSON value.
+    fn prop_oneof_ids() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (0u64..1_000).prop_map(|n| n.to_string()),
+            Just("0".to_owned()),
+            Just("00".to_owned()),
+            Just("007".to_owned()),
+            Just("999999999999999999".to_owned()),
+            Just("1000000000000000000".to_owned()),
+            Just(i64::MAX.to_string()),
+            Just(u64::MAX.to_string()),
+            any_json(),
+        ]
     }
 
     /// How a text was decoded before it was checked as UTF-8 first: read as bytes.

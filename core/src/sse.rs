@@ -63,7 +63,7 @@ pub struct SseEventRef<'a> {
 
 impl SseEventRef<'_> {
     /// The event, owned.
-    pub fn to_event(&self) -> SseEvent {
+    pub fn to_event(self) -> SseEvent {
         SseEvent {
             event: self.event.to_owned(),
             data: self.data.to_owned(),
