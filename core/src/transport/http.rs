@@ -63,6 +63,10 @@ struct SharedHeaders {
     map: HeaderMap,
 }
 
+/// How many headers a request gets after the shared ones, at most, in the common case: what
+/// its map is made with room for (see `Http::request_to`).
+const ADDED_LATER: usize = 4;
+
 /// What the session knows of Streamable HTTP.
 #[derive(Debug)]
 pub(crate) struct Http {
@@ -743,7 +747,13 @@ impl Http {
         }
         let h = req.headers_mut();
         if let Some(shared) = &self.shared {
-            h.clone_from(&shared.map);
+            // Room for what is added after these without growing the map (each growth is a
+            // reallocation of its entries, twice a request when it was cloned to its length):
+            // `Accept`, `Content-Type`, the adapter's `Host` and hyper's `Content-Length`.
+            *h = HeaderMap::with_capacity(shared.map.len() + ADDED_LATER);
+            for (name, value) in &shared.map {
+                h.append(name.clone(), value.clone());
+            }
         }
         if let Some(p) = proof {
             h.insert(crate::auth::DPOP, p);
