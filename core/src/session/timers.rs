@@ -58,6 +58,12 @@ pub(crate) struct Timers<T: Ticks = Instant> {
     base: Option<T>,
     /// How many entries of `queue` are marked.
     marked: usize,
+    /// The earliest timer, what [`Timers::next`] gives: asked at every input and for every
+    /// wake-up's deadline, where working it out (the queue's front as an instant, the B-tree's
+    /// first, the two compared) cost more than the rest of the table's work. Kept by every
+    /// change: a change that adds a timer only compares it with this one, one that removes
+    /// this one works it out again (and `next` checks it against that in debug builds).
+    earliest: Option<(T, TimerReason)>,
 }
 
 /// The bit that marks a queued deadline cleared (no request id reaches it: ids count up from
@@ -101,6 +107,7 @@ impl<T: Ticks> Default for Timers<T> {
             queue: VecDeque::new(),
             base: None,
             marked: 0,
+            earliest: None,
         }
     }
 }
@@ -111,8 +118,10 @@ impl<T: Ticks> Timers<T> {
         debug_assert!(!matches!(reason, TimerReason::RequestDeadline(_)));
         if let Some(old) = self.by_reason.insert(reason, at) {
             self.by_time.remove(&(old, reason));
+            self.removed((old, reason));
         }
         self.by_time.insert((at, reason));
+        self.added((at, reason));
     }
 
     /// Clears the timer for `reason` (any but a request's deadline).
@@ -120,6 +129,7 @@ impl<T: Ticks> Timers<T> {
         debug_assert!(!matches!(reason, TimerReason::RequestDeadline(_)));
         if let Some(old) = self.by_reason.remove(&reason) {
             self.by_time.remove(&(old, reason));
+            self.removed((old, reason));
         }
     }
 
@@ -133,6 +143,7 @@ impl<T: Ticks> Timers<T> {
                 let removed = self.by_time.remove(&(old, reason));
                 debug_assert!(removed, "a request kept a deadline the table did not have");
             }
+            self.removed((old, reason));
         }
         if let Some(at) = at {
             let base = *self.base.get_or_insert(at);
@@ -146,6 +157,21 @@ impl<T: Ticks> Timers<T> {
             } else {
                 self.by_time.insert((at, reason));
             }
+            self.added((at, reason));
+        }
+    }
+
+    /// `timer` was added: the earliest now if it is before the one that was.
+    fn added(&mut self, timer: (T, TimerReason)) {
+        if self.earliest.is_none_or(|e| timer < e) {
+            self.earliest = Some(timer);
+        }
+    }
+
+    /// `timer` was removed: if it was the earliest, the earliest is worked out again.
+    fn removed(&mut self, timer: (T, TimerReason)) {
+        if self.earliest == Some(timer) {
+            self.earliest = self.first();
         }
     }
 
@@ -212,6 +238,15 @@ impl<T: Ticks> Timers<T> {
 
     /// The earliest timer.
     pub(crate) fn next(&self) -> Option<(T, TimerReason)> {
+        debug_assert!(
+            self.earliest == self.first(),
+            "the earliest timer kept is stale"
+        );
+        self.earliest
+    }
+
+    /// The earliest timer, worked out from the queue and the B-tree.
+    fn first(&self) -> Option<(T, TimerReason)> {
         match (self.queued(), self.by_time.first().copied()) {
             (Some(q), Some(b)) => Some(q.min(b)),
             (q, b) => q.or(b),
@@ -233,6 +268,7 @@ impl<T: Ticks> Timers<T> {
                 self.by_reason.remove(&reason);
             }
         }
+        self.earliest = self.first();
         Some((at, reason))
     }
 
@@ -250,6 +286,7 @@ impl<T: Ticks> Timers<T> {
         self.queue = VecDeque::new();
         self.base = None;
         self.marked = 0;
+        self.earliest = None;
     }
 }
 
