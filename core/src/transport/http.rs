@@ -63,6 +63,19 @@ struct SharedHeaders {
     map: HeaderMap,
 }
 
+/// Whether `a` and `b` are the same URI: at once when `a` is a clone of `b` (their authority
+/// and path share the same bytes, as a request's URI cloned from the endpoint does), else by
+/// `Uri`'s comparison (which lowers the authority's case, a cost a request paid each time).
+fn same_uri(a: &::http::Uri, b: &::http::Uri) -> bool {
+    let text = |u: &::http::Uri| {
+        (
+            u.authority().map(|x| (x.as_str().as_ptr(), x.as_str().len())),
+            u.path_and_query().map(|x| (x.as_str().as_ptr(), x.as_str().len())),
+        )
+    };
+    (a.scheme() == b.scheme() && text(a) == text(b)) || a == b
+}
+
 /// How many headers a request gets after the shared ones, at most, in the common case: what
 /// its map is made with room for (see `Http::request_to`).
 const ADDED_LATER: usize = 4;
@@ -793,7 +806,7 @@ impl Http {
         req: &::http::Request<Vec<u8>>,
     ) -> Option<Box<Parked>> {
         if carries_message(kind, request) {
-            return (*req.uri() != self.endpoint).then(|| {
+            return (!same_uri(req.uri(), &self.endpoint)).then(|| {
                 Box::new(Parked::Sent(Resend {
                     method: Method::POST,
                     uri: Some(Box::new(req.uri().clone())),
@@ -813,7 +826,7 @@ impl Http {
         }
         Some(Box::new(Parked::Sent(Resend {
             method: method.clone(),
-            uri: (*req.uri() != self.endpoint).then(|| Box::new(req.uri().clone())),
+            uri: (!same_uri(req.uri(), &self.endpoint)).then(|| Box::new(req.uri().clone())),
             body: req.body().clone(),
             extra: (!extra.is_empty()).then(|| Box::new(extra)),
         })))
@@ -1944,5 +1957,38 @@ fn happened_size(h: &Happened) -> usize {
         Happened::Transmit(Transmit::Http { request, .. }) => request_size(request),
         Happened::Transmit(Transmit::Stdin(b)) => b.capacity(),
         _ => 128,
+    }
+}
+
+#[cfg(test)]
+mod same_uri_tests {
+    use super::same_uri;
+
+    /// The shortcut for clones says what `Uri`'s comparison says, for clones and for URIs
+    /// parsed apart (the same text, another case, another part).
+    #[test]
+    fn same_uri_agrees_with_uris_comparison() {
+        let texts = [
+            "http://example.com:8080/mcp",
+            "http://EXAMPLE.com:8080/mcp",
+            "HTTP://example.com:8080/mcp",
+            "https://example.com:8080/mcp",
+            "http://example.com:8081/mcp",
+            "http://example.com/mcp",
+            "http://example.com:8080/MCP",
+            "http://example.com:8080/mcp?x=1",
+            "http://example.com:8080/mcp/",
+            "http://example.org:8080/mcp",
+            "/mcp",
+        ];
+        let uris: Vec<::http::Uri> = texts.iter().map(|t| t.parse().unwrap()).collect();
+        for a in &uris {
+            assert!(same_uri(&a.clone(), a), "{a}");
+            for (t, b) in texts.iter().zip(&uris) {
+                assert_eq!(same_uri(a, b), a == b, "{a} against {b}");
+                let again: ::http::Uri = t.parse().unwrap();
+                assert_eq!(same_uri(a, &again), a == &again, "{a} against {again}");
+            }
+        }
     }
 }
