@@ -69,8 +69,10 @@ struct SharedHeaders {
 fn same_uri(a: &::http::Uri, b: &::http::Uri) -> bool {
     let text = |u: &::http::Uri| {
         (
-            u.authority().map(|x| (x.as_str().as_ptr(), x.as_str().len())),
-            u.path_and_query().map(|x| (x.as_str().as_ptr(), x.as_str().len())),
+            u.authority()
+                .map(|x| (x.as_str().as_ptr(), x.as_str().len())),
+            u.path_and_query()
+                .map(|x| (x.as_str().as_ptr(), x.as_str().len())),
         )
     };
     (a.scheme() == b.scheme() && text(a) == text(b)) || a == b
