@@ -1125,3 +1125,58 @@ fn what_the_probes_stream_brings_after_its_answer_goes_with_it_however_the_body_
     };
     assert_eq!(run(false), run(true));
 }
+
+/// A probe answered with an error that means the 2025 era, then an event over the message
+/// limit on the same stream: the session falls back to `initialize`, however the body is cut.
+/// (In one chunk, the event's being too large was queued behind the answer and, kept when
+/// the probe's exchange was dropped, failed the session; cut between the two, the exchange
+/// was gone when the large event came. Found by the `http_session` fuzz target.)
+#[test]
+fn an_event_over_the_limit_after_the_probes_answer_goes_with_its_exchange_however_the_body_is_cut()
+{
+    let body = format!(
+        "data: {}\n\nid: e5\ndata: {}\n\n",
+        error_line(0, -32601, "no such method"),
+        "x".repeat(2761)
+    );
+    let run = |cut: bool| {
+        let config = auto().with_policy(Policy::default().with_max_message_size(640));
+        let mut h = Harness::http_with(config);
+        let probe = h.sent().remove(0);
+        assert_eq!(probe.body["method"], "server/discover");
+        h.sse_head(probe.exchange);
+        match cut {
+            false => h.body(probe.exchange, &body),
+            true => {
+                let at = body.find("id: e5").unwrap();
+                h.body(probe.exchange, &body[..at]);
+                h.body(probe.exchange, &body[at..]);
+            }
+        }
+        let outputs = h.take();
+        assert!(
+            outputs
+                .iter()
+                .any(|o| matches!(o, Output::Abort(x) if *x == probe.exchange)),
+            "the probe's exchange is dropped: {outputs:?}"
+        );
+        assert!(
+            outputs.iter().any(|o| matches!(
+                o,
+                Output::Transmit(mcpwire_core::Transmit::Http {
+                    kind: ExchangeKind::Initialize,
+                    ..
+                })
+            )),
+            "the handshake of the 2025 era goes: {outputs:?}"
+        );
+        assert!(
+            !outputs
+                .iter()
+                .any(|o| matches!(o, Output::Event(Event::Closed(_)))),
+            "{outputs:?}"
+        );
+        format!("{outputs:?}")
+    };
+    assert_eq!(run(false), run(true));
+}

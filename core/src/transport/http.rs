@@ -958,10 +958,18 @@ impl Http {
 
     /// The session gave up on an exchange: what it delivered and the session has not taken
     /// yet is moot. (When the transport itself ends an exchange, what came before stays.)
+    /// So is its body's being too large, when that is queued behind what the session took:
+    /// had the bytes been cut before the part over the limit, the exchange would have been
+    /// gone when it came, and how the bytes were cut must not decide.
     fn purge(&mut self, id: ExchangeId) {
         self.happened.retain(|h| match h {
             Happened::Message { exchange, .. } => *exchange != Some(id),
             Happened::Messages { exchange, .. } => *exchange != id,
+            Happened::Failed {
+                failure: Failure::TooLargeOnExchange { .. },
+                exchange,
+                ..
+            } => *exchange != Some(id),
             _ => true,
         });
     }
