@@ -82,6 +82,12 @@ pub struct Memory {
     /// The most bytes of one stderr line a stdio server's reader held: at most
     /// [`ClientBuilder::stderr_line_limit`].
     pub stderr_line_peak: usize,
+    /// Bytes the tasks the client hosts for the server keep (their results, status messages
+    /// and the ids kept for them, a few hundred bytes reserved a task): at most
+    /// [`Policy::max_hosted_task_bytes`].
+    pub hosted_task_bytes: usize,
+    /// The most `hosted_task_bytes` has been.
+    pub hosted_task_bytes_peak: usize,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -593,6 +599,8 @@ impl Client {
             notification_bytes_peak: n.peak.load(Ordering::Relaxed),
             notifications_dropped: n.dropped.load(Ordering::Relaxed),
             stderr_line_peak: shared.stderr_peak.load(Ordering::Relaxed),
+            hosted_task_bytes: shared.hosted_task_bytes.load(Ordering::Relaxed),
+            hosted_task_bytes_peak: shared.hosted_task_bytes_peak.load(Ordering::Relaxed),
         }
     }
 

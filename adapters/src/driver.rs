@@ -115,6 +115,9 @@ pub(crate) struct Shared {
     /// The core's send backlog, now and at its most, as of the driver's last pump.
     pub(crate) send_backlog: AtomicUsize,
     pub(crate) send_backlog_peak: AtomicUsize,
+    /// The bytes the hosted tasks keep, now and at their most, as of the driver's last pump.
+    pub(crate) hosted_task_bytes: AtomicUsize,
+    pub(crate) hosted_task_bytes_peak: AtomicUsize,
     /// The notification queue's bytes.
     pub(crate) notifications: Arc<crate::notifications::Held>,
     /// The most bytes the stderr reader held (stdio).
@@ -458,6 +461,14 @@ impl Driver {
                     let (backlog, peak) = self.session.send_backlog();
                     self.shared.send_backlog.store(backlog, Ordering::Relaxed);
                     self.shared.send_backlog_peak.store(peak, Ordering::Relaxed);
+                    let hosted = self.session.hosted_task_bytes();
+                    if hosted != self.shared.hosted_task_bytes.load(Ordering::Relaxed) {
+                        self.shared
+                            .hosted_task_bytes
+                            .store(hosted, Ordering::Relaxed);
+                        let peak = &self.shared.hosted_task_bytes_peak;
+                        peak.fetch_max(hosted, Ordering::Relaxed);
+                    }
                     return Ok(deadline);
                 }
                 Output::Transmit(t) => self.transmit(t),

@@ -407,6 +407,13 @@ fn a_tasks_ttl_passing_forgets_it_and_its_result_and_withdraws_its_request() {
     let id = task_id(&task);
     assert!(ask(&mut h, 2, "tasks/result", &id).is_empty());
     assert_eq!(h.session.hosted_tasks(), 1);
+    // What it keeps (its reserved bytes, the waiting `tasks/result`'s id) counts against the
+    // policy's limit, and is what `hosted_task_bytes` says.
+    let kept = h.session.hosted_task_bytes();
+    assert!(
+        kept > 0 && kept <= h.session.policy().max_hosted_task_bytes,
+        "{kept}"
+    );
     h.advance(Duration::from_millis(1_999));
     assert_eq!(
         one(&ask(&mut h, 3, "tasks/get", &id))["result"]["status"],
@@ -423,6 +430,7 @@ fn a_tasks_ttl_passing_forgets_it_and_its_result_and_withdraws_its_request() {
         "{events:?}"
     );
     assert_eq!(h.session.hosted_tasks(), 0);
+    assert_eq!(h.session.hosted_task_bytes(), 0);
     assert_eq!(
         one(&ask(&mut h, 4, "tasks/get", &id))["error"]["code"],
         ErrorObject::INVALID_PARAMS

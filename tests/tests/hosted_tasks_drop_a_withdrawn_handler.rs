@@ -96,6 +96,25 @@ async fn cancelled(runtime: Arc<dyn Runtime>) {
     }
     assert!(started.load(Ordering::SeqCst), "the handler runs");
     assert!(!dropped.load(Ordering::SeqCst));
+    // What the hosted task keeps is in the client's memory figures (its reserved bytes, the
+    // ids kept for it), within the policy's limit.
+    let mut memory = client.memory();
+    for _ in 0..200 {
+        if memory.hosted_task_bytes > 0 {
+            break;
+        }
+        sleep(&*runtime, Duration::from_millis(10)).await;
+        memory = client.memory();
+    }
+    assert!(memory.hosted_task_bytes > 0, "{memory:?}");
+    assert!(
+        memory.hosted_task_bytes <= mcpwire::Policy::default().max_hosted_task_bytes,
+        "{memory:?}"
+    );
+    assert!(
+        memory.hosted_task_bytes_peak >= memory.hosted_task_bytes,
+        "{memory:?}"
+    );
     let result = client
         .call_tool("cancel", json!({}))
         .await

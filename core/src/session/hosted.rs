@@ -184,6 +184,11 @@ impl Hosted {
         self.tasks.len()
     }
 
+    /// The bytes that count against [`crate::Policy::max_hosted_task_bytes`].
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// The bytes held: what counts against the limit, and each entry's own.
     pub(crate) fn retained(&self) -> usize {
         self.bytes + self.tasks.len() * ENTRY_OVERHEAD

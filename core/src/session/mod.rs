@@ -1138,6 +1138,13 @@ impl Session {
         self.hosted.as_ref().map_or(0, |h| h.len())
     }
 
+    /// The bytes the tasks the client hosts keep, as [`Policy::max_hosted_task_bytes`] counts
+    /// them (their results, status messages and the ids kept for them, a few hundred bytes
+    /// reserved a task): at most that limit.
+    pub fn hosted_task_bytes(&self) -> usize {
+        self.hosted.as_ref().map_or(0, |h| h.bytes())
+    }
+
     /// The policy the session runs under.
     pub fn policy(&self) -> &Policy {
         &self.policy
