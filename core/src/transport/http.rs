@@ -765,7 +765,8 @@ impl Http {
             // Room for what is added after these without growing the map (each growth is a
             // reallocation of its entries, twice a request when it was cloned to its length):
             // `Accept`, `Content-Type`, the adapter's `Host` and hyper's `Content-Length`.
-            *h = HeaderMap::with_capacity(shared.map.len() + ADDED_LATER);
+            // (Bounded: `with_capacity` panics past 32,768; a map of more grows by itself.)
+            *h = HeaderMap::with_capacity((shared.map.len() + ADDED_LATER).min(1 << 10));
             for (name, value) in &shared.map {
                 h.append(name.clone(), value.clone());
             }
