@@ -13,6 +13,8 @@ use futures_io::{AsyncRead, AsyncWrite};
 
 #[cfg(feature = "smol")]
 mod smol;
+#[cfg(feature = "smol")]
+mod smol_tcp;
 #[cfg(feature = "tokio")]
 mod tokio;
 
