@@ -528,7 +528,9 @@ impl Client {
     }
 
     /// Who the server is: its name, version, capabilities, instructions, and the protocol
-    /// revision spoken with it.
+    /// revision spoken with it, as the server said when the client connected. (When the
+    /// client starts a new session after the server forgot its own,
+    /// [`Policy::recover_expired_sessions`], what the new handshake says is not shown here.)
     pub fn server(&self) -> &ServerInfo {
         &self.inner.connection.server
     }
